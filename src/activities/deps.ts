@@ -1,0 +1,10 @@
+import type { ExporterRegistry } from '../exporter/registry.js';
+
+/** What the activities need from the worker that hosts them. */
+export interface ActivityDeps {
+  /** Bundles are written to <bundlesRoot>/<name>/<version>. */
+  readonly bundlesRoot: string;
+  readonly exporters: ExporterRegistry;
+  /** Where the signing key passphrase comes from; the worker's environment by default. */
+  readonly passphrase: () => Promise<string>;
+}

@@ -1,0 +1,174 @@
+import { Context } from '@temporalio/activity';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { BundleConflictError, ExporterError, ModelSourceError, errorMessage } from '../errors.js';
+import { bundleDirFor, bundlePaths, BUNDLE_MODEL_DIR } from '../bundle/layout.js';
+import { MANIFEST_API_VERSION, serializeManifest, type ManifestDraft } from '../bundle/manifest.js';
+import { listModelFiles, type ListedFile } from '../hashing/list-files.js';
+import { rootDigest } from '../hashing/root-digest.js';
+import { sha256File } from '../hashing/stream-hash.js';
+import { inspectOnnxModel } from '../onnx/inspect-model.js';
+import { runExporter } from '../exporter/run-exporter.js';
+import type { ExportResult, ReleaseRequest, SourceRef } from '../release/types.js';
+import type { ActivityDeps } from './deps.js';
+import { throttledHeartbeat } from './heartbeat.js';
+
+export interface ExportInput {
+  readonly releaseId: string;
+  readonly request: ReleaseRequest;
+  /** The workflow's start time, so a retried export writes the same manifest. */
+  readonly createdAt: string;
+}
+
+/**
+ * Turns the release's source into a bundle folder holding model/ and a draft model.yaml.
+ * Works in a staging folder and renames it into place at the end, so a crash or retry never
+ * leaves a half-written bundle; a bundle written by another release is never touched.
+ */
+export async function exportModel(deps: ActivityDeps, input: ExportInput): Promise<ExportResult> {
+  const { request } = input;
+  const ctx = Context.current();
+  const bundleDir = bundleDirFor(deps.bundlesRoot, request.name, request.version);
+  const paths = bundlePaths(bundleDir);
+  await assertBundleIsOursOrAbsent(paths.owner, bundleDir, input.releaseId);
+
+  const staging = join(deps.bundlesRoot, '.staging', `${input.releaseId}-${randomBytes(4).toString('hex')}`);
+  const stagingModel = join(staging, BUNDLE_MODEL_DIR);
+  await mkdir(stagingModel, { recursive: true });
+  try {
+    const heartbeat = throttledHeartbeat();
+    const source = await materialize(deps, request, stagingModel, heartbeat);
+    const files = await listModelFiles(stagingModel);
+    const onnxFiles = files.filter((f) => f.path.endsWith('.onnx'));
+    if (onnxFiles.length !== 1) {
+      throw new ModelSourceError(
+        `${describeSource(request)} must hold exactly one .onnx model, found ${onnxFiles.length}${onnxFiles.length ? `: ${onnxFiles.map((f) => f.path).join(', ')}` : ''}`,
+      );
+    }
+    const modelFile = onnxFiles[0]!.path;
+    heartbeat({ step: 'inspect', modelFile }, true);
+    const info = await inspectOnnxModel(join(stagingModel, modelFile));
+    ctx.log.info('model inspected', { modelFile, opsets: info.opsets, inputs: info.inputs.length, outputs: info.outputs.length });
+
+    const draft: ManifestDraft = {
+      apiVersion: MANIFEST_API_VERSION,
+      kind: 'ModelManifest',
+      name: request.name,
+      version: request.version,
+      releaseId: input.releaseId,
+      createdAt: input.createdAt,
+      framework: { format: info.format, irVersion: info.irVersion, opsets: info.opsets, producer: info.producer },
+      modelFile,
+      signature: { inputs: info.inputs, outputs: info.outputs },
+      source,
+      files,
+    };
+    await writeFile(join(staging, 'model.yaml'), serializeManifest(draft));
+    await writeFile(join(staging, basename(paths.owner)), input.releaseId);
+
+    // Our own earlier attempt may have finished the rename before crashing: replace it.
+    await rm(bundleDir, { recursive: true, force: true });
+    await mkdir(dirname(bundleDir), { recursive: true });
+    await rename(staging, bundleDir);
+    return { bundleDir, modelFile, files, model: info, source };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function assertBundleIsOursOrAbsent(ownerFile: string, bundleDir: string, releaseId: string): Promise<void> {
+  let owner: string;
+  try {
+    owner = (await readFile(ownerFile, 'utf8')).trim();
+  } catch {
+    try {
+      await stat(bundleDir);
+    } catch {
+      return;
+    }
+    throw new BundleConflictError(`${bundleDir} exists and was not written by a modelship release; move it away first`);
+  }
+  if (owner !== releaseId) throw new BundleConflictError(`${bundleDir} belongs to release ${owner}, not ${releaseId}`);
+}
+
+function describeSource(request: ReleaseRequest): string {
+  return request.source.kind === 'onnx' ? request.source.path : `the output of exporter ${request.source.exporter}`;
+}
+
+async function materialize(
+  deps: ActivityDeps,
+  request: ReleaseRequest,
+  stagingModel: string,
+  heartbeat: (details: unknown, force?: boolean) => void,
+): Promise<SourceRef> {
+  const source = request.source;
+  const ctx = Context.current();
+  if (source.kind === 'onnx') {
+    const path = resolve(source.path);
+    const kind = await statSource(path);
+    if (kind === 'file') {
+      await copyFile(path, join(stagingModel, basename(path)));
+      const { sha256 } = await sha256File(path, { signal: ctx.cancellationSignal, onProgress: (p) => heartbeat({ step: 'hash-source', ...p }) });
+      return { uri: pathToFileURL(path).href, sha256 };
+    }
+    const files = await listModelFilesOrFail(path);
+    const digests = [];
+    for (const file of files) {
+      await mkdir(dirname(join(stagingModel, file.path)), { recursive: true });
+      await copyFile(join(path, file.path), join(stagingModel, file.path));
+      const { sha256 } = await sha256File(join(path, file.path), { signal: ctx.cancellationSignal });
+      digests.push({ path: file.path, sha256 });
+      heartbeat({ step: 'copy', file: file.path });
+    }
+    return { uri: pathToFileURL(path).href + '/', sha256: rootDigest(digests) };
+  }
+
+  const spec = deps.exporters[source.exporter];
+  if (!spec) {
+    throw new ExporterError(`unknown exporter ${JSON.stringify(source.exporter)}; this worker has: ${Object.keys(deps.exporters).join(', ') || 'none'}`);
+  }
+  const input = resolve(source.input);
+  if ((await statSource(input)) !== 'file') throw new ModelSourceError(`exporter input ${input} must be a file`);
+  const output = join(stagingModel, 'model.onnx');
+  ctx.log.info('running exporter', { exporter: source.exporter, input });
+  await runExporter({
+    name: source.exporter,
+    spec,
+    input,
+    output,
+    outputDir: stagingModel,
+    ...(source.timeoutSeconds !== undefined ? { timeoutSeconds: source.timeoutSeconds } : {}),
+    signal: ctx.cancellationSignal,
+    onLine: (stream, line) => ctx.log.info(`exporter ${stream}: ${line}`, { exporter: source.exporter }),
+    onTick: (elapsedMs) => heartbeat({ step: 'exporter', exporter: source.exporter, elapsedMs }, true),
+  });
+  try {
+    await stat(output);
+  } catch {
+    throw new ExporterError(`exporter ${source.exporter} finished without writing ${basename(output)}`);
+  }
+  const { sha256 } = await sha256File(input, { signal: ctx.cancellationSignal });
+  return { uri: pathToFileURL(input).href, sha256 };
+}
+
+async function statSource(path: string): Promise<'file' | 'directory'> {
+  let s;
+  try {
+    s = await stat(path);
+  } catch (err) {
+    throw new ModelSourceError(`cannot read the model source ${path}: ${errorMessage(err)}`);
+  }
+  if (s.isFile()) return 'file';
+  if (s.isDirectory()) return 'directory';
+  throw new ModelSourceError(`${path} is neither a file nor a directory`);
+}
+
+async function listModelFilesOrFail(dir: string): Promise<ListedFile[]> {
+  try {
+    return await listModelFiles(dir);
+  } catch (err) {
+    throw new ModelSourceError(errorMessage(err));
+  }
+}

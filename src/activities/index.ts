@@ -1,0 +1,21 @@
+import type { ActivityDeps } from './deps.js';
+import { exportModel, type ExportInput } from './export-model.js';
+import { hashBundle, type HashInput } from './hash-bundle.js';
+import { signManifest, type SignInput } from './sign-manifest.js';
+import { attestProvenance, type AttestInput } from './attest-provenance.js';
+import { withFailureMapping } from './failures.js';
+
+export type { ActivityDeps } from './deps.js';
+export type { ExportInput, HashInput, SignInput, AttestInput };
+
+/** The release activities, bound to the worker's configuration. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    exportModel: withFailureMapping((input: ExportInput) => exportModel(deps, input)),
+    hashBundle: withFailureMapping((input: HashInput) => hashBundle(input)),
+    signManifest: withFailureMapping((input: SignInput) => signManifest(deps, input)),
+    attestProvenance: withFailureMapping((input: AttestInput) => attestProvenance(deps, input)),
+  };
+}
+
+export type ReleaseActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,101 @@
+import { parse, stringify } from 'yaml';
+import { ManifestError } from '../errors.js';
+import { ROOT_DIGEST_RULE } from '../hashing/root-digest.js';
+import type { BundleFile, FileDigest, ModelInfo, SourceRef } from '../release/types.js';
+
+export const MANIFEST_API_VERSION = 'modelship/v1';
+/** The JWS `typ` naming what the signature covers. */
+export const MANIFEST_JWS_TYP = 'modelship-manifest+yaml';
+
+interface ManifestCommon {
+  readonly apiVersion: typeof MANIFEST_API_VERSION;
+  readonly kind: 'ModelManifest';
+  readonly name: string;
+  readonly version: string;
+  readonly releaseId: string;
+  readonly createdAt: string;
+  readonly framework: Omit<ModelInfo, 'inputs' | 'outputs'>;
+  readonly modelFile: string;
+  readonly signature: Pick<ModelInfo, 'inputs' | 'outputs'>;
+  readonly source: SourceRef;
+}
+
+/** Written by export: sizes known, digests not yet. */
+export interface ManifestDraft extends ManifestCommon {
+  readonly files: readonly BundleFile[];
+}
+
+/** Completed by hash: every file's SHA-256 and the root digest. This is what gets signed. */
+export interface Manifest extends ManifestCommon {
+  readonly files: readonly FileDigest[];
+  readonly digest: { readonly algorithm: 'sha256'; readonly rule: typeof ROOT_DIGEST_RULE; readonly root: string };
+}
+
+export function serializeManifest(manifest: ManifestDraft | Manifest): string {
+  return stringify(manifest, { lineWidth: 0 });
+}
+
+export function completeManifest(draft: ManifestDraft, files: readonly FileDigest[], root: string): Manifest {
+  return { ...draft, files, digest: { algorithm: 'sha256', rule: ROOT_DIGEST_RULE, root } };
+}
+
+/** Parses and checks every field a verifier relies on; the error names the field. */
+export function parseManifest(text: string): Manifest {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new ManifestError(`model.yaml is not valid YAML: ${(err as Error).message}`);
+  }
+  const m = record(doc, 'model.yaml');
+  expect(m.apiVersion === MANIFEST_API_VERSION, `apiVersion must be ${MANIFEST_API_VERSION}`);
+  expect(m.kind === 'ModelManifest', 'kind must be ModelManifest');
+  for (const key of ['name', 'version', 'releaseId', 'createdAt', 'modelFile'] as const) {
+    expect(typeof m[key] === 'string', `${key} must be a string`);
+  }
+  const files = m.files;
+  expect(Array.isArray(files) && files.length > 0, 'files must be a non-empty list');
+  for (const [i, f] of (files as unknown[]).entries()) {
+    const file = record(f, `files[${i}]`);
+    expect(typeof file.path === 'string', `files[${i}].path must be a string`);
+    expect(Number.isSafeInteger(file.size) && (file.size as number) >= 0, `files[${i}].size must be a byte count`);
+    expect(typeof file.sha256 === 'string' && /^[0-9a-f]{64}$/.test(file.sha256), `files[${i}].sha256 must be SHA-256 hex`);
+  }
+  const digest = record(m.digest, 'digest');
+  expect(digest.algorithm === 'sha256', 'digest.algorithm must be sha256');
+  expect(digest.rule === ROOT_DIGEST_RULE, `digest.rule must be ${ROOT_DIGEST_RULE}`);
+  expect(typeof digest.root === 'string' && /^[0-9a-f]{64}$/.test(digest.root), 'digest.root must be SHA-256 hex');
+  record(m.framework, 'framework');
+  record(m.signature, 'signature');
+  record(m.source, 'source');
+  return doc as Manifest;
+}
+
+function record(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ManifestError(`${where} must be a mapping`);
+  return value as Record<string, unknown>;
+}
+
+function expect(ok: boolean, message: string): void {
+  if (!ok) throw new ManifestError(`model.yaml: ${message}`);
+}
+
+/** Reads the draft export wrote (or a complete manifest, minus its digests, when hash is retried). */
+export function parseManifestDraft(text: string): ManifestDraft {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new ManifestError(`model.yaml is not valid YAML: ${(err as Error).message}`);
+  }
+  const m = record(doc, 'model.yaml');
+  expect(m.apiVersion === MANIFEST_API_VERSION && m.kind === 'ModelManifest', 'not a modelship manifest');
+  expect(Array.isArray(m.files), 'files must be a list');
+  const files = (m.files as unknown[]).map((f, i) => {
+    const file = record(f, `files[${i}]`);
+    expect(typeof file.path === 'string' && Number.isSafeInteger(file.size), `files[${i}] needs path and size`);
+    return { path: file.path as string, size: file.size as number };
+  });
+  const { digest: _digest, ...rest } = m;
+  return { ...(rest as unknown as ManifestDraft), files };
+}

@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bundlePaths } from './layout.js';
+import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from './manifest.js';
+import { listModelFiles } from '../hashing/list-files.js';
+import { rootDigest } from '../hashing/root-digest.js';
+import { sha256File, sha256Hex } from '../hashing/stream-hash.js';
+import { verifyGeneralJws } from '../crypto/jws.js';
+import { IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from '../crypto/dsse.js';
+import { IN_TOTO_STATEMENT_V1 } from '../attest/statement.js';
+import { SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
+import type { PublicKey } from '../crypto/keys.js';
+import { errorMessage } from '../errors.js';
+
+export type CheckName = 'manifest' | 'files' | 'root-digest' | 'signature' | 'provenance';
+
+export interface CheckResult {
+  readonly check: CheckName;
+  readonly ok: boolean;
+  /** What was checked, or exactly what failed and where. */
+  readonly detail: string;
+}
+
+export interface VerificationReport {
+  readonly bundleDir: string;
+  readonly ok: boolean;
+  readonly kid: string;
+  readonly checks: readonly CheckResult[];
+}
+
+/**
+ * Re-hashes every file and checks the manifest, the JWS over it and the DSSE provenance
+ * against one trusted key. Every check runs and reports, so one answer names every problem.
+ */
+export async function verifyBundle(bundleDir: string, key: PublicKey): Promise<VerificationReport> {
+  const paths = bundlePaths(bundleDir);
+  const checks: CheckResult[] = [];
+  const record = (check: CheckName, ok: boolean, detail: string) => checks.push({ check, ok, detail });
+
+  let manifestBytes: Buffer | undefined;
+  let manifest: Manifest | undefined;
+  try {
+    manifestBytes = await readFile(paths.manifest);
+    manifest = parseManifest(manifestBytes.toString('utf8'));
+    record('manifest', true, `model.yaml lists ${manifest.files.length} file(s) of ${manifest.name}@${manifest.version}`);
+  } catch (err) {
+    record('manifest', false, errorMessage(err));
+  }
+
+  if (manifest) {
+    const problems = await checkFiles(paths.modelDir, manifest);
+    record('files', problems.length === 0, problems.length ? problems.join('; ') : `${manifest.files.length} file(s) match their size and SHA-256`);
+    try {
+      const recomputed = rootDigest(manifest.files);
+      record(
+        'root-digest',
+        recomputed === manifest.digest.root,
+        recomputed === manifest.digest.root
+          ? `sha256:${recomputed} (${manifest.digest.rule})`
+          : `model.yaml says root sha256:${manifest.digest.root} but its files give sha256:${recomputed}`,
+      );
+    } catch (err) {
+      record('root-digest', false, errorMessage(err));
+    }
+  } else {
+    record('files', false, 'not checked: the manifest could not be read');
+    record('root-digest', false, 'not checked: the manifest could not be read');
+  }
+
+  try {
+    const jws = JSON.parse(await readFile(paths.signature, 'utf8')) as unknown;
+    const verified = verifyGeneralJws(jws, key, MANIFEST_JWS_TYP);
+    if (!manifestBytes) throw new Error('the signature verifies, but model.yaml could not be read to compare');
+    if (!verified.payload.equals(manifestBytes)) throw new Error('the signature verifies, but its payload is not the model.yaml in the bundle');
+    record('signature', true, `model.jws: EdDSA by kid ${verified.header.kid} over model.yaml`);
+  } catch (err) {
+    record('signature', false, `model.jws: ${errorMessage(err)}`);
+  }
+
+  try {
+    const envelope = JSON.parse(await readFile(paths.provenance, 'utf8')) as unknown;
+    const payload = verifyEnvelope(envelope, key, IN_TOTO_PAYLOAD_TYPE);
+    const statement = JSON.parse(payload.toString('utf8')) as {
+      _type?: string;
+      predicateType?: string;
+      subject?: Array<{ name?: string; digest?: { sha256?: string } }>;
+      predicate?: { runDetails?: { byproducts?: Array<{ name?: string; digest?: { sha256?: string } }> } };
+    };
+    if (statement._type !== IN_TOTO_STATEMENT_V1) throw new Error(`statement _type is ${JSON.stringify(statement._type)}`);
+    if (statement.predicateType !== SLSA_PROVENANCE_V1) throw new Error(`predicateType is ${JSON.stringify(statement.predicateType)}`);
+    const subject = statement.subject?.[0]?.digest?.sha256;
+    if (manifest && subject !== manifest.digest.root) throw new Error(`subject sha256:${subject} is not the manifest's root sha256:${manifest.digest.root}`);
+    const byproduct = statement.predicate?.runDetails?.byproducts?.find((b) => b.name === 'model.yaml')?.digest?.sha256;
+    if (manifestBytes && byproduct !== sha256Hex(manifestBytes)) throw new Error('the provenance records a different model.yaml');
+    record('provenance', true, `DSSE in-toto statement, SLSA provenance v1, subject sha256:${subject}`);
+  } catch (err) {
+    record('provenance', false, `${join('attestations', 'provenance.dsse.json')}: ${errorMessage(err)}`);
+  }
+
+  return { bundleDir, ok: checks.every((c) => c.ok), kid: key.kid, checks };
+}
+
+async function checkFiles(modelDir: string, manifest: Manifest): Promise<string[]> {
+  const problems: string[] = [];
+  let onDisk;
+  try {
+    onDisk = await listModelFiles(modelDir);
+  } catch (err) {
+    return [errorMessage(err)];
+  }
+  const listed = new Set(manifest.files.map((f) => f.path));
+  for (const extra of onDisk.filter((f) => !listed.has(f.path))) problems.push(`model/${extra.path} is not in model.yaml`);
+  for (const file of manifest.files) {
+    try {
+      const { sha256, size } = await sha256File(join(modelDir, file.path));
+      if (size !== file.size) problems.push(`model/${file.path}: size ${size}, model.yaml says ${file.size}`);
+      else if (sha256 !== file.sha256) problems.push(`model/${file.path}: sha256 ${sha256}, model.yaml says ${file.sha256}`);
+    } catch (err) {
+      problems.push(`model/${file.path}: ${errorMessage(err)}`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,34 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERROR_TYPES } from '../errors.js';
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
+
+/**
+ * Timeouts and retries per stage. Bad input is never retried (typed errors above);
+ * I/O hiccups and worker crashes are, with backoff. Long stages heartbeat, so a dead
+ * worker is noticed within heartbeatTimeout rather than at startToClose.
+ */
+export const STAGE_ACTIVITY_OPTIONS = {
+  export: {
+    summary: 'export: load and inspect the model, write the bundle',
+    startToCloseTimeout: '20 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
+  },
+  hash: {
+    summary: 'hash: streaming SHA-256 of every model file',
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
+  },
+  sign: {
+    summary: 'sign: Ed25519 JWS over model.yaml',
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+  },
+  attest: {
+    summary: 'attest: SLSA provenance in a signed DSSE envelope',
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+  },
+} as const satisfies Record<string, ActivityOptions>;

@@ -1,0 +1,1 @@
+export { ReleaseWorkflow } from './release.js';

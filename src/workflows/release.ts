@@ -1,0 +1,112 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ReleaseActivities } from '../activities/index.js';
+import type { ReleaseRequest, ReleaseResult } from '../release/types.js';
+import type { ReleaseStageValue, StageError, StageName } from '../release/stages.js';
+import { assertSafeName } from '../release/ids.js';
+import { ModelDigest, ModelName, ModelVersion, ReleaseStage } from '../search-attributes.js';
+import { STAGE_ACTIVITY_OPTIONS } from './activity-options.js';
+import { releaseStatusQuery } from './definitions.js';
+import { ReleaseTracker } from './release-tracker.js';
+
+const { exportModel } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.export);
+const { hashBundle } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.hash);
+const { signManifest } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.sign);
+const { attestProvenance } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.attest);
+
+/**
+ * export → hash → sign → attest. Each stage is one activity whose result (digests, kid,
+ * file names) lands in history; the status query and the ReleaseStage search attribute
+ * follow along. New stages (smoke, canary, promote/rollback) are further `stage()` calls.
+ */
+export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseResult> {
+  const info = workflowInfo();
+  const releaseId = info.workflowId;
+  try {
+    assertSafeName('name', request.name);
+    assertSafeName('version', request.version);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidReleaseRequest');
+  }
+  const tracker = new ReleaseTracker(releaseId, request.name, request.version);
+  setHandler(releaseStatusQuery, () => tracker.snapshot(), { description: 'Every stage of this release with its state and figures' });
+  upsertSearchAttributes([
+    { key: ModelName, value: request.name },
+    { key: ModelVersion, value: request.version },
+  ]);
+  const startedOn = info.startTime.toISOString();
+
+  async function stage<T>(name: StageName, run: () => Promise<T>, summarize: (result: T) => Record<string, string | number>): Promise<T> {
+    tracker.started(name, new Date().toISOString());
+    setStage(name);
+    try {
+      const result = await run();
+      tracker.succeeded(name, new Date().toISOString(), summarize(result));
+      return result;
+    } catch (err) {
+      const error = stageError(err);
+      tracker.failed(name, new Date().toISOString(), error);
+      setStage('failed');
+      throw ApplicationFailure.create({
+        type: 'ReleaseFailed',
+        message: `release ${releaseId} failed at ${name}: ${error.message}`,
+        nonRetryable: true,
+        details: [{ stage: name, ...error }],
+        cause: err instanceof Error ? err : undefined,
+      });
+    }
+  }
+
+  const exported = await stage(
+    'export',
+    () => exportModel({ releaseId, request, createdAt: startedOn }),
+    (r) => ({ bundleDir: r.bundleDir, modelFile: r.modelFile, files: r.files.map((f) => f.path).join(', '), opsets: r.model.opsets.map((o) => `${o.domain}:${o.version}`).join(', ') }),
+  );
+  const hashed = await stage(
+    'hash',
+    () => hashBundle({ bundleDir: exported.bundleDir }),
+    (r) => ({ rootDigest: r.rootDigest, files: r.files.length, bytes: r.totalBytes, manifestSha256: r.manifestSha256 }),
+  );
+  upsertSearchAttributes([{ key: ModelDigest, value: `sha256:${hashed.rootDigest}` }]);
+  const signed = await stage(
+    'sign',
+    () => signManifest({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath }),
+    (r) => ({ kid: r.kid, alg: r.alg, typ: r.typ, jws: r.jwsPath }),
+  );
+  const attested = await stage(
+    'attest',
+    () => attestProvenance({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath, request, startedOn }),
+    (r) => ({ predicateType: r.predicateType, subject: `${r.subject.name} sha256:${r.subject.sha256}`, envelope: r.envelopePath, kid: r.kid }),
+  );
+
+  tracker.released(exported.bundleDir, hashed.rootDigest);
+  setStage('released');
+  return {
+    releaseId,
+    name: request.name,
+    version: request.version,
+    bundleDir: exported.bundleDir,
+    rootDigest: hashed.rootDigest,
+    kid: signed.kid,
+    files: hashed.files,
+    signature: signed.jwsPath,
+    attestations: [attested.envelopePath],
+  };
+}
+
+function setStage(value: ReleaseStageValue): void {
+  upsertSearchAttributes([{ key: ReleaseStage, value }]);
+}
+
+function stageError(err: unknown): StageError {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
+  if (cause instanceof Error) return { type: cause.name, message: cause.message };
+  return { type: 'Error', message: String(cause) };
+}
