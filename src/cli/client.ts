@@ -1,0 +1,23 @@
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { loadTemporalSettings, type TemporalSettings } from '../temporal-config.js';
+import { CliError } from './output.js';
+
+export interface ConnectedClient {
+  readonly client: Client;
+  readonly settings: TemporalSettings;
+  close(): Promise<void>;
+}
+
+export async function connectClient(): Promise<ConnectedClient> {
+  const settings = loadTemporalSettings();
+  let connection: Connection;
+  try {
+    connection = await Connection.connect(settings.connectionOptions as ConnectionOptions);
+  } catch (err) {
+    throw new CliError(
+      `cannot reach Temporal at ${settings.connectionOptions.address}: ${(err as Error).message}\n` +
+        `start the local dev server with 'npm run temporal:start', or set TEMPORAL_ADDRESS / a Temporal profile`,
+    );
+  }
+  return { client: new Client({ connection, namespace: settings.namespace }), settings, close: () => connection.close() };
+}

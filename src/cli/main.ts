@@ -1,0 +1,72 @@
+import { Command, Option } from 'commander';
+import { MODELSHIP_VERSION } from '../paths.js';
+import { ModelshipError } from '../errors.js';
+import { CliError, warn } from './output.js';
+import { DEFAULT_KEY_NAME, DEFAULT_KEYS_DIR, DEFAULT_SIGNING_KEY, keysGenerate } from './keys.js';
+import { releaseCommand } from './release.js';
+import { statusCommand } from './status.js';
+import { verifyCommand } from './verify.js';
+
+const program = new Command('modelship')
+  .description('Signed, attested, smoke-tested ML model releases on Temporal')
+  .version(MODELSHIP_VERSION)
+  .enablePositionalOptions()
+  .showHelpAfterError();
+
+const keys = program.command('keys').description('manage signing keys');
+keys
+  .command('generate')
+  .description('write an encrypted Ed25519 key pair and print its kid (passphrase from MODELSHIP_KEY_PASSPHRASE or MODELSHIP_KEY_PASSPHRASE_FILE)')
+  .option('--dir <dir>', 'where to write the key files', DEFAULT_KEYS_DIR)
+  .option('--name <name>', 'file name stem', DEFAULT_KEY_NAME)
+  .option('--json', 'print the result as JSON')
+  .action(keysGenerate);
+
+program
+  .command('release')
+  .description('release a model: export, hash, sign, attest, following each stage')
+  .argument('<model>', 'an ONNX file, a folder holding one ONNX model, or (with --exporter) a training artifact')
+  .requiredOption('--name <name>', 'model name')
+  .requiredOption('--version <version>', 'model version')
+  .option('--key <path>', 'encrypted signing key, as the worker sees it', DEFAULT_SIGNING_KEY)
+  .option('--exporter <name>', 'exporter the worker runs to turn <model> into ONNX (e.g. sklearn)')
+  .option('--exporter-timeout <seconds>', 'shorter exporter timeout than the worker default')
+  .addOption(new Option('--no-follow', 'start the release and return'))
+  .option('--json', 'print the result as JSON')
+  .action(releaseCommand);
+
+program
+  .command('status')
+  .description('show where a release is')
+  .argument('<release-id>', 'e.g. release-sample-mlp-1.0.0')
+  .option('--json', 'print as JSON')
+  .action(statusCommand);
+
+program
+  .command('verify')
+  .description('re-hash a bundle and check its manifest, JWS and provenance attestation')
+  .argument('<bundle>', 'bundle folder')
+  .requiredOption('--key <path>', 'trusted public key (SPKI PEM or Ed25519 JWK)')
+  .option('--json', 'print the report as JSON')
+  .action(verifyCommand);
+
+program
+  .command('worker')
+  .description('run a modelship worker (same as node dist/src/worker.js)')
+  .action(async () => {
+    const { runWorker } = await import('../worker.js');
+    await runWorker();
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    warn(`modelship: ${err.message}`);
+    process.exit(err.exitCode);
+  }
+  if (err instanceof ModelshipError) {
+    warn(`modelship: ${err.message}`);
+    process.exit(1);
+  }
+  warn(`modelship: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});

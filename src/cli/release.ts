@@ -1,0 +1,152 @@
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { assertSafeName, releaseIdFor } from '../release/ids.js';
+import type { ModelSource, ReleaseRequest, ReleaseResult } from '../release/types.js';
+import type { ReleaseStatus } from '../release/stages.js';
+import { releaseStatusQuery, RELEASE_WORKFLOW_TYPE } from '../workflows/definitions.js';
+import { ModelName, ModelVersion, ReleaseStage } from '../search-attributes.js';
+import { runUrl } from '../temporal-config.js';
+import { connectClient } from './client.js';
+import { CliError, printJson, say, seconds, warn } from './output.js';
+import { DEFAULT_SIGNING_KEY } from './keys.js';
+
+export interface ReleaseOptions {
+  name: string;
+  version: string;
+  key?: string;
+  exporter?: string;
+  exporterTimeout?: string;
+  follow: boolean;
+  json?: boolean;
+}
+
+export async function releaseCommand(model: string, options: ReleaseOptions): Promise<void> {
+  try {
+    assertSafeName('name', options.name);
+    assertSafeName('version', options.version);
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  const source: ModelSource = options.exporter
+    ? {
+        kind: 'exporter',
+        exporter: options.exporter,
+        input: resolve(model),
+        ...(options.exporterTimeout ? { timeoutSeconds: Number(options.exporterTimeout) } : {}),
+      }
+    : { kind: 'onnx', path: resolve(model) };
+  const request: ReleaseRequest = {
+    name: options.name,
+    version: options.version,
+    source,
+    signingKeyPath: resolve(options.key ?? DEFAULT_SIGNING_KEY),
+    requestedBy: process.env.USER ?? 'unknown',
+  };
+
+  const { client, settings, close } = await connectClient();
+  try {
+    const releaseId = releaseIdFor(request.name, request.version);
+    const handle = await startRelease(client, settings.taskQueue, releaseId, request);
+    const link = runUrl(settings, releaseId, handle.firstExecutionRunId);
+    if (!options.json) {
+      say(`release ${releaseId} started on task queue ${settings.taskQueue}`);
+      say(`Web UI: ${link}`);
+    }
+    if (!options.follow) return options.json ? printJson({ releaseId, runId: handle.firstExecutionRunId, url: link }) : undefined;
+    const result = await follow(handle, !options.json);
+    if (options.json) return printJson({ ...result, url: link });
+    say('');
+    say(`released ${result.name}@${result.version}`);
+    say(`  bundle       ${result.bundleDir}`);
+    say(`  root digest  sha256:${result.rootDigest}`);
+    say(`  signed by    kid ${result.kid}`);
+    say(`  Web UI       ${link}`);
+  } finally {
+    await close();
+  }
+}
+
+async function startRelease(client: Client, taskQueue: string, releaseId: string, request: ReleaseRequest) {
+  try {
+    return await client.workflow.start(RELEASE_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: releaseId,
+      args: [request],
+      // A version is released once; a failed release may be started again after a fix.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: [
+        { key: ModelName, value: request.name },
+        { key: ModelVersion, value: request.version },
+        { key: ReleaseStage, value: 'export' },
+      ],
+      staticSummary: `${request.name}@${request.version}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new CliError(
+        `${request.name}@${request.version} already has a running or completed release (${releaseId}); ` +
+          `see 'modelship status ${releaseId}', or release a new version`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** Prints each stage as it finishes, then returns the result or throws the failure. */
+async function follow(handle: WorkflowHandle, print: boolean): Promise<ReleaseResult> {
+  const printed = new Set<string>();
+  let waitingNoted = false;
+  let settled = false;
+  const result = handle.result().finally(() => {
+    settled = true;
+  });
+  result.catch(() => undefined);
+  const show = (status: ReleaseStatus) => {
+    for (const { name, state } of status.stages) {
+      const key = `${name}:${state.status}`;
+      if (printed.has(key) || state.status === 'pending') continue;
+      printed.add(key);
+      if (!print) continue;
+      if (state.status === 'running') say(`  ...  ${name}`);
+      else if (state.status === 'succeeded') {
+        const figures = Object.entries(state.summary).map(([k, v]) => `${k}=${v}`).join('  ');
+        say(`  ok   ${name.padEnd(7)} ${seconds(state.startedAt, state.finishedAt).padStart(6)}  ${figures}`);
+      } else say(`  FAIL ${name.padEnd(7)} ${state.error.type}: ${state.error.message}`);
+    }
+  };
+  while (!settled) {
+    try {
+      show(await handle.query(releaseStatusQuery));
+    } catch {
+      if (print && !waitingNoted) warn('  (waiting for a modelship worker to pick up the release)');
+      waitingNoted = true;
+    }
+    await Promise.race([result.catch(() => undefined), sleep(500)]);
+  }
+  try {
+    show(await handle.query(releaseStatusQuery));
+  } catch {
+    // The worker may be gone already; the result below says how it ended.
+  }
+  try {
+    return (await result) as ReleaseResult;
+  } catch (err) {
+    throw new CliError(describeFailure(err));
+  }
+}
+
+export function describeFailure(err: unknown): string {
+  if (err instanceof WorkflowFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) return cause.message;
+    return `release failed: ${cause?.message ?? err.message}`;
+  }
+  return `release failed: ${(err as Error).message}`;
+}
