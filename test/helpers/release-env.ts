@@ -1,0 +1,103 @@
+// A real release environment for integration tests: a dev server started by temporal/start.sh,
+// a modelship worker in this process, an encrypted signing key, and a client.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createReleaseWorker, WORKFLOWS_PATH } from '../../src/release-worker.js';
+import { builtInExporters } from '../../src/exporter/registry.js';
+import { generateKeyFiles, type GeneratedKeyFiles } from '../../src/crypto/keys.js';
+import { releaseIdFor } from '../../src/release/ids.js';
+import type { ReleaseRequest, ReleaseResult } from '../../src/release/types.js';
+import { RELEASE_WORKFLOW_TYPE } from '../../src/workflows/definitions.js';
+import { startDevServer, type DevServer } from './dev-server.js';
+
+export const TEST_PASSPHRASE = `test-passphrase-${randomBytes(6).toString('hex')}`;
+
+let sharedBundle: Promise<WorkflowBundle> | undefined;
+/** Bundling takes seconds; every worker in a test process shares one bundle. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  sharedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  return sharedBundle;
+}
+
+const noop = () => undefined;
+const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+
+export interface ReleaseEnv {
+  readonly server: DevServer;
+  readonly client: Client;
+  readonly taskQueue: string;
+  readonly dir: string;
+  readonly bundlesRoot: string;
+  readonly key: GeneratedKeyFiles;
+  request(overrides: Partial<ReleaseRequest> & Pick<ReleaseRequest, 'source'>): ReleaseRequest;
+  start(request: ReleaseRequest): Promise<WorkflowHandle>;
+  release(request: ReleaseRequest): Promise<ReleaseResult>;
+  /** Runs another worker on the same task queue until the returned stop is called. */
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+/** Worker state chatter would drown the test report; warnings and errors still show. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger((process.env.MODELSHIP_TEST_SDK_LOG as 'WARN' | undefined) ?? 'ERROR') });
+}
+
+export async function startReleaseEnv(options: { server?: DevServer } = {}): Promise<ReleaseEnv> {
+  installQuietRuntime();
+  const server = options.server ?? (await startDevServer());
+  const dir = await mkdtemp(join(tmpdir(), 'modelship-test-'));
+  const bundlesRoot = join(dir, 'bundles');
+  const key = await generateKeyFiles(join(dir, 'keys'), 'release', TEST_PASSPHRASE);
+  const taskQueue = `modelship-test-${randomBytes(4).toString('hex')}`;
+
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const worker: Worker = await createReleaseWorker({
+    connection: nativeConnection,
+    namespace: server.namespace,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    deps: { bundlesRoot, exporters: builtInExporters(), passphrase: async () => TEST_PASSPHRASE },
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: server.namespace });
+  let counter = 0;
+
+  const env: ReleaseEnv = {
+    server,
+    client,
+    taskQueue,
+    dir,
+    bundlesRoot,
+    key,
+    request: (overrides) => ({
+      name: 'sample-mlp',
+      version: `1.0.${counter++}-${randomBytes(3).toString('hex')}`,
+      signingKeyPath: key.privateKeyPath,
+      requestedBy: 'test',
+      ...overrides,
+    }),
+    start: (request) =>
+      client.workflow.start(RELEASE_WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: releaseIdFor(request.name, request.version),
+        args: [request],
+      }),
+    release: async (request) => (await env.start(request)).result() as Promise<ReleaseResult>,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      if (!options.server) await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return env;
+}

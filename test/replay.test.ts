@@ -1,0 +1,44 @@
+// Replays committed ReleaseWorkflow histories against today's workflow code, so a change
+// that would break running workflows (without patched()) fails CI.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { WORKFLOWS_PATH } from '../src/release-worker.js';
+import { PROJECT_ROOT } from '../src/paths.js';
+
+const HISTORIES = join(PROJECT_ROOT, 'test', 'histories');
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+async function recorded() {
+  const files = (await readdir(HISTORIES)).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(
+    files.map(async (file) => ({ workflowId: file.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(await readFile(join(HISTORIES, file), 'utf8'))) })),
+  );
+}
+
+describe('replay of recorded ReleaseWorkflow histories', () => {
+  it('today\'s ReleaseWorkflow replays every recorded history', async () => {
+    const histories = await recorded();
+    assert.ok(histories.length >= 3, 'expected the recorded success and failure histories');
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, histories)) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${result.error?.message}`);
+      replayed++;
+    }
+    assert.equal(replayed, histories.length);
+  });
+
+  it('a reordered workflow fails replay with a determinism error', async () => {
+    const histories = (await recorded()).filter((h) => h.workflowId === 'release-succeeded');
+    const reordered = fileURLToPath(new URL('./fixtures/reordered-workflow.js', import.meta.url));
+    const results = [];
+    for await (const result of Worker.runReplayHistories({ workflowsPath: reordered }, histories)) results.push(result);
+    assert.equal(results.length, 1);
+    assert.ok(results[0]!.error instanceof DeterminismViolationError, `expected a determinism violation, got ${results[0]!.error}`);
+  });
+});
