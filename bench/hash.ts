@@ -230,7 +230,7 @@ async function ensureFile(file: string, bytes: number, ctx: BenchContext): Promi
     throw error;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return `generated in ${formatSeconds(seconds)} (${formatByteRate(bytes / seconds)}) at ${file}`;
+  return `generated in ${formatSeconds(seconds)}, ${formatByteRate(bytes / seconds)}, at ${file}`;
 }
 
 /** Reads the whole file once so every measured run reads from the page cache. */

