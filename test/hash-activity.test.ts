@@ -1,0 +1,101 @@
+// The hash activity in isolation (MockActivityEnvironment): heartbeats, resume from a
+// checkpoint after a crash, and cancellation.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { CancelledFailure } from '@temporalio/common';
+import { hashBundle, type HashCheckpoint } from '../src/activities/hash-bundle.js';
+import type { HashResult } from '../src/release/types.js';
+import { MANIFEST_API_VERSION, parseManifest, serializeManifest, type ManifestDraft } from '../src/bundle/manifest.js';
+import { listModelFiles } from '../src/hashing/list-files.js';
+
+async function makeDraftBundle(files: Record<string, Buffer | number>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'modelship-hash-'));
+  await mkdir(join(dir, 'model'), { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(dir, 'model', path);
+    if (typeof content === 'number') {
+      await writeFile(full, '');
+      await truncate(full, content); // sparse: large without filling the disk
+    } else await writeFile(full, content);
+  }
+  const draft: ManifestDraft = {
+    apiVersion: MANIFEST_API_VERSION,
+    kind: 'ModelManifest',
+    name: 'm',
+    version: '1',
+    releaseId: 'release-m-1',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    framework: { format: 'onnx', irVersion: 8, opsets: [], producer: { name: '', version: '' } },
+    modelFile: 'a.onnx',
+    signature: { inputs: [], outputs: [] },
+    source: { uri: 'file:///src', sha256: '0'.repeat(64) },
+    files: await listModelFiles(join(dir, 'model')),
+  };
+  await writeFile(join(dir, 'model.yaml'), serializeManifest(draft));
+  return dir;
+}
+
+function coreutilsRoot(modelDir: string): string {
+  return execFileSync('bash', ['-c', `cd "$1" && find . -type f -printf '%P\\n' | LC_ALL=C sort | xargs -d '\\n' sha256sum | sha256sum | cut -d' ' -f1`, '_', modelDir])
+    .toString()
+    .trim();
+}
+
+describe('hashBundle activity', () => {
+  let bundle: string;
+  before(async () => {
+    bundle = await makeDraftBundle({ 'a.onnx': randomBytes(3 << 20), 'weights.bin': randomBytes(9 << 20), 'README.md': Buffer.from('# m\n') });
+  });
+
+  it('hashes every file, heartbeats progress, and completes model.yaml with the coreutils root digest', async () => {
+    const env = new MockActivityEnvironment();
+    const beats: HashCheckpoint[] = [];
+    env.on('heartbeat', (d: HashCheckpoint) => beats.push(d));
+    const result: HashResult = await env.run(hashBundle, { bundleDir: bundle });
+    assert.equal(result.rootDigest, coreutilsRoot(join(bundle, 'model')));
+    assert.equal(result.totalBytes, (3 << 20) + (9 << 20) + 4);
+    assert.ok(beats.length >= 3, 'at least one heartbeat per file');
+    assert.equal(beats.at(-1)!.bytesDone, result.totalBytes);
+    assert.deepEqual(beats.at(-1)!.done.map((d) => d.path), ['README.md', 'a.onnx', 'weights.bin']);
+    const manifest = parseManifest(await readFile(join(bundle, 'model.yaml'), 'utf8'));
+    assert.equal(manifest.digest.root, result.rootDigest);
+  });
+
+  it('resumes from the checkpoint of a crashed attempt instead of re-reading finished files', async () => {
+    const first: HashResult = await new MockActivityEnvironment().run(hashBundle, { bundleDir: bundle });
+    const weights = first.files.find((f) => f.path === 'weights.bin')!;
+    // The checkpoint says weights.bin is done. Swap its bytes (same size): if the retry
+    // re-read it, its digest would change; reusing the checkpoint keeps the recorded one.
+    await writeFile(join(bundle, 'model', 'weights.bin'), randomBytes(9 << 20));
+    const checkpoint: HashCheckpoint = { done: [weights], bytesDone: weights.size, bytesTotal: first.totalBytes };
+    const beats: HashCheckpoint[] = [];
+    const env = new MockActivityEnvironment({ heartbeatDetails: checkpoint, attempt: 2 });
+    env.on('heartbeat', (d: HashCheckpoint) => beats.push(d));
+    const resumed: HashResult = await env.run(hashBundle, { bundleDir: bundle });
+    assert.equal(resumed.files.find((f) => f.path === 'weights.bin')!.sha256, weights.sha256);
+    assert.equal(resumed.rootDigest, first.rootDigest);
+    // Only README.md and a.onnx were read: no progress report passes through weights.bin.
+    assert.ok(beats.every((b) => b.currentFile !== 'weights.bin'));
+  });
+
+  it('stops when cancelled and leaves the draft manifest as it was', async () => {
+    const big = await makeDraftBundle({ 'a.onnx': Buffer.from('x'), 'huge.bin': 2 << 30 });
+    const before = await readFile(join(big, 'model.yaml'), 'utf8');
+    const env = new MockActivityEnvironment();
+    env.once('heartbeat', () => env.cancel('test cancels'));
+    await assert.rejects(env.run(hashBundle, { bundleDir: big }), (err: unknown) => err instanceof CancelledFailure);
+    assert.equal(await readFile(join(big, 'model.yaml'), 'utf8'), before);
+  });
+
+  it('refuses a bundle whose files changed after export', async () => {
+    const changed = await makeDraftBundle({ 'a.onnx': Buffer.from('abc') });
+    await writeFile(join(changed, 'model', 'extra.bin'), 'sneaked in');
+    await assert.rejects(new MockActivityEnvironment().run(hashBundle, { bundleDir: changed }), /model\/extra\.bin changed after export/);
+  });
+});
