@@ -88,7 +88,7 @@ describe('hashBundle activity', () => {
     const big = await makeDraftBundle({ 'a.onnx': Buffer.from('x'), 'huge.bin': 2 << 30 });
     const before = await readFile(join(big, 'model.yaml'), 'utf8');
     const env = new MockActivityEnvironment();
-    env.once('heartbeat', () => env.cancel('test cancels'));
+    env.once('heartbeat', () => env.cancel());
     await assert.rejects(env.run(hashBundle, { bundleDir: big }), (err: unknown) => err instanceof CancelledFailure);
     assert.equal(await readFile(join(big, 'model.yaml'), 'utf8'), before);
   });
