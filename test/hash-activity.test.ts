@@ -1,9 +1,9 @@
 // The hash activity in isolation (MockActivityEnvironment): heartbeats, resume from a
 // checkpoint after a crash, and cancellation.
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile, truncate } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,8 +14,14 @@ import type { HashResult } from '../src/release/types.js';
 import { MANIFEST_API_VERSION, parseManifest, serializeManifest, type ManifestDraft } from '../src/bundle/manifest.js';
 import { listModelFiles } from '../src/hashing/list-files.js';
 
+const made: string[] = [];
+after(async () => {
+  await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 async function makeDraftBundle(files: Record<string, Buffer | number>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'modelship-hash-'));
+  made.push(dir);
   await mkdir(join(dir, 'model'), { recursive: true });
   for (const [path, content] of Object.entries(files)) {
     const full = join(dir, 'model', path);

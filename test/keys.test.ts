@@ -95,7 +95,7 @@ describe('generateKeyFiles', () => {
     assert.deepEqual(Buffer.from(fromJwk.raw), Buffer.from(fromPem.raw));
   });
 
-  test('the JWK x is the same key openssl exports (node:crypto JWK export of the .pub.pem)', async () => {
+  test("the JWK file's x is node:crypto's own JWK export of the .pub.pem", async () => {
     const jwkFile = JSON.parse(await readFile(files.publicJwkPath, 'utf8')) as Record<string, string>;
     const nodeJwk = createPublicKey(await readFile(files.publicKeyPath, 'utf8')).export({ format: 'jwk' });
     assert.equal(nodeJwk.x, jwkFile.x);

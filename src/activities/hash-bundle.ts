@@ -5,7 +5,7 @@ import { ManifestError } from '../errors.js';
 import { bundlePaths } from '../bundle/layout.js';
 import { completeManifest, parseManifestDraft, serializeManifest } from '../bundle/manifest.js';
 import { writeFileAtomic } from '../bundle/atomic-write.js';
-import { listModelFiles } from '../hashing/list-files.js';
+import { IGNORE_NOTHING, listModelFiles } from '../hashing/list-files.js';
 import { rootDigest } from '../hashing/root-digest.js';
 import { HASH_CHUNK_BYTES, sha256File, sha256Hex } from '../hashing/stream-hash.js';
 import type { FileDigest, HashResult } from '../release/types.js';
@@ -32,7 +32,7 @@ export async function hashBundle(input: HashInput): Promise<HashResult> {
   const paths = bundlePaths(input.bundleDir);
   const draft = parseManifestDraft(await readFile(paths.manifest, 'utf8'));
 
-  const onDisk = await listModelFiles(paths.modelDir);
+  const onDisk = await listModelFiles(paths.modelDir, IGNORE_NOTHING);
   const listed = new Map(draft.files.map((f) => [f.path, f.size]));
   for (const file of onDisk) {
     if (listed.get(file.path) !== file.size) throw new ManifestError(`model/${file.path} changed after export (not in model.yaml, or a different size)`);

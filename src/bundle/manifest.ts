@@ -1,6 +1,6 @@
 import { parse, stringify } from 'yaml';
 import { ManifestError } from '../errors.js';
-import { ROOT_DIGEST_RULE } from '../hashing/root-digest.js';
+import { canonicalPathProblem, ROOT_DIGEST_RULE } from '../hashing/root-digest.js';
 import type { BundleFile, FileDigest, ModelInfo, SourceRef } from '../release/types.js';
 
 export const MANIFEST_API_VERSION = 'modelship/v1';
@@ -43,7 +43,7 @@ export function completeManifest(draft: ManifestDraft, files: readonly FileDiges
 export function parseManifest(text: string): Manifest {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parse(text, { logLevel: 'error' });
   } catch (err) {
     throw new ManifestError(`model.yaml is not valid YAML: ${(err as Error).message}`);
   }
@@ -58,6 +58,8 @@ export function parseManifest(text: string): Manifest {
   for (const [i, f] of (files as unknown[]).entries()) {
     const file = record(f, `files[${i}]`);
     expect(typeof file.path === 'string', `files[${i}].path must be a string`);
+    const problem = canonicalPathProblem(file.path as string);
+    expect(problem === undefined, `files[${i}].path ${JSON.stringify(file.path)}: ${problem}`);
     expect(Number.isSafeInteger(file.size) && (file.size as number) >= 0, `files[${i}].size must be a byte count`);
     expect(typeof file.sha256 === 'string' && /^[0-9a-f]{64}$/.test(file.sha256), `files[${i}].sha256 must be SHA-256 hex`);
   }
@@ -84,7 +86,7 @@ function expect(ok: boolean, message: string): void {
 export function parseManifestDraft(text: string): ManifestDraft {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parse(text, { logLevel: 'error' });
   } catch (err) {
     throw new ManifestError(`model.yaml is not valid YAML: ${(err as Error).message}`);
   }

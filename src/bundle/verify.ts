@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundlePaths } from './layout.js';
 import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from './manifest.js';
-import { listModelFiles } from '../hashing/list-files.js';
+import { IGNORE_NOTHING, listModelFiles } from '../hashing/list-files.js';
 import { rootDigest } from '../hashing/root-digest.js';
 import { sha256File, sha256Hex } from '../hashing/stream-hash.js';
 import { verifyGeneralJws } from '../crypto/jws.js';
@@ -89,9 +89,10 @@ export async function verifyBundle(bundleDir: string, key: PublicKey): Promise<V
     if (statement._type !== IN_TOTO_STATEMENT_V1) throw new Error(`statement _type is ${JSON.stringify(statement._type)}`);
     if (statement.predicateType !== SLSA_PROVENANCE_V1) throw new Error(`predicateType is ${JSON.stringify(statement.predicateType)}`);
     const subject = statement.subject?.[0]?.digest?.sha256;
-    if (manifest && subject !== manifest.digest.root) throw new Error(`subject sha256:${subject} is not the manifest's root sha256:${manifest.digest.root}`);
+    if (!manifestBytes) throw new Error('the envelope verifies, but there is no model.yaml to match it to');
     const byproduct = statement.predicate?.runDetails?.byproducts?.find((b) => b.name === 'model.yaml')?.digest?.sha256;
-    if (manifestBytes && byproduct !== sha256Hex(manifestBytes)) throw new Error('the provenance records a different model.yaml');
+    if (byproduct !== sha256Hex(manifestBytes)) throw new Error('the provenance records a different model.yaml');
+    if (manifest && subject !== manifest.digest.root) throw new Error(`subject sha256:${subject} is not the manifest's root sha256:${manifest.digest.root}`);
     record('provenance', true, `DSSE in-toto statement, SLSA provenance v1, subject sha256:${subject}`);
   } catch (err) {
     record('provenance', false, `${join('attestations', 'provenance.dsse.json')}: ${errorMessage(err)}`);
@@ -104,7 +105,7 @@ async function checkFiles(modelDir: string, manifest: Manifest): Promise<string[
   const problems: string[] = [];
   let onDisk;
   try {
-    onDisk = await listModelFiles(modelDir);
+    onDisk = await listModelFiles(modelDir, IGNORE_NOTHING);
   } catch (err) {
     return [errorMessage(err)];
   }

@@ -27,6 +27,9 @@ export class DsseVerificationError extends Error {}
 export function verifyEnvelope(value: unknown, key: PublicKey, expectedPayloadType: string): Buffer {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DsseVerificationError('not a JSON object');
   const env = value as Record<string, unknown>;
+  // Unknown members are refused, as in the JWS verifier: a renamed "keyid" must not pass as absent.
+  const unknownMembers = Object.keys(env).filter((k) => k !== 'payload' && k !== 'payloadType' && k !== 'signatures');
+  if (unknownMembers.length) throw new DsseVerificationError(`unexpected members ${unknownMembers.join(', ')}`);
   if (typeof env.payload !== 'string' || typeof env.payloadType !== 'string') throw new DsseVerificationError('payload and payloadType are required');
   if (env.payloadType !== expectedPayloadType) {
     throw new DsseVerificationError(`payloadType is ${JSON.stringify(env.payloadType)}, expected ${JSON.stringify(expectedPayloadType)}`);
@@ -40,6 +43,8 @@ export function verifyEnvelope(value: unknown, key: PublicKey, expectedPayloadTy
     if (!s || typeof s.sig !== 'string' || (s.keyid !== undefined && typeof s.keyid !== 'string')) {
       throw new DsseVerificationError(`signature ${index}: needs a string "sig" (and an optional string "keyid")`);
     }
+    const extra = Object.keys(s).filter((k) => k !== 'keyid' && k !== 'sig');
+    if (extra.length) throw new DsseVerificationError(`signature ${index}: unexpected members ${extra.join(', ')}`);
     // keyid is not signed: it only chooses the key, so a mismatch counts as "not ours".
     if (s.keyid !== undefined && s.keyid !== key.kid) {
       reasons.push(`signature ${index}: keyid ${s.keyid} is not the given key ${key.kid}`);

@@ -10,15 +10,19 @@ export interface ListedFile {
   readonly size: number;
 }
 
+/** Nothing skipped: for bundles, where every file must be one the manifest lists. */
+export const IGNORE_NOTHING: ReadonlySet<string> = new Set();
+
 /**
- * Regular files under `root` in canonical order. Symlinks and special files are refused,
- * never followed: a model folder must not reach outside itself.
+ * Regular files under `root` in canonical order, skipping `ignore` (IGNORED_NAMES for a
+ * source model folder). Symlinks and special files are refused, never followed: a model
+ * folder must not reach outside itself.
  */
-export async function listModelFiles(root: string): Promise<ListedFile[]> {
+export async function listModelFiles(root: string, ignore: ReadonlySet<string> = IGNORED_NAMES): Promise<ListedFile[]> {
   const files: ListedFile[] = [];
   async function walk(dir: string): Promise<void> {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (IGNORED_NAMES.has(entry.name)) continue;
+      if (ignore.has(entry.name)) continue;
       const full = join(dir, entry.name);
       const rel = relative(root, full).split(sep).join('/');
       const problem = canonicalPathProblem(rel);

@@ -23,6 +23,7 @@ export interface StreamHashOptions {
  */
 export async function sha256File(path: string, options: StreamHashOptions = {}): Promise<{ sha256: string; size: number }> {
   const buffer = options.buffer ?? Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  if (buffer.length === 0) throw new RangeError('sha256File needs a non-empty read buffer');
   const hash = createHash('sha256');
   const handle = await open(path, 'r');
   try {

@@ -20,7 +20,7 @@ export async function inspectOnnxModel(path: string): Promise<ModelInfo> {
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+    session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 4 });
   } catch (err) {
     throw new CorruptModelError(`onnxruntime-node cannot load ${name}: ${firstLine(errorMessage(err))}`);
   }
