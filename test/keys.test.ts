@@ -41,12 +41,16 @@ describe('generateKeyFiles', () => {
     assert.match(pem, /^-----BEGIN ENCRYPTED PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END ENCRYPTED PRIVATE KEY-----\n$/);
   });
 
-  test('the private key is PKCS#8 encrypted with AES-256-CBC under PBES2 (openssl asn1parse)', () => {
+  test('the private key is PKCS#8 encrypted with AES-256-CBC under PBES2, PBKDF2-HMAC-SHA256 at 600k iterations (openssl asn1parse)', () => {
     const parsed = openssl(['asn1parse', '-in', files.privateKeyPath]);
     assert.equal(parsed.status, 0, parsed.stderr);
     assert.match(parsed.stdout, /:PBES2\b/);
     assert.match(parsed.stdout, /:PBKDF2\b/);
+    assert.match(parsed.stdout, /:hmacWithSHA256\b/);
     assert.match(parsed.stdout, /:aes-256-cbc\b/);
+    // node:crypto's own export would say 0800 (2048 iterations): too cheap to guess passphrases against.
+    const iterations = /prim: INTEGER\s+:([0-9A-F]+)/.exec(parsed.stdout)?.[1];
+    assert.equal(parseInt(iterations ?? '0', 16), 600_000);
   });
 
   test('openssl decrypts the key with the passphrase and refuses a wrong one', () => {

@@ -3,6 +3,7 @@ import { readFile, writeFile, mkdir, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { decodeBase64UrlStrict, encodeBase64Url } from './base64.js';
+import { encryptPkcs8 } from './encrypted-pkcs8.js';
 import { ED25519_KEY_BYTES, publicKeyFromSeed, randomSeed, signEd25519 } from './ed25519.js';
 import {
   InvalidKeyError,
@@ -65,17 +66,18 @@ export interface GeneratedKeyFiles {
 }
 
 /**
- * Writes a new Ed25519 key pair: `<name>.key.pem` (PKCS#8, encrypted with AES-256-CBC under
- * PBES2, as `openssl pkey` reads it), `<name>.pub.pem` (SPKI) and `<name>.pub.jwk.json`.
+ * Writes a new Ed25519 key pair: `<name>.key.pem` (PKCS#8 encrypted with PBES2: PBKDF2-HMAC-SHA256,
+ * 600k iterations, AES-256-CBC; `openssl pkey` reads it), `<name>.pub.pem` (SPKI) and `<name>.pub.jwk.json`.
  * Refuses to overwrite an existing key.
  */
 export async function generateKeyFiles(dir: string, name: string, passphrase: string): Promise<GeneratedKeyFiles> {
   if (passphrase.length < 8) throw new InvalidKeyError('the key passphrase must have at least 8 characters');
   const seed = randomSeed();
   const publicKey = publicKeyFromRaw(publicKeyFromSeed(seed));
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKeyInfo = Buffer.concat([PKCS8_ED25519_PREFIX, seed]);
   seed.fill(0);
-  const privatePem = privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase }).toString();
+  const privatePem = encryptPkcs8(privateKeyInfo, passphrase);
+  privateKeyInfo.fill(0);
 
   const paths = {
     privateKeyPath: join(dir, `${name}.key.pem`),
