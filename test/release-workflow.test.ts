@@ -22,7 +22,10 @@ const PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');
 describe('ReleaseWorkflow on a real Temporal dev server', () => {
   let env: ReleaseEnv;
   before(async () => {
-    env = await startReleaseEnv();
+    env = await startReleaseEnv({
+      // A stand-in for an exporter that hangs: prints a line, then never finishes.
+      exporters: { hanging: { command: ['bash', '-c', 'echo "converting {input}"; exec sleep 300'], timeoutSeconds: 600 } },
+    });
   });
   after(async () => {
     await env?.stop();
@@ -175,11 +178,22 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
     assert.match(failure.cause.message, /failed at export: exporter sklearn exited with status 2: sklearn_to_onnx: .*garbage\.joblib/);
   });
 
+  it('stops an exporter that outlives its timeout and fails export without retrying', async () => {
+    const handle = await env.start(env.request({ source: { kind: 'exporter', exporter: 'hanging', input: SAMPLE, timeoutSeconds: 2 } }));
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
+      assert.match(err.cause.message, /failed at export: exporter hanging ran longer than 2s and was stopped/);
+      return true;
+    });
+    const started = eventsOfType(await historyJson(handle), 'EVENT_TYPE_ACTIVITY_TASK_STARTED');
+    assert.deepEqual(started.map((e) => (e.activityTaskStartedEventAttributes as { attempt: number }).attempt), [1]);
+  });
+
   it('refuses an exporter the worker does not know', async () => {
     const handle = await env.start(env.request({ source: { kind: 'exporter', exporter: 'rm-rf', input: SAMPLE } }));
     await assert.rejects(handle.result(), (err: unknown) => {
       assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
-      assert.match(err.cause.message, /unknown exporter "rm-rf"; this worker has: sklearn/);
+      assert.match(err.cause.message, /unknown exporter "rm-rf"; this worker has: sklearn, hanging/);
       return true;
     });
   });

@@ -41,13 +41,7 @@ export function completeManifest(draft: ManifestDraft, files: readonly FileDiges
 
 /** Parses and checks every field a verifier relies on; the error names the field. */
 export function parseManifest(text: string): Manifest {
-  let doc: unknown;
-  try {
-    doc = parse(text, { logLevel: 'error' });
-  } catch (err) {
-    throw new ManifestError(`model.yaml is not valid YAML: ${(err as Error).message}`);
-  }
-  const m = record(doc, 'model.yaml');
+  const m = parseYamlMapping(text);
   expect(m.apiVersion === MANIFEST_API_VERSION, `apiVersion must be ${MANIFEST_API_VERSION}`);
   expect(m.kind === 'ModelManifest', 'kind must be ModelManifest');
   for (const key of ['name', 'version', 'releaseId', 'createdAt', 'modelFile'] as const) {
@@ -70,7 +64,17 @@ export function parseManifest(text: string): Manifest {
   record(m.framework, 'framework');
   record(m.signature, 'signature');
   record(m.source, 'source');
-  return doc as Manifest;
+  return m as unknown as Manifest;
+}
+
+function parseYamlMapping(text: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parse(text, { logLevel: 'error' });
+  } catch (err) {
+    throw new ManifestError(`model.yaml is not valid YAML: ${(err as Error).message}`);
+  }
+  return record(doc, 'model.yaml');
 }
 
 function record(value: unknown, where: string): Record<string, unknown> {
@@ -84,13 +88,7 @@ function expect(ok: boolean, message: string): void {
 
 /** Reads the draft export wrote (or a complete manifest, minus its digests, when hash is retried). */
 export function parseManifestDraft(text: string): ManifestDraft {
-  let doc: unknown;
-  try {
-    doc = parse(text, { logLevel: 'error' });
-  } catch (err) {
-    throw new ManifestError(`model.yaml is not valid YAML: ${(err as Error).message}`);
-  }
-  const m = record(doc, 'model.yaml');
+  const m = parseYamlMapping(text);
   expect(m.apiVersion === MANIFEST_API_VERSION && m.kind === 'ModelManifest', 'not a modelship manifest');
   expect(Array.isArray(m.files), 'files must be a list');
   const files = (m.files as unknown[]).map((f, i) => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createReleaseWorker, WORKFLOWS_PATH } from '../../src/release-worker.js';
-import { builtInExporters } from '../../src/exporter/registry.js';
+import { builtInExporters, type ExporterRegistry } from '../../src/exporter/registry.js';
 import { generateKeyFiles, type GeneratedKeyFiles } from '../../src/crypto/keys.js';
 import { releaseIdFor } from '../../src/release/ids.js';
 import type { ReleaseRequest, ReleaseResult } from '../../src/release/types.js';
@@ -36,7 +36,6 @@ export interface ReleaseEnv {
   request(overrides: Partial<ReleaseRequest> & Pick<ReleaseRequest, 'source'>): ReleaseRequest;
   start(request: ReleaseRequest): Promise<WorkflowHandle>;
   release(request: ReleaseRequest): Promise<ReleaseResult>;
-  /** Runs another worker on the same task queue until the returned stop is called. */
   stop(): Promise<void>;
 }
 
@@ -48,7 +47,7 @@ function installQuietRuntime(): void {
   Runtime.install({ logger: new DefaultLogger((process.env.MODELSHIP_TEST_SDK_LOG as 'WARN' | undefined) ?? 'ERROR') });
 }
 
-export async function startReleaseEnv(options: { server?: DevServer } = {}): Promise<ReleaseEnv> {
+export async function startReleaseEnv(options: { server?: DevServer; exporters?: ExporterRegistry } = {}): Promise<ReleaseEnv> {
   installQuietRuntime();
   const server = options.server ?? (await startDevServer());
   const dir = await mkdtemp(join(tmpdir(), 'modelship-test-'));
@@ -62,7 +61,7 @@ export async function startReleaseEnv(options: { server?: DevServer } = {}): Pro
     namespace: server.namespace,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    deps: { bundlesRoot, exporters: builtInExporters(), passphrase: async () => TEST_PASSPHRASE },
+    deps: { bundlesRoot, exporters: { ...builtInExporters(), ...options.exporters }, passphrase: async () => TEST_PASSPHRASE },
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: server.address });
