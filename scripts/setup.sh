@@ -39,3 +39,5 @@ export TEMPORAL_BIN
 
 step "building TypeScript"
 npx --no-install tsc -p tsconfig.json
+step "building WebAssembly plugins"
+bash scripts/build-plugins.sh
