@@ -33,6 +33,16 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$STAMPS/venv" 2>/dev/null)" != "$want"
   echo "$want" > "$STAMPS/venv"
 fi
 
+# The ONNX backend node tests (conformance) come from Debian's libonnx-testdata.
+if [ ! -d /usr/share/libonnx-testdata/data/node ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing libonnx-testdata (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libonnx-testdata >/dev/null
+  else
+    step "note: the conformance test needs Debian's libonnx-testdata (sudo apt-get install libonnx-testdata)"
+  fi
+fi
+
 # The Temporal CLI: one on PATH wins, else the venv's, else go install (temporal/install.sh).
 TEMPORAL_BIN="$(bash temporal/install.sh)"
 export TEMPORAL_BIN

@@ -66,6 +66,15 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'PassphraseMissingError',
   'InvalidKeyError',
   'ManifestError',
+  'SmokeInputError',
+  'SmokeFailed',
+  'NativeInferenceError',
+  'SandboxTimeout',
+  'SandboxMemoryLimit',
+  'SandboxForbiddenImport',
+  'SandboxInvalidModule',
+  'SandboxTrap',
+  'PluginError',
 ] as const;
 
 export function errorMessage(err: unknown): string {

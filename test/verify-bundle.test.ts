@@ -23,7 +23,7 @@ process.on('warning', (warning) => {
   for (const listener of warningListeners) listener(warning);
 });
 
-const ALL_CHECKS: readonly CheckName[] = ['manifest', 'files', 'root-digest', 'signature', 'provenance'];
+const ALL_CHECKS: readonly CheckName[] = ['manifest', 'files', 'root-digest', 'signature', 'provenance', 'smoke'];
 
 let keys: TestKeys;
 let other: TestKeys;
@@ -151,6 +151,7 @@ describe('verifyBundle on a freshly built bundle', () => {
     assert.equal(await readFile(bundle.paths.manifest, 'utf8'), bundle.manifestText);
     assert.equal(await readFile(bundle.paths.signature, 'utf8'), JSON.stringify(bundle.jws, null, 2) + '\n');
     assert.equal(await readFile(bundle.paths.provenance, 'utf8'), JSON.stringify(bundle.envelope, null, 2) + '\n');
+    assert.equal(await readFile(bundle.paths.smoke, 'utf8'), JSON.stringify(bundle.smokeEnvelope, null, 2) + '\n');
     assert.deepEqual(bundle.manifest.files.map((f) => f.path), ['sample-mlp.onnx']);
   });
 });
@@ -184,6 +185,12 @@ describe('every single-byte change to a signed file is caught', () => {
       const result = await sweep(bundle.paths.provenance, kind, expectExactly(['provenance'], 'attestations/provenance.dsse.json: '));
       assertNoProblems('provenance.dsse.json', kind, result, 1000);
       await assertVerifies('provenance.dsse.json');
+    });
+
+    test(`attestations/smoke.dsse.json, every byte (${kind}): exactly smoke fails`, async () => {
+      const result = await sweep(bundle.paths.smoke, kind, expectExactly(['smoke'], 'attestations/smoke.dsse.json: '));
+      assertNoProblems('smoke.dsse.json', kind, result, 500);
+      await assertVerifies('smoke.dsse.json');
     });
   }
 
@@ -292,12 +299,26 @@ describe('changes to the model and the model folder', () => {
   });
 });
 
+describe('the smoke test result', () => {
+  test('a FAILED smoke result fails verification, naming what failed; WARNED passes and says why', async () => {
+    const base2 = await temp.make('modelship-verify-smoke-');
+    const failedBundle = await makeSignedBundle(join(base2, 'failed'), keys.signingKey, { smokeResult: 'FAILED' });
+    const report = await verifyBundle(failedBundle.bundleDir, keys.publicKey);
+    assert.deepEqual(failing(report), ['smoke']);
+    assert.match(detail(report, 'smoke'), /the smoke test result is FAILED: outputs-agree: probabilities: max absolute difference/);
+    const warned = await makeSignedBundle(join(base2, 'warned'), keys.signingKey, { smokeResult: 'WARNED' });
+    const ok = await verifyBundle(warned.bundleDir, keys.publicKey);
+    assert.equal(ok.ok, true);
+    assert.match(detail(ok, 'smoke'), /WARNED: sandbox-inference: unsupported operator X/);
+  });
+});
+
 describe('keys and replayed files', () => {
   test('a wrong public key fails signature and provenance (and nothing else)', async () => {
     const report = await verifyBundle(bundle.bundleDir, other.publicKey);
     assert.equal(report.ok, false);
     assert.equal(report.kid, other.publicKey.kid);
-    assert.deepEqual(failing(report), ['signature', 'provenance']);
+    assert.deepEqual(failing(report), ['signature', 'provenance', 'smoke']);
     assert.match(detail(report, 'signature'), new RegExp(`^model\\.jws: signature 0: made by kid ${keys.publicKey.kid}, not the given key ${other.publicKey.kid}$`));
     assert.match(detail(report, 'provenance'), new RegExp(`keyid ${keys.publicKey.kid} is not the given key ${other.publicKey.kid}`));
   });
@@ -340,7 +361,8 @@ describe('keys and replayed files', () => {
     for (const [path, expected] of [
       [b.paths.signature, ['signature']],
       [b.paths.provenance, ['provenance']],
-      [b.paths.manifest, ['manifest', 'files', 'root-digest', 'signature', 'provenance']],
+      [b.paths.smoke, ['smoke']],
+      [b.paths.manifest, ['manifest', 'files', 'root-digest', 'signature', 'provenance', 'smoke']],
     ] as const) {
       const saved = await readFile(path);
       await rm(path);

@@ -3,10 +3,11 @@ import { exportModel, type ExportInput } from './export-model.js';
 import { hashBundle, type HashInput } from './hash-bundle.js';
 import { signManifest, type SignInput } from './sign-manifest.js';
 import { attestProvenance, type AttestInput } from './attest-provenance.js';
+import { smokeTest, type SmokeInput } from './smoke-test.js';
 import { withFailureMapping } from './failures.js';
 
 export type { ActivityDeps } from './deps.js';
-export type { ExportInput, HashInput, SignInput, AttestInput };
+export type { ExportInput, HashInput, SignInput, AttestInput, SmokeInput };
 
 /** The release activities, bound to the worker's configuration. */
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     hashBundle: withFailureMapping((input: HashInput) => hashBundle(input)),
     signManifest: withFailureMapping((input: SignInput) => signManifest(deps, input)),
     attestProvenance: withFailureMapping((input: AttestInput) => attestProvenance(deps, input)),
+    smokeTest: withFailureMapping((input: SmokeInput) => smokeTest(deps, input)),
   };
 }
 

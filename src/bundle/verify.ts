@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bundlePaths } from './layout.js';
+import { readFile } from 'node:fs/promises';
+import { BUNDLE_PROVENANCE, BUNDLE_SMOKE, bundlePaths } from './layout.js';
 import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from './manifest.js';
 import { IGNORE_NOTHING, listModelFiles } from '../hashing/list-files.js';
 import { rootDigest } from '../hashing/root-digest.js';
@@ -9,10 +9,11 @@ import { verifyGeneralJws } from '../crypto/jws.js';
 import { IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from '../crypto/dsse.js';
 import { IN_TOTO_STATEMENT_V1 } from '../attest/statement.js';
 import { SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
+import { TEST_RESULT_V01 } from '../attest/test-result.js';
 import type { PublicKey } from '../crypto/keys.js';
 import { errorMessage } from '../errors.js';
 
-export type CheckName = 'manifest' | 'files' | 'root-digest' | 'signature' | 'provenance';
+export type CheckName = 'manifest' | 'files' | 'root-digest' | 'signature' | 'provenance' | 'smoke';
 
 export interface CheckResult {
   readonly check: CheckName;
@@ -29,8 +30,8 @@ export interface VerificationReport {
 }
 
 /**
- * Re-hashes every file and checks the manifest, the JWS over it and the DSSE provenance
- * against one trusted key. Every check runs and reports, so one answer names every problem.
+ * Re-hashes every file and checks the manifest, the JWS over it, the DSSE provenance and the
+ * smoke test result against one trusted key. Every check runs and reports, so one answer names every problem.
  */
 export async function verifyBundle(bundleDir: string, key: PublicKey): Promise<VerificationReport> {
   const paths = bundlePaths(bundleDir);
@@ -78,27 +79,49 @@ export async function verifyBundle(bundleDir: string, key: PublicKey): Promise<V
   }
 
   try {
-    const envelope = JSON.parse(await readFile(paths.provenance, 'utf8')) as unknown;
-    const payload = verifyEnvelope(envelope, key, IN_TOTO_PAYLOAD_TYPE);
-    const statement = JSON.parse(payload.toString('utf8')) as {
-      _type?: string;
-      predicateType?: string;
-      subject?: Array<{ name?: string; digest?: { sha256?: string } }>;
-      predicate?: { runDetails?: { byproducts?: Array<{ name?: string; digest?: { sha256?: string } }> } };
-    };
-    if (statement._type !== IN_TOTO_STATEMENT_V1) throw new Error(`statement _type is ${JSON.stringify(statement._type)}`);
-    if (statement.predicateType !== SLSA_PROVENANCE_V1) throw new Error(`predicateType is ${JSON.stringify(statement.predicateType)}`);
+    const statement = await readStatement(paths.provenance, key, SLSA_PROVENANCE_V1);
     const subject = statement.subject?.[0]?.digest?.sha256;
     if (!manifestBytes) throw new Error('the envelope verifies, but there is no model.yaml to match it to');
-    const byproduct = statement.predicate?.runDetails?.byproducts?.find((b) => b.name === 'model.yaml')?.digest?.sha256;
+    const predicate = statement.predicate as { runDetails?: { byproducts?: Array<{ name?: string; digest?: { sha256?: string } }> } } | undefined;
+    const byproduct = predicate?.runDetails?.byproducts?.find((b) => b.name === 'model.yaml')?.digest?.sha256;
     if (byproduct !== sha256Hex(manifestBytes)) throw new Error('the provenance records a different model.yaml');
     if (manifest && subject !== manifest.digest.root) throw new Error(`subject sha256:${subject} is not the manifest's root sha256:${manifest.digest.root}`);
     record('provenance', true, `DSSE in-toto statement, SLSA provenance v1, subject sha256:${subject}`);
   } catch (err) {
-    record('provenance', false, `${join('attestations', 'provenance.dsse.json')}: ${errorMessage(err)}`);
+    record('provenance', false, `${BUNDLE_PROVENANCE}: ${errorMessage(err)}`);
+  }
+
+  try {
+    const statement = await readStatement(paths.smoke, key, TEST_RESULT_V01);
+    const subject = statement.subject?.[0]?.digest?.sha256;
+    if (!manifest) throw new Error('the envelope verifies, but there is no manifest to match it to');
+    if (subject !== manifest.digest.root) throw new Error(`subject sha256:${subject} is not the manifest's root sha256:${manifest.digest.root}`);
+    const predicate = statement.predicate as { result?: string; failedTests?: string[]; warnedTests?: string[] } | undefined;
+    if (predicate?.result === 'PASSED') record('smoke', true, 'in-toto test result PASSED: sandboxed inference agrees with onnxruntime-node');
+    else if (predicate?.result === 'WARNED') record('smoke', true, `in-toto test result WARNED: ${(predicate.warnedTests ?? []).join('; ')}`);
+    else throw new Error(`the smoke test result is ${predicate?.result ?? 'missing'}: ${(predicate?.failedTests ?? []).join('; ')}`);
+  } catch (err) {
+    record('smoke', false, `${BUNDLE_SMOKE}: ${errorMessage(err)}`);
   }
 
   return { bundleDir, ok: checks.every((c) => c.ok), kid: key.kid, checks };
+}
+
+interface StatementShape {
+  _type?: string;
+  predicateType?: string;
+  subject?: Array<{ name?: string; digest?: { sha256?: string } }>;
+  predicate?: unknown;
+}
+
+/** Reads a DSSE envelope, verifies it with the key, and checks it holds an in-toto v1 statement of the given predicate type. */
+async function readStatement(path: string, key: PublicKey, predicateType: string): Promise<StatementShape> {
+  const envelope = JSON.parse(await readFile(path, 'utf8')) as unknown;
+  const payload = verifyEnvelope(envelope, key, IN_TOTO_PAYLOAD_TYPE);
+  const statement = JSON.parse(payload.toString('utf8')) as StatementShape;
+  if (statement._type !== IN_TOTO_STATEMENT_V1) throw new Error(`statement _type is ${JSON.stringify(statement._type)}`);
+  if (statement.predicateType !== predicateType) throw new Error(`predicateType is ${JSON.stringify(statement.predicateType)}, expected ${predicateType}`);
+  return statement;
 }
 
 async function checkFiles(modelDir: string, manifest: Manifest): Promise<string[]> {

@@ -24,13 +24,19 @@ keys
 
 program
   .command('release')
-  .description('release a model: export, hash, sign, attest, following each stage')
+  .description('release a model: export, hash, sign, attest, smoke-test; follows each stage')
   .argument('<model>', 'an ONNX file, a folder holding one ONNX model, or (with --exporter) a training artifact')
   .requiredOption('--name <name>', 'model name')
   .requiredOption('--version <version>', 'model version')
   .option('--key <path>', 'encrypted signing key, as the worker sees it', DEFAULT_SIGNING_KEY)
   .option('--exporter <name>', 'exporter the worker runs to turn <model> into ONNX (e.g. sklearn)')
   .option('--exporter-timeout <seconds>', 'shorter exporter timeout than the worker default')
+  .option('--smoke-inputs <file>', 'JSON file of smoke test inputs instead of generated ones')
+  .option('--smoke-seed <n>', 'seed for generated smoke inputs (default 1)')
+  .option('--smoke-plugin <wasm...>', 'your own Extism plugin(s) to check the outputs, run sandboxed')
+  .option('--smoke-tolerance <abs>', 'largest absolute difference allowed against onnxruntime-node (default 1e-4)')
+  .option('--smoke-timeout <seconds>', 'sandbox deadline per call (default 30)')
+  .option('--allow-unsupported', 'warn instead of failing when the sandbox engine does not support the model')
   .addOption(new Option('--no-follow', 'start the release and return'))
   .option('--json', 'print the result as JSON')
   .action(releaseCommand);

@@ -8,7 +8,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { assertSafeName, releaseIdFor } from '../release/ids.js';
-import type { ModelSource, ReleaseRequest, ReleaseResult } from '../release/types.js';
+import type { ModelSource, ReleaseRequest, ReleaseResult, SmokeOptions } from '../release/types.js';
 import type { ReleaseStatus } from '../release/stages.js';
 import { releaseStatusQuery, RELEASE_WORKFLOW_TYPE } from '../workflows/definitions.js';
 import { ModelName, ModelVersion, ReleaseStage } from '../search-attributes.js';
@@ -25,6 +25,29 @@ export interface ReleaseOptions {
   exporterTimeout?: string;
   follow: boolean;
   json?: boolean;
+  smokeInputs?: string;
+  smokeSeed?: string;
+  smokePlugin?: string[];
+  smokeTolerance?: string;
+  smokeTimeout?: string;
+  allowUnsupported?: boolean;
+}
+
+function smokeOptions(options: ReleaseOptions): SmokeOptions | undefined {
+  const smoke: { -readonly [K in keyof SmokeOptions]: SmokeOptions[K] } = {};
+  if (options.smokeInputs) smoke.inputsPath = resolve(options.smokeInputs);
+  if (options.smokeSeed) smoke.seed = positiveNumber(options.smokeSeed, '--smoke-seed');
+  if (options.smokePlugin?.length) smoke.plugins = options.smokePlugin.map((p) => ({ path: resolve(p) }));
+  if (options.smokeTolerance) smoke.tolerance = { absolute: positiveNumber(options.smokeTolerance, '--smoke-tolerance') };
+  if (options.smokeTimeout) smoke.timeoutMs = positiveNumber(options.smokeTimeout, '--smoke-timeout') * 1000;
+  if (options.allowUnsupported) smoke.onUnsupported = 'warn';
+  return Object.keys(smoke).length ? smoke : undefined;
+}
+
+function positiveNumber(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new CliError(`${flag} needs a non-negative number, got ${JSON.stringify(text)}`, 2);
+  return n;
 }
 
 export async function releaseCommand(model: string, options: ReleaseOptions): Promise<void> {
@@ -42,12 +65,14 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
         ...(options.exporterTimeout ? { timeoutSeconds: Number(options.exporterTimeout) } : {}),
       }
     : { kind: 'onnx', path: resolve(model) };
+  const smoke = smokeOptions(options);
   const request: ReleaseRequest = {
     name: options.name,
     version: options.version,
     source,
     signingKeyPath: resolve(options.key ?? DEFAULT_SIGNING_KEY),
     requestedBy: process.env.USER ?? 'unknown',
+    ...(smoke ? { smoke } : {}),
   };
 
   const { client, settings, close } = await connectClient();
@@ -67,6 +92,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
     say(`  bundle       ${result.bundleDir}`);
     say(`  root digest  sha256:${result.rootDigest}`);
     say(`  signed by    kid ${result.kid}`);
+    if (result.smoke) say(`  smoke        ${result.smoke.result}, max abs diff ${result.smoke.maxAbsDiff.toExponential(2)} vs onnxruntime-node`);
     say(`  Web UI       ${link}`);
   } finally {
     await close();
@@ -118,7 +144,8 @@ async function follow(handle: WorkflowHandle, print: boolean): Promise<ReleaseRe
       else if (state.status === 'succeeded') {
         const figures = Object.entries(state.summary).map(([k, v]) => `${k}=${v}`).join('  ');
         say(`  ok   ${name.padEnd(7)} ${seconds(state.startedAt, state.finishedAt).padStart(6)}  ${figures}`);
-      } else say(`  FAIL ${name.padEnd(7)} ${state.error.type}: ${state.error.message}`);
+      } else if (state.status === 'failed') say(`  FAIL ${name.padEnd(7)} ${state.error.type}: ${state.error.message}`);
+      else say(`  skip ${name.padEnd(7)} (not part of this release's workflow version)`);
     }
   };
   while (!settled) {

@@ -1,5 +1,5 @@
 /** The lifecycle in order. Later stages (smoke, canary, promote/rollback) append here. */
-export const RELEASE_STAGES = ['export', 'hash', 'sign', 'attest'] as const;
+export const RELEASE_STAGES = ['export', 'hash', 'sign', 'attest', 'smoke'] as const;
 export type StageName = (typeof RELEASE_STAGES)[number];
 
 /** What ReleaseStage shows in the Web UI: the running stage, or how the release ended. */
@@ -12,6 +12,8 @@ export interface StageError {
 
 export type StageState =
   | { readonly status: 'pending' }
+  /** Not part of this run: it started on a workflow version before the stage existed. */
+  | { readonly status: 'skipped' }
   | { readonly status: 'running'; readonly startedAt: string }
   | {
       readonly status: 'succeeded';

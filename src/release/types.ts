@@ -15,6 +15,23 @@ export type ModelSource =
       readonly timeoutSeconds?: number;
     };
 
+/** How the smoke stage tests the model; every field has a default. */
+export interface SmokeOptions {
+  /** Seed for generated inputs (default 1). */
+  readonly seed?: number;
+  /** A JSON file of inputs on the worker, instead of generated ones (see src/smoke/test-inputs.ts). */
+  readonly inputsPath?: string;
+  readonly tolerance?: { readonly absolute?: number; readonly relative?: number };
+  /** Sandbox wall-clock deadline per call (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Sandbox linear memory ceiling (default 256 MiB). */
+  readonly maxMemoryMiB?: number;
+  /** When the sandbox engine does not support the model: fail the release (default) or warn and go on. */
+  readonly onUnsupported?: 'fail' | 'warn';
+  /** The release's own Extism plugins (paths on the worker), run under the same limits. */
+  readonly plugins?: ReadonlyArray<{ readonly path: string; readonly function?: string }>;
+}
+
 export interface ReleaseRequest {
   readonly name: string;
   readonly version: string;
@@ -23,6 +40,7 @@ export interface ReleaseRequest {
   readonly signingKeyPath: string;
   /** Who asked, for the provenance record. */
   readonly requestedBy?: string;
+  readonly smoke?: SmokeOptions;
 }
 
 export type TensorDim = number | string;
@@ -108,4 +126,29 @@ export interface ReleaseResult {
   readonly files: readonly FileDigest[];
   readonly signature: string;
   readonly attestations: readonly string[];
+  readonly smoke?: { readonly result: 'PASSED' | 'WARNED'; readonly maxAbsDiff: number; readonly maxRelDiff: number };
+}
+
+export interface SmokeOutputFigures {
+  readonly name: string;
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly maxAbsDiff: number;
+  readonly maxRelDiff: number;
+  readonly nonFinite: number;
+}
+
+export interface SmokeResult {
+  readonly result: 'PASSED' | 'WARNED';
+  readonly attestationPath: string;
+  readonly engineSha256: string;
+  readonly inputs: ReadonlyArray<{ readonly name: string; readonly type: string; readonly dims: readonly number[] }>;
+  readonly outputs: readonly SmokeOutputFigures[];
+  readonly maxAbsDiff: number;
+  readonly maxRelDiff: number;
+  readonly tolerance: { readonly absolute: number; readonly relative: number };
+  readonly sandboxMs: number;
+  readonly nativeMs: number;
+  readonly plugins: ReadonlyArray<{ readonly path: string; readonly sha256: string; readonly passed: boolean; readonly message: string }>;
+  readonly warning?: string;
 }

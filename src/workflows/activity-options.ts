@@ -31,4 +31,10 @@ export const STAGE_ACTIVITY_OPTIONS = {
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
   },
+  smoke: {
+    summary: 'smoke: sandboxed inference checked against onnxruntime-node',
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes },
+  },
 } as const satisfies Record<string, ActivityOptions>;

@@ -28,6 +28,10 @@ export class ReleaseTracker {
     this.outcome = { state: 'failed', stage, error };
   }
 
+  skipped(stage: StageName): void {
+    this.states.set(stage, { status: 'skipped' });
+  }
+
   released(bundleDir: string, rootDigest: string): void {
     this.outcome = { state: 'released', bundleDir, rootDigest };
   }
@@ -44,6 +48,6 @@ export class ReleaseTracker {
 
   private startedAt(stage: StageName, fallback: string): string {
     const state = this.states.get(stage);
-    return state && state.status !== 'pending' ? state.startedAt : fallback;
+    return state && 'startedAt' in state ? state.startedAt : fallback;
   }
 }

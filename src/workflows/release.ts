@@ -1,13 +1,14 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ReleaseActivities } from '../activities/index.js';
-import type { ReleaseRequest, ReleaseResult } from '../release/types.js';
+import type { ReleaseRequest, ReleaseResult, SmokeResult } from '../release/types.js';
 import type { ReleaseStageValue, StageError, StageName } from '../release/stages.js';
 import { assertSafeName } from '../release/ids.js';
 import { ModelDigest, ModelName, ModelVersion, ReleaseStage } from '../search-attributes.js';
@@ -19,9 +20,10 @@ const { exportModel } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTION
 const { hashBundle } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.hash);
 const { signManifest } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.sign);
 const { attestProvenance } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.attest);
+const { smokeTest } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.smoke);
 
 /**
- * export → hash → sign → attest. Each stage is one activity whose result (digests, kid,
+ * export → hash → sign → attest → smoke. Each stage is one activity whose result (digests, kid,
  * file names) lands in history; the status query and the ReleaseStage search attribute
  * follow along. New stages (smoke, canary, promote/rollback) are further `stage()` calls.
  */
@@ -85,6 +87,27 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     (r) => ({ predicateType: r.predicateType, subject: `${r.subject.name} sha256:${r.subject.sha256}`, envelope: r.envelopePath, kid: r.kid }),
   );
 
+  // Releases started before the smoke stage existed finish without it (replay-safe).
+  let smoked: SmokeResult | undefined;
+  if (patched('smoke-stage')) {
+    smoked = await stage(
+      'smoke',
+      () => smokeTest({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath, ...(request.smoke ? { options: request.smoke } : {}) }),
+      (r) => ({
+        result: r.result,
+        maxAbsDiff: r.maxAbsDiff,
+        maxRelDiff: r.maxRelDiff,
+        outputs: r.outputs.map((o) => `${o.name}[${o.dims.join('x')}]`).join(', '),
+        sandboxMs: r.sandboxMs,
+        nativeMs: r.nativeMs,
+        ...(r.plugins.length ? { plugins: r.plugins.map((p) => `${p.path}: ${p.message}`).join('; ') } : {}),
+        ...(r.warning ? { warning: r.warning } : {}),
+      }),
+    );
+  } else {
+    tracker.skipped('smoke');
+  }
+
   tracker.released(exported.bundleDir, hashed.rootDigest);
   setStage('released');
   return {
@@ -96,7 +119,8 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     kid: signed.kid,
     files: hashed.files,
     signature: signed.jwsPath,
-    attestations: [attested.envelopePath],
+    attestations: smoked ? [attested.envelopePath, smoked.attestationPath] : [attested.envelopePath],
+    ...(smoked ? { smoke: { result: smoked.result, maxAbsDiff: smoked.maxAbsDiff, maxRelDiff: smoked.maxRelDiff } } : {}),
   };
 }
 

@@ -20,6 +20,7 @@ import { signGeneralJws, type GeneralJws } from '../../src/crypto/jws.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope, type DsseEnvelope } from '../../src/crypto/dsse.js';
 import { buildProvenanceStatement, type SlsaProvenance } from '../../src/attest/provenance.js';
 import type { Statement } from '../../src/attest/statement.js';
+import { buildTestResultStatement, type TestResultValue } from '../../src/attest/test-result.js';
 import type { SigningKey } from '../../src/crypto/keys.js';
 import type { FileDigest, ReleaseRequest } from '../../src/release/types.js';
 import { SAMPLE_MODEL } from './fixtures.js';
@@ -33,6 +34,8 @@ export interface SignedBundleOptions {
   readonly version?: string;
   readonly releaseId?: string;
   readonly createdAt?: string;
+  /** What the smoke test result attestation says (default PASSED). */
+  readonly smokeResult?: TestResultValue;
 }
 
 export interface SignedBundle {
@@ -44,9 +47,10 @@ export interface SignedBundle {
   readonly jws: GeneralJws;
   readonly statement: Statement<SlsaProvenance>;
   readonly envelope: DsseEnvelope;
+  readonly smokeEnvelope: DsseEnvelope;
 }
 
-/** Writes `<dir>/model/…`, `model.yaml`, `model.jws` and `attestations/provenance.dsse.json`. */
+/** Writes `<dir>/model/…`, `model.yaml`, `model.jws`, `attestations/provenance.dsse.json` and `attestations/smoke.dsse.json`. */
 export async function makeSignedBundle(dir: string, key: SigningKey, options: SignedBundleOptions = {}): Promise<SignedBundle> {
   const modelPath = options.modelPath ?? SAMPLE_MODEL;
   const name = options.name ?? 'sample-mlp';
@@ -122,5 +126,20 @@ export async function makeSignedBundle(dir: string, key: SigningKey, options: Si
   await mkdir(join(paths.provenance, '..'), { recursive: true });
   await writeFile(paths.provenance, JSON.stringify(envelope, null, 2) + '\n');
 
-  return { bundleDir: dir, paths, modelFile, manifest, manifestText, jws, statement, envelope };
+  // smoke: an in-toto test result over the same subject, as the smoke activity writes it
+  const smokeResult = options.smokeResult ?? 'PASSED';
+  const smokeStatement = buildTestResultStatement(
+    { name: `${name}@${version}`, digest: { sha256: manifest.digest.root } },
+    {
+      result: smokeResult,
+      configuration: [{ name: 'onnx-engine.wasm', digest: { sha256: '0'.repeat(64) } }],
+      passedTests: smokeResult === 'FAILED' ? [] : ['outputs-agree'],
+      warnedTests: smokeResult === 'WARNED' ? ['sandbox-inference: unsupported operator X'] : [],
+      failedTests: smokeResult === 'FAILED' ? ['outputs-agree: probabilities: max absolute difference 5.000e-1 > 0.0001'] : [],
+    },
+  );
+  const smokeEnvelope = signEnvelope(Buffer.from(JSON.stringify(smokeStatement), 'utf8'), IN_TOTO_PAYLOAD_TYPE, key);
+  await writeFile(paths.smoke, JSON.stringify(smokeEnvelope, null, 2) + '\n');
+
+  return { bundleDir: dir, paths, modelFile, manifest, manifestText, jws, statement, envelope, smokeEnvelope };
 }

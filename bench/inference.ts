@@ -1,0 +1,66 @@
+/**
+ * Sandbox versus native inference: the same model, the same seeded inputs, the same run.
+ * "sandbox" is one smoke call as the smoke stage makes it (fresh worker thread, plugin
+ * instantiation, decode, run); "native" is onnxruntime-node creating a session and running,
+ * as the smoke stage does too; "native, warm" reuses one session.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { generateInputs } from '../src/smoke/test-inputs.js';
+import { runNative } from '../src/smoke/native-runner.js';
+import { runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';
+import { compareOutputs, DEFAULT_TOLERANCE } from '../src/smoke/compare-outputs.js';
+import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type Benchmark } from './types.js';
+
+const MODELS = [
+  { label: 'sample MLP', path: join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx') },
+  { label: 'small CNN', path: join(PROJECT_ROOT, 'models', 'cnn', 'small-cnn.onnx') },
+];
+const BATCH = 32;
+
+async function median(runs: number, fn: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    times.push((performance.now() - start) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+export const inferenceBenchmark: Benchmark = {
+  name: 'inference',
+  plan: (options) => [`inference: sample MLP and small CNN, batch ${BATCH}, sandbox vs onnxruntime-node, ${Math.max(options.runs, 5)} runs each`],
+  async run(ctx: BenchContext): Promise<BenchResult> {
+    const runs = Math.max(ctx.options.runs, 5);
+    const rows: BenchRow[] = [];
+    for (const model of MODELS) {
+      ctx.progress(`inference: ${model.label}`);
+      const bytes = await readFile(model.path);
+      const info = await inspectOnnxModel(model.path);
+      const signature = info.inputs.map((i) => ({ ...i, shape: i.shape.map((d) => (typeof d === 'number' ? d : BATCH)) }));
+      const inputs = generateInputs(signature, 7);
+      const verdict = compareOutputs(await runOnnxInSandbox(bytes, inputs), await runNative(bytes, inputs), DEFAULT_TOLERANCE);
+      if (!verdict.ok) throw new BenchFailure(`${model.label}: sandbox and native disagree: ${verdict.reason}`);
+
+      const sandbox = await median(runs, () => runOnnxInSandbox(bytes, inputs));
+      const native = await median(runs, () => runNative(bytes, inputs));
+      const session = await ort.InferenceSession.create(bytes);
+      const feeds = Object.fromEntries(inputs.map((t) => [t.name, new ort.Tensor('float32', new Float32Array(Uint8Array.from(t.data).buffer), [...t.dims])]));
+      const warm = await median(runs * 4, () => session.run(feeds));
+      await session.release();
+      const input = `${model.label}, batch ${BATCH}`;
+      rows.push({ bench: 'inference', subject: 'onnxruntime-node (new session + run)', input, runs, medianSeconds: native, ratio: '1.00x (base)' });
+      rows.push({ bench: 'inference', subject: 'sandbox (worker + wasm engine)', input, runs, medianSeconds: sandbox, ratio: `${(sandbox / native).toFixed(2)}x` });
+      rows.push({ bench: 'inference', subject: 'onnxruntime-node (warm session)', input, runs: runs * 4, medianSeconds: warm, ratio: `${(warm / native).toFixed(2)}x` });
+    }
+    return {
+      rows,
+      notes: ['inference ratio: time relative to onnxruntime-node creating a session and running once (what the smoke stage does); higher is slower'],
+    };
+  },
+};

@@ -1,0 +1,178 @@
+// Operator table: name -> implementation, and the opset each operator first appeared in.
+import { modelError } from "../errors";
+import { OpContext } from "./context";
+import { convOp } from "./conv";
+import * as ew from "./elementwise";
+import { gemmOp, matmulOp } from "./gemm";
+import { batchNormOp, instanceNormOp, layerNormOp } from "./norm";
+import { averagePoolOp, globalPoolOp, maxPoolOp } from "./pool";
+import * as sh from "./shape";
+import * as ix from "./indexing";
+import * as lg from "./logic";
+import * as rd from "./reduce";
+import { castLikeOp, castOp } from "./cast";
+import { hardmaxOp, softmaxOp } from "./softmax";
+
+const NAMES: StaticArray<string> = [
+  "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
+  "AveragePool", "BatchNormalization", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat",
+  "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
+  "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm",
+  "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "Hardmax", "HardSigmoid",
+  "HardSwish", "Identity", "InstanceNormalization", "IsInf", "IsNaN", "LayerNormalization",
+  "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min",
+  "Mish", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
+  "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
+  "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Round", "Selu", "Shape", "Shrink", "Sigmoid",
+  "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth", "Split",
+  "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "Transpose", "Unsqueeze",
+  "Where", "Xor",
+];
+
+/** Opset in which an operator was introduced (1 unless listed). */
+function since(op: string): i32 {
+  if (op == "Erf" || op == "Sign" || op == "Sinh" || op == "Cosh" || op == "Asinh" || op == "Acosh" || op == "Atanh") return 9;
+  if (op == "ConstantOfShape" || op == "Where" || op == "IsNaN" || op == "Shrink") return 9;
+  if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
+  if (op == "Celu" || op == "GreaterOrEqual" || op == "LessOrEqual") return 12;
+  if (op == "HardSwish") return 14;
+  if (op == "CastLike") return 15;
+  if (op == "LayerNormalization") return 17;
+  if (op == "Mish") return 18;
+  if (op == "Gelu") return 20;
+  if (op == "Expand" || op == "Sin" || op == "Cos" || op == "Tan" || op == "Asin" || op == "Acos" || op == "Atan") return 7;
+  return 1;
+}
+
+export function supportedOps(): Array<string> {
+  const out = new Array<string>(NAMES.length);
+  for (let i = 0; i < NAMES.length; i++) out[i] = NAMES[i];
+  out.sort();
+  return out;
+}
+
+export function isSupported(op: string): bool {
+  for (let i = 0; i < NAMES.length; i++) if (unchecked(NAMES[i]) == op) return true;
+  return false;
+}
+
+/** Runs the op for ctx.node; the caller has checked isSupported(). */
+export function dispatch(ctx: OpContext): void {
+  const op = ctx.node.opType;
+  if (ctx.opset < since(op)) {
+    modelError(op + " does not exist in ai.onnx opset " + ctx.opset.toString() + " (" + ctx.node.label() + ")");
+    return;
+  }
+  switch (op) {
+    case "Add": ew.binaryOp(ctx, ew.ADD); break;
+    case "Sub": ew.binaryOp(ctx, ew.SUB); break;
+    case "Mul": ew.binaryOp(ctx, ew.MUL); break;
+    case "Div": ew.binaryOp(ctx, ew.DIV); break;
+    case "Pow": ew.binaryOp(ctx, ew.POW); break;
+    case "Max": ew.variadicOp(ctx, ew.MAX, false); break;
+    case "Min": ew.variadicOp(ctx, ew.MIN, false); break;
+    case "Sum": ew.variadicOp(ctx, ew.ADD, false); break;
+    case "Mean": ew.variadicOp(ctx, ew.ADD, true); break;
+    case "PRelu": ew.preluOp(ctx); break;
+    case "Relu": ew.unaryOp(ctx, ew.RELU); break;
+    case "LeakyRelu": ew.unaryOp(ctx, ew.LEAKY_RELU); break;
+    case "Sigmoid": ew.unaryOp(ctx, ew.SIGMOID); break;
+    case "Tanh": ew.unaryOp(ctx, ew.TANH); break;
+    case "Exp": ew.unaryOp(ctx, ew.EXP); break;
+    case "Sqrt": ew.unaryOp(ctx, ew.SQRT); break;
+    case "Neg": ew.unaryOp(ctx, ew.NEG); break;
+    case "Abs": ew.unaryOp(ctx, ew.ABS); break;
+    case "Log": ew.unaryOp(ctx, ew.LOG); break;
+    case "Reciprocal": ew.unaryOp(ctx, ew.RECIPROCAL); break;
+    case "Floor": ew.unaryOp(ctx, ew.FLOOR); break;
+    case "Ceil": ew.unaryOp(ctx, ew.CEIL); break;
+    case "Elu": ew.unaryOp(ctx, ew.ELU); break;
+    case "Selu": ew.unaryOp(ctx, ew.SELU); break;
+    case "HardSigmoid": ew.unaryOp(ctx, ew.HARD_SIGMOID); break;
+    case "HardSwish": ew.unaryOp(ctx, ew.HARD_SWISH); break;
+    case "Softplus": ew.unaryOp(ctx, ew.SOFTPLUS); break;
+    case "Softsign": ew.unaryOp(ctx, ew.SOFTSIGN); break;
+    case "Erf": ew.unaryOp(ctx, ew.ERF); break;
+    case "Sin": ew.unaryOp(ctx, ew.SIN); break;
+    case "Cos": ew.unaryOp(ctx, ew.COS); break;
+    case "Tan": ew.unaryOp(ctx, ew.TAN); break;
+    case "Asin": ew.unaryOp(ctx, ew.ASIN); break;
+    case "Acos": ew.unaryOp(ctx, ew.ACOS); break;
+    case "Atan": ew.unaryOp(ctx, ew.ATAN); break;
+    case "Sinh": ew.unaryOp(ctx, ew.SINH); break;
+    case "Cosh": ew.unaryOp(ctx, ew.COSH); break;
+    case "Asinh": ew.unaryOp(ctx, ew.ASINH); break;
+    case "Acosh": ew.unaryOp(ctx, ew.ACOSH); break;
+    case "Atanh": ew.unaryOp(ctx, ew.ATANH); break;
+    case "Sign": ew.unaryOp(ctx, ew.SIGN); break;
+    case "Round": ew.unaryOp(ctx, ew.ROUND); break;
+    case "ThresholdedRelu": ew.unaryOp(ctx, ew.THRESHOLDED_RELU); break;
+    case "Shrink": ew.unaryOp(ctx, ew.SHRINK); break;
+    case "Celu": ew.unaryOp(ctx, ew.CELU); break;
+    case "Gelu": ew.unaryOp(ctx, ew.GELU); break;
+    case "Mish": ew.unaryOp(ctx, ew.MISH); break;
+    case "Clip": ew.clipOp(ctx); break;
+    case "Equal": lg.compareOp(ctx, lg.EQUAL); break;
+    case "Less": lg.compareOp(ctx, lg.LESS); break;
+    case "Greater": lg.compareOp(ctx, lg.GREATER); break;
+    case "LessOrEqual": lg.compareOp(ctx, lg.LESS_EQUAL); break;
+    case "GreaterOrEqual": lg.compareOp(ctx, lg.GREATER_EQUAL); break;
+    case "And": lg.compareOp(ctx, lg.AND); break;
+    case "Or": lg.compareOp(ctx, lg.OR); break;
+    case "Xor": lg.compareOp(ctx, lg.XOR); break;
+    case "Not": lg.notOp(ctx); break;
+    case "IsNaN": lg.isSpecialOp(ctx, true); break;
+    case "IsInf": lg.isSpecialOp(ctx, false); break;
+    case "Where": lg.whereOp(ctx); break;
+    case "ReduceSum": rd.reduceOp(ctx, rd.R_SUM); break;
+    case "ReduceMean": rd.reduceOp(ctx, rd.R_MEAN); break;
+    case "ReduceMax": rd.reduceOp(ctx, rd.R_MAX); break;
+    case "ReduceMin": rd.reduceOp(ctx, rd.R_MIN); break;
+    case "ReduceProd": rd.reduceOp(ctx, rd.R_PROD); break;
+    case "ReduceL1": rd.reduceOp(ctx, rd.R_L1); break;
+    case "ReduceL2": rd.reduceOp(ctx, rd.R_L2); break;
+    case "ReduceSumSquare": rd.reduceOp(ctx, rd.R_SUM_SQUARE); break;
+    case "ReduceLogSum": rd.reduceOp(ctx, rd.R_LOG_SUM); break;
+    case "ReduceLogSumExp": rd.reduceOp(ctx, rd.R_LOG_SUM_EXP); break;
+    case "ArgMax": rd.argOp(ctx, true); break;
+    case "ArgMin": rd.argOp(ctx, false); break;
+    case "CumSum": rd.cumSumOp(ctx); break;
+    case "Gather": ix.gatherOp(ctx); break;
+    case "Slice": ix.sliceOp(ctx); break;
+    case "Expand": ix.expandOp(ctx); break;
+    case "Tile": ix.tileOp(ctx); break;
+    case "Pad": ix.padOp(ctx); break;
+    case "Split": ix.splitOp(ctx); break;
+    case "ConstantOfShape": ix.constantOfShapeOp(ctx); break;
+    case "Range": ix.rangeOp(ctx); break;
+    case "Size": ix.sizeOp(ctx); break;
+    case "DepthToSpace": ix.depthSpaceOp(ctx, true); break;
+    case "SpaceToDepth": ix.depthSpaceOp(ctx, false); break;
+    case "Cast": castOp(ctx); break;
+    case "CastLike": castLikeOp(ctx); break;
+    case "Softmax": softmaxOp(ctx, false); break;
+    case "LogSoftmax": softmaxOp(ctx, true); break;
+    case "Hardmax": hardmaxOp(ctx); break;
+    case "Gemm": gemmOp(ctx); break;
+    case "MatMul": matmulOp(ctx); break;
+    case "Conv": convOp(ctx); break;
+    case "MaxPool": maxPoolOp(ctx); break;
+    case "AveragePool": averagePoolOp(ctx); break;
+    case "GlobalAveragePool": globalPoolOp(ctx, false); break;
+    case "GlobalMaxPool": globalPoolOp(ctx, true); break;
+    case "BatchNormalization": batchNormOp(ctx); break;
+    case "InstanceNormalization": instanceNormOp(ctx); break;
+    case "LayerNormalization": layerNormOp(ctx); break;
+    case "Identity": sh.identityOp(ctx); break;
+    case "Reshape": sh.reshapeOp(ctx); break;
+    case "Flatten": sh.flattenOp(ctx); break;
+    case "Transpose": sh.transposeOp(ctx); break;
+    case "Concat": sh.concatOp(ctx); break;
+    case "Squeeze": sh.squeezeOp(ctx); break;
+    case "Unsqueeze": sh.unsqueezeOp(ctx); break;
+    case "Constant": sh.constantOp(ctx); break;
+    case "Dropout": sh.dropoutOp(ctx); break;
+    case "Shape": sh.shapeOp(ctx); break;
+    default: modelError("no implementation for " + op);
+  }
+}

@@ -1,0 +1,161 @@
+import { Context } from '@temporalio/activity';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bundlePaths } from '../bundle/layout.js';
+import { parseManifest } from '../bundle/manifest.js';
+import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { loadSigningKey } from '../crypto/keys.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../crypto/dsse.js';
+import { buildTestResultStatement, type TestResultValue } from '../attest/test-result.js';
+import { sha256Hex } from '../hashing/stream-hash.js';
+import { ModelshipError, errorMessage } from '../errors.js';
+import { loadEngineWasm, runOnnxInSandbox } from '../sandbox/onnx-engine.js';
+import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../sandbox/limits.js';
+import type { Tensor } from '../sandbox/tensor-codec.js';
+import { generateInputs, readInputsFile } from '../smoke/test-inputs.js';
+import { runNative } from '../smoke/native-runner.js';
+import { compareOutputs, DEFAULT_TOLERANCE, type Tolerance } from '../smoke/compare-outputs.js';
+import { runUserPlugin, type UserPluginVerdict } from '../smoke/user-plugins.js';
+import { SmokeFailedError } from '../smoke/errors.js';
+import type { SmokeOptions, SmokeResult } from '../release/types.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface SmokeInput {
+  readonly bundleDir: string;
+  readonly signingKeyPath: string;
+  readonly options?: SmokeOptions;
+}
+
+export const DEFAULT_SMOKE_TIMEOUT_MS = 30_000;
+const HEARTBEAT_MS = 5_000;
+
+/**
+ * Runs the bundle's model on test inputs in the WebAssembly sandbox and natively, compares,
+ * runs the release's own plugins, and writes a signed in-toto Test Result into the bundle,
+ * whether the model passed or not, so a failure is on record too.
+ */
+export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<SmokeResult> {
+  const ctx = Context.current();
+  const options = input.options ?? {};
+  const paths = bundlePaths(input.bundleDir);
+  const manifest = parseManifest(await readFile(paths.manifest, 'utf8'));
+  const model = await readFile(join(paths.modelDir, manifest.modelFile));
+  const engine = await loadEngineWasm();
+  const engineSha256 = sha256Hex(engine);
+  const tolerance: Tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
+  const limits: SandboxLimits = {
+    ...DEFAULT_SANDBOX_LIMITS,
+    timeoutMs: options.timeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS,
+    ...(options.maxMemoryMiB ? { maxMemoryBytes: options.maxMemoryMiB * 1024 * 1024 } : {}),
+  };
+  const seed = options.seed ?? 1;
+  const beat = setInterval(() => ctx.heartbeat({ step: 'smoke' }), HEARTBEAT_MS);
+
+  const passed: string[] = [];
+  const warned: string[] = [];
+  const failed: string[] = [];
+  const attest = async (result: TestResultValue) => {
+    const statement = buildTestResultStatement(
+      { name: `${manifest.name}@${manifest.version}`, digest: { sha256: manifest.digest.root } },
+      {
+        result,
+        configuration: [
+          { name: 'onnx-engine.wasm', digest: { sha256: engineSha256 } },
+          {
+            name: 'smoke-configuration',
+            annotations: { seed, inputsPath: options.inputsPath ?? null, tolerance, timeoutMs: limits.timeoutMs, maxMemoryBytes: limits.maxMemoryBytes },
+          },
+          ...pluginVerdicts.map((p) => ({ name: `plugin:${p.path}`, digest: { sha256: p.sha256 } })),
+        ],
+        passedTests: passed,
+        warnedTests: warned,
+        failedTests: failed,
+      },
+    );
+    const key = await loadSigningKey(input.signingKeyPath, await deps.passphrase());
+    await writeFileAtomic(paths.smoke, JSON.stringify(signEnvelope(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, key), null, 2) + '\n');
+  };
+  const pluginVerdicts: UserPluginVerdict[] = [];
+
+  try {
+    const inputs = options.inputsPath ? await readInputsFile(options.inputsPath, manifest.signature.inputs) : generateInputs(manifest.signature.inputs, seed);
+    const nativeStart = performance.now();
+    const native = await runNative(model, inputs);
+    const nativeMs = performance.now() - nativeStart;
+
+    let sandbox: Tensor[] | undefined;
+    let warning: string | undefined;
+    const sandboxStart = performance.now();
+    try {
+      sandbox = await runOnnxInSandbox(model, inputs, limits);
+    } catch (err) {
+      const message = errorMessage(err);
+      if (options.onUnsupported === 'warn' && /^unsupported /.test(message)) {
+        warning = `sandbox engine: ${message}; outputs were not compared`;
+        warned.push(`sandbox-inference: ${message}`);
+      } else {
+        failed.push(`sandbox-inference: ${typeOf(err)}: ${message}`);
+        await attest('FAILED');
+        throw err;
+      }
+    }
+    const sandboxMs = performance.now() - sandboxStart;
+
+    let figures: Pick<SmokeResult, 'outputs' | 'maxAbsDiff' | 'maxRelDiff'> = { outputs: [], maxAbsDiff: 0, maxRelDiff: 0 };
+    if (sandbox) {
+      const verdict = compareOutputs(sandbox, native, tolerance);
+      figures = { outputs: verdict.outputs, maxAbsDiff: verdict.maxAbsDiff, maxRelDiff: verdict.maxRelDiff };
+      if (!verdict.ok) {
+        failed.push(`outputs-agree: ${verdict.reason}`);
+        await attest('FAILED');
+        throw new SmokeFailedError(`sandbox and native outputs disagree: ${verdict.reason}`);
+      }
+      passed.push(`outputs-agree: max abs ${verdict.maxAbsDiff.toExponential(2)}, max rel ${verdict.maxRelDiff.toExponential(2)}`);
+      passed.push('outputs-finite');
+    }
+
+    for (const plugin of options.plugins ?? []) {
+      const context = { model: { name: manifest.name, version: manifest.version, rootDigest: manifest.digest.root }, inputs, outputs: native };
+      let verdict: UserPluginVerdict;
+      try {
+        verdict = await runUserPlugin(plugin, context, limits);
+      } catch (err) {
+        failed.push(`plugin ${plugin.path}: ${typeOf(err)}: ${errorMessage(err)}`);
+        await attest('FAILED');
+        throw err;
+      }
+      pluginVerdicts.push(verdict);
+      if (!verdict.passed) {
+        failed.push(`plugin ${plugin.path}: ${verdict.message}`);
+        await attest('FAILED');
+        throw new SmokeFailedError(`smoke plugin ${plugin.path} failed the model: ${verdict.message}`);
+      }
+      passed.push(`plugin ${plugin.path}: ${verdict.message}`);
+    }
+
+    const result: TestResultValue = warned.length ? 'WARNED' : 'PASSED';
+    await attest(result);
+    return {
+      result,
+      attestationPath: paths.smoke,
+      engineSha256,
+      inputs: inputs.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
+      ...figures,
+      tolerance,
+      sandboxMs: round(sandboxMs),
+      nativeMs: round(nativeMs),
+      plugins: pluginVerdicts,
+      ...(warning ? { warning } : {}),
+    };
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+function typeOf(err: unknown): string {
+  return err instanceof ModelshipError ? err.type : err instanceof Error ? err.name : 'Error';
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
