@@ -18,6 +18,7 @@ export function formatBytes(bytes: number): string {
 }
 
 export function formatSeconds(seconds: number): string {
+  if (seconds < 0.1) return `${(seconds * 1000).toFixed(2)} ms`;
   return seconds < 10 ? `${seconds.toFixed(3)} s` : `${seconds.toFixed(2)} s`;
 }
 

@@ -139,7 +139,7 @@ async function main(): Promise<number> {
   const total = Number(process.hrtime.bigint() - started) / 1e9;
 
   process.stdout.write(`${renderRows(rows)}\n\n`);
-  process.stdout.write('vs base: throughput relative to the baseline row of the same input (sha256sum = 1.00x; >1 means ours is faster).\n');
+  process.stdout.write('vs base: each benchmark\'s rows compared with its baseline row of the same input; the notes say which way is better.\n');
   for (const n of notes) process.stdout.write(`- ${n}\n`);
   process.stdout.write(`\nbench finished in ${formatSeconds(total)}\n`);
   return 0;
