@@ -115,6 +115,14 @@ describe('smoke stage', () => {
     assert.equal(next.smoke?.result, 'PASSED');
   });
 
+  it("runs the release's own check plugin: it passes softmax outputs and fails others, with its message", async () => {
+    const check = { path: join(PLUGINS, 'example-probability-check.wasm') };
+    const ok = await env.release(env.request({ source: { kind: 'onnx', path: SAMPLE }, smoke: { plugins: [check] } }));
+    assert.equal(ok.smoke?.result, 'PASSED');
+    const cause = await failureOf(env.release(env.request({ name: 'relu', source: { kind: 'onnx', path: join(models, 'relu.onnx') }, smoke: { plugins: [check] } })));
+    assert.match(cause.message, /failed at smoke: smoke plugin .*example-probability-check\.wasm failed the model: row \d+ (sums to|has value)/);
+  });
+
   it('refuses a release plugin that imports WASI file functions before it runs', async () => {
     const request = env.request({ source: { kind: 'onnx', path: SAMPLE }, smoke: { plugins: [{ path: join(PLUGINS, 'hostile-wasi.wasm'), function: 'run' }] } });
     const cause = await failureOf(env.release(request));
