@@ -5,7 +5,7 @@
  * (or a TensorProtoError for a well-formed message we cannot represent), never a wild read.
  */
 import { fieldInt, fieldString, fields, ProtobufError, WireType, type Field } from './protobuf-reader.js';
-import { elementCount, type Tensor, type TensorType, typeOfCode } from '../sandbox/tensor-codec.js';
+import { ELEMENT_BYTES, elementCount, typedValues, type Tensor, type TensorType, type TypedValues, typeOfCode } from '../sandbox/tensor-codec.js';
 
 export class TensorProtoError extends Error {}
 /** A well-formed TensorProto this codec cannot carry (element type, external or segmented data). */
@@ -43,7 +43,6 @@ export function onnxTypeName(code: number): string {
   return `${ONNX_TYPE_NAMES[code] ?? 'unknown'} (data_type ${code})`;
 }
 
-const ELEMENT_BYTES: Record<TensorType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float64: 8 };
 
 // TensorProto field numbers (onnx.proto3).
 const DIMS = 1;
@@ -278,26 +277,11 @@ function unpackedFixedValues(buf: Uint8Array, number: number, width: 4 | 8): Uin
   return out;
 }
 
-export type TypedValues = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+export type { TypedValues };
 
-/** A typed-array copy of a tensor's elements (bool as 0/1 in a Uint8Array); assumes a little-endian host. */
+/** A typed-array copy of a tensor's elements, after checking its byte length against its shape. */
 export function tensorToTyped(t: Tensor): TypedValues {
   const expected = elementCount(t.dims) * ELEMENT_BYTES[t.type];
   if (t.data.length !== expected) throw new TensorProtoError(`tensor ${t.name}: ${t.data.length} data bytes, shape [${t.dims}] of ${t.type} needs ${expected}`);
-  const buffer = Uint8Array.from(t.data).buffer; // a fresh, aligned copy
-  switch (t.type) {
-    case 'float32':
-      return new Float32Array(buffer);
-    case 'float64':
-      return new Float64Array(buffer);
-    case 'int64':
-      return new BigInt64Array(buffer);
-    case 'int32':
-      return new Int32Array(buffer);
-    case 'int8':
-      return new Int8Array(buffer);
-    case 'uint8':
-    case 'bool':
-      return new Uint8Array(buffer);
-  }
+  return typedValues(t);
 }

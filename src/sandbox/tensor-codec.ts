@@ -33,7 +33,7 @@ export interface Tensor {
   readonly data: Uint8Array;
 }
 
-const ELEMENT_BYTES: Record<TensorType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float64: 8 };
+export const ELEMENT_BYTES: Record<TensorType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float64: 8 };
 
 export function elementCount(dims: readonly number[]): number {
   return dims.reduce((n, d) => n * d, 1);
@@ -118,8 +118,24 @@ function u32(n: number): Uint8Array {
   return b;
 }
 
-/** Float32 view of a tensor's data (copying when unaligned). */
-export function float32Values(t: Tensor): Float32Array {
-  if (t.type !== 'float32') throw new TensorCodecError(`tensor ${t.name} is ${t.type}, not float32`);
-  return new Float32Array(Uint8Array.from(t.data).buffer);
+export type TypedValues = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+
+/** A typed-array copy of a tensor's elements (bool as 0/1 in a Uint8Array); assumes a little-endian host. */
+export function typedValues(t: Tensor): TypedValues {
+  const buffer = Uint8Array.from(t.data).buffer; // a fresh, aligned copy
+  switch (t.type) {
+    case 'float32':
+      return new Float32Array(buffer);
+    case 'float64':
+      return new Float64Array(buffer);
+    case 'int64':
+      return new BigInt64Array(buffer);
+    case 'int32':
+      return new Int32Array(buffer);
+    case 'int8':
+      return new Int8Array(buffer);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(buffer);
+  }
 }

@@ -1,4 +1,4 @@
-import type { Tensor } from '../sandbox/tensor-codec.js';
+import { typedValues, type Tensor } from '../sandbox/tensor-codec.js';
 
 export interface Tolerance {
   /** Largest allowed |sandbox - native|. */
@@ -72,20 +72,6 @@ export function compareOutputs(sandbox: readonly Tensor[], native: readonly Tens
 }
 
 function numbers(t: Tensor): ArrayLike<number> {
-  const buffer = Uint8Array.from(t.data).buffer;
-  switch (t.type) {
-    case 'float32':
-      return new Float32Array(buffer);
-    case 'float64':
-      return new Float64Array(buffer);
-    case 'int64':
-      return Array.from(new BigInt64Array(buffer), Number);
-    case 'int32':
-      return new Int32Array(buffer);
-    case 'int8':
-      return new Int8Array(buffer);
-    case 'uint8':
-    case 'bool':
-      return new Uint8Array(buffer);
-  }
+  const values = typedValues(t);
+  return values instanceof BigInt64Array ? Array.from(values, Number) : values;
 }

@@ -1,5 +1,5 @@
 import ort from 'onnxruntime-node';
-import type { Tensor, TensorType } from '../sandbox/tensor-codec.js';
+import { typedValues, type Tensor, type TensorType } from '../sandbox/tensor-codec.js';
 import { NativeInferenceError } from './errors.js';
 
 const ORT_TYPES: Partial<Record<TensorType, ort.Tensor.Type>> = { float32: 'float32', int64: 'int64', int32: 'int32', uint8: 'uint8', int8: 'int8', bool: 'bool', float64: 'float64' };
@@ -17,7 +17,7 @@ export async function runNative(model: Uint8Array, inputs: readonly Tensor[]): P
     for (const t of inputs) {
       const type = ORT_TYPES[t.type];
       if (!type) throw new NativeInferenceError(`input ${t.name}: type ${t.type} is not supported`);
-      feeds[t.name] = new ort.Tensor(type, typedView(t), [...t.dims]);
+      feeds[t.name] = new ort.Tensor(type, typedValues(t), [...t.dims]);
     }
     const results = await session.run(feeds);
     return session.outputNames.map((name) => {
@@ -32,25 +32,5 @@ export async function runNative(model: Uint8Array, inputs: readonly Tensor[]): P
     throw new NativeInferenceError(`onnxruntime-node failed to run the model: ${(err as Error).message.split('\n')[0]}`);
   } finally {
     await session.release();
-  }
-}
-
-function typedView(t: Tensor): ort.Tensor.DataType {
-  const buffer = Uint8Array.from(t.data).buffer;
-  switch (t.type) {
-    case 'float32':
-      return new Float32Array(buffer);
-    case 'float64':
-      return new Float64Array(buffer);
-    case 'int64':
-      return new BigInt64Array(buffer);
-    case 'int32':
-      return new Int32Array(buffer);
-    case 'int8':
-      return new Int8Array(buffer);
-    case 'uint8':
-      return new Uint8Array(buffer);
-    case 'bool':
-      return new Uint8Array(buffer);
   }
 }
