@@ -75,6 +75,8 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'SandboxInvalidModule',
   'SandboxTrap',
   'PluginError',
+  'ServingRejectedError',
+  'ServingNotConfigured',
 ] as const;
 
 export function errorMessage(err: unknown): string {

@@ -8,6 +8,15 @@ import { createReleaseWorker } from './release-worker.js';
 import { loadExporterRegistry } from './exporter/registry.js';
 import { passphraseFromEnvironment } from './crypto/keys.js';
 import { DATA_DIR } from './paths.js';
+import { readFile } from 'node:fs/promises';
+
+/** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
+async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: string } }> {
+  if (!env.MODELSHIP_SERVING_URL) return {};
+  const secret = env.MODELSHIP_SERVING_ADMIN_KEY ?? (env.MODELSHIP_SERVING_ADMIN_KEY_FILE ? (await readFile(env.MODELSHIP_SERVING_ADMIN_KEY_FILE, 'utf8')).trim() : undefined);
+  if (!secret) throw new Error('MODELSHIP_SERVING_URL is set but no admin key: set MODELSHIP_SERVING_ADMIN_KEY_FILE or MODELSHIP_SERVING_ADMIN_KEY');
+  return { serving: { url: env.MODELSHIP_SERVING_URL, secret } };
+}
 
 /**
  * The modelship worker: ReleaseWorkflow and its activities on one task queue. It stops
@@ -25,7 +34,7 @@ export async function runWorker(): Promise<void> {
       connection,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
-      deps: { bundlesRoot, exporters: loadExporterRegistry(), passphrase: () => passphraseFromEnvironment() },
+      deps: { bundlesRoot, exporters: loadExporterRegistry(), passphrase: () => passphraseFromEnvironment(), ...(await servingFromEnvironment()) },
     });
     logger.info({ address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot }, 'worker started');
     await worker.run();

@@ -52,12 +52,12 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
 
     const status = await handle.query(releaseStatusQuery);
     assert.deepEqual(status.outcome, { state: 'released', bundleDir: result.bundleDir, rootDigest: result.rootDigest });
-    assert.deepEqual(status.stages.map((s) => `${s.name}:${s.state.status}`), ['export:succeeded', 'hash:succeeded', 'sign:succeeded', 'attest:succeeded', 'smoke:succeeded']);
+    assert.deepEqual(status.stages.map((s) => `${s.name}:${s.state.status}`), ['export:succeeded', 'hash:succeeded', 'sign:succeeded', 'attest:succeeded', 'smoke:succeeded', 'canary:skipped']);
 
     // Each stage's result is in history: the digests, the kid and the file names.
     const history = await historyJson(handle);
     const completed = eventsOfType(history, 'EVENT_TYPE_ACTIVITY_TASK_COMPLETED');
-    assert.equal(completed.length, 5);
+    assert.equal(completed.length, 6); // five stages and the serving-target check
     const text = historyStrings(history).join('\n');
     for (const needle of [result.rootDigest, result.kid, 'sample-mlp.onnx', 'model.jws', 'provenance.dsse.json']) {
       assert.ok(text.includes(needle), `history should mention ${needle}`);
@@ -138,7 +138,7 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
     assert.match(failure.cause.message, /failed at sign: cannot decrypt the signing key .*other\.key\.pem: wrong passphrase/);
     const status = await handle.query(releaseStatusQuery);
     assert.deepEqual(status.outcome.state === 'failed' && status.outcome.error.type, 'WrongPassphraseError');
-    assert.deepEqual(status.stages.map((s) => s.state.status), ['succeeded', 'succeeded', 'failed', 'pending', 'pending']);
+    assert.deepEqual(status.stages.map((s) => s.state.status), ['succeeded', 'succeeded', 'failed', 'pending', 'pending', 'pending']);
   });
 
   it('releases a directory holding one model and its side files', async () => {

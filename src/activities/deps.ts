@@ -7,4 +7,6 @@ export interface ActivityDeps {
   readonly exporters: ExporterRegistry;
   /** Where the signing key passphrase comes from; the worker's environment by default. */
   readonly passphrase: () => Promise<string>;
+  /** The serving runtime this worker deploys to; none means releases end after smoke. */
+  readonly serving?: { readonly url: string; readonly secret: string };
 }

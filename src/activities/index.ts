@@ -4,6 +4,7 @@ import { hashBundle, type HashInput } from './hash-bundle.js';
 import { signManifest, type SignInput } from './sign-manifest.js';
 import { attestProvenance, type AttestInput } from './attest-provenance.js';
 import { smokeTest, type SmokeInput } from './smoke-test.js';
+import { analyzeCanary, deployCanary, promoteCanary, rollbackCanary, servingTarget, setCanaryWeight } from './canary.js';
 import { withFailureMapping } from './failures.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -17,6 +18,12 @@ export function createActivities(deps: ActivityDeps) {
     signManifest: withFailureMapping((input: SignInput) => signManifest(deps, input)),
     attestProvenance: withFailureMapping((input: AttestInput) => attestProvenance(deps, input)),
     smokeTest: withFailureMapping((input: SmokeInput) => smokeTest(deps, input)),
+    servingTarget: withFailureMapping(() => servingTarget(deps)),
+    deployCanary: withFailureMapping((input: Parameters<typeof deployCanary>[1]) => deployCanary(deps, input)),
+    setCanaryWeight: withFailureMapping((input: Parameters<typeof setCanaryWeight>[1]) => setCanaryWeight(deps, input)),
+    analyzeCanary: withFailureMapping((input: Parameters<typeof analyzeCanary>[1]) => analyzeCanary(deps, input)),
+    promoteCanary: withFailureMapping((input: Parameters<typeof promoteCanary>[1]) => promoteCanary(deps, input)),
+    rollbackCanary: withFailureMapping((input: Parameters<typeof rollbackCanary>[1]) => rollbackCanary(deps, input)),
   };
 }
 

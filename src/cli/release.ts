@@ -145,7 +145,7 @@ async function follow(handle: WorkflowHandle, print: boolean): Promise<ReleaseRe
         const figures = Object.entries(state.summary).map(([k, v]) => `${k}=${v}`).join('  ');
         say(`  ok   ${name.padEnd(7)} ${seconds(state.startedAt, state.finishedAt).padStart(6)}  ${figures}`);
       } else if (state.status === 'failed') say(`  FAIL ${name.padEnd(7)} ${state.error.type}: ${state.error.message}`);
-      else say(`  skip ${name.padEnd(7)} (not part of this release's workflow version)`);
+      else say(`  skip ${name.padEnd(7)} ${state.reason}`);
     }
   };
   while (!settled) {

@@ -43,7 +43,9 @@ export async function statusCommand(releaseId: string, options: { json?: boolean
             ? `${seconds(state.startedAt, state.finishedAt)}  ${Object.entries(state.summary).map(([k, v]) => `${k}=${v}`).join('  ')}`
             : state.status === 'failed'
               ? `${state.error.type}: ${state.error.message}`
-              : '';
+              : state.status === 'skipped'
+                ? state.reason
+                : '';
         say(`  ${state.status.padEnd(9)} ${name.padEnd(7)} ${line}`);
       }
     } else {

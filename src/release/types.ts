@@ -1,3 +1,5 @@
+import type { CanaryPlan } from '../canary/plan.js';
+
 /**
  * The data that crosses Temporal: small, JSON, and never secret. Paths are as the worker
  * sees them; keys are referred to by path and kid, never by their bytes.
@@ -41,6 +43,8 @@ export interface ReleaseRequest {
   /** Who asked, for the provenance record. */
   readonly requestedBy?: string;
   readonly smoke?: SmokeOptions;
+  /** The canary plan (default plan when the worker has a serving runtime); false: no deployment. */
+  readonly canary?: CanaryPlan | false;
 }
 
 export type TensorDim = number | string;
@@ -127,6 +131,7 @@ export interface ReleaseResult {
   readonly signature: string;
   readonly attestations: readonly string[];
   readonly smoke?: { readonly result: 'PASSED' | 'WARNED'; readonly maxAbsDiff: number; readonly maxRelDiff: number };
+  readonly canary?: { readonly outcome: 'promoted'; readonly model: string; readonly firstVersion: boolean; readonly decisions: number };
 }
 
 export interface SmokeOutputFigures {

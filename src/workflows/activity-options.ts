@@ -37,4 +37,11 @@ export const STAGE_ACTIVITY_OPTIONS = {
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes },
   },
+  canary: {
+    summary: 'canary: serving runtime admin call',
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '1 minute',
+    // The serving runtime may be restarting: keep trying for a few minutes before giving up.
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12, nonRetryableErrorTypes },
+  },
 } as const satisfies Record<string, ActivityOptions>;

@@ -1,4 +1,4 @@
-import { RELEASE_STAGES, type ReleaseOutcome, type ReleaseStatus, type StageError, type StageName, type StageState } from '../release/stages.js';
+import { RELEASE_STAGES, type CanaryStatus, type ReleaseOutcome, type ReleaseStatus, type StageError, type StageName, type StageState } from '../release/stages.js';
 
 /**
  * The release's state as the status query reports it. Pure: the workflow feeds it
@@ -7,6 +7,8 @@ import { RELEASE_STAGES, type ReleaseOutcome, type ReleaseStatus, type StageErro
 export class ReleaseTracker {
   private readonly states = new Map<StageName, StageState>(RELEASE_STAGES.map((s) => [s, { status: 'pending' }]));
   private outcome: ReleaseOutcome = { state: 'running', stage: RELEASE_STAGES[0] };
+  /** Set by the canary stage; read by the status query. */
+  canary: CanaryStatus | undefined;
 
   constructor(
     private readonly releaseId: string,
@@ -28,8 +30,8 @@ export class ReleaseTracker {
     this.outcome = { state: 'failed', stage, error };
   }
 
-  skipped(stage: StageName): void {
-    this.states.set(stage, { status: 'skipped' });
+  skipped(stage: StageName, reason: string): void {
+    this.states.set(stage, { status: 'skipped', reason });
   }
 
   released(bundleDir: string, rootDigest: string): void {
@@ -43,6 +45,7 @@ export class ReleaseTracker {
       version: this.version,
       outcome: this.outcome,
       stages: RELEASE_STAGES.map((name) => ({ name, state: this.states.get(name)! })),
+      ...(this.canary ? { canary: this.canary } : {}),
     };
   }
 

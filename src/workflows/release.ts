@@ -15,15 +15,18 @@ import { ModelDigest, ModelName, ModelVersion, ReleaseStage } from '../search-at
 import { STAGE_ACTIVITY_OPTIONS } from './activity-options.js';
 import { releaseStatusQuery } from './definitions.js';
 import { ReleaseTracker } from './release-tracker.js';
+import { CanaryController, type CanaryResult } from './canary-stage.js';
+import { canaryPlanProblems, resolveCanaryPlan } from '../canary/plan.js';
 
 const { exportModel } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.export);
 const { hashBundle } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.hash);
 const { signManifest } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.sign);
 const { attestProvenance } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.attest);
 const { smokeTest } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.smoke);
+const { servingTarget } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.canary);
 
 /**
- * export → hash → sign → attest → smoke. Each stage is one activity whose result (digests, kid,
+ * export → hash → sign → attest → smoke → canary → promote or roll back. Each stage is one activity whose result (digests, kid,
  * file names) lands in history; the status query and the ReleaseStage search attribute
  * follow along. New stages (smoke, canary, promote/rollback) are further `stage()` calls.
  */
@@ -36,7 +39,17 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
   } catch (err) {
     throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidReleaseRequest');
   }
+  // Decided first, before any command, so every later check of it agrees under replay.
+  const withCanary = patched('canary-stage');
+  if (withCanary && request.canary) {
+    const problems = canaryPlanProblems(resolveCanaryPlan(request.canary, request.name));
+    if (problems.length) throw ApplicationFailure.nonRetryable(`invalid canary plan: ${problems.join('; ')}`, 'InvalidReleaseRequest');
+  }
   const tracker = new ReleaseTracker(releaseId, request.name, request.version);
+  const canaryController = new CanaryController(
+    (status) => (tracker.canary = status),
+    (value) => setStage(value),
+  );
   setHandler(releaseStatusQuery, () => tracker.snapshot(), { description: 'Every stage of this release with its state and figures' });
   upsertSearchAttributes([
     { key: ModelName, value: request.name },
@@ -105,11 +118,27 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
       }),
     );
   } else {
-    tracker.skipped('smoke');
+    tracker.skipped('smoke', 'this release started on a workflow version without the smoke stage');
+  }
+
+  let canary: CanaryResult | undefined;
+  if (withCanary) {
+    const plan = resolveCanaryPlan(request.canary || undefined, request.name);
+    const target = request.canary === false ? undefined : await servingTarget();
+    if (request.canary === false) tracker.skipped('canary', 'the release asked for no deployment (canary: false)');
+    else if (!target?.configured && request.canary === undefined) tracker.skipped('canary', 'the worker has no serving runtime configured: the release ends with its bundle');
+    else canary = await stage('canary', () => canaryController.run(plan, exported.bundleDir), (r) => ({
+      outcome: r.firstVersion ? 'promoted (first version, straight to stable)' : 'promoted',
+      model: r.model,
+      decisions: r.decisions.length,
+      last: r.decisions.at(-1)?.summary ?? '',
+    }));
+  } else {
+    tracker.skipped('canary', 'this release started on a workflow version without the canary stage');
   }
 
   tracker.released(exported.bundleDir, hashed.rootDigest);
-  setStage('released');
+  setStage(canary ? 'promoted' : 'released');
   return {
     releaseId,
     name: request.name,
@@ -121,6 +150,7 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     signature: signed.jwsPath,
     attestations: smoked ? [attested.envelopePath, smoked.attestationPath] : [attested.envelopePath],
     ...(smoked ? { smoke: { result: smoked.result, maxAbsDiff: smoked.maxAbsDiff, maxRelDiff: smoked.maxRelDiff } } : {}),
+    ...(canary ? { canary: { outcome: canary.outcome, model: canary.model, firstVersion: canary.firstVersion, decisions: canary.decisions.length } } : {}),
   };
 }
 

@@ -1,0 +1,95 @@
+import { Context } from '@temporalio/activity';
+import { ServingAdminClient, type ModelStatus } from '../serving/admin-client.js';
+import { judgeCanary } from '../canary/analysis/judge.js';
+import type { CanaryPolicy, Judgement } from '../canary/analysis/types.js';
+import { ModelshipError } from '../errors.js';
+import type { ActivityDeps } from './deps.js';
+
+export class ServingNotConfiguredError extends ModelshipError {
+  readonly type = 'ServingNotConfigured';
+  readonly retryable = false;
+}
+
+function client(deps: ActivityDeps): ServingAdminClient {
+  if (!deps.serving) {
+    throw new ServingNotConfiguredError('this worker has no serving runtime: set MODELSHIP_SERVING_URL and MODELSHIP_SERVING_ADMIN_KEY_FILE (or MODELSHIP_SERVING_ADMIN_KEY)');
+  }
+  return new ServingAdminClient({ baseUrl: deps.serving.url, secret: deps.serving.secret });
+}
+
+/** Whether this worker deploys to a serving runtime; the workflow skips the canary if not. */
+export async function servingTarget(deps: ActivityDeps): Promise<{ configured: boolean; url?: string }> {
+  return deps.serving ? { configured: true, url: deps.serving.url } : { configured: false };
+}
+
+export interface CanaryDeployResult {
+  /** `canary` normally; `stable` for a model's first version, which has nothing to compare with. */
+  readonly slot: 'stable' | 'canary';
+  readonly message: string;
+  readonly stableVersion: string | null;
+}
+
+/**
+ * Puts the bundle in the canary slot (or, for a model with no stable version yet, in the
+ * stable slot). The server verifies the bundle against its trusted keys before loading, and
+ * deploying what a slot already holds is a no-op, so a retry never deploys twice.
+ */
+export async function deployCanary(deps: ActivityDeps, input: { model: string; bundleDir: string; shadow: boolean }): Promise<CanaryDeployResult> {
+  const admin = client(deps);
+  const status = await statusOrEmpty(admin, input.model);
+  const stable = status?.slots.stable;
+  if (!stable || stable.bundleDir === input.bundleDir) {
+    const result = await admin.deploy(input.model, 'stable', input.bundleDir);
+    return { slot: 'stable', message: result.message, stableVersion: null };
+  }
+  const result = await admin.deploy(input.model, 'canary', input.bundleDir);
+  await admin.setShadow(input.model, input.shadow);
+  return { slot: 'canary', message: result.message, stableVersion: stable.version };
+}
+
+export async function setCanaryWeight(deps: ActivityDeps, input: { model: string; weight: number }): Promise<{ weight: number; message: string }> {
+  const result = await client(deps).setWeight(input.model, input.weight);
+  return { weight: result.status.canaryWeight, message: result.message };
+}
+
+/**
+ * Judges canary against stable on what the serving runtime observed since `sinceMs`. The raw
+ * observations stay here; only the judgement (every measured value) goes into history.
+ */
+export async function analyzeCanary(deps: ActivityDeps, input: { model: string; sinceMs: number; policy: Partial<CanaryPolicy> }): Promise<Judgement> {
+  const observations = await client(deps).observations(input.model, input.sinceMs);
+  Context.current().heartbeat();
+  const window = {
+    baseline: observations.slots.stable.map((o) => ({ latencyMs: o.latencyMs, error: o.error })),
+    canary: observations.slots.canary.map((o) => ({ latencyMs: o.latencyMs, error: o.error })),
+    shadow: observations.shadow.map((s) => ({ agree: s.agree, maxAbsDiff: s.maxAbsDiff ?? Number.POSITIVE_INFINITY })),
+  };
+  return judgeCanary(window, input.policy);
+}
+
+/** Canary becomes stable at 100%; the previous stable is kept for a fast rollback. Idempotent. */
+export async function promoteCanary(deps: ActivityDeps, input: { model: string; bundleDir: string }): Promise<{ message: string }> {
+  const admin = client(deps);
+  const status = await admin.status(input.model);
+  if (status.slots.stable?.bundleDir === input.bundleDir && !status.slots.canary) return { message: 'already promoted' };
+  const result = await admin.promote(input.model);
+  return { message: result.message };
+}
+
+/** Canary weight to 0 and the canary slot cleared; stable untouched. Idempotent. */
+export async function rollbackCanary(deps: ActivityDeps, input: { model: string; bundleDir: string }): Promise<{ message: string }> {
+  const admin = client(deps);
+  const status = await admin.status(input.model);
+  if (status.slots.canary?.bundleDir !== input.bundleDir) return { message: 'canary slot does not hold this release: nothing to roll back' };
+  const result = await admin.rollback(input.model);
+  return { message: result.message };
+}
+
+async function statusOrEmpty(admin: ServingAdminClient, model: string): Promise<ModelStatus | undefined> {
+  try {
+    return await admin.status(model);
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,199 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { bundlePaths } from '../bundle/layout.js';
+import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from '../bundle/manifest.js';
+import { verifyBundle, type CheckResult } from '../bundle/verify.js';
+import { verifyGeneralJws } from '../crypto/jws.js';
+import type { PublicKey } from '../crypto/keys.js';
+import { sha256Hex } from '../hashing/stream-hash.js';
+import { errorMessage } from '../errors.js';
+import { BundleRefusedError } from './errors.js';
+import { loadTrustedKeys, readDsseKeyIds, readJwsKids } from './trusted-keys.js';
+import { zeroFeeds } from './tensors.js';
+
+/** What identifies the bundle in a slot: persisted in the state file, shown in status. */
+export interface BundleRef {
+  readonly bundleDir: string;
+  readonly name: string;
+  readonly version: string;
+  /** `sha256:<root>` from the manifest. */
+  readonly digest: string;
+  /** The kid of the trusted key the manifest's JWS verified with. */
+  readonly kid: string;
+}
+
+/** A bundle that verified against a trusted key, with its manifest read back and re-checked. */
+export interface VerifiedBundle {
+  readonly ref: BundleRef;
+  readonly manifest: Manifest;
+  /** The model file's bytes, re-hashed against the manifest after verification (single-file models). */
+  readonly modelBytes: Uint8Array | undefined;
+  readonly modelPath: string;
+}
+
+function refuse(bundleDir: string, failed: readonly CheckResult[], prefix?: string): never {
+  const list = failed.map((c) => `${c.check}: ${c.detail}`).join('; ');
+  throw new BundleRefusedError(`bundle ${bundleDir} refused: ${prefix ? `${prefix}; ` : ''}${list}`, failed);
+}
+
+/**
+ * Verifies a release bundle with `verifyBundle` against the trusted key its JWS names (the kid
+ * in model.jws picks the key; every check runs, so a refusal names every failing one). When
+ * model.jws is missing or unreadable there is no kid: the checks still run, against the key
+ * the provenance envelope names or else the first trusted key, and the signature check fails.
+ *
+ * After it verifies, model.yaml is read again and its JWS checked over those exact bytes, and
+ * the model file is read into memory and re-hashed against the manifest, so the manifest and
+ * model the runtime uses are the signed ones even if the directory changes after the check.
+ */
+export async function verifyForServing(bundleDir: string, trustedKeysDir: string): Promise<VerifiedBundle> {
+  const trusted = await loadTrustedKeys(trustedKeysDir);
+  if (trusted.byKid.size === 0) {
+    refuse(bundleDir, [{ check: 'signature', ok: false, detail: `no trusted keys in ${trustedKeysDir}${trusted.problems.length ? ` (${trusted.problems.join('; ')})` : ''}` }]);
+  }
+  const paths = bundlePaths(bundleDir);
+  const jwsKids = await readJwsKids(paths.signature);
+  let key: PublicKey | undefined;
+  let note: string | undefined;
+  if ('kids' in jwsKids) {
+    key = jwsKids.kids.map((k) => trusted.byKid.get(k)).find((k) => k !== undefined);
+    if (!key) note = `model.jws is signed by kid ${jwsKids.kids.join(', ')}, which is not a trusted key in ${trustedKeysDir}`;
+  }
+  key ??= (await readDsseKeyIds(paths.provenance)).map((k) => trusted.byKid.get(k)).find((k) => k !== undefined);
+  key ??= [...trusted.byKid.values()][0]!;
+
+  const report = await verifyBundle(bundleDir, key);
+  const failed = report.checks.filter((c) => !c.ok);
+  if (!report.ok || note) refuse(bundleDir, failed.length ? failed : [{ check: 'signature', ok: false, detail: note! }], note);
+
+  // Re-read what we are about to use and tie it to the signature again (no time-of-check gap).
+  const changed = (what: string): never => refuse(bundleDir, [{ check: 'files', ok: false, detail: `${what} changed while the bundle was being loaded` }]);
+  let manifest: Manifest;
+  try {
+    const manifestBytes = await readFile(paths.manifest);
+    const verified = verifyGeneralJws(JSON.parse(await readFile(paths.signature, 'utf8')), key, MANIFEST_JWS_TYP);
+    if (!verified.payload.equals(manifestBytes)) changed('model.yaml');
+    manifest = parseManifest(manifestBytes.toString('utf8'));
+  } catch (err) {
+    if (err instanceof BundleRefusedError) throw err;
+    return changed(`model.yaml or model.jws (${errorMessage(err)})`);
+  }
+  const entry = manifest.files.find((f) => f.path === manifest.modelFile);
+  if (!entry) refuse(bundleDir, [{ check: 'manifest', ok: false, detail: `modelFile ${manifest.modelFile} is not among the manifest's files` }]);
+  const modelPath = join(paths.modelDir, manifest.modelFile);
+  let modelBytes: Uint8Array | undefined;
+  // A single-file model is loaded from the bytes just hashed. A model with side files (external
+  // data) must be opened by path so onnxruntime finds them; those were hashed by verifyBundle.
+  if (manifest.files.length === 1) {
+    const bytes = await readFile(modelPath).catch(() => changed(`model/${manifest.modelFile}`));
+    if (sha256Hex(bytes) !== entry.sha256) changed(`model/${manifest.modelFile}`);
+    modelBytes = bytes;
+  }
+  return {
+    ref: { bundleDir, name: manifest.name, version: manifest.version, digest: `sha256:${manifest.digest.root}`, kid: key.kid },
+    manifest,
+    modelBytes,
+    modelPath,
+  };
+}
+
+export interface SessionOptions {
+  readonly intraOpNumThreads?: number | undefined;
+}
+
+/**
+ * A verified model with its onnxruntime session, reference-counted: each request holds a lease
+ * while it runs, and a model taken out of its slot (`retire`) releases its session only once
+ * the last lease is returned.
+ */
+export class LoadedModel {
+  readonly ref: BundleRef;
+  readonly manifest: Manifest;
+  readonly session: ort.InferenceSession;
+  readonly loadedAt: string;
+  private leases = 0;
+  private retired = false;
+  private released: Promise<void> | undefined;
+  private drained!: () => void;
+  /** Settles when the session has been released (after `retire` and the last lease). */
+  readonly whenReleased: Promise<void>;
+
+  constructor(verified: VerifiedBundle, session: ort.InferenceSession) {
+    this.ref = verified.ref;
+    this.manifest = verified.manifest;
+    this.session = session;
+    this.loadedAt = new Date().toISOString();
+    this.whenReleased = new Promise<void>((resolve) => (this.drained = resolve));
+  }
+
+  /** Requests running on this model right now. */
+  get inFlight(): number {
+    return this.leases;
+  }
+
+  get isRetired(): boolean {
+    return this.retired;
+  }
+
+  /** Takes a lease; must be paired with exactly one `release`. Synchronous, so it cannot interleave with a swap. */
+  acquire(): () => void {
+    if (this.released) throw new Error(`${this.ref.name}@${this.ref.version}: session already released`);
+    this.leases++;
+    let returned = false;
+    return () => {
+      if (returned) return;
+      returned = true;
+      this.leases--;
+      if (this.retired && this.leases === 0) void this.releaseSession();
+    };
+  }
+
+  /** No new leases will be taken (the slot no longer points here); release once drained. */
+  retire(): Promise<void> {
+    this.retired = true;
+    if (this.leases === 0) void this.releaseSession();
+    return this.whenReleased;
+  }
+
+  private releaseSession(): Promise<void> {
+    this.released ??= this.session
+      .release()
+      .catch(() => undefined)
+      .finally(() => this.drained());
+    return this.released;
+  }
+}
+
+/**
+ * Opens the verified model in onnxruntime and warms it with one inference on zeros shaped from
+ * the manifest's signature. Only a model that ran once is handed back; otherwise the bundle is
+ * refused with the reason and nothing is left open.
+ */
+export async function openModel(verified: VerifiedBundle, options: SessionOptions = {}): Promise<LoadedModel> {
+  const { ref, manifest } = verified;
+  // Severity 4: onnxruntime would print run failures to stderr itself; they are logged (pino) and answered instead.
+  const sessionOptions: ort.InferenceSession.SessionOptions = { logSeverityLevel: 4, graphOptimizationLevel: 'all' };
+  if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
+  let session: ort.InferenceSession;
+  try {
+    session = verified.modelBytes
+      ? await ort.InferenceSession.create(verified.modelBytes, sessionOptions)
+      : await ort.InferenceSession.create(verified.modelPath, sessionOptions);
+  } catch (err) {
+    refuse(ref.bundleDir, [{ check: 'smoke', ok: false, detail: `onnxruntime cannot load ${manifest.modelFile}: ${firstLine(err)}` }]);
+  }
+  try {
+    const missing = manifest.signature.inputs.map((i) => i.name).filter((n) => !session.inputNames.includes(n));
+    if (missing.length) throw new Error(`the manifest's input(s) ${missing.join(', ')} are not inputs of the model (it has ${session.inputNames.join(', ')})`);
+    await session.run(zeroFeeds(manifest.signature.inputs));
+  } catch (err) {
+    await session.release().catch(() => undefined);
+    refuse(ref.bundleDir, [{ check: 'smoke', ok: false, detail: `warm-up inference on zeros failed: ${firstLine(err)}` }]);
+  }
+  return new LoadedModel(verified, session);
+}
+
+function firstLine(err: unknown): string {
+  return errorMessage(err).split('\n')[0] ?? '';
+}

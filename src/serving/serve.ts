@@ -1,0 +1,107 @@
+import { pathToFileURL } from 'node:url';
+import { createLogger, type Logger } from '../logger.js';
+import { errorMessage } from '../errors.js';
+import { AdminAuthenticator } from './admin-auth.js';
+import { checkAdminSecret, DEFAULT_LIMITS, resolveServeOptions, type ServingLimits } from './config.js';
+import { InferenceService } from './inference.js';
+import { ServingMetrics } from './metrics.js';
+import { ModelRegistry } from './registry.js';
+import { createRequestHandler } from './routes.js';
+import { HttpServer } from './server.js';
+import { lockStateDir, StateStore } from './state-store.js';
+
+export interface ServingRuntimeConfig {
+  readonly host: string;
+  /** 0 picks a free port; the bound URL is returned. */
+  readonly port: number;
+  /** Holds serving-state.json (which bundle is in which slot, weights, shadow, previousStable) and a lock. */
+  readonly stateDir: string;
+  /** `*.pub.pem` / `*.pub.jwk.json`: the keys a bundle's JWS must verify with. */
+  readonly trustedKeysDir: string;
+  /** HMAC key of the admin API. Never logged, never in a response. */
+  readonly adminSecret: string;
+  readonly logger?: Logger;
+  readonly limits?: Partial<ServingLimits>;
+}
+
+export interface ServingRuntime {
+  readonly url: string;
+  /** Stops accepting, lets running requests and shadow runs finish, releases every session, flushes the state, unlocks the state dir. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the serving runtime: locks the state dir, restores (and re-verifies) the recorded
+ * slots, then listens. Resolves once it accepts requests.
+ */
+export async function startServingRuntime(config: ServingRuntimeConfig): Promise<ServingRuntime> {
+  const logger = config.logger ?? createLogger('serving');
+  const limits: ServingLimits = { ...DEFAULT_LIMITS, ...config.limits };
+  const auth = new AdminAuthenticator({ secret: checkAdminSecret(config.adminSecret) });
+  const unlock = await lockStateDir(config.stateDir);
+  const store = new StateStore(config.stateDir);
+  const metrics = new ServingMetrics();
+  const registry = new ModelRegistry({
+    store,
+    trustedKeysDir: config.trustedKeysDir,
+    metrics,
+    logger,
+    observationsCapacity: limits.observationsCapacity,
+    session: { intraOpNumThreads: limits.sessionThreads },
+  });
+  const inference = new InferenceService(registry, metrics, logger, limits.maxShadowInFlight);
+  const server = new HttpServer(createRequestHandler({ registry, inference, auth, metrics, logger, limits }));
+  let url: string;
+  try {
+    await registry.restore(await store.load());
+    url = await server.listen(config.host, config.port);
+  } catch (err) {
+    await registry.close().catch(() => undefined);
+    await unlock();
+    throw err;
+  }
+  logger.info({ url, stateDir: config.stateDir, trustedKeysDir: config.trustedKeysDir, models: registry.statusAll().map((m) => m.name) }, 'serving runtime listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await server.close();
+      await inference.drain();
+      await registry.close();
+      await store.flush();
+      await unlock();
+      logger.info({ url }, 'serving runtime stopped');
+    })());
+  return { url, close };
+}
+
+/**
+ * `modelship serve`: flags/env as in `resolveServeOptions` (port 8300, state dir
+ * .modelship/serving, trusted keys .modelship/keys); runs until SIGINT/SIGTERM, then closes
+ * gracefully. Resolves with the runtime once it listens.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<ServingRuntime> {
+  const logger = createLogger('serving');
+  const options = await resolveServeOptions(argv, env);
+  const runtime = await startServingRuntime({ ...options, logger });
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
+    runtime.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: errorMessage(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return runtime;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    createLogger('serving').fatal({ err: errorMessage(err) }, 'cannot start the serving runtime');
+    process.exitCode = 1;
+  });
+}
