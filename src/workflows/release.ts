@@ -67,7 +67,7 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     } catch (err) {
       const error = stageError(err);
       tracker.failed(name, new Date().toISOString(), error);
-      setStage('failed');
+      setStage(error.type === 'CanaryRolledBack' ? 'rolled_back' : 'failed');
       throw ApplicationFailure.create({
         type: 'ReleaseFailed',
         message: `release ${releaseId} failed at ${name}: ${error.message}`,

@@ -47,7 +47,9 @@ function installQuietRuntime(): void {
   Runtime.install({ logger: new DefaultLogger((process.env.MODELSHIP_TEST_SDK_LOG as 'WARN' | undefined) ?? 'ERROR') });
 }
 
-export async function startReleaseEnv(options: { server?: DevServer; exporters?: ExporterRegistry } = {}): Promise<ReleaseEnv> {
+export async function startReleaseEnv(
+  options: { server?: DevServer; exporters?: ExporterRegistry; serving?: { url: string; secret: string } } = {},
+): Promise<ReleaseEnv> {
   installQuietRuntime();
   const server = options.server ?? (await startDevServer());
   const dir = await mkdtemp(join(tmpdir(), 'modelship-test-'));
@@ -61,7 +63,12 @@ export async function startReleaseEnv(options: { server?: DevServer; exporters?:
     namespace: server.namespace,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    deps: { bundlesRoot, exporters: { ...builtInExporters(), ...options.exporters }, passphrase: async () => TEST_PASSPHRASE },
+    deps: {
+      bundlesRoot,
+      exporters: { ...builtInExporters(), ...options.exporters },
+      passphrase: async () => TEST_PASSPHRASE,
+      ...(options.serving ? { serving: options.serving } : {}),
+    },
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: server.address });
