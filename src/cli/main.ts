@@ -6,6 +6,7 @@ import { DEFAULT_KEY_NAME, DEFAULT_KEYS_DIR, DEFAULT_SIGNING_KEY, keysGenerate }
 import { releaseCommand } from './release.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
+import { controlCommand, loadCommand, rollbackCommand } from './operate.js';
 
 const program = new Command('modelship')
   .description('Signed, attested, smoke-tested ML model releases on Temporal')
@@ -55,6 +56,49 @@ program
   .requiredOption('--key <path>', 'trusted public key (SPKI PEM or Ed25519 JWK)')
   .option('--json', 'print the report as JSON')
   .action(verifyCommand);
+
+for (const [control, help] of [
+  ['approve', 'approve a paused canary so it goes on'],
+  ['promote', 'promote a canary to its next step (or fully, with --full)'],
+  ['abort', 'abort a canary: it is rolled back'],
+] as const) {
+  const command = program.command(control).description(help).argument('<release-id>', 'e.g. release-sample-mlp-2.0.0');
+  if (control === 'promote') command.option('--full', 'skip the remaining steps');
+  if (control === 'abort') command.option('--reason <text>', 'recorded with the decision');
+  command.action((releaseId: string, options: { full?: boolean; reason?: string }) => controlCommand(control, releaseId, options));
+}
+
+program
+  .command('rollback')
+  .description('roll a served model back now: clear its canary, or restore the previous stable')
+  .argument('<model>', 'model name on the serving runtime')
+  .option('--url <url>', 'serving runtime (default MODELSHIP_SERVING_URL or http://127.0.0.1:8300)')
+  .option('--json', 'print as JSON')
+  .action(rollbackCommand);
+
+program
+  .command('serve')
+  .description('run the serving runtime (stable and canary slots, admin API, /metrics)')
+  .allowUnknownOption()
+  .helpOption(false)
+  .argument('[options...]', '--port, --host, --state-dir, --trusted-keys-dir, --admin-key-file')
+  .action(async (args: string[]) => {
+    const { main } = await import('../serving/serve.js');
+    await main(args);
+  });
+
+program
+  .command('load')
+  .description('send seeded synthetic requests to a served model at a set rate, for a bounded time')
+  .argument('<model>', 'model name on the serving runtime')
+  .requiredOption('--bundle <dir>', 'a release bundle of the model (its model.yaml gives the input signature)')
+  .option('--rate <n>', 'requests per second', '50')
+  .option('--duration <seconds>', 'how long (at most 3600)', '30')
+  .option('--concurrency <n>', 'requests in flight at most', '16')
+  .option('--seed <n>', 'seed for inputs and request keys')
+  .option('--url <url>', 'serving runtime (default MODELSHIP_SERVING_URL or http://127.0.0.1:8300)')
+  .option('--json', 'print the summary as JSON')
+  .action(loadCommand);
 
 program
   .command('worker')

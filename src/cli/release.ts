@@ -93,6 +93,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
     say(`  root digest  sha256:${result.rootDigest}`);
     say(`  signed by    kid ${result.kid}`);
     if (result.smoke) say(`  smoke        ${result.smoke.result}, max abs diff ${result.smoke.maxAbsDiff.toExponential(2)} vs onnxruntime-node`);
+    if (result.canary) say(`  serving      ${result.canary.model}: ${result.canary.firstVersion ? 'first version, deployed to stable' : 'canary promoted to stable at 100%'}`);
     say(`  Web UI       ${link}`);
   } finally {
     await close();
@@ -148,9 +149,22 @@ async function follow(handle: WorkflowHandle, print: boolean): Promise<ReleaseRe
       else say(`  skip ${name.padEnd(7)} ${state.reason}`);
     }
   };
+  let decisionsShown = 0;
+  const showCanary = (status: ReleaseStatus) => {
+    const decisions = status.canary?.decisions ?? [];
+    for (const d of decisions.slice(decisionsShown)) {
+      if (print) say(`       canary ${String(d.weight).padStart(3)}%  ${d.kind}${d.verdict ? ` (${d.verdict})` : ''}: ${d.summary}`);
+      if (print && status.canary?.phase === 'paused' && d === decisions.at(-1)) {
+        say(`       waiting for an operator: modelship approve|promote|abort ${status.releaseId}`);
+      }
+    }
+    decisionsShown = decisions.length;
+  };
   while (!settled) {
     try {
-      show(await handle.query(releaseStatusQuery));
+      const status = await handle.query(releaseStatusQuery);
+      show(status);
+      showCanary(status);
     } catch {
       if (print && !waitingNoted) warn('  (waiting for a modelship worker to pick up the release)');
       waitingNoted = true;
@@ -158,7 +172,9 @@ async function follow(handle: WorkflowHandle, print: boolean): Promise<ReleaseRe
     await Promise.race([result.catch(() => undefined), sleep(500)]);
   }
   try {
-    show(await handle.query(releaseStatusQuery));
+    const status = await handle.query(releaseStatusQuery);
+    show(status);
+    showCanary(status);
   } catch {
     // The worker may be gone already; the result below says how it ended.
   }
