@@ -11,7 +11,7 @@ export interface Field {
   readonly wireType: number;
   /** For VARINT: the value. */
   readonly varint?: bigint;
-  /** For LENGTH_DELIMITED: the bytes. */
+  /** For LENGTH_DELIMITED: the bytes; for FIXED32/FIXED64: the 4 or 8 little-endian value bytes. */
   readonly bytes?: Uint8Array;
 }
 
@@ -41,13 +41,12 @@ export function* fields(buf: Uint8Array): Generator<Field> {
         yield { number, wireType, varint: readVarint() };
         break;
       case WireType.FIXED64:
-        skip(8);
-        yield { number, wireType };
+      case WireType.FIXED32: {
+        const start = pos;
+        skip(wireType === WireType.FIXED64 ? 8 : 4);
+        yield { number, wireType, bytes: buf.subarray(start, pos) };
         break;
-      case WireType.FIXED32:
-        skip(4);
-        yield { number, wireType };
-        break;
+      }
       case WireType.LENGTH_DELIMITED: {
         const len = readVarint();
         if (len > BigInt(buf.length - pos)) throw new ProtobufError(`length ${len} at byte ${pos} runs past the end of the data`);

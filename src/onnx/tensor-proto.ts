@@ -81,7 +81,6 @@ export function decodeTensorProto(bytes: Uint8Array): Tensor {
   const fixed64: Uint8Array[] = []; // double_data
   const varints: { int32: bigint[]; int64: bigint[]; uint64: bigint[] } = { int32: [], int64: [], uint64: [] };
   const seen = new Set<DataSource>();
-  let unpackedFixed = false;
 
   for (const field of fields(bytes)) {
     switch (field.number) {
@@ -106,13 +105,13 @@ export function decodeTensorProto(bytes: Uint8Array): Tensor {
       case FLOAT_DATA:
         seen.add('float_data');
         if (field.wireType === WireType.LENGTH_DELIMITED) fixed32.push(packedFixed(field.bytes!, 4, 'float_data'));
-        else if (field.wireType === WireType.FIXED32) unpackedFixed = true;
+        else if (field.wireType === WireType.FIXED32) fixed32.push(field.bytes!);
         else throw new ProtobufError(`float_data has wire type ${field.wireType}`);
         break;
       case DOUBLE_DATA:
         seen.add('double_data');
         if (field.wireType === WireType.LENGTH_DELIMITED) fixed64.push(packedFixed(field.bytes!, 8, 'double_data'));
-        else if (field.wireType === WireType.FIXED64) unpackedFixed = true;
+        else if (field.wireType === WireType.FIXED64) fixed64.push(field.bytes!);
         else throw new ProtobufError(`double_data has wire type ${field.wireType}`);
         break;
       case INT32_DATA:
@@ -138,11 +137,6 @@ export function decodeTensorProto(bytes: Uint8Array): Tensor {
         if (fieldInt(field, 'data_location') !== 0) throw new UnsupportedTensorError('tensors with external data are not supported');
         break;
     }
-  }
-  if (unpackedFixed) {
-    // protobuf-reader skips FIXED32/FIXED64 payloads; fetch the unpacked float_data/double_data values here.
-    fixed32.push(...unpackedFixedValues(bytes, FLOAT_DATA, 4));
-    fixed64.push(...unpackedFixedValues(bytes, DOUBLE_DATA, 8));
   }
 
   const label = name === '' ? 'tensor' : `tensor ${name}`;
@@ -236,45 +230,6 @@ function repeatedVarints(field: Field, what: string): bigint[] {
 function packedFixed(bytes: Uint8Array, width: number, what: string): Uint8Array {
   if (bytes.length % width !== 0) throw new ProtobufError(`packed ${what} has ${bytes.length} bytes, not a multiple of ${width}`);
   return bytes;
-}
-
-/**
- * The payloads of the unpacked (one value per field) FIXED32/FIXED64 occurrences of `number`.
- * Only called after fields() has walked the whole message, so the structure is known to be sound;
- * every read is still bounds-checked.
- */
-function unpackedFixedValues(buf: Uint8Array, number: number, width: 4 | 8): Uint8Array[] {
-  const wanted = width === 4 ? WireType.FIXED32 : WireType.FIXED64;
-  const out: Uint8Array[] = [];
-  let pos = 0;
-  const varint = (): bigint => {
-    let result = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      if (pos >= buf.length) throw new ProtobufError(`truncated varint at byte ${pos}`);
-      const b = buf[pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result;
-    }
-    throw new ProtobufError(`varint longer than 10 bytes at byte ${pos}`);
-  };
-  const take = (n: number): Uint8Array => {
-    if (n < 0 || pos + n > buf.length) throw new ProtobufError(`field runs past the end at byte ${pos}`);
-    pos += n;
-    return buf.subarray(pos - n, pos);
-  };
-  while (pos < buf.length) {
-    const key = varint();
-    const wireType = Number(key & 7n);
-    const value =
-      wireType === WireType.VARINT ? (varint(), undefined)
-      : wireType === WireType.FIXED64 ? take(8)
-      : wireType === WireType.FIXED32 ? take(4)
-      : wireType === WireType.LENGTH_DELIMITED ? take(Number(varint()))
-      : undefined;
-    if (wireType !== WireType.VARINT && value === undefined) throw new ProtobufError(`unsupported wire type ${wireType}`);
-    if (Number(key >> 3n) === number && wireType === wanted) out.push(value!);
-  }
-  return out;
 }
 
 export type { TypedValues };
