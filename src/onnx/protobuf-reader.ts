@@ -11,8 +11,10 @@ export interface Field {
   readonly wireType: number;
   /** For VARINT: the value. */
   readonly varint?: bigint;
-  /** For LENGTH_DELIMITED: the bytes; for FIXED32/FIXED64: the 4 or 8 little-endian value bytes. */
+  /** For LENGTH_DELIMITED: the bytes. */
   readonly bytes?: Uint8Array;
+  /** For FIXED32/FIXED64: the 4 or 8 little-endian value bytes. */
+  readonly fixed?: Uint8Array;
 }
 
 export function* fields(buf: Uint8Array): Generator<Field> {
@@ -44,7 +46,7 @@ export function* fields(buf: Uint8Array): Generator<Field> {
       case WireType.FIXED32: {
         const start = pos;
         skip(wireType === WireType.FIXED64 ? 8 : 4);
-        yield { number, wireType, bytes: buf.subarray(start, pos) };
+        yield { number, wireType, fixed: buf.subarray(start, pos) };
         break;
       }
       case WireType.LENGTH_DELIMITED: {

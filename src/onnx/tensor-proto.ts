@@ -105,13 +105,13 @@ export function decodeTensorProto(bytes: Uint8Array): Tensor {
       case FLOAT_DATA:
         seen.add('float_data');
         if (field.wireType === WireType.LENGTH_DELIMITED) fixed32.push(packedFixed(field.bytes!, 4, 'float_data'));
-        else if (field.wireType === WireType.FIXED32) fixed32.push(field.bytes!);
+        else if (field.wireType === WireType.FIXED32) fixed32.push(field.fixed!);
         else throw new ProtobufError(`float_data has wire type ${field.wireType}`);
         break;
       case DOUBLE_DATA:
         seen.add('double_data');
         if (field.wireType === WireType.LENGTH_DELIMITED) fixed64.push(packedFixed(field.bytes!, 8, 'double_data'));
-        else if (field.wireType === WireType.FIXED64) fixed64.push(field.bytes!);
+        else if (field.wireType === WireType.FIXED64) fixed64.push(field.fixed!);
         else throw new ProtobufError(`double_data has wire type ${field.wireType}`);
         break;
       case INT32_DATA:
