@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job (npm run demo): installs what is missing, starts the Temporal dev server
-# (Web UI on 8233) and a worker, releases the sample model, verifies the bundle and prints
-# the Web UI link. The dev server keeps running afterwards so the run can be inspected.
+# (Web UI on 8233), the serving runtime, a worker and a load generator, then releases the
+# sample model three times: v1 goes to stable, a good v2 is promoted after its canary steps, a
+# bad v3 is rolled back automatically. The dev server keeps running afterwards for the Web UI.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -28,22 +29,57 @@ if [ ! -f "$STATE/keys/release.key.pem" ]; then
   modelship keys generate
 fi
 
+# The serving runtime: a fresh state folder per demo, trusting the release key.
+SERVING_DIR="$STATE/demo/serving"
+rm -rf "$SERVING_DIR" && mkdir -p "$SERVING_DIR"
+(umask 077 && node -e "process.stdout.write(require('crypto').randomBytes(32).toString('hex'))" > "$STATE/demo/serving-admin.key")
+export MODELSHIP_SERVING_ADMIN_KEY_FILE="$STATE/demo/serving-admin.key"
+export MODELSHIP_SERVING_URL="http://127.0.0.1:${MODELSHIP_SERVING_PORT:-8300}"
+PIDS=()
+stop_all() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done; }
+trap stop_all EXIT
+
+echo "== starting the serving runtime on $MODELSHIP_SERVING_URL (log: .modelship/demo/serving.log)"
+MODELSHIP_LOG_FORMAT=json node "$ROOT/bin/modelship.js" serve --state-dir "$SERVING_DIR" --trusted-keys-dir "$STATE/keys" --admin-key-file "$MODELSHIP_SERVING_ADMIN_KEY_FILE" >> "$STATE/demo/serving.log" 2>&1 &
+PIDS+=($!)
+node -e "const u=process.argv[1];(async()=>{for(let i=0;i<150;i++){try{if((await fetch(u)).ok)return}catch{}await new Promise(r=>setTimeout(r,200))}console.error('serving runtime did not start: see .modelship/demo/serving.log');process.exit(1)})()" "$MODELSHIP_SERVING_URL/healthz"
+
 echo "== starting a modelship worker (log: .modelship/demo/worker.log)"
 MODELSHIP_LOG_FORMAT=json node dist/src/worker.js >> "$STATE/demo/worker.log" 2>&1 &
-WORKER=$!
-stop_worker() { kill -TERM "$WORKER" 2>/dev/null && wait "$WORKER" 2>/dev/null || true; }
-trap stop_worker EXIT
+PIDS+=($!)
 
-VERSION="1.0.0-demo.$(date -u +%Y%m%d%H%M%S)"
-echo "== releasing models/sample/sample-mlp.onnx as sample-mlp@$VERSION"
-modelship release models/sample/sample-mlp.onnx --name sample-mlp --version "$VERSION"
+RUN="$(date -u +%Y%m%d%H%M%S)"
+PLAN=models/demo/canary-plan.json
+echo
+echo "== v1: releasing models/sample/sample-mlp.onnx as sample-mlp@1.0.0-demo.$RUN (first version: straight to stable)"
+modelship release models/sample/sample-mlp.onnx --name sample-mlp --version "1.0.0-demo.$RUN" --canary "$PLAN"
+V1_BUNDLE="$STATE/bundles/sample-mlp/1.0.0-demo.$RUN"
 
-echo "== verifying the bundle"
-modelship verify "$STATE/bundles/sample-mlp/$VERSION" --key "$STATE/keys/release.pub.pem"
+echo
+echo "== verifying the v1 bundle"
+modelship verify "$V1_BUNDLE" --key "$STATE/keys/release.pub.pem"
+
+echo
+echo "== traffic: modelship load sends seeded requests while the canaries bake (log: .modelship/demo/load.log)"
+node "$ROOT/bin/modelship.js" load sample-mlp --bundle "$V1_BUNDLE" --rate 120 --duration 600 >> "$STATE/demo/load.log" 2>&1 &
+PIDS+=($!)
+
+echo
+echo "== v2: a good release, canary 20% then 50%, analysed against stable at each bake"
+modelship release models/sample/sample-mlp.onnx --name sample-mlp --version "2.0.0-demo.$RUN" --canary "$PLAN"
+
+echo
+echo "== v3: a bad release (shifted output bias: predictions disagree with v2); the canary must roll it back"
+if modelship release models/demo/sample-mlp-divergent.onnx --name sample-mlp --version "3.0.0-demo.$RUN" --canary "$PLAN"; then
+  echo "demo: v3 was promoted, but it should have been rolled back" >&2
+  exit 1
+fi
+echo "(v3 rolled back, as it should: the reason and the figures are above and in the Web UI)"
 
 cat <<MSG
 
-Done. The Temporal Web UI shows this release and every step of it:
+Done. The Temporal Web UI shows the three releases, every step, and every canary decision with its figures:
   http://localhost:8233/namespaces/default/workflows?query=ModelName%3D%22sample-mlp%22
+  rolled back: http://localhost:8233/namespaces/default/workflows?query=ReleaseStage%3D%22rolled_back%22
 The dev server keeps running (data in .modelship/temporal); stop it with: npm run temporal:stop
 MSG

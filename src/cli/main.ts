@@ -38,6 +38,8 @@ program
   .option('--smoke-tolerance <abs>', 'largest absolute difference allowed against onnxruntime-node (default 1e-4)')
   .option('--smoke-timeout <seconds>', 'sandbox deadline per call (default 30)')
   .option('--allow-unsupported', 'warn instead of failing when the sandbox engine does not support the model')
+  .option('--canary <plan.json>', 'canary plan (JSON: steps, policy, maxExtensions, approvalTimeoutSeconds); default plan otherwise')
+  .option('--no-canary', 'do not deploy: the release ends with its verified bundle')
   .addOption(new Option('--no-follow', 'start the release and return'))
   .option('--json', 'print the result as JSON')
   .action(releaseCommand);

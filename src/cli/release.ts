@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import type { CanaryPlan } from '../canary/plan.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   WorkflowExecutionAlreadyStartedError,
@@ -31,6 +33,17 @@ export interface ReleaseOptions {
   smokeTolerance?: string;
   smokeTimeout?: string;
   allowUnsupported?: boolean;
+  /** A plan file, false for --no-canary, undefined for the default. */
+  canary?: string | false;
+}
+
+async function canaryPlan(option: string | false | undefined): Promise<CanaryPlan | false | undefined> {
+  if (option === undefined || option === false) return option;
+  try {
+    return JSON.parse(await readFile(resolve(option), 'utf8')) as CanaryPlan;
+  } catch (err) {
+    throw new CliError(`cannot read the canary plan ${option}: ${(err as Error).message}`, 2);
+  }
 }
 
 function smokeOptions(options: ReleaseOptions): SmokeOptions | undefined {
@@ -66,6 +79,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
       }
     : { kind: 'onnx', path: resolve(model) };
   const smoke = smokeOptions(options);
+  const canary = await canaryPlan(options.canary);
   const request: ReleaseRequest = {
     name: options.name,
     version: options.version,
@@ -73,6 +87,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
     signingKeyPath: resolve(options.key ?? DEFAULT_SIGNING_KEY),
     requestedBy: process.env.USER ?? 'unknown',
     ...(smoke ? { smoke } : {}),
+    ...(canary !== undefined ? { canary } : {}),
   };
 
   const { client, settings, close } = await connectClient();
@@ -163,8 +178,8 @@ async function follow(handle: WorkflowHandle, print: boolean): Promise<ReleaseRe
   while (!settled) {
     try {
       const status = await handle.query(releaseStatusQuery);
-      show(status);
       showCanary(status);
+      show(status);
     } catch {
       if (print && !waitingNoted) warn('  (waiting for a modelship worker to pick up the release)');
       waitingNoted = true;
@@ -173,8 +188,8 @@ async function follow(handle: WorkflowHandle, print: boolean): Promise<ReleaseRe
   }
   try {
     const status = await handle.query(releaseStatusQuery);
-    show(status);
     showCanary(status);
+    show(status);
   } catch {
     // The worker may be gone already; the result below says how it ended.
   }
