@@ -16,10 +16,11 @@ import { DATA_DIR } from '../src/paths.js';
 import { formatBytes, formatRate, formatRss, formatSeconds, GiB, renderTable } from './format.js';
 import { hashBenchmark } from './hash.js';
 import { inferenceBenchmark } from './inference.js';
+import { servingBenchmark } from './serving.js';
 import { GNU_TIME } from './measure.js';
 import { BenchFailure, type BenchContext, type BenchOptions, type BenchRow, type Benchmark } from './types.js';
 
-const BENCHMARKS: readonly Benchmark[] = [hashBenchmark, inferenceBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [hashBenchmark, inferenceBenchmark, servingBenchmark];
 
 const USAGE = `usage: npm run bench -- [options]
   --size-gib N   size of the main hash input in GiB, integer >= 1 (default 1)
