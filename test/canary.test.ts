@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execFileSync } from 'node:child_process';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
@@ -112,6 +113,14 @@ describe('canary stage with a real serving runtime', () => {
     assert.equal(status.slots.stable?.bundleDir, v2.bundleDir);
     assert.equal(status.slots.canary, null);
     assert.equal(status.canaryWeight, 0);
+  });
+
+  it('a slower canary with the same predictions is rolled back on latency, with the test figures', async () => {
+    execFileSync(join(PROJECT_ROOT, '.venv', 'bin', 'python'), [join(PROJECT_ROOT, 'test', 'fixtures', 'make_smoke_models.py'), dir, '--slow']);
+    const handle = await release(join(dir, 'slow-mlp.onnx'), { steps: [{ setWeight: 50 }, { bakeSeconds: 3 }] });
+    const message = await underLoad(rolledBack(handle));
+    assert.match(message, /fail \[latency-regression\]: p99 canary .* ms vs .* ms \(\+\d+%, p=[\d.e-]+, shift \+\d+%\)/);
+    assert.equal((await admin.status(model)).slots.stable?.bundleDir, v2.bundleDir);
   });
 
   it('an abort during a bake rolls back at once', async () => {
