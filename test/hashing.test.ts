@@ -360,6 +360,29 @@ describe('listModelFiles', () => {
     await assert.rejects(listModelFiles(root2), /dangling is a symbolic link/);
   });
 
+  test('with allowSymlinks: follows links to files inside the root, still refuses escapes, folders and dangling links', async () => {
+    const base = await temp.make('modelship-list-allow-');
+    const root = join(base, 'model');
+    await mkdir(join(root, 'shards'), { recursive: true });
+    await writeFile(join(root, 'shards', 'w0.bin'), 'weights!');
+    await writeFile(join(base, 'outside.txt'), 'secret');
+    await symlink(join(root, 'shards', 'w0.bin'), join(root, 'current.bin'));
+    assert.deepEqual(await listModelFiles(root, undefined, { allowSymlinks: true }), [
+      { path: 'current.bin', size: 8 },
+      { path: 'shards/w0.bin', size: 8 },
+    ]);
+    await symlink('../../outside.txt', join(root, 'shards', 'escape.txt'));
+    await assert.rejects(listModelFiles(root, undefined, { allowSymlinks: true }), /shards\/escape\.txt is a symbolic link that leaves the model root/);
+    const root2 = join(base, 'model2');
+    await mkdir(join(root2, 'real'), { recursive: true });
+    await symlink(join(root2, 'real'), join(root2, 'linked-dir'));
+    await assert.rejects(listModelFiles(root2, undefined, { allowSymlinks: true }), /linked-dir links to something that is not a regular file/);
+    const root3 = join(base, 'model3');
+    await mkdir(root3);
+    await symlink(join(root3, 'nowhere'), join(root3, 'dangling'));
+    await assert.rejects(listModelFiles(root3, undefined, { allowSymlinks: true }), /dangling is a symbolic link that leaves the model root \(dangling\)/);
+  });
+
   test('refuses names the root digest cannot express (newline, backslash) and special files', async () => {
     const base = await temp.make('modelship-list-names-');
     const nl = join(base, 'nl');

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -18,6 +18,15 @@ import { eventsOfType, historyJson, historyStrings, payloadSizes } from './helpe
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');
+
+/** For assert.rejects: the workflow failed, and its cause says this. */
+function causeMatches(pattern: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+    assert.match(err.cause.message, pattern);
+    return true;
+  };
+}
 
 describe('ReleaseWorkflow on a real Temporal dev server', () => {
   let env: ReleaseEnv;
@@ -151,6 +160,28 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
     assert.deepEqual(result.files.map((f) => f.path), ['README.md', 'config/labels.json', 'model.onnx']);
     const report = await verifyBundle(result.bundleDir, await loadPublicKey(env.key.publicKeyPath));
     assert.equal(report.ok, true);
+  });
+
+  it('refuses a symlink in a model folder unless allowed; allowed, the bundle holds a regular copy', async () => {
+    const dir = join(env.dir, 'linked-model');
+    await mkdir(join(dir, 'configs'), { recursive: true });
+    await writeFile(join(dir, 'model.onnx'), await readFile(SAMPLE));
+    await writeFile(join(dir, 'configs', 'v3.json'), '{"labels":3}');
+    await symlink('configs/v3.json', join(dir, 'config.json'));
+    const refused = await env.start(env.request({ source: { kind: 'onnx', path: dir } }));
+    await assert.rejects(refused.result(), causeMatches(/failed at export: .*config\.json is a symbolic link/));
+
+    const result = await env.release(env.request({ source: { kind: 'onnx', path: dir, allowSymlinks: true } }));
+    assert.deepEqual(result.files.map((f) => f.path), ['config.json', 'configs/v3.json', 'model.onnx']);
+    assert.ok((await lstat(join(result.bundleDir, 'model', 'config.json'))).isFile(), 'the bundle holds a regular file, not a link');
+
+    const escaping = join(env.dir, 'escaping-model');
+    await mkdir(escaping);
+    await writeFile(join(escaping, 'model.onnx'), await readFile(SAMPLE));
+    await writeFile(join(env.dir, 'secret.txt'), 'not part of any model');
+    await symlink('../secret.txt', join(escaping, 'labels.txt'));
+    const handle = await env.start(env.request({ source: { kind: 'onnx', path: escaping, allowSymlinks: true } }));
+    await assert.rejects(handle.result(), causeMatches(/failed at export: .*labels\.txt is a symbolic link that leaves the model root/));
   });
 
   it('runs the sklearn exporter (skl2onnx) to turn a trained scikit-learn model into ONNX', async () => {

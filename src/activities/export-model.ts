@@ -113,7 +113,7 @@ async function materialize(
       const { sha256 } = await sha256File(path, { signal: ctx.cancellationSignal, onProgress: (p) => heartbeat({ step: 'hash-source', ...p }) });
       return { uri: pathToFileURL(path).href, sha256 };
     }
-    const files = await listModelFilesOrFail(path);
+    const files = await listModelFilesOrFail(path, source.allowSymlinks ?? false);
     const digests = [];
     for (const file of files) {
       await mkdir(dirname(join(stagingModel, file.path)), { recursive: true });
@@ -165,9 +165,9 @@ async function statSource(path: string): Promise<'file' | 'directory'> {
   throw new ModelSourceError(`${path} is neither a file nor a directory`);
 }
 
-async function listModelFilesOrFail(dir: string): Promise<ListedFile[]> {
+async function listModelFilesOrFail(dir: string, allowSymlinks: boolean): Promise<ListedFile[]> {
   try {
-    return await listModelFiles(dir);
+    return await listModelFiles(dir, undefined, { allowSymlinks });
   } catch (err) {
     throw new ModelSourceError(errorMessage(err));
   }

@@ -37,6 +37,7 @@ program
   .option('--smoke-plugin <wasm...>', 'your own Extism plugin(s) to check the outputs, run sandboxed')
   .option('--smoke-tolerance <abs>', 'largest absolute difference allowed against onnxruntime-node (default 1e-4)')
   .option('--smoke-timeout <seconds>', 'sandbox deadline per call (default 30)')
+  .option('--allow-symlinks', 'follow symbolic links to files inside a model folder (links out of it are always refused)')
   .option('--allow-unsupported', 'warn instead of failing when the sandbox engine does not support the model')
   .option('--canary <plan.json>', 'canary plan (JSON: steps, policy, maxExtensions, approvalTimeoutSeconds); default plan otherwise')
   .option('--no-canary', 'do not deploy: the release ends with its verified bundle')

@@ -33,6 +33,7 @@ export interface ReleaseOptions {
   smokeTolerance?: string;
   smokeTimeout?: string;
   allowUnsupported?: boolean;
+  allowSymlinks?: boolean;
   /** A plan file, false for --no-canary, undefined for the default. */
   canary?: string | false;
 }
@@ -77,7 +78,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
         input: resolve(model),
         ...(options.exporterTimeout ? { timeoutSeconds: Number(options.exporterTimeout) } : {}),
       }
-    : { kind: 'onnx', path: resolve(model) };
+    : { kind: 'onnx', path: resolve(model), ...(options.allowSymlinks ? { allowSymlinks: true } : {}) };
   const smoke = smokeOptions(options);
   const canary = await canaryPlan(options.canary);
   const request: ReleaseRequest = {

@@ -8,7 +8,7 @@ import type { CanaryPlan } from '../canary/plan.js';
 /** Where the model comes from. */
 export type ModelSource =
   /** An ONNX file, or a directory holding exactly one .onnx model and its side files. */
-  | { readonly kind: 'onnx'; readonly path: string }
+  | { readonly kind: 'onnx'; readonly path: string; readonly allowSymlinks?: boolean }
   /** A training artifact turned into ONNX by an exporter the worker knows by name. */
   | {
       readonly kind: 'exporter';
