@@ -7,6 +7,7 @@ import { releaseCommand } from './release.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 import { controlCommand, loadCommand, rollbackCommand } from './operate.js';
+import { signCommand, verifyOmsCli } from './oms.js';
 
 const program = new Command('modelship')
   .description('Signed, attested, smoke-tested ML model releases on Temporal')
@@ -54,11 +55,25 @@ program
 
 program
   .command('verify')
-  .description('re-hash a bundle and check its manifest, JWS and provenance attestation')
-  .argument('<bundle>', 'bundle folder')
-  .requiredOption('--key <path>', 'trusted public key (SPKI PEM or Ed25519 JWK)')
+  .description('re-hash a release bundle and check its manifest, JWS and attestations; or, with --format oms, a model folder against an OpenSSF model-signing bundle')
+  .argument('<bundle>', 'bundle folder (or model folder with --format oms)')
+  .requiredOption('--key <path>', 'trusted public key (Ed25519 SPKI PEM or JWK; an ECDSA PEM for --format oms)')
+  .option('--format <format>', 'modelship (default) or oms', 'modelship')
+  .option('--signature <file>', 'the OpenSSF model-signing bundle (--format oms)')
   .option('--json', 'print the report as JSON')
-  .action(verifyCommand);
+  .action((bundle: string, options: { key: string; format: string; signature?: string; json?: boolean }) =>
+    options.format === 'oms' ? verifyOmsCli(bundle, options) : verifyCommand(bundle, options),
+  );
+
+program
+  .command('sign')
+  .description('sign a model folder in the OpenSSF model-signing format (Sigstore bundle, DSSE, ECDSA key)')
+  .argument('<model>', 'model folder or file')
+  .requiredOption('--format <format>', 'oms')
+  .requiredOption('--key <path>', 'ECDSA P-256/384/521 private key PEM (passphrase from MODELSHIP_KEY_PASSPHRASE if encrypted)')
+  .requiredOption('--out <file>', 'where to write the bundle (e.g. model.sig)')
+  .option('--json', 'print the result as JSON')
+  .action(signCommand);
 
 for (const [control, help] of [
   ['approve', 'approve a paused canary so it goes on'],
