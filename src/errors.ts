@@ -77,6 +77,9 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'PluginError',
   'ServingRejectedError',
   'ServingNotConfigured',
+  'KeyringError',
+  'TrustPolicyError',
+  'MultiSignError',
 ] as const;
 
 export function errorMessage(err: unknown): string {

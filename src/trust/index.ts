@@ -1,0 +1,39 @@
+export { KeyringError, MultiSignError, TrustPolicyError, TRUST_ERROR_TYPES } from './errors.js';
+export {
+  DEFAULT_KEYRING_FILE,
+  KEYRING_VERSION,
+  Keyring,
+  describeKeyStatus,
+  keyStatus,
+  loadKeyring,
+  parseKeyring,
+  saveKeyring,
+  type AddKeyInput,
+  type KeyRevocation,
+  type KeyStatus,
+  type KeyringEntry,
+  type KeyringFile,
+} from './keyring.js';
+export {
+  TRUST_POLICY_VERSION,
+  checkPolicyAgainstKeyring,
+  describeRule,
+  globToRegExp,
+  loadTrustPolicy,
+  parseTrustPolicy,
+  ruleFor,
+  type RuleMatch,
+  type TrustPolicy,
+  type TrustRule,
+} from './policy.js';
+export { signEnvelopeMulti, signGeneralJwsMulti } from './multi-sign.js';
+export {
+  DEFAULT_MAX_SIGNATURES,
+  verifyJwsWithPolicy,
+  type PolicyVerification,
+  type SignatureCheck,
+  type SignatureStatus,
+  type VerifyWithPolicyOptions,
+} from './verify-with-policy.js';
+export { checkBundleSignature, type BundleSignatureCheck, type BundleTrust } from './bundle-signature.js';
+export { loadReleaseSigners } from './signers.js';
