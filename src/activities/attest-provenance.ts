@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { bundlePaths } from '../bundle/layout.js';
 import { parseManifest } from '../bundle/manifest.js';
 import { writeFileAtomic } from '../bundle/atomic-write.js';
-import { loadSigningKey } from '../crypto/keys.js';
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../crypto/dsse.js';
+import { IN_TOTO_PAYLOAD_TYPE } from '../crypto/dsse.js';
+import { loadReleaseSigners } from '../trust/signers.js';
+import { signEnvelopeMulti } from '../trust/multi-sign.js';
 import { buildProvenanceStatement, SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import { MODELSHIP_VERSION } from '../paths.js';
@@ -42,14 +43,14 @@ export async function attestProvenance(deps: ActivityDeps, input: AttestInput): 
     finishedOn: new Date().toISOString(),
     builderVersion: MODELSHIP_VERSION,
   });
-  const key = await loadSigningKey(input.signingKeyPath, await deps.passphrase());
-  const envelope = signEnvelope(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE, key);
+  const keys = await loadReleaseSigners(input.signingKeyPath, await deps.passphrase());
+  const envelope = signEnvelopeMulti(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE, keys);
   await writeFileAtomic(paths.provenance, JSON.stringify(envelope, null, 2) + '\n');
   return {
     envelopePath: paths.provenance,
     payloadType: IN_TOTO_PAYLOAD_TYPE,
     predicateType: SLSA_PROVENANCE_V1,
     subject: { name: `${manifest.name}@${manifest.version}`, sha256: manifest.digest.root },
-    kid: key.kid,
+    kid: keys.map((k) => k.kid).join(','),
   };
 }

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { bundlePaths } from '../bundle/layout.js';
 import { parseManifest } from '../bundle/manifest.js';
 import { writeFileAtomic } from '../bundle/atomic-write.js';
-import { loadSigningKey } from '../crypto/keys.js';
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../crypto/dsse.js';
+import { IN_TOTO_PAYLOAD_TYPE } from '../crypto/dsse.js';
+import { loadReleaseSigners } from '../trust/signers.js';
+import { signEnvelopeMulti } from '../trust/multi-sign.js';
 import { buildTestResultStatement, type TestResultValue } from '../attest/test-result.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import { ModelshipError, errorMessage } from '../errors.js';
@@ -72,8 +73,8 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
         failedTests: failed,
       },
     );
-    const key = await loadSigningKey(input.signingKeyPath, await deps.passphrase());
-    await writeFileAtomic(paths.smoke, JSON.stringify(signEnvelope(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, key), null, 2) + '\n');
+    const keys = await loadReleaseSigners(input.signingKeyPath, await deps.passphrase());
+    await writeFileAtomic(paths.smoke, JSON.stringify(signEnvelopeMulti(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, keys), null, 2) + '\n');
   };
   const pluginVerdicts: UserPluginVerdict[] = [];
 

@@ -12,6 +12,8 @@ import { SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
 import { TEST_RESULT_V01 } from '../attest/test-result.js';
 import type { PublicKey } from '../crypto/keys.js';
 import { errorMessage } from '../errors.js';
+import { checkBundleSignature, type BundleTrust } from '../trust/bundle-signature.js';
+import type { PolicyVerification } from '../trust/verify-with-policy.js';
 
 export type CheckName = 'manifest' | 'files' | 'root-digest' | 'signature' | 'provenance' | 'smoke';
 
@@ -25,15 +27,20 @@ export interface CheckResult {
 export interface VerificationReport {
   readonly bundleDir: string;
   readonly ok: boolean;
+  /** The key checked against; under a trust policy, the first counted kid ('' when none). */
   readonly kid: string;
+  /** Under a trust policy: every signature's status, the rule and the threshold. */
+  readonly policy?: PolicyVerification;
   readonly checks: readonly CheckResult[];
 }
 
 /**
  * Re-hashes every file and checks the manifest, the JWS over it, the DSSE provenance and the
- * smoke test result against one trusted key. Every check runs and reports, so one answer names every problem.
+ * smoke test result against one trusted key, or under a keyring and trust policy: then model.jws
+ * needs t signatures by kids trusted for the model, and each attestation a signature by one of
+ * the kids counted. Every check runs and reports, so one answer names every problem.
  */
-export async function verifyBundle(bundleDir: string, key: PublicKey): Promise<VerificationReport> {
+export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleTrust): Promise<VerificationReport> {
   const paths = bundlePaths(bundleDir);
   const checks: CheckResult[] = [];
   const record = (check: CheckName, ok: boolean, detail: string) => checks.push({ check, ok, detail });
@@ -68,18 +75,28 @@ export async function verifyBundle(bundleDir: string, key: PublicKey): Promise<V
     record('root-digest', false, 'not checked: the manifest could not be read');
   }
 
-  try {
-    const jws = JSON.parse(await readFile(paths.signature, 'utf8')) as unknown;
-    const verified = verifyGeneralJws(jws, key, MANIFEST_JWS_TYP);
-    if (!manifestBytes) throw new Error('the signature verifies, but model.yaml could not be read to compare');
-    if (!verified.payload.equals(manifestBytes)) throw new Error('the signature verifies, but its payload is not the model.yaml in the bundle');
-    record('signature', true, `model.jws: EdDSA by kid ${verified.header.kid} over model.yaml`);
-  } catch (err) {
-    record('signature', false, `model.jws: ${errorMessage(err)}`);
+  let keys: PublicKey[];
+  let policy: PolicyVerification | undefined;
+  if ('keyring' in trust) {
+    const signature = await checkBundleSignature(bundleDir, trust);
+    record('signature', signature.ok, signature.detail);
+    policy = signature.verification;
+    keys = (policy?.countedKids ?? []).map((kid) => trust.keyring.get(kid)!.publicKey);
+  } else {
+    keys = [trust];
+    try {
+      const jws = JSON.parse(await readFile(paths.signature, 'utf8')) as unknown;
+      const verified = verifyGeneralJws(jws, trust, MANIFEST_JWS_TYP);
+      if (!manifestBytes) throw new Error('the signature verifies, but model.yaml could not be read to compare');
+      if (!verified.payload.equals(manifestBytes)) throw new Error('the signature verifies, but its payload is not the model.yaml in the bundle');
+      record('signature', true, `model.jws: EdDSA by kid ${verified.header.kid} over model.yaml`);
+    } catch (err) {
+      record('signature', false, `model.jws: ${errorMessage(err)}`);
+    }
   }
 
   try {
-    const statement = await readStatement(paths.provenance, key, SLSA_PROVENANCE_V1);
+    const statement = await readStatement(paths.provenance, keys, SLSA_PROVENANCE_V1);
     const subject = statement.subject?.[0]?.digest?.sha256;
     if (!manifestBytes) throw new Error('the envelope verifies, but there is no model.yaml to match it to');
     const predicate = statement.predicate as { runDetails?: { byproducts?: Array<{ name?: string; digest?: { sha256?: string } }> } } | undefined;
@@ -92,7 +109,7 @@ export async function verifyBundle(bundleDir: string, key: PublicKey): Promise<V
   }
 
   try {
-    const statement = await readStatement(paths.smoke, key, TEST_RESULT_V01);
+    const statement = await readStatement(paths.smoke, keys, TEST_RESULT_V01);
     const subject = statement.subject?.[0]?.digest?.sha256;
     if (!manifest) throw new Error('the envelope verifies, but there is no manifest to match it to');
     if (subject !== manifest.digest.root) throw new Error(`subject sha256:${subject} is not the manifest's root sha256:${manifest.digest.root}`);
@@ -104,7 +121,7 @@ export async function verifyBundle(bundleDir: string, key: PublicKey): Promise<V
     record('smoke', false, `${BUNDLE_SMOKE}: ${errorMessage(err)}`);
   }
 
-  return { bundleDir, ok: checks.every((c) => c.ok), kid: key.kid, checks };
+  return { bundleDir, ok: checks.every((c) => c.ok), kid: keys[0]?.kid ?? '', ...(policy ? { policy } : {}), checks };
 }
 
 interface StatementShape {
@@ -114,10 +131,21 @@ interface StatementShape {
   predicate?: unknown;
 }
 
-/** Reads a DSSE envelope, verifies it with the key, and checks it holds an in-toto v1 statement of the given predicate type. */
-async function readStatement(path: string, key: PublicKey, predicateType: string): Promise<StatementShape> {
+/** Reads a DSSE envelope, verifies it with one of the keys, and checks it holds an in-toto v1 statement of the given predicate type. */
+async function readStatement(path: string, keys: readonly PublicKey[], predicateType: string): Promise<StatementShape> {
   const envelope = JSON.parse(await readFile(path, 'utf8')) as unknown;
-  const payload = verifyEnvelope(envelope, key, IN_TOTO_PAYLOAD_TYPE);
+  if (keys.length === 0) throw new Error('not checked: no trusted kid signed model.jws');
+  const reasons: string[] = [];
+  let payload: Buffer | undefined;
+  for (const key of keys) {
+    try {
+      payload = verifyEnvelope(envelope, key, IN_TOTO_PAYLOAD_TYPE);
+      break;
+    } catch (err) {
+      reasons.push(errorMessage(err));
+    }
+  }
+  if (!payload) throw new Error(reasons.join('; '));
   const statement = JSON.parse(payload.toString('utf8')) as StatementShape;
   if (statement._type !== IN_TOTO_STATEMENT_V1) throw new Error(`statement _type is ${JSON.stringify(statement._type)}`);
   if (statement.predicateType !== predicateType) throw new Error(`predicateType is ${JSON.stringify(statement.predicateType)}, expected ${predicateType}`);

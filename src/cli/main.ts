@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { MODELSHIP_VERSION } from '../paths.js';
 import { ModelshipError } from '../errors.js';
 import { CliError, warn } from './output.js';
-import { DEFAULT_KEY_NAME, DEFAULT_KEYS_DIR, DEFAULT_SIGNING_KEY, keysGenerate } from './keys.js';
+import { DEFAULT_KEY_NAME, DEFAULT_KEYS_DIR, DEFAULT_SIGNING_KEY, keysGenerate, keysList, keysRevoke, keysRotate } from './keys.js';
 import { releaseCommand } from './release.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
@@ -23,6 +23,34 @@ keys
   .option('--name <name>', 'file name stem', DEFAULT_KEY_NAME)
   .option('--json', 'print the result as JSON')
   .action(keysGenerate);
+keys
+  .command('list')
+  .description('list the keyring: each kid, whether it is valid, expired or revoked (and why), and which keys sign')
+  .option('--dir <dir>', 'keys folder', DEFAULT_KEYS_DIR)
+  .option('--keyring <file>', 'keyring file (default <dir>/keyring.json)')
+  .option('--policy <file>', 'also check this trust policy against the keyring')
+  .option('--at <time>', 'status at this ISO 8601 time instead of now')
+  .option('--json', 'print as JSON')
+  .action(keysList);
+keys
+  .command('rotate')
+  .description('generate a new signing key and add it to the keyring; releases are signed by old and new until the old key is retired')
+  .option('--dir <dir>', 'keys folder', DEFAULT_KEYS_DIR)
+  .option('--keyring <file>', 'keyring file (default <dir>/keyring.json)')
+  .option('--name <name>', 'file name stem of the new key (default release-<date>)')
+  .option('--retire-old-after <days>', 'the keys signing now expire after this many days')
+  .option('--json', 'print the result as JSON')
+  .action(keysRotate);
+keys
+  .command('revoke')
+  .description('revoke a key: from now (or --at) on, nothing it signed verifies')
+  .argument('<kid>', 'kid to revoke (see keys list)')
+  .requiredOption('--reason <text>', 'why; shown by every verifier that refuses it')
+  .option('--dir <dir>', 'keys folder', DEFAULT_KEYS_DIR)
+  .option('--keyring <file>', 'keyring file (default <dir>/keyring.json)')
+  .option('--at <time>', 'revoked from this ISO 8601 time (default now)')
+  .option('--json', 'print the result as JSON')
+  .action(keysRevoke);
 
 program
   .command('release')
@@ -57,13 +85,18 @@ program
   .command('verify')
   .description('re-hash a release bundle and check its manifest, JWS and attestations; or, with --format oms, a model folder against an OpenSSF model-signing bundle')
   .argument('<bundle>', 'bundle folder (or model folder with --format oms)')
-  .requiredOption('--key <path>', 'trusted public key (Ed25519 SPKI PEM or JWK; an ECDSA PEM for --format oms)')
+  .option('--key <path>', 'trusted public key (Ed25519 SPKI PEM or JWK; an ECDSA PEM for --format oms)')
+  .option('--keyring <file>', 'keyring.json: known keys, their validity and revocations (with --policy, instead of --key)')
+  .option('--policy <file>', 'trust policy (YAML or JSON): trusted kids and threshold per model name (with --keyring)')
+  .option('--at <time>', 'judge key validity and revocation at this ISO 8601 time instead of now (with --policy)')
   .option('--format <format>', 'modelship (default) or oms', 'modelship')
   .option('--signature <file>', 'the OpenSSF model-signing bundle (--format oms)')
   .option('--json', 'print the report as JSON')
-  .action((bundle: string, options: { key: string; format: string; signature?: string; json?: boolean }) =>
-    options.format === 'oms' ? verifyOmsCli(bundle, options) : verifyCommand(bundle, options),
-  );
+  .action((bundle: string, options: { key?: string; keyring?: string; policy?: string; at?: string; format: string; signature?: string; json?: boolean }) => {
+    if (options.format !== 'oms') return verifyCommand(bundle, options);
+    if (options.key === undefined) throw new CliError('--format oms needs --key');
+    return verifyOmsCli(bundle, { ...options, key: options.key });
+  });
 
 program
   .command('sign')

@@ -1,14 +1,29 @@
 import { resolve } from 'node:path';
 import { verifyBundle } from '../bundle/verify.js';
 import { loadPublicKey } from '../crypto/keys.js';
+import { loadKeyring } from '../trust/keyring.js';
+import { loadTrustPolicy } from '../trust/policy.js';
 import { CliError, printJson, say } from './output.js';
 
-export async function verifyCommand(bundle: string, options: { key: string; json?: boolean }): Promise<void> {
-  const key = await loadPublicKey(resolve(options.key));
-  const report = await verifyBundle(resolve(bundle), key);
+export async function verifyCommand(
+  bundle: string,
+  options: { key?: string; keyring?: string; policy?: string; at?: string; json?: boolean },
+): Promise<void> {
+  if ((options.key === undefined) === (options.policy === undefined)) throw new CliError('give --key <public key>, or --policy <file> with --keyring <file>');
+  if (options.policy !== undefined && options.keyring === undefined) throw new CliError('--policy needs --keyring <keyring.json>');
+  const at = options.at === undefined ? new Date() : new Date(options.at);
+  if (Number.isNaN(at.getTime())) throw new CliError(`--at ${options.at} is not a date (ISO 8601, e.g. 2025-06-01T00:00:00Z)`);
+  const trust =
+    options.key !== undefined
+      ? await loadPublicKey(resolve(options.key))
+      : { keyring: await loadKeyring(resolve(options.keyring!)), policy: await loadTrustPolicy(resolve(options.policy!)), at };
+  const report = await verifyBundle(resolve(bundle), trust);
   if (options.json) printJson(report);
   else {
-    say(`verifying ${report.bundleDir} with kid ${report.kid}`);
+    if (report.policy) {
+      say(`verifying ${report.bundleDir} for model ${report.policy.modelName} under ${report.policy.rule ?? 'no rule'} (threshold ${report.policy.threshold}) at ${at.toISOString()}`);
+      for (const s of report.policy.signatures) say(`  sig ${s.index} ${s.status.padEnd(19)} ${s.reason}`);
+    } else say(`verifying ${report.bundleDir} with kid ${report.kid}`);
     for (const c of report.checks) say(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check.padEnd(12)} ${c.detail}`);
   }
   if (!report.ok) {

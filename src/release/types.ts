@@ -106,7 +106,10 @@ export interface HashResult {
 
 export interface SignResult {
   readonly jwsPath: string;
+  /** Every signing kid, comma-separated (one kid outside a rotation). */
   readonly kid: string;
+  /** Every signing kid (absent in results recorded before keyrings). */
+  readonly kids?: readonly string[];
   readonly alg: 'EdDSA';
   readonly typ: string;
   readonly manifestSha256: string;

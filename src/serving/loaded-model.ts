@@ -9,7 +9,8 @@ import type { PublicKey } from '../crypto/keys.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import { errorMessage } from '../errors.js';
 import { BundleRefusedError } from './errors.js';
-import { loadTrustedKeys, readDsseKeyIds, readJwsKids } from './trusted-keys.js';
+import { loadTrustedKeys, loadServingTrust, readDsseKeyIds, readJwsKids } from './trusted-keys.js';
+import { verifyJwsWithPolicy } from '../trust/verify-with-policy.js';
 import { zeroFeeds } from './tensors.js';
 
 /** What identifies the bundle in a slot: persisted in the state file, shown in status. */
@@ -48,6 +49,19 @@ function refuse(bundleDir: string, failed: readonly CheckResult[], prefix?: stri
  * model the runtime uses are the signed ones even if the directory changes after the check.
  */
 export async function verifyForServing(bundleDir: string, trustedKeysDir: string): Promise<VerifiedBundle> {
+  // A keyring and trust policy in the trusted keys folder switch on t-of-n per model name.
+  const policyTrust = await loadServingTrust(trustedKeysDir);
+  if (policyTrust && 'problem' in policyTrust) refuse(bundleDir, [{ check: 'signature', ok: false, detail: policyTrust.problem }]);
+  if (policyTrust) {
+    const at = new Date();
+    const report = await verifyBundle(bundleDir, { ...policyTrust, at });
+    if (!report.ok) refuse(bundleDir, report.checks.filter((c) => !c.ok));
+    const kids = report.policy!.countedKids;
+    return readBackVerified(bundleDir, kids.join(','), (jws, manifestBytes, manifest) => {
+      const again = verifyJwsWithPolicy(jws, { ...policyTrust, modelName: manifest.name, at, expectedTyp: MANIFEST_JWS_TYP });
+      return again.ok && again.payload!.equals(manifestBytes);
+    });
+  }
   const trusted = await loadTrustedKeys(trustedKeysDir);
   if (trusted.byKid.size === 0) {
     refuse(bundleDir, [{ check: 'signature', ok: false, detail: `no trusted keys in ${trustedKeysDir}${trusted.problems.length ? ` (${trusted.problems.join('; ')})` : ''}` }]);
@@ -66,15 +80,25 @@ export async function verifyForServing(bundleDir: string, trustedKeysDir: string
   const report = await verifyBundle(bundleDir, key);
   const failed = report.checks.filter((c) => !c.ok);
   if (!report.ok || note) refuse(bundleDir, failed.length ? failed : [{ check: 'signature', ok: false, detail: note! }], note);
+  return readBackVerified(bundleDir, key.kid, (jws, manifestBytes) => verifyGeneralJws(jws, key, MANIFEST_JWS_TYP).payload.equals(manifestBytes));
+}
 
-  // Re-read what we are about to use and tie it to the signature again (no time-of-check gap).
+/**
+ * Re-reads what the runtime is about to use and ties it to the signature again (no time-of-check
+ * gap): `stillSigned` checks the JWS read now over the model.yaml bytes read now.
+ */
+async function readBackVerified(
+  bundleDir: string,
+  kid: string,
+  stillSigned: (jws: unknown, manifestBytes: Buffer, manifest: Manifest) => boolean,
+): Promise<VerifiedBundle> {
+  const paths = bundlePaths(bundleDir);
   const changed = (what: string): never => refuse(bundleDir, [{ check: 'files', ok: false, detail: `${what} changed while the bundle was being loaded` }]);
   let manifest: Manifest;
   try {
     const manifestBytes = await readFile(paths.manifest);
-    const verified = verifyGeneralJws(JSON.parse(await readFile(paths.signature, 'utf8')), key, MANIFEST_JWS_TYP);
-    if (!verified.payload.equals(manifestBytes)) changed('model.yaml');
     manifest = parseManifest(manifestBytes.toString('utf8'));
+    if (!stillSigned(JSON.parse(await readFile(paths.signature, 'utf8')), manifestBytes, manifest)) changed('model.yaml');
   } catch (err) {
     if (err instanceof BundleRefusedError) throw err;
     return changed(`model.yaml or model.jws (${errorMessage(err)})`);
@@ -91,7 +115,7 @@ export async function verifyForServing(bundleDir: string, trustedKeysDir: string
     modelBytes = bytes;
   }
   return {
-    ref: { bundleDir, name: manifest.name, version: manifest.version, digest: `sha256:${manifest.digest.root}`, kid: key.kid },
+    ref: { bundleDir, name: manifest.name, version: manifest.version, digest: `sha256:${manifest.digest.root}`, kid },
     manifest,
     modelBytes,
     modelPath,
