@@ -1,5 +1,6 @@
+import { pathExists } from '../path-exists.js';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFile, writeFile, mkdir, access } from 'node:fs/promises';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { decodeBase64UrlStrict, encodeBase64Url } from './base64.js';
@@ -86,7 +87,7 @@ export async function generateKeyFiles(dir: string, name: string, passphrase: st
   };
   await mkdir(dir, { recursive: true });
   for (const path of Object.values(paths)) {
-    if (await exists(path)) throw new InvalidKeyError(`${path} exists already; refusing to overwrite a key`);
+    if (await pathExists(path)) throw new InvalidKeyError(`${path} exists already; refusing to overwrite a key`);
   }
   await writeFile(paths.privateKeyPath, privatePem, { mode: 0o600, flag: 'wx' });
   await writeFile(paths.publicKeyPath, spkiPemFromRaw(publicKey.raw), { flag: 'wx' });
@@ -94,14 +95,6 @@ export async function generateKeyFiles(dir: string, name: string, passphrase: st
   return { kid: publicKey.kid, ...paths };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Where the worker finds the key passphrase: MODELSHIP_KEY_PASSPHRASE, or the file named by

@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { pathExists } from '../path-exists.js';
 import { dirname, join, resolve } from 'node:path';
 import { loadSigningKey, type SigningKey } from '../crypto/keys.js';
 import { KeyringError } from './errors.js';
@@ -21,7 +21,7 @@ export async function loadReleaseSigners(
 ): Promise<SigningKey[]> {
   const keyringPath = resolve(options.keyringPath ?? join(dirname(signingKeyPath), DEFAULT_KEYRING_FILE));
   const requested = await loadSigningKey(signingKeyPath, passphrase);
-  if (options.keyringPath === undefined && !(await exists(keyringPath))) return [requested];
+  if (options.keyringPath === undefined && !(await pathExists(keyringPath))) return [requested];
   const keyring = await loadKeyring(keyringPath);
   const at = options.at ?? new Date();
   const entry = keyring.get(requested.kid);
@@ -43,11 +43,3 @@ export async function loadReleaseSigners(
   return signers;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
