@@ -86,8 +86,21 @@ describe('hashBundle activity', () => {
     const resumed: HashResult = await env.run(hashBundle, { bundleDir: bundle });
     assert.equal(resumed.files.find((f) => f.path === 'weights.bin')!.sha256, weights.sha256);
     assert.equal(resumed.rootDigest, first.rootDigest);
-    // Only README.md and a.onnx were read: no progress report passes through weights.bin.
-    assert.ok(beats.every((b) => b.currentFile !== 'weights.bin'));
+    // The retry starts from the checkpoint's bytes: only README.md and a.onnx (3 MiB + 4 B of
+    // 12 MiB + 4 B) are read again.
+    assert.ok(beats[0]!.bytesDone >= weights.size, `first heartbeat at ${beats[0]!.bytesDone} bytes`);
+    assert.equal(beats.at(-1)!.bytesDone, first.totalBytes);
+    assert.equal(beats.at(-1)!.bytesDone - weights.size, (3 << 20) + 4);
+  });
+
+  it('gives the same digests and root with 1, 2 and 4 worker threads', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 12; i++) files[`shard-${String(i).padStart(2, '0')}.bin`] = randomBytes((i + 1) * 97_000);
+    const many = await makeDraftBundle(files);
+    const results: HashResult[] = [];
+    for (const workers of [1, 2, 4]) results.push(await new MockActivityEnvironment().run(hashBundle, { bundleDir: many, workers }));
+    assert.equal(results[0]!.rootDigest, coreutilsRoot(join(many, 'model')));
+    for (const r of results) assert.deepEqual(r.files, results[0]!.files);
   });
 
   it('stops when cancelled and leaves the draft manifest as it was', async () => {

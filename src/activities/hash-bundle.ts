@@ -7,12 +7,15 @@ import { completeManifest, parseManifestDraft, serializeManifest } from '../bund
 import { writeFileAtomic } from '../bundle/atomic-write.js';
 import { IGNORE_NOTHING, listModelFiles } from '../hashing/list-files.js';
 import { rootDigest } from '../hashing/root-digest.js';
-import { HASH_CHUNK_BYTES, sha256File, sha256Hex } from '../hashing/stream-hash.js';
+import { sha256Hex } from '../hashing/stream-hash.js';
+import { hashFilesInParallel } from '../hashing/parallel-hash.js';
 import type { FileDigest, HashResult } from '../release/types.js';
 import { throttledHeartbeat } from './heartbeat.js';
 
 export interface HashInput {
   readonly bundleDir: string;
+  /** Worker threads for hashing (default: the cores available). */
+  readonly workers?: number;
 }
 
 /** Heartbeat details; a retry picks up the files an earlier attempt finished. */
@@ -20,12 +23,12 @@ export interface HashCheckpoint {
   readonly done: readonly FileDigest[];
   readonly bytesDone: number;
   readonly bytesTotal: number;
-  readonly currentFile?: string;
 }
 
 /**
- * Streams every model file through SHA-256 (one reused 1 MiB buffer), heartbeating bytes
- * done, then completes model.yaml with the digests and the root digest.
+ * Streams every model file through SHA-256 (worker threads, one reused 1 MiB buffer each),
+ * heartbeating bytes done and finished files, then completes model.yaml with the digests and
+ * the root digest. A retry skips the files its checkpoint says are done.
  */
 export async function hashBundle(input: HashInput): Promise<HashResult> {
   const ctx = Context.current();
@@ -43,25 +46,33 @@ export async function hashBundle(input: HashInput): Promise<HashResult> {
   const resumed = new Map((previous?.done ?? []).map((d) => [d.path, d]));
   const bytesTotal = onDisk.reduce((n, f) => n + f.size, 0);
   const heartbeat = throttledHeartbeat();
-  const buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-  const done: FileDigest[] = [];
-  let bytesBefore = 0;
+  const finished = new Map<string, FileDigest>();
+  let bytesDone = 0;
+  // In canonical order, so a checkpoint reads the same whatever order the workers finished in.
+  const checkpoint = (): HashCheckpoint => ({ done: onDisk.flatMap((f) => finished.get(f.path) ?? []), bytesDone, bytesTotal });
+  const toHash: typeof onDisk = [];
   for (const file of onDisk) {
     const earlier = resumed.get(file.path);
     if (earlier && earlier.size === file.size) {
-      done.push(earlier);
-    } else {
-      const { sha256, size } = await sha256File(join(paths.modelDir, file.path), {
-        buffer,
-        signal: ctx.cancellationSignal,
-        onProgress: (p) => heartbeat({ done, bytesDone: bytesBefore + p.bytesDone, bytesTotal, currentFile: file.path } satisfies HashCheckpoint),
-      });
-      if (size !== file.size) throw new ManifestError(`model/${file.path} changed size while it was hashed`);
-      done.push({ path: file.path, size, sha256 });
-    }
-    bytesBefore += file.size;
-    heartbeat({ done, bytesDone: bytesBefore, bytesTotal } satisfies HashCheckpoint, true);
+      finished.set(file.path, earlier);
+      bytesDone += file.size;
+    } else toHash.push(file);
   }
+  // Files in parallel across cores; each digest is the file's plain SHA-256, so the result
+  // does not depend on the number of workers. Each finished file is checkpointed at once.
+  await hashFilesInParallel(paths.modelDir, toHash, {
+    ...(input.workers ? { workers: input.workers } : {}),
+    signal: ctx.cancellationSignal,
+    onBytes: (bytes) => {
+      bytesDone += bytes;
+      heartbeat(checkpoint());
+    },
+    onFile: (file) => {
+      finished.set(file.path, file);
+      heartbeat(checkpoint(), true);
+    },
+  });
+  const done = onDisk.map((f) => finished.get(f.path)!);
   if (resumed.size) ctx.log.info('hash resumed from checkpoint', { filesReused: resumed.size });
 
   const root = rootDigest(done);
