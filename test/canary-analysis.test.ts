@@ -30,24 +30,13 @@ import {
   type Observation,
   type ShadowComparison,
 } from '../src/canary/analysis/index.js';
+import { seededRandom } from '../src/smoke/seeded-random.js';
 
 const PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const REFERENCE_SCRIPT = join(PROJECT_ROOT, 'test', 'fixtures', 'mannwhitney_reference.py');
 
 // ---------------------------------------------------------------------------------------
-// Seeded data
-
-/** mulberry32: a small, well-mixed 32-bit PRNG; the same seed always gives the same stream. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded data (the project's mulberry32, as the smoke inputs use)
 
 function normals(rand: () => number): () => number {
   return () => {
@@ -59,18 +48,18 @@ function normals(rand: () => number): () => number {
 
 /** Log-normal latencies around `medianMs`, rounded to 0.1 ms like a real timer (so with ties). */
 function latencies(seed: number, n: number, medianMs: number, sigma = 0.35, scale = 1): number[] {
-  const z = normals(prng(seed));
+  const z = normals(seededRandom(seed));
   return Array.from({ length: n }, () => Math.round(medianMs * Math.exp(sigma * z()) * scale * 10) / 10);
 }
 
 function observations(seed: number, n: number, opts: { medianMs?: number; scale?: number; errorRate?: number } = {}): Observation[] {
   const lat = latencies(seed, n, opts.medianMs ?? 20, 0.35, opts.scale ?? 1);
-  const rand = prng(seed ^ 0x5bd1e995);
+  const rand = seededRandom(seed ^ 0x5bd1e995);
   return lat.map((latencyMs) => ({ latencyMs, error: rand() < (opts.errorRate ?? 0) }));
 }
 
 function shadow(seed: number, n: number, agreeRate = 1): ShadowComparison[] {
-  const rand = prng(seed ^ 0x27d4eb2f);
+  const rand = seededRandom(seed ^ 0x27d4eb2f);
   // Exactly round(n * agreeRate) agreements, placed deterministically.
   const disagree = n - Math.round(n * agreeRate);
   return Array.from({ length: n }, (_, i) => {
@@ -81,7 +70,7 @@ function shadow(seed: number, n: number, agreeRate = 1): ShadowComparison[] {
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = items.slice();
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];
@@ -119,7 +108,7 @@ function assertRelClose(actual: number, expected: number, rel: number, what: str
 
 const MW_CASES: Array<{ name: string; baseline: number[]; canary: number[] }> = (() => {
   const ints = (seed: number, n: number, max: number): number[] => {
-    const r = prng(seed);
+    const r = seededRandom(seed);
     return Array.from({ length: n }, () => Math.floor(r() * (max + 1)));
   };
   const same = latencies(7, 150, 20);
@@ -298,7 +287,7 @@ describe('Hodges-Lehmann', () => {
   });
 
   test('the exact selection equals sorting all pairwise differences (random sizes, ties)', () => {
-    const rand = prng(99);
+    const rand = seededRandom(99);
     for (let t = 0; t < 200; t++) {
       const nb = 1 + Math.floor(rand() * 40);
       const nc = 1 + Math.floor(rand() * 40);

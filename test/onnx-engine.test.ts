@@ -12,6 +12,7 @@ import createPlugin, { type Plugin } from '@extism/extism';
 import ort from 'onnxruntime-node';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { decodeResponse, encodeRequest, type Tensor, type TensorType } from '../src/sandbox/tensor-codec.js';
+import { seededRandom } from '../src/smoke/seeded-random.js';
 
 // tsconfig has no DOM lib, so type the bits of the WebAssembly global this test uses.
 interface WasmApi {
@@ -77,20 +78,8 @@ function typed(t: Tensor): Float32Array | BigInt64Array | Uint8Array {
   return new Uint8Array(buffer);
 }
 
-/** mulberry32: a small seeded generator, so inputs are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function floatTensor(name: string, dims: number[], seed: number, scale = 2): Tensor {
-  const next = seeded(seed);
+  const next = seededRandom(seed);
   const values = new Float32Array(dims.reduce((a, b) => a * b, 1));
   for (let i = 0; i < values.length; i++) values[i] = (next() * 2 - 1) * scale;
   return { name, type: 'float32', dims, data: new Uint8Array(values.buffer) };
@@ -276,7 +265,7 @@ describe('onnx-engine plugin', () => {
     const image = [floatTensor('image', [3, 1, 16, 16], 11, 1)];
     const want = await runNative(cnn, image);
     const plugin = await newPlugin();
-    const next = seeded(99);
+    const next = seededRandom(99);
     const garbage = Uint8Array.from({ length: 2000 }, () => Math.floor(next() * 256));
     for (const [what, bytes] of [
       ['truncated', cnn.subarray(0, Math.floor(cnn.length / 2))],
@@ -295,7 +284,7 @@ describe('onnx-engine plugin', () => {
     const cnn = new Uint8Array(await readFile(CNN_MODEL));
     const image = [floatTensor('image', [1, 1, 16, 16], 12, 1)];
     let plugin = await newPlugin();
-    const next = seeded(2024);
+    const next = seededRandom(2024);
     const cases: Uint8Array[] = [];
     for (let len = 0; len < cnn.length; len += 13) cases.push(cnn.subarray(0, len));
     for (let i = 0; i < 300; i++) {

@@ -17,6 +17,7 @@ import {
 import { DEFAULT_SANDBOX_LIMITS } from '../src/sandbox/limits.js';
 import { checkPlugin, runPlugin, sandboxWorkerCounts } from '../src/sandbox/run-plugin.js';
 import { parseWasmModuleInfo, WasmParseError } from '../src/sandbox/wasm-module-info.js';
+import { seededRandom } from '../src/smoke/seeded-random.js';
 
 const PLUGINS = new URL('../plugins/', import.meta.url);
 const plugin = (name: string): Promise<Buffer> => readFile(new URL(`${name}.wasm`, PLUGINS));
@@ -90,16 +91,6 @@ function expectParseError(bytes: Uint8Array, pattern: RegExp): WasmParseError {
   assert.ok(caught instanceof WasmParseError, `expected WasmParseError, got ${String(caught)}`);
   assert.match(caught.message, pattern);
   return caught;
-}
-
-/** A small deterministic PRNG (mulberry32) for the mutation test. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('wasm-module-info', () => {
@@ -198,7 +189,7 @@ describe('wasm-module-info', () => {
       }
     };
     for (let length = 0; length <= bytes.length; length++) attempt(bytes.subarray(0, length));
-    const random = prng(20_240_601);
+    const random = seededRandom(20_240_601);
     for (let i = 0; i < 3000; i++) {
       const mutated = bytes.slice();
       for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--) {

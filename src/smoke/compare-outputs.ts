@@ -1,4 +1,5 @@
 import { typedValues, type Tensor } from '../sandbox/tensor-codec.js';
+import type { SmokeOutputFigures } from '../release/types.js';
 
 export interface Tolerance {
   /** Largest allowed |sandbox - native|. */
@@ -11,14 +12,8 @@ export const DEFAULT_TOLERANCE: Tolerance = { absolute: 1e-4, relative: 1e-3 };
 /** Below this magnitude the relative figure would only restate the absolute one, inflated. */
 export const RELATIVE_FLOOR = 1e-3;
 
-export interface OutputComparison {
-  readonly name: string;
-  readonly type: string;
-  readonly dims: readonly number[];
-  readonly maxAbsDiff: number;
-  readonly maxRelDiff: number;
-  readonly nonFinite: number;
-}
+/** One output's figures; these go into history as the smoke result. */
+export type OutputComparison = SmokeOutputFigures;
 
 export type ComparisonVerdict =
   | { readonly ok: true; readonly outputs: readonly OutputComparison[]; readonly maxAbsDiff: number; readonly maxRelDiff: number }
