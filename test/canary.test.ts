@@ -119,7 +119,9 @@ describe('canary stage with a real serving runtime', () => {
     execFileSync(join(PROJECT_ROOT, '.venv', 'bin', 'python'), [join(PROJECT_ROOT, 'test', 'fixtures', 'make_smoke_models.py'), dir, '--slow']);
     const handle = await release(join(dir, 'slow-mlp.onnx'), { steps: [{ setWeight: 50 }, { bakeSeconds: 3 }] });
     const message = await underLoad(rolledBack(handle));
-    assert.match(message, /fail \[latency-regression\]: p99 canary .* ms vs .* ms \(\+\d+%, p=[\d.e-]+, shift \+\d+%\)/);
+    // The verdict rests on the median shift (Hodges-Lehmann) and the p-value; the p99 tail can
+    // go either way on a loaded 2-core machine, so only its presence is checked.
+    assert.match(message, /fail \[latency-regression\]: p99 canary .* ms vs .* ms \([+-]\d+(\.\d+)?%, p=[\d.e-]+, shift \+\d+%\)/);
     assert.equal((await admin.status(model)).slots.stable?.bundleDir, v2.bundleDir);
   });
 
