@@ -11,6 +11,12 @@ export interface ReleaseWorkerOptions {
   readonly deps: ActivityDeps;
   /** A prebuilt workflow bundle (tests build one and share it); otherwise bundled at start. */
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * Longest gap between heartbeats reaching the server (default 2 s). Checkpoints in heartbeat
+   * details are only as fresh as the last one sent, so this bounds the work a crash loses;
+   * the SDK's own default (up to 0.8 × heartbeatTimeout, 24 s for the hash stage) is too coarse.
+   */
+  readonly heartbeatThrottleMs?: number;
 }
 
 /** A worker hosting ReleaseWorkflow and its activities; used by src/worker.ts and the tests. */
@@ -21,5 +27,6 @@ export function createReleaseWorker(options: ReleaseWorkerOptions): Promise<Work
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.deps),
+    maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2_000,
   });
 }

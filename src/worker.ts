@@ -18,6 +18,14 @@ async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Pro
   return { serving: { url: env.MODELSHIP_SERVING_URL, secret } };
 }
 
+function positiveInteger(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
 /**
  * The modelship worker: ReleaseWorkflow and its activities on one task queue. It stops
  * gracefully on SIGINT/SIGTERM (the SDK's default shutdown signals): no new tasks are taken,
@@ -28,13 +36,22 @@ export async function runWorker(): Promise<void> {
   Runtime.install({ logger: pinoSdkLogger(logger) });
   const settings = loadTemporalSettings();
   const bundlesRoot = process.env.MODELSHIP_BUNDLES_DIR ?? join(DATA_DIR, 'bundles');
+  const hashWorkers = positiveInteger(process.env, 'MODELSHIP_HASH_THREADS');
+  const heartbeatThrottleMs = positiveInteger(process.env, 'MODELSHIP_HEARTBEAT_THROTTLE_MS');
   const connection = await NativeConnection.connect(settings.connectionOptions);
   try {
     const worker = await createReleaseWorker({
       connection,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
-      deps: { bundlesRoot, exporters: loadExporterRegistry(), passphrase: () => passphraseFromEnvironment(), ...(await servingFromEnvironment()) },
+      deps: {
+        bundlesRoot,
+        exporters: loadExporterRegistry(),
+        passphrase: () => passphraseFromEnvironment(),
+        ...(await servingFromEnvironment()),
+        ...(hashWorkers ? { hashWorkers } : {}),
+      },
+      ...(heartbeatThrottleMs ? { heartbeatThrottleMs } : {}),
     });
     logger.info({ address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot }, 'worker started');
     await worker.run();

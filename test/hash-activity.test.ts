@@ -2,8 +2,7 @@
 // checkpoint after a crash, and cancellation.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile, truncate } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +12,9 @@ import { hashBundle, type HashCheckpoint } from '../src/activities/hash-bundle.j
 import type { HashResult } from '../src/release/types.js';
 import { MANIFEST_API_VERSION, parseManifest, serializeManifest, type ManifestDraft } from '../src/bundle/manifest.js';
 import { listModelFiles } from '../src/hashing/list-files.js';
+import { CURRENT_DIGEST_RULE, DEFAULT_SHARD_BYTES } from '../src/hashing/digest-rule.js';
+import { sha256File } from '../src/hashing/stream-hash.js';
+import { coreutilsFileDigest, coreutilsRootDigest } from './helpers/coreutils-digest.js';
 
 const made: string[] = [];
 after(async () => {
@@ -47,10 +49,17 @@ async function makeDraftBundle(files: Record<string, Buffer | number>): Promise<
   return dir;
 }
 
-function coreutilsRoot(modelDir: string): string {
-  return execFileSync('bash', ['-c', `cd "$1" && find . -type f -printf '%P\\n' | LC_ALL=C sort | xargs -d '\\n' sha256sum | sha256sum | cut -d' ' -f1`, '_', modelDir])
-    .toString()
-    .trim();
+const coreutilsRoot = (modelDir: string) => coreutilsRootDigest(modelDir);
+
+/** Distinct content per MiB (a sparse file would make every shard digest the same). */
+function patterned(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  const block = randomBytes(1 << 20);
+  for (let at = 0; at < size; at += block.length) {
+    block.writeUInt32LE(at / block.length, 0);
+    block.copy(out, at, 0, Math.min(block.length, size - at));
+  }
+  return out;
 }
 
 describe('hashBundle activity', () => {
@@ -79,7 +88,7 @@ describe('hashBundle activity', () => {
     // The checkpoint says weights.bin is done. Swap its bytes (same size): if the retry
     // re-read it, its digest would change; reusing the checkpoint keeps the recorded one.
     await writeFile(join(bundle, 'model', 'weights.bin'), randomBytes(9 << 20));
-    const checkpoint: HashCheckpoint = { done: [weights], bytesDone: weights.size, bytesTotal: first.totalBytes };
+    const checkpoint: HashCheckpoint = { rule: CURRENT_DIGEST_RULE, done: [weights], partial: [], bytesDone: weights.size, bytesTotal: first.totalBytes };
     const beats: HashCheckpoint[] = [];
     const env = new MockActivityEnvironment({ heartbeatDetails: checkpoint, attempt: 2 });
     env.on('heartbeat', (d: HashCheckpoint) => beats.push(d));
@@ -101,6 +110,54 @@ describe('hashBundle activity', () => {
     for (const workers of [1, 2, 4]) results.push(await new MockActivityEnvironment().run(hashBundle, { bundleDir: many, workers }));
     assert.equal(results[0]!.rootDigest, coreutilsRoot(join(many, 'model')));
     for (const r of results) assert.deepEqual(r.files, results[0]!.files);
+  });
+
+  it('hashes a large file in shards across threads: same digest as the coreutils recipe whatever the thread count', async () => {
+    const size = 3 * DEFAULT_SHARD_BYTES + 12_345;
+    const large = await makeDraftBundle({ 'a.onnx': Buffer.from('x'), 'weights.bin': patterned(size) });
+    const results: HashResult[] = [];
+    for (const workers of [1, 2, 3]) results.push(await new MockActivityEnvironment().run(hashBundle, { bundleDir: large, workers }));
+    const weights = results[0]!.files.find((f) => f.path === 'weights.bin')!;
+    assert.equal(weights.sha256, coreutilsFileDigest(join(large, 'model', 'weights.bin'), size));
+    assert.notEqual(weights.sha256, (await sha256File(join(large, 'model', 'weights.bin'))).sha256, 'a 4-shard file does not have its plain SHA-256');
+    assert.equal(results[0]!.rootDigest, coreutilsRoot(join(large, 'model')));
+    for (const r of results) assert.deepEqual(r.files, results[0]!.files);
+    const manifest = parseManifest(await readFile(join(large, 'model.yaml'), 'utf8'));
+    assert.deepEqual([manifest.digest.rule, manifest.digest.shardBytes], ['modelship-root-v2', DEFAULT_SHARD_BYTES]);
+  });
+
+  it('resumes a large file from the shards its checkpoint lists, reading only the rest', async () => {
+    const size = 4 * DEFAULT_SHARD_BYTES;
+    const large = await makeDraftBundle({ 'a.onnx': Buffer.from('x'), 'weights.bin': patterned(size) });
+    const path = join(large, 'model', 'weights.bin');
+    const clean: HashResult = await new MockActivityEnvironment().run(hashBundle, { bundleDir: large });
+    const shard = async (i: number) => (await sha256File(path, { range: { start: i * DEFAULT_SHARD_BYTES, end: (i + 1) * DEFAULT_SHARD_BYTES } })).sha256;
+    const checkpoint: HashCheckpoint = {
+      rule: CURRENT_DIGEST_RULE,
+      done: [],
+      partial: [{ path: 'weights.bin', size, shards: [[0, await shard(0)], [2, await shard(2)]] }],
+      bytesDone: 2 * DEFAULT_SHARD_BYTES,
+      bytesTotal: clean.totalBytes,
+    };
+    // Overwrite shards 0 and 2 (same size): a retry that re-read them would get another digest.
+    const handle = await open(path, 'r+');
+    await handle.write(Buffer.alloc(1024, 0xee), 0, 1024, 0);
+    await handle.write(Buffer.alloc(1024, 0xee), 0, 1024, 2 * DEFAULT_SHARD_BYTES);
+    await handle.close();
+    const resumed: HashResult = await new MockActivityEnvironment({ heartbeatDetails: checkpoint, attempt: 2 }).run(hashBundle, { bundleDir: large });
+    assert.equal(resumed.rootDigest, clean.rootDigest);
+    assert.equal(resumed.bytesResumed, 2 * DEFAULT_SHARD_BYTES);
+    assert.equal(resumed.bytesHashed, clean.totalBytes - 2 * DEFAULT_SHARD_BYTES);
+    assert.equal(clean.bytesHashed, clean.totalBytes);
+  });
+
+  it('ignores a checkpoint taken under another digest rule', async () => {
+    const small = await makeDraftBundle({ 'a.onnx': Buffer.from('abc') });
+    const clean: HashResult = await new MockActivityEnvironment().run(hashBundle, { bundleDir: small });
+    const stale = { rule: { name: 'modelship-root-v2', shardBytes: 2 * DEFAULT_SHARD_BYTES }, done: [{ path: 'a.onnx', size: 3, sha256: 'f'.repeat(64) }], partial: [], bytesDone: 3, bytesTotal: 3 };
+    const resumed: HashResult = await new MockActivityEnvironment({ heartbeatDetails: stale, attempt: 2 }).run(hashBundle, { bundleDir: small });
+    assert.equal(resumed.rootDigest, clean.rootDigest);
+    assert.equal(resumed.bytesResumed, 0);
   });
 
   it('stops when cancelled and leaves the draft manifest as it was', async () => {

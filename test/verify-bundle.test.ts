@@ -131,7 +131,7 @@ describe('verifyBundle on a freshly built bundle', () => {
     assert.equal(report.bundleDir, bundle.bundleDir);
     assert.deepEqual(report.checks.map((c) => c.check), ALL_CHECKS);
     for (const c of report.checks) assert.equal(c.ok, true, `${c.check}: ${c.detail}`);
-    assert.match(detail(report, 'root-digest'), new RegExp(`^sha256:${bundle.manifest.digest.root} \\(modelship-root-v1\\)$`));
+    assert.match(detail(report, 'root-digest'), new RegExp(`^sha256:${bundle.manifest.digest.root} \\(modelship-root-v2\\)$`));
     assert.match(detail(report, 'signature'), new RegExp(`EdDSA by kid ${keys.publicKey.kid} over model.yaml`));
     assert.match(detail(report, 'provenance'), new RegExp(`subject sha256:${bundle.manifest.digest.root}$`));
   });
@@ -223,7 +223,7 @@ describe('changes to the model and the model folder', () => {
         const report = await verifyBundle(bundle.bundleDir, keys.publicKey);
         assert.equal(report.ok, false, `byte ${position}`);
         assert.deepEqual(failing(report), ['files'], `byte ${position}`);
-        assert.match(detail(report, 'files'), /^model\/sample-mlp\.onnx: sha256 [0-9a-f]{64}, model\.yaml says [0-9a-f]{64}$/, `byte ${position}`);
+        assert.match(detail(report, 'files'), /^model\/sample-mlp\.onnx: sha256 [0-9a-f]{64}, model\.yaml says [0-9a-f]{64} \(modelship-root-v2 \(64 MiB shards\)\)$/, `byte ${position}`);
       }
     } finally {
       await writeFile(path, original);
@@ -291,11 +291,43 @@ describe('changes to the model and the model folder', () => {
     try {
       const report = await verifyBundle(bundle.bundleDir, keys.publicKey);
       assert.deepEqual(failing(report), ['files']);
-      assert.match(detail(report, 'files'), /^model\/sample-mlp\.onnx: .*ENOENT/);
+      assert.match(detail(report, 'files'), /^model\/sample-mlp\.onnx is missing$/);
     } finally {
       await writeFile(path, original);
     }
     await assertVerifies('missing model');
+  });
+});
+
+describe('digest rules: sharded large files (v2) and bundles from before shards (v1)', () => {
+  const SHARD = 64 * 1024 * 1024;
+  const weights = Buffer.alloc(2 * SHARD + 777);
+  for (let at = 0; at < weights.length; at += 4096) weights.writeUInt32LE(at, at);
+
+  test('a v2 bundle with a 3-shard file verifies; one flipped byte in its last shard fails files, naming the file', async () => {
+    const large = await makeSignedBundle(join(await temp.make('modelship-verify-v2-'), 'bundle'), keys.signingKey, { extraFiles: { 'weights.bin': weights } });
+    assert.deepEqual([large.manifest.digest.rule, large.manifest.digest.shardBytes], ['modelship-root-v2', SHARD]);
+    assert.equal((await verifyBundle(large.bundleDir, keys.publicKey)).ok, true);
+    const path = join(large.paths.modelDir, 'weights.bin');
+    const changed = Buffer.from(weights);
+    changed[2 * SHARD + 5]! ^= 0x80;
+    await writeFile(path, changed);
+    const report = await verifyBundle(large.bundleDir, keys.publicKey);
+    assert.deepEqual(failing(report), ['files']);
+    assert.match(detail(report, 'files'), /^model\/weights\.bin: sha256 [0-9a-f]{64}, model\.yaml says [0-9a-f]{64}/);
+  });
+
+  test('a v1 bundle (every file its plain SHA-256) still verifies, and is checked under v1', async () => {
+    const old = await makeSignedBundle(join(await temp.make('modelship-verify-v1-'), 'bundle'), keys.signingKey, {
+      extraFiles: { 'weights.bin': weights },
+      digestRule: { name: 'modelship-root-v1' },
+    });
+    assert.equal(old.manifestText.includes('shardBytes'), false);
+    const report = await verifyBundle(old.bundleDir, keys.publicKey);
+    assert.equal(report.ok, true, JSON.stringify(report.checks));
+    assert.match(detail(report, 'root-digest'), /\(modelship-root-v1\)$/);
+    const recipe = runShell("find . -type f -printf '%P\\n' | LC_ALL=C sort | xargs -d '\\n' sha256sum | sha256sum", { cwd: old.paths.modelDir });
+    assert.equal(recipe.stdout.slice(0, 64), old.manifest.digest.root);
   });
 });
 

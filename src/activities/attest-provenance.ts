@@ -32,6 +32,7 @@ export async function attestProvenance(deps: ActivityDeps, input: AttestInput): 
     name: manifest.name,
     version: manifest.version,
     rootDigest: manifest.digest.root,
+    digestRule: manifest.digest,
     manifestSha256: sha256Hex(manifestText),
     request: input.request,
     source: manifest.source,

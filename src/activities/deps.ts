@@ -9,4 +9,6 @@ export interface ActivityDeps {
   readonly passphrase: () => Promise<string>;
   /** The serving runtime this worker deploys to; none means releases end after smoke. */
   readonly serving?: { readonly url: string; readonly secret: string };
+  /** Threads for the hash stage (MODELSHIP_HASH_THREADS; default: the cores available). */
+  readonly hashWorkers?: number;
 }

@@ -1,6 +1,6 @@
 import { IN_TOTO_STATEMENT_V1, type ResourceDescriptor, type Statement } from './statement.js';
 import type { ReleaseRequest, SourceRef } from '../release/types.js';
-import { ROOT_DIGEST_RULE } from '../hashing/root-digest.js';
+import type { ManifestDigest } from '../bundle/manifest.js';
 
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 export const RELEASE_BUILD_TYPE = 'https://modelship.dev/release-workflow/v1';
@@ -24,6 +24,8 @@ export interface ProvenanceInput {
   readonly name: string;
   readonly version: string;
   readonly rootDigest: string;
+  /** How the root digest was computed (model.yaml's digest block). */
+  readonly digestRule: Pick<ManifestDigest, 'rule' | 'shardBytes'>;
   readonly manifestSha256: string;
   readonly request: ReleaseRequest;
   readonly source: SourceRef;
@@ -46,7 +48,7 @@ export function buildProvenanceStatement(input: ProvenanceInput): Statement<Slsa
       buildDefinition: {
         buildType: RELEASE_BUILD_TYPE,
         externalParameters: { request: input.request },
-        internalParameters: { rootDigestRule: ROOT_DIGEST_RULE, namespace: input.namespace, taskQueue: input.taskQueue },
+        internalParameters: { rootDigestRule: input.digestRule.rule, ...(input.digestRule.shardBytes ? { shardBytes: input.digestRule.shardBytes } : {}), namespace: input.namespace, taskQueue: input.taskQueue },
         resolvedDependencies: [{ name: 'source-model', uri: input.source.uri, digest: { sha256: input.source.sha256 } }],
       },
       runDetails: {

@@ -1,6 +1,7 @@
 import { parse, stringify } from 'yaml';
 import { ManifestError } from '../errors.js';
-import { canonicalPathProblem, ROOT_DIGEST_RULE } from '../hashing/root-digest.js';
+import { canonicalPathProblem } from '../hashing/root-digest.js';
+import { DIGEST_RULE_NAMES, MIN_SHARD_BYTES, type DigestRule, type DigestRuleName } from '../hashing/digest-rule.js';
 import type { BundleFile, FileDigest, ModelInfo, SourceRef } from '../release/types.js';
 
 export const MANIFEST_API_VERSION = 'modelship/v1';
@@ -28,15 +29,28 @@ export interface ManifestDraft extends ManifestCommon {
 /** Completed by hash: every file's SHA-256 and the root digest. This is what gets signed. */
 export interface Manifest extends ManifestCommon {
   readonly files: readonly FileDigest[];
-  readonly digest: { readonly algorithm: 'sha256'; readonly rule: typeof ROOT_DIGEST_RULE; readonly root: string };
+  readonly digest: ManifestDigest;
+}
+
+/** The root digest and the rule that gives it; `shardBytes` is present exactly under v2. */
+export interface ManifestDigest {
+  readonly algorithm: 'sha256';
+  readonly rule: DigestRuleName;
+  readonly shardBytes?: number;
+  readonly root: string;
+}
+
+export function manifestDigestRule(digest: ManifestDigest): DigestRule {
+  return digest.rule === 'modelship-root-v1' ? { name: digest.rule } : { name: digest.rule, shardBytes: digest.shardBytes! };
 }
 
 export function serializeManifest(manifest: ManifestDraft | Manifest): string {
   return stringify(manifest, { lineWidth: 0 });
 }
 
-export function completeManifest(draft: ManifestDraft, files: readonly FileDigest[], root: string): Manifest {
-  return { ...draft, files, digest: { algorithm: 'sha256', rule: ROOT_DIGEST_RULE, root } };
+export function completeManifest(draft: ManifestDraft, files: readonly FileDigest[], root: string, rule: DigestRule): Manifest {
+  const digest: ManifestDigest = rule.name === 'modelship-root-v1' ? { algorithm: 'sha256', rule: rule.name, root } : { algorithm: 'sha256', rule: rule.name, shardBytes: rule.shardBytes, root };
+  return { ...draft, files, digest };
 }
 
 /** Parses and checks every field a verifier relies on; the error names the field. */
@@ -59,7 +73,9 @@ export function parseManifest(text: string): Manifest {
   }
   const digest = record(m.digest, 'digest');
   expect(digest.algorithm === 'sha256', 'digest.algorithm must be sha256');
-  expect(digest.rule === ROOT_DIGEST_RULE, `digest.rule must be ${ROOT_DIGEST_RULE}`);
+  expect(DIGEST_RULE_NAMES.includes(digest.rule as DigestRuleName), `digest.rule must be one of ${DIGEST_RULE_NAMES.join(', ')}`);
+  if (digest.rule === 'modelship-root-v1') expect(digest.shardBytes === undefined, 'digest.shardBytes is only allowed under modelship-root-v2');
+  else expect(Number.isSafeInteger(digest.shardBytes) && (digest.shardBytes as number) >= MIN_SHARD_BYTES, `digest.shardBytes must be a whole number of bytes, at least ${MIN_SHARD_BYTES}`);
   expect(typeof digest.root === 'string' && /^[0-9a-f]{64}$/.test(digest.root), 'digest.root must be SHA-256 hex');
   record(m.framework, 'framework');
   record(m.signature, 'signature');

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { BUNDLE_PROVENANCE, BUNDLE_SMOKE, bundlePaths } from './layout.js';
-import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from './manifest.js';
+import { MANIFEST_JWS_TYP, manifestDigestRule, parseManifest, type Manifest } from './manifest.js';
 import { IGNORE_NOTHING, listModelFiles } from '../hashing/list-files.js';
 import { rootDigest } from '../hashing/root-digest.js';
-import { sha256File, sha256Hex } from '../hashing/stream-hash.js';
+import { sha256Hex } from '../hashing/stream-hash.js';
+import { hashFilesInParallel } from '../hashing/parallel-hash.js';
+import { describeDigestRule } from '../hashing/digest-rule.js';
 import { verifyGeneralJws } from '../crypto/jws.js';
 import { IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from '../crypto/dsse.js';
 import { IN_TOTO_STATEMENT_V1 } from '../attest/statement.js';
@@ -57,7 +59,7 @@ export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleT
 
   if (manifest) {
     const problems = await checkFiles(paths.modelDir, manifest);
-    record('files', problems.length === 0, problems.length ? problems.join('; ') : `${manifest.files.length} file(s) match their size and SHA-256`);
+    record('files', problems.length === 0, problems.length ? problems.join('; ') : `${manifest.files.length} file(s) match their size and digest (${describeDigestRule(manifestDigestRule(manifest.digest))})`);
     try {
       const recomputed = rootDigest(manifest.files);
       record(
@@ -162,14 +164,23 @@ async function checkFiles(modelDir: string, manifest: Manifest): Promise<string[
   }
   const listed = new Set(manifest.files.map((f) => f.path));
   for (const extra of onDisk.filter((f) => !listed.has(f.path))) problems.push(`model/${extra.path} is not in model.yaml`);
+  const sizes = new Map(onDisk.map((f) => [f.path, f.size]));
+  const toHash = [];
   for (const file of manifest.files) {
-    try {
-      const { sha256, size } = await sha256File(join(modelDir, file.path));
-      if (size !== file.size) problems.push(`model/${file.path}: size ${size}, model.yaml says ${file.size}`);
-      else if (sha256 !== file.sha256) problems.push(`model/${file.path}: sha256 ${sha256}, model.yaml says ${file.sha256}`);
-    } catch (err) {
-      problems.push(`model/${file.path}: ${errorMessage(err)}`);
+    const size = sizes.get(file.path);
+    if (size === undefined) problems.push(`model/${file.path} is missing`);
+    else if (size !== file.size) problems.push(`model/${file.path}: size ${size}, model.yaml says ${file.size}`);
+    else toHash.push(file);
+  }
+  const rule = manifestDigestRule(manifest.digest);
+  try {
+    const hashed = await hashFilesInParallel(modelDir, toHash, { rule });
+    for (const [i, file] of toHash.entries()) {
+      const actual = hashed[i]!.sha256;
+      if (actual !== file.sha256) problems.push(`model/${file.path}: sha256 ${actual}, model.yaml says ${file.sha256} (${describeDigestRule(rule)})`);
     }
+  } catch (err) {
+    problems.push(`model/: ${errorMessage(err)}`);
   }
   return problems;
 }

@@ -1,7 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HashReply } from './hash-worker.js';
+import type { HashReply, HashRequest } from './hash-worker.js';
+import { HASH_CHUNK_BYTES, sha256File } from './stream-hash.js';
+import { combineShardDigests, shardCount, shardRange, type DigestRule } from './digest-rule.js';
 
 export interface FileToHash {
   readonly path: string;
@@ -9,30 +12,88 @@ export interface FileToHash {
 }
 
 export interface HashedFile extends FileToHash {
+  /** The file digest under the rule (see digest-rule.ts). */
+  readonly sha256: string;
+}
+
+export interface HashedShard {
+  readonly path: string;
+  readonly index: number;
   readonly sha256: string;
 }
 
 export interface ParallelHashOptions {
-  /** Worker threads (default: the cores available, at most one per file). */
+  readonly rule: DigestRule;
+  /** Worker threads (default: the cores available, at most one per shard). */
   readonly workers?: number;
   readonly signal?: AbortSignal;
+  /** Shards already hashed (a checkpoint): they are not read again. */
+  readonly doneShards?: ReadonlyMap<string, ReadonlyMap<number, string>>;
   /** Bytes hashed since the last call, for progress. */
   readonly onBytes?: (bytes: number) => void;
+  readonly onShard?: (shard: HashedShard) => void;
   readonly onFile?: (file: HashedFile) => void;
 }
 
+interface ShardTask {
+  readonly file: FileToHash;
+  readonly index: number;
+  readonly start: number;
+  readonly end: number;
+}
+
 const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
+const IN_PROCESS_BYTES = 8 * 1024 * 1024;
 
 /**
- * SHA-256 of many files across worker threads, largest first so the pool finishes together.
- * Each file's digest is the plain SHA-256 of its bytes, so results (and the root digest over
- * them) do not depend on how many workers ran. A single file still uses one core.
+ * Digests of many files across worker threads. Work is cut into shards (whole files under
+ * v1), queued largest file first so the pool finishes together; each file's digest is combined
+ * from its shard digests once all are in, so results do not depend on the number of workers.
+ * Each worker holds one 1 MiB buffer: memory stays flat whatever the model size.
  */
-export async function hashFilesInParallel(root: string, files: readonly FileToHash[], options: ParallelHashOptions = {}): Promise<HashedFile[]> {
-  if (files.length === 0) return [];
-  const count = Math.max(1, Math.min(options.workers ?? availableParallelism(), files.length));
-  const queue = [...files].sort((a, b) => b.size - a.size);
+export async function hashFilesInParallel(root: string, files: readonly FileToHash[], options: ParallelHashOptions): Promise<HashedFile[]> {
+  const { rule } = options;
+  const shards = new Map<string, (string | undefined)[]>();
   const results = new Map<string, HashedFile>();
+  const queue: ShardTask[] = [];
+  const finishFile = async (file: FileToHash): Promise<void> => {
+    // A file that grew or shrank while it was hashed is not the file we listed.
+    const now = await stat(join(root, file.path));
+    if (now.size !== file.size) throw new Error(`${file.path} changed size while it was hashed (${file.size} → ${now.size} bytes)`);
+    const hashed = { path: file.path, size: file.size, sha256: combineShardDigests(file.size, rule, shards.get(file.path) as string[]) };
+    results.set(file.path, hashed);
+    options.onFile?.(hashed);
+  };
+
+  const ready: FileToHash[] = [];
+  for (const file of [...files].sort((a, b) => b.size - a.size)) {
+    const count = shardCount(file.size, rule);
+    const known = options.doneShards?.get(file.path);
+    const digests = Array.from({ length: count }, (_, i) => known?.get(i));
+    shards.set(file.path, digests);
+    for (let i = 0; i < count; i++) if (digests[i] === undefined) queue.push({ file, index: i, ...shardRange(file.size, rule, i) });
+    if (digests.every((d) => d !== undefined)) ready.push(file);
+  }
+  for (const file of ready) await finishFile(file);
+  if (queue.length === 0) return files.map((f) => results.get(f.path)!);
+
+  const queuedBytes = queue.reduce((n, t) => n + t.end - t.start, 0);
+  if (queuedBytes <= IN_PROCESS_BYTES) {
+    // Starting threads costs more than hashing a few MiB here.
+    const buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+    for (const task of queue) {
+      const { sha256, size } = await sha256File(join(root, task.file.path), { buffer, range: task, ...(options.signal ? { signal: options.signal } : {}) });
+      if (size !== task.end - task.start) throw new Error(`${task.file.path} changed size while it was hashed (shard ${task.index} ended early)`);
+      options.onBytes?.(size);
+      const digests = shards.get(task.file.path)!;
+      digests[task.index] = sha256;
+      options.onShard?.({ path: task.file.path, index: task.index, sha256 });
+      if (digests.every((d) => d !== undefined)) await finishFile(task.file);
+    }
+    return files.map((f) => results.get(f.path)!);
+  }
+
+  const count = Math.max(1, Math.min(options.workers ?? availableParallelism(), queue.length));
   const workers = Array.from({ length: count }, () => new Worker(WORKER_URL));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -47,8 +108,8 @@ export async function hashFilesInParallel(root: string, files: readonly FileToHa
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const next = (worker: Worker) => {
-        const file = queue.shift();
-        if (!file || failed) {
+        const task = queue.shift();
+        if (!task || failed) {
           if (active === 0 && !failed) {
             options.signal?.removeEventListener('abort', onAbort);
             resolve();
@@ -56,17 +117,23 @@ export async function hashFilesInParallel(root: string, files: readonly FileToHa
           return;
         }
         active++;
-        worker.postMessage({ id: 0, path: join(root, file.path) });
+        worker.postMessage({ id: task.index, path: join(root, task.file.path), start: task.start, end: task.end } satisfies HashRequest);
         const onMessage = (reply: HashReply) => {
           if (reply.kind === 'progress') return options.onBytes?.(reply.bytes);
           worker.off('message', onMessage);
-          active--;
-          if (reply.kind === 'error') return fail(new Error(`${file.path}: ${reply.message}`));
-          if (reply.size !== file.size) return fail(new Error(`${file.path} changed size while it was hashed`));
-          const hashed = { path: file.path, size: reply.size, sha256: reply.sha256 };
-          results.set(file.path, hashed);
-          options.onFile?.(hashed);
-          next(worker);
+          if (reply.kind === 'error') return fail(new Error(`${task.file.path}: ${reply.message}`));
+          if (reply.size !== task.end - task.start) return fail(new Error(`${task.file.path} changed size while it was hashed (shard ${task.index} ended early)`));
+          const digests = shards.get(task.file.path)!;
+          digests[task.index] = reply.sha256;
+          options.onShard?.({ path: task.file.path, index: task.index, sha256: reply.sha256 });
+          const complete = digests.every((d) => d !== undefined);
+          (complete ? finishFile(task.file) : Promise.resolve()).then(
+            () => {
+              active--;
+              next(worker);
+            },
+            (err: Error) => fail(err),
+          );
         };
         worker.on('message', onMessage);
       };

@@ -1,20 +1,19 @@
 import { sha256Hex } from './stream-hash.js';
 
 /**
- * Root digest rule "modelship-root-v1".
+ * The root digest (rules modelship-root-v1 and -v2; they differ only in file digests, see
+ * digest-rule.ts).
  *
  * 1. Paths are relative to the model folder, '/'-separated, UTF-8, with no '.', '..' or empty
  *    segments and no control characters (a newline would forge a line below).
  * 2. Files are sorted by the bytes of their UTF-8 path (C locale order).
- * 3. Each file contributes the line `<sha256 lowercase hex><space><space><path>\n`,
- *    exactly what `sha256sum` prints.
+ * 3. Each file contributes the line `<file digest lowercase hex><space><space><path>\n`,
+ *    exactly what `sha256sum` prints for files of one shard.
  * 4. The root digest is the SHA-256 of the concatenated lines.
  *
- * So it can be checked with coreutils alone:
+ * So, when no file exceeds one shard, it can be checked with coreutils alone:
  *   cd model && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum | sha256sum
  */
-export const ROOT_DIGEST_RULE = 'modelship-root-v1';
-
 export interface PathDigest {
   readonly path: string;
   readonly sha256: string;

@@ -15,6 +15,8 @@ export interface StreamHashOptions {
   readonly signal?: AbortSignal;
   /** Reused between files by callers that hash many, so a whole run holds one buffer. */
   readonly buffer?: Buffer;
+  /** Hash only bytes [start, end) (a shard); the file must reach `end`. */
+  readonly range?: { readonly start: number; readonly end: number };
 }
 
 /**
@@ -27,11 +29,14 @@ export async function sha256File(path: string, options: StreamHashOptions = {}):
   const hash = createHash('sha256');
   const handle = await open(path, 'r');
   try {
-    const bytesTotal = (await handle.stat()).size;
+    const range = options.range;
+    const bytesTotal = range ? range.end - range.start : (await handle.stat()).size;
     let bytesDone = 0;
     for (;;) {
       options.signal?.throwIfAborted();
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      const want = range ? Math.min(buffer.length, bytesTotal - bytesDone) : buffer.length;
+      if (want === 0) break;
+      const { bytesRead } = await handle.read(buffer, 0, want, range ? range.start + bytesDone : null);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));
       bytesDone += bytesRead;

@@ -1,6 +1,6 @@
 import { readdir, lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
-import { sha256File, HASH_CHUNK_BYTES } from '../hashing/stream-hash.js';
+import { hashFilesInParallel } from '../hashing/parallel-hash.js';
 import { canonicalPathProblem } from '../hashing/root-digest.js';
 import { ModelSourceError, errorMessage } from '../errors.js';
 
@@ -120,17 +120,16 @@ export async function listOmsFiles(modelDir: string, ignore: readonly string[]):
   return files.sort((a, b) => compareOmsPaths(a.name, b.name));
 }
 
-/** Streams every file through sha256File, one reused buffer for the whole folder. */
+/** Plain SHA-256 of every file (model_signing's "files" serialization), files spread over worker threads. */
 export async function hashOmsFiles(
   modelDir: string,
   files: readonly OmsFile[],
   options: { signal?: AbortSignal } = {},
 ): Promise<OmsHashedFile[]> {
-  const buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-  const out: OmsHashedFile[] = [];
-  for (const file of files) {
-    const { sha256, size } = await sha256File(join(modelDir, ...file.name.split('/')), { buffer, signal: options.signal });
-    out.push({ name: file.name, size, sha256 });
-  }
-  return out;
+  const hashed = await hashFilesInParallel(
+    modelDir,
+    files.map((f) => ({ path: f.name, size: f.size })),
+    { rule: { name: 'modelship-root-v1' }, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  return hashed.map((f) => ({ name: f.path, size: f.size, sha256: f.sha256 }));
 }

@@ -102,6 +102,11 @@ export interface HashResult {
   readonly totalBytes: number;
   readonly manifestPath: string;
   readonly manifestSha256: string;
+  /** The digest rule used, e.g. "modelship-root-v2 (64 MiB shards)" (absent in results recorded before v2). */
+  readonly rule?: string;
+  /** Bytes this attempt read; the rest came from an earlier attempt's checkpoint or the digest cache. */
+  readonly bytesHashed?: number;
+  readonly bytesResumed?: number;
 }
 
 export interface SignResult {

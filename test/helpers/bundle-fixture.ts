@@ -1,5 +1,7 @@
 // Builds a complete, signed release bundle from the pure pieces (no Temporal, no activities):
 // the same steps export → hash → sign → attest take, in the same file formats.
+import { CURRENT_DIGEST_RULE, type DigestRule } from '../../src/hashing/digest-rule.js';
+import { hashFilesInParallel } from '../../src/hashing/parallel-hash.js';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -36,6 +38,8 @@ export interface SignedBundleOptions {
   readonly createdAt?: string;
   /** What the smoke test result attestation says (default PASSED). */
   readonly smokeResult?: TestResultValue;
+  /** The digest rule model.yaml records (default: the current one). */
+  readonly digestRule?: DigestRule;
 }
 
 export interface SignedBundle {
@@ -85,12 +89,9 @@ export async function makeSignedBundle(dir: string, key: SigningKey, options: Si
   };
 
   // hash: every file's SHA-256 and the root digest
-  const files: FileDigest[] = [];
-  for (const f of listed) {
-    const { sha256, size } = await sha256File(join(paths.modelDir, f.path));
-    files.push({ path: f.path, size, sha256 });
-  }
-  const manifest = completeManifest(draft, files, rootDigest(files));
+  const rule = options.digestRule ?? CURRENT_DIGEST_RULE;
+  const files: FileDigest[] = await hashFilesInParallel(paths.modelDir, listed, { rule });
+  const manifest = completeManifest(draft, files, rootDigest(files), rule);
   const manifestText = serializeManifest(manifest);
   await writeFile(paths.manifest, manifestText);
 
@@ -111,6 +112,7 @@ export async function makeSignedBundle(dir: string, key: SigningKey, options: Si
     name,
     version,
     rootDigest: manifest.digest.root,
+    digestRule: manifest.digest,
     manifestSha256: sha256Hex(manifestBytes),
     request,
     source,

@@ -1,0 +1,133 @@
+// A worker process SIGKILLed in the middle of hashing a multi-GiB model: a new worker's retry
+// resumes from the shards the server recorded in the activity's heartbeat details. The test
+// shows the bytes re-read are far fewer than the total and the digests equal a clean run's.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { generateKeyFiles, loadPublicKey, type GeneratedKeyFiles } from '../src/crypto/keys.js';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { releaseIdFor } from '../src/release/ids.js';
+import { RELEASE_WORKFLOW_TYPE } from '../src/workflows/definitions.js';
+import type { HashResult, ReleaseRequest, ReleaseResult } from '../src/release/types.js';
+import type { HashCheckpoint } from '../src/activities/hash-bundle.js';
+import { verifyBundle } from '../src/bundle/verify.js';
+import { startDevServer, type DevServer } from './helpers/dev-server.js';
+import { coreutilsRootDigest } from './helpers/coreutils-digest.js';
+
+const WEIGHTS_BYTES = 3 * 1024 * 1024 * 1024;
+
+describe('hash stage resumes after a worker crash', () => {
+  let server: DevServer;
+  let dir: string;
+  let modelDir: string;
+  let key: GeneratedKeyFiles;
+  let client: Client;
+  let connection: Connection;
+  const passphrase = `resume ${randomBytes(4).toString('hex')}`;
+  const taskQueue = `hash-resume-${randomBytes(4).toString('hex')}`;
+  const workers = new Set<ChildProcess>();
+
+  function startWorker(): ChildProcess {
+    const worker = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'src', 'worker.js')], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        TEMPORAL_ADDRESS: server.address,
+        TEMPORAL_CONFIG_FILE: join(dir, 'none.toml'),
+        MODELSHIP_TASK_QUEUE: taskQueue,
+        MODELSHIP_HOME: dir,
+        MODELSHIP_BUNDLES_DIR: join(dir, 'bundles'),
+        MODELSHIP_KEY_PASSPHRASE_FILE: join(dir, 'passphrase'),
+        // One thread makes the hash long enough to kill mid-way; frequent heartbeats make the
+        // server's checkpoint fresh.
+        MODELSHIP_HASH_THREADS: '1',
+        MODELSHIP_HEARTBEAT_THROTTLE_MS: '100',
+        MODELSHIP_LOG_FORMAT: 'json',
+        MODELSHIP_LOG_LEVEL: 'warn',
+      },
+      stdio: process.env.DEBUG_WORKER ? 'inherit' : 'ignore',
+    });
+    workers.add(worker);
+    worker.once('exit', () => workers.delete(worker));
+    return worker;
+  }
+
+  before(async () => {
+    server = await startDevServer();
+    dir = await mkdtemp(join(tmpdir(), 'modelship-hash-resume-'));
+    await mkdir(join(dir, 'keys'));
+    await writeFile(join(dir, 'passphrase'), passphrase);
+    key = await generateKeyFiles(join(dir, 'keys'), 'release', passphrase);
+    modelDir = join(dir, 'model');
+    await mkdir(modelDir);
+    await copyFile(join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx'), join(modelDir, 'model.onnx'));
+    // Distinct content in every MiB, so every shard has its own digest.
+    const handle = await open(join(modelDir, 'weights.bin'), 'w');
+    const block = randomBytes(1 << 20);
+    for (let mib = 0; mib < WEIGHTS_BYTES / (1 << 20); mib++) {
+      block.writeUInt32LE(mib, 0);
+      await handle.write(block);
+    }
+    await handle.close();
+    connection = await Connection.connect({ address: server.address });
+    client = new Client({ connection, namespace: server.namespace });
+  });
+
+  after(async () => {
+    for (const w of workers) w.kill('SIGKILL');
+    await connection?.close();
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('re-reads far fewer bytes than the model holds, and gets the digest a clean run gets', async () => {
+    const first = startWorker();
+    const request: ReleaseRequest = { name: 'resumed', version: '1.0.0', source: { kind: 'onnx', path: modelDir }, signingKeyPath: key.privateKeyPath, canary: false };
+    const handle = await client.workflow.start(RELEASE_WORKFLOW_TYPE, { taskQueue, workflowId: releaseIdFor('resumed', '1.0.0'), args: [request] });
+
+    // Watch the checkpoint the server holds; kill the worker once it covers a quarter of the bytes.
+    let seen: HashCheckpoint | undefined;
+    for (let i = 0; i < 3000 && !seen; i++) {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      const hash = pending.find((a) => a.activityType?.name === 'hashBundle');
+      const payload = hash?.heartbeatDetails?.payloads?.[0];
+      const details = payload ? defaultPayloadConverter.fromPayload<HashCheckpoint>(payload) : undefined;
+      if (details && details.bytesDone >= details.bytesTotal / 4) seen = details;
+      else await sleep(20);
+    }
+    assert.ok(seen, 'the hash stage never recorded a checkpoint covering a quarter of the model');
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+    assert.ok(seen.bytesDone < seen.bytesTotal, 'the worker was killed before the hash finished');
+    assert.ok(seen.partial.some((p) => p.path === 'weights.bin' && p.shards.length > 0), 'the checkpoint lists finished shards of the large file');
+
+    startWorker();
+    const result = (await handle.result()) as ReleaseResult;
+
+    // The hash activity's own result, as history recorded it.
+    const history = await handle.fetchHistory();
+    const hashed = (history.events ?? [])
+      .flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
+      .map((p) => defaultPayloadConverter.fromPayload<Partial<HashResult>>(p))
+      .find((r) => typeof r?.bytesHashed === 'number') as HashResult;
+    assert.ok(hashed, 'no hash result in history');
+    const attempts = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes?.attempt ? [e.activityTaskStartedEventAttributes.attempt] : []));
+    assert.ok(attempts.includes(2), 'the hash activity ran a second attempt');
+
+    assert.equal(hashed.bytesHashed! + hashed.bytesResumed!, hashed.totalBytes);
+    assert.ok(hashed.bytesResumed! >= seen.bytesDone - (64 << 20), `resumed ${hashed.bytesResumed} bytes, the checkpoint held ${seen.bytesDone}`);
+    assert.ok(hashed.bytesHashed! <= hashed.totalBytes - seen.bytesDone + (64 << 20), `the retry re-read ${hashed.bytesHashed} of ${hashed.totalBytes} bytes`);
+
+    // Same digests as hashing from scratch (by coreutils, independently of our code).
+    assert.equal(result.rootDigest, coreutilsRootDigest(modelDir));
+    assert.equal((await verifyBundle(result.bundleDir, await loadPublicKey(key.publicKeyPath))).ok, true);
+  });
+});
