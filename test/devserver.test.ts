@@ -12,12 +12,21 @@ import { after, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { projectRoot, startDevServer, type DevServer, type StartDevServerOptions } from './helpers/dev-server.js';
 
-// temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD (the proto
-// enums live in @temporalio/proto, which is not a direct dependency).
-const INDEXED_VALUE_TYPE_KEYWORD = 2;
+// temporal.api.enums.v1.IndexedValueType values (the proto enums live in
+// @temporalio/proto, which is not a direct dependency).
+const KEYWORD = 2;
+const INT = 3;
 // Spelled out rather than read from temporal/search-attributes.txt: this is
 // the contract the workflows rely on, so the file must not drift from it.
-const SEARCH_ATTRIBUTES = ['ModelName', 'ModelVersion', 'ModelDigest', 'ReleaseStage'];
+const SEARCH_ATTRIBUTES: Record<string, number> = {
+  ModelName: KEYWORD,
+  ModelVersion: KEYWORD,
+  ModelDigest: KEYWORD,
+  ReleaseStage: KEYWORD,
+  CanaryWeight: INT,
+  Verdict: KEYWORD,
+  BatchId: KEYWORD,
+};
 const usingExternalServer = Boolean(process.env.MODELSHIP_TEST_TEMPORAL_ADDRESS);
 
 test('temporal/install.sh prints one absolute, executable path on stdout', () => {
@@ -54,14 +63,14 @@ describe('Temporal dev server via temporal/start.sh', () => {
     return new Client({ connection, namespace: server.namespace });
   }
 
-  test('registers the custom search attributes as Keyword', async () => {
+  test('registers the custom search attributes with their types', async () => {
     const server = await start();
     const client = await connect(server);
     const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
       namespace: server.namespace,
     });
-    for (const name of SEARCH_ATTRIBUTES) {
-      assert.equal(customAttributes?.[name], INDEXED_VALUE_TYPE_KEYWORD, `${name} should be registered as Keyword`);
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
+      assert.equal(customAttributes?.[name], type, `${name} should be registered as ${type === INT ? 'Int' : 'Keyword'}`);
     }
     await server.stop();
   });

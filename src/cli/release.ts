@@ -13,7 +13,7 @@ import { assertSafeName, releaseIdFor } from '../release/ids.js';
 import type { ModelSource, ReleaseRequest, ReleaseResult, SmokeOptions } from '../release/types.js';
 import type { ReleaseStatus } from '../release/stages.js';
 import { releaseStatusQuery, RELEASE_WORKFLOW_TYPE } from '../workflows/definitions.js';
-import { ModelName, ModelVersion, ReleaseStage } from '../search-attributes.js';
+import { releaseStartOptions } from '../release/start-metadata.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
 import { CliError, printJson, say, seconds, warn } from './output.js';
@@ -118,19 +118,8 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
 
 async function startRelease(client: Client, taskQueue: string, releaseId: string, request: ReleaseRequest) {
   try {
-    return await client.workflow.start(RELEASE_WORKFLOW_TYPE, {
-      taskQueue,
-      workflowId: releaseId,
-      args: [request],
-      // A version is released once; a failed release may be started again after a fix.
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      typedSearchAttributes: [
-        { key: ModelName, value: request.name },
-        { key: ModelVersion, value: request.version },
-        { key: ReleaseStage, value: 'export' },
-      ],
-      staticSummary: `${request.name}@${request.version}`,
-    });
+    // Summary, details and search attributes for the Web UI; a version is released once.
+    return await client.workflow.start(RELEASE_WORKFLOW_TYPE, { taskQueue, ...releaseStartOptions(request) });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new CliError(

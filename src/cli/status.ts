@@ -1,6 +1,6 @@
 import { releaseStatusQuery } from '../workflows/definitions.js';
 import type { ReleaseStatus } from '../release/stages.js';
-import { ModelDigest, ModelName, ModelVersion, ReleaseStage } from '../search-attributes.js';
+import { BatchId, CanaryWeight, ModelDigest, ModelName, ModelVersion, ReleaseStage, Verdict } from '../search-attributes.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
 import { CliError, printJson, say, seconds } from './output.js';
@@ -21,6 +21,9 @@ export async function statusCommand(releaseId: string, options: { json?: boolean
       ModelVersion: sa.get(ModelVersion),
       ModelDigest: sa.get(ModelDigest),
       ReleaseStage: sa.get(ReleaseStage),
+      Verdict: sa.get(Verdict),
+      CanaryWeight: sa.get(CanaryWeight),
+      BatchId: sa.get(BatchId),
     };
     // The query needs a worker; without one the search attributes still say where it is.
     let status: ReleaseStatus | undefined;
@@ -34,8 +37,10 @@ export async function statusCommand(releaseId: string, options: { json?: boolean
 
     say(`release ${releaseId}  (${description.status.name})`);
     say(`  model   ${attributes.ModelName ?? '?'}@${attributes.ModelVersion ?? '?'}`);
-    say(`  stage   ${attributes.ReleaseStage ?? '?'}`);
+    say(`  stage   ${attributes.ReleaseStage ?? '?'}${attributes.Verdict ? `  (verdict ${attributes.Verdict})` : ''}`);
     if (attributes.ModelDigest) say(`  digest  ${attributes.ModelDigest}`);
+    if (attributes.CanaryWeight !== undefined) say(`  canary  ${attributes.CanaryWeight}% of traffic`);
+    if (attributes.BatchId) say(`  batch   ${attributes.BatchId}`);
     if (status) {
       for (const { name, state } of status.stages) {
         const line =

@@ -1,10 +1,10 @@
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 
-/** Names and versions become folder names and workflow ids: keep them boring. */
-export function assertSafeName(what: 'name' | 'version', value: string): void {
+/** Names and versions become folder names and workflow ids, batch ids search attributes: keep them boring. */
+export function assertSafeName(what: 'name' | 'version' | 'batch id', value: string): void {
   if (!SAFE.test(value) || value.includes('..')) {
     throw new Error(
-      `invalid model ${what} ${JSON.stringify(value)}: use 1-128 letters, digits, '.', '_', '+' or '-', starting with a letter or digit`,
+      `invalid ${what === 'batch id' ? what : `model ${what}`} ${JSON.stringify(value)}: use 1-128 letters, digits, '.', '_', '+' or '-', starting with a letter or digit`,
     );
   }
 }

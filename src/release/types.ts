@@ -45,6 +45,8 @@ export interface ReleaseRequest {
   readonly smoke?: SmokeOptions;
   /** The canary plan (default plan when the worker has a serving runtime); false: no deployment. */
   readonly canary?: CanaryPlan | false;
+  /** The batch this release belongs to (set by a batch workflow); becomes the BatchId search attribute. */
+  readonly batchId?: string;
 }
 
 export type TensorDim = number | string;

@@ -6,39 +6,34 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 /**
  * Timeouts and retries per stage. Bad input is never retried (typed errors above);
  * I/O hiccups and worker crashes are, with backoff. Long stages heartbeat, so a dead
- * worker is noticed within heartbeatTimeout rather than at startToClose.
+ * worker is noticed within heartbeatTimeout rather than at startToClose. Each call adds its own
+ * summary for the Web UI's timeline (timeline.ts).
  */
 export const STAGE_ACTIVITY_OPTIONS = {
   export: {
-    summary: 'export: load and inspect the model, write the bundle',
     startToCloseTimeout: '20 minutes',
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
   },
   hash: {
-    summary: 'hash: streaming SHA-256 of every model file',
     startToCloseTimeout: '4 hours',
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
   },
   sign: {
-    summary: 'sign: Ed25519 JWS over model.yaml',
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
   },
   attest: {
-    summary: 'attest: SLSA provenance in a signed DSSE envelope',
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
   },
   smoke: {
-    summary: 'smoke: sandboxed inference checked against onnxruntime-node',
     startToCloseTimeout: '15 minutes',
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes },
   },
   canary: {
-    summary: 'canary: serving runtime admin call',
     startToCloseTimeout: '2 minutes',
     heartbeatTimeout: '1 minute',
     // The serving runtime may be restarting: keep trying for a few minutes before giving up.

@@ -1,12 +1,21 @@
-import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { ReleaseActivities } from '../activities/index.js';
-import type { CanaryDecision, CanaryPhase, CanaryStatus, ReleaseStageValue } from '../release/stages.js';
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import type { CanaryDecision, CanaryPhase, CanaryStatus, ReleaseStageValue, ReleaseVerdict } from '../release/stages.js';
 import type { ResolvedCanaryPlan } from '../canary/plan.js';
+import type { Judgement } from '../canary/analysis/types.js';
 import { describe } from '../canary/analysis/judge.js';
 import { STAGE_ACTIVITY_OPTIONS } from './activity-options.js';
 import { abortUpdate, approveUpdate, promoteUpdate } from './definitions.js';
+import { activitiesWithSummary, timeline, timer } from './timeline.js';
 
-const { deployCanary, setCanaryWeight, analyzeCanary, promoteCanary, rollbackCanary } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.canary);
+/** The canary's activities, each call with its own line in the Web UI's timeline. */
+const canary = (summary: string) => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.canary, summary);
+
+/** What the canary reports to the search attributes (ReleaseAttributes). */
+export interface CanaryAttributes {
+  stage(value: ReleaseStageValue): void;
+  canaryWeight(weight: number): void;
+  verdict(verdict: ReleaseVerdict): void;
+}
 
 export interface CanaryResult {
   readonly outcome: 'promoted';
@@ -31,10 +40,11 @@ export class CanaryController {
   private promoteNext = false;
   private promoteFull = false;
   private abortReason: string | undefined;
+  private lastAnalysis: CanaryStatus['lastAnalysis'];
 
   constructor(
     private readonly publish: (status: CanaryStatus) => void,
-    private readonly setStage: (value: ReleaseStageValue) => void,
+    private readonly attributes: CanaryAttributes,
   ) {
     setHandler(
       approveUpdate,
@@ -79,7 +89,21 @@ export class CanaryController {
   }
 
   private status(model: string, steps: number): void {
-    this.publish({ model, phase: this.phase!, step: this.step, steps, weight: this.weight, decisions: [...this.decisions] });
+    this.publish({
+      model,
+      phase: this.phase!,
+      step: this.step,
+      steps,
+      weight: this.weight,
+      decisions: [...this.decisions],
+      ...(this.lastAnalysis ? { lastAnalysis: this.lastAnalysis } : {}),
+    });
+  }
+
+  /** The judge's figures go to the status (and the current details); the verdict to the search attributes. */
+  private analyzed(judgement: Judgement): void {
+    this.lastAnalysis = { at: new Date().toISOString(), weight: this.weight, judgement };
+    this.attributes.verdict(judgement.verdict);
   }
 
   private decide(model: string, steps: number, decision: Omit<CanaryDecision, 'at' | 'step' | 'weight'>): void {
@@ -95,18 +119,21 @@ export class CanaryController {
       this.status(model, steps);
     };
     enter('deploying');
-    const deployed = await deployCanary({ model, bundleDir, shadow: plan.shadow });
+    const deployed = await canary(timeline.deploy(model, plan.shadow)).deployCanary({ model, bundleDir, shadow: plan.shadow });
     if (deployed.slot === 'stable') {
       this.decide(model, steps, { kind: 'first-version', summary: `no stable version to compare with: deployed straight to stable (${deployed.message})` });
+      this.weight = 100;
       enter('promoted');
       return { outcome: 'promoted', model, firstVersion: true, decisions: this.decisions };
     }
+    this.attributes.canaryWeight(0);
 
     const rollBack = async (reason: string): Promise<never> => {
       enter('rolling-back');
-      const done = await rollbackCanary({ model, bundleDir });
+      const done = await canary(timeline.rollback(model, reason)).rollbackCanary({ model, bundleDir });
+      this.weight = 0;
       enter('rolled-back');
-      this.setStage('rolled_back');
+      this.attributes.stage('rolled_back');
       throw ApplicationFailure.create({
         type: 'CanaryRolledBack',
         message: `canary of ${model} rolled back: ${reason} (${done.message})`,
@@ -115,12 +142,16 @@ export class CanaryController {
       });
     };
     // Waits for a person; true when approved or promoted, false when aborted. Times out into an abort.
-    const waitForOperator = async (timeoutSeconds: number): Promise<void> => {
+    const waitForOperator = async (why: string, timeoutSeconds: number): Promise<void> => {
       enter('paused');
-      this.setStage('paused');
+      this.attributes.stage('paused');
       this.approved = false;
-      const answered = await condition(() => this.approved || this.promoteNext || this.promoteFull || this.abortReason !== undefined, timeoutSeconds * 1000);
-      this.setStage('canary');
+      const answered = await condition(
+        () => this.approved || this.promoteNext || this.promoteFull || this.abortReason !== undefined,
+        timeoutSeconds * 1000,
+        timer(timeline.waitForOperator(why, timeoutSeconds)),
+      );
+      this.attributes.stage('canary');
       if (!answered) {
         this.decide(model, steps, { kind: 'timeout', summary: `no operator answered within ${timeoutSeconds}s: aborting` });
         await rollBack(`approval timed out after ${timeoutSeconds}s`);
@@ -136,17 +167,22 @@ export class CanaryController {
     for (this.step = 0; this.step < steps && !this.promoteFull; this.step++) {
       const step = plan.steps[this.step]!;
       if ('setWeight' in step) {
-        this.weight = (await setCanaryWeight({ model, weight: step.setWeight })).weight;
+        this.weight = (await canary(timeline.setWeight(step.setWeight)).setCanaryWeight({ model, weight: step.setWeight })).weight;
+        this.attributes.canaryWeight(this.weight);
         this.status(model, steps);
       } else if ('pause' in step) {
         this.decide(model, steps, { kind: 'pause', summary: 'pause step: waiting for an operator' });
-        await waitForOperator(step.pause.timeoutSeconds ?? plan.approvalTimeoutSeconds);
+        await waitForOperator(`pause step at ${this.weight}%`, step.pause.timeoutSeconds ?? plan.approvalTimeoutSeconds);
       } else {
         // Bake, analyse; too little traffic extends the bake on the same window, then asks a person.
         const windowStart = Date.now();
         for (let extension = 0; ; extension++) {
           enter('baking');
-          const interrupted = await condition(() => this.abortReason !== undefined || this.promoteNext || this.promoteFull, step.bakeSeconds * 1000);
+          const interrupted = await condition(
+            () => this.abortReason !== undefined || this.promoteNext || this.promoteFull,
+            step.bakeSeconds * 1000,
+            timer(timeline.bake(this.weight, step.bakeSeconds, extension, plan.maxExtensions)),
+          );
           if (this.abortReason !== undefined) {
             this.decide(model, steps, { kind: 'abort', summary: this.abortReason });
             await rollBack(this.abortReason);
@@ -157,7 +193,8 @@ export class CanaryController {
             break;
           }
           enter('analyzing');
-          const judgement = await analyzeCanary({ model, sinceMs: windowStart, policy: plan.policy });
+          const judgement = await canary(timeline.analyze(this.weight, (Date.now() - windowStart) / 1000)).analyzeCanary({ model, sinceMs: windowStart, policy: plan.policy });
+          this.analyzed(judgement);
           const summary = describe(judgement);
           if (judgement.verdict === 'pass') {
             this.decide(model, steps, { kind: 'analysis', verdict: 'pass', summary });
@@ -172,15 +209,16 @@ export class CanaryController {
             continue;
           }
           this.decide(model, steps, { kind: 'analysis', verdict: 'inconclusive', summary: `${summary}; still too little data after ${plan.maxExtensions} extensions: waiting for an operator` });
-          await waitForOperator(plan.approvalTimeoutSeconds);
+          await waitForOperator(`too little traffic at ${this.weight}%`, plan.approvalTimeoutSeconds);
           break;
         }
       }
     }
 
     enter('promoting');
-    const promoted = await promoteCanary({ model, bundleDir });
+    const promoted = await canary(timeline.promote(model)).promoteCanary({ model, bundleDir });
     this.decide(model, steps, { kind: 'promote', summary: `canary is now stable at 100% (${promoted.message})` });
+    this.weight = 100;
     enter('promoted');
     return { outcome: 'promoted', model, firstVersion: false, decisions: this.decisions };
   }

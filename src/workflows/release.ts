@@ -2,33 +2,26 @@ import {
   ActivityFailure,
   ApplicationFailure,
   patched,
-  proxyActivities,
+  setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ReleaseActivities } from '../activities/index.js';
 import type { ReleaseRequest, ReleaseResult, SmokeResult } from '../release/types.js';
 import type { ReleaseStageValue, StageError, StageName } from '../release/stages.js';
 import { assertSafeName } from '../release/ids.js';
-import { ModelDigest, ModelName, ModelVersion, ReleaseStage } from '../search-attributes.js';
+import { renderCurrentDetails } from '../release/current-details.js';
 import { STAGE_ACTIVITY_OPTIONS } from './activity-options.js';
 import { releaseStatusQuery } from './definitions.js';
 import { ReleaseTracker } from './release-tracker.js';
+import { ReleaseAttributes } from './release-attributes.js';
+import { activitiesWithSummary, timeline } from './timeline.js';
 import { CanaryController, type CanaryResult } from './canary-stage.js';
 import { canaryPlanProblems, resolveCanaryPlan } from '../canary/plan.js';
 
-const { exportModel } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.export);
-const { hashBundle } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.hash);
-const { signManifest } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.sign);
-const { attestProvenance } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.attest);
-const { smokeTest } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.smoke);
-const { servingTarget } = proxyActivities<ReleaseActivities>(STAGE_ACTIVITY_OPTIONS.canary);
-
 /**
  * export → hash → sign → attest → smoke → canary → promote or roll back. Each stage is one activity whose result (digests, kid,
- * file names) lands in history; the status query and the ReleaseStage search attribute
- * follow along. New stages (smoke, canary, promote/rollback) are further `stage()` calls.
+ * file names) lands in history; the status query, the search attributes and the Web UI's
+ * current details follow along. New stages are further `stage()` calls.
  */
 export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseResult> {
   const info = workflowInfo();
@@ -36,6 +29,7 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
   try {
     assertSafeName('name', request.name);
     assertSafeName('version', request.version);
+    if (request.batchId !== undefined) assertSafeName('batch id', request.batchId);
   } catch (err) {
     throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidReleaseRequest');
   }
@@ -45,16 +39,18 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     const problems = canaryPlanProblems(resolveCanaryPlan(request.canary, request.name));
     if (problems.length) throw ApplicationFailure.nonRetryable(`invalid canary plan: ${problems.join('; ')}`, 'InvalidReleaseRequest');
   }
-  const tracker = new ReleaseTracker(releaseId, request.name, request.version);
-  const canaryController = new CanaryController(
-    (status) => (tracker.canary = status),
-    (value) => setStage(value),
-  );
+  // Verdict, CanaryWeight and BatchId upserts are new commands: only for releases started with them.
+  const withUiMetadata = patched('ui-metadata');
+  const tracker = new ReleaseTracker(releaseId, request.name, request.version, () => showDetails());
+  const attributes = new ReleaseAttributes(withUiMetadata, () => showDetails());
+  // Live details for the Web UI (served by the built-in metadata query; not a command, so unpatched).
+  function showDetails(): void {
+    setCurrentDetails(renderCurrentDetails({ status: tracker.snapshot(), ...attributes.current() }));
+  }
+  const setStage = (value: ReleaseStageValue) => attributes.stage(value);
+  const canaryController = new CanaryController((status) => tracker.canaryStatus(status), attributes);
   setHandler(releaseStatusQuery, () => tracker.snapshot(), { description: 'Every stage of this release with its state and figures' });
-  upsertSearchAttributes([
-    { key: ModelName, value: request.name },
-    { key: ModelVersion, value: request.version },
-  ]);
+  attributes.begin(request);
   const startedOn = info.startTime.toISOString();
 
   async function stage<T>(name: StageName, run: () => Promise<T>, summarize: (result: T) => Record<string, string | number>): Promise<T> {
@@ -80,23 +76,23 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
 
   const exported = await stage(
     'export',
-    () => exportModel({ releaseId, request, createdAt: startedOn }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.export, timeline.export(request.source)).exportModel({ releaseId, request, createdAt: startedOn }),
     (r) => ({ bundleDir: r.bundleDir, modelFile: r.modelFile, files: r.files.map((f) => f.path).join(', '), opsets: r.model.opsets.map((o) => `${o.domain}:${o.version}`).join(', ') }),
   );
   const hashed = await stage(
     'hash',
-    () => hashBundle({ bundleDir: exported.bundleDir }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.hash, timeline.hash()).hashBundle({ bundleDir: exported.bundleDir }),
     (r) => ({ rootDigest: r.rootDigest, files: r.files.length, bytes: r.totalBytes, manifestSha256: r.manifestSha256 }),
   );
-  upsertSearchAttributes([{ key: ModelDigest, value: `sha256:${hashed.rootDigest}` }]);
+  attributes.digest(hashed.rootDigest);
   const signed = await stage(
     'sign',
-    () => signManifest({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.sign, timeline.sign(request.signingKeyPath)).signManifest({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath }),
     (r) => ({ kid: r.kid, alg: r.alg, typ: r.typ, jws: r.jwsPath }),
   );
   const attested = await stage(
     'attest',
-    () => attestProvenance({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath, request, startedOn }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.attest, timeline.attest(request.signingKeyPath)).attestProvenance({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath, request, startedOn }),
     (r) => ({ predicateType: r.predicateType, subject: `${r.subject.name} sha256:${r.subject.sha256}`, envelope: r.envelopePath, kid: r.kid }),
   );
 
@@ -105,7 +101,7 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
   if (patched('smoke-stage')) {
     smoked = await stage(
       'smoke',
-      () => smokeTest({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath, ...(request.smoke ? { options: request.smoke } : {}) }),
+      () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.smoke, timeline.smoke(request.smoke)).smokeTest({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath, ...(request.smoke ? { options: request.smoke } : {}) }),
       (r) => ({
         result: r.result,
         maxAbsDiff: r.maxAbsDiff,
@@ -124,7 +120,7 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
   let canary: CanaryResult | undefined;
   if (withCanary) {
     const plan = resolveCanaryPlan(request.canary || undefined, request.name);
-    const target = request.canary === false ? undefined : await servingTarget();
+    const target = request.canary === false ? undefined : await activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.canary, timeline.servingTarget()).servingTarget();
     if (request.canary === false) tracker.skipped('canary', 'the release asked for no deployment (canary: false)');
     else if (!target?.configured && request.canary === undefined) tracker.skipped('canary', 'the worker has no serving runtime configured: the release ends with its bundle');
     else canary = await stage('canary', () => canaryController.run(plan, exported.bundleDir), (r) => ({
@@ -152,10 +148,6 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     ...(smoked ? { smoke: { result: smoked.result, maxAbsDiff: smoked.maxAbsDiff, maxRelDiff: smoked.maxRelDiff } } : {}),
     ...(canary ? { canary: { outcome: canary.outcome, model: canary.model, firstVersion: canary.firstVersion, decisions: canary.decisions.length } } : {}),
   };
-}
-
-function setStage(value: ReleaseStageValue): void {
-  upsertSearchAttributes([{ key: ReleaseStage, value }]);
 }
 
 function stageError(err: unknown): StageError {

@@ -9,7 +9,7 @@ import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Work
 import { createReleaseWorker, WORKFLOWS_PATH } from '../../src/release-worker.js';
 import { builtInExporters, type ExporterRegistry } from '../../src/exporter/registry.js';
 import { generateKeyFiles, type GeneratedKeyFiles } from '../../src/crypto/keys.js';
-import { releaseIdFor } from '../../src/release/ids.js';
+import { releaseStartOptions } from '../../src/release/start-metadata.js';
 import type { ReleaseRequest, ReleaseResult } from '../../src/release/types.js';
 import { RELEASE_WORKFLOW_TYPE } from '../../src/workflows/definitions.js';
 import { startDevServer, type DevServer } from './dev-server.js';
@@ -89,12 +89,8 @@ export async function startReleaseEnv(
       requestedBy: 'test',
       ...overrides,
     }),
-    start: (request) =>
-      client.workflow.start(RELEASE_WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId: releaseIdFor(request.name, request.version),
-        args: [request],
-      }),
+    // The same start options as the CLI: static summary and details, search attributes.
+    start: (request) => client.workflow.start(RELEASE_WORKFLOW_TYPE, { taskQueue, ...releaseStartOptions(request) }),
     release: async (request) => (await env.start(request)).result() as Promise<ReleaseResult>,
     stop: async () => {
       worker.shutdown();
