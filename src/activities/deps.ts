@@ -9,4 +9,10 @@ export interface ActivityDeps {
   readonly passphrase: () => Promise<string>;
   /** The serving runtime this worker deploys to; none means releases end after smoke. */
   readonly serving?: { readonly url: string; readonly secret: string };
+  /**
+   * The worker's trust folder (MODELSHIP_TRUSTED_KEYS_DIR: keyring.json and trust-policy.yaml),
+   * read again for every smoke run. Without one, smoke verifies bundles against the release's own
+   * signing keys.
+   */
+  readonly trustedKeysDir?: string;
 }
