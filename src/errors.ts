@@ -68,6 +68,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'ManifestError',
   'SmokeInputError',
   'SmokeFailed',
+  'BundleVerificationFailed',
   'NativeInferenceError',
   'SandboxTimeout',
   'SandboxMemoryLimit',

@@ -56,6 +56,10 @@ describe('smoke stage', () => {
       const smoke = status.stages.find((s) => s.name === 'smoke')!.state;
       assert.equal(smoke.status, 'succeeded');
       assert.ok(smoke.status === 'succeeded' && typeof smoke.summary.maxAbsDiff === 'number');
+      // No trust folder on this worker: the bundle was verified against the release's own key.
+      assert.match(String(smoke.summary.verifiedBy), /^release-keys /);
+      assert.equal(smoke.summary.verifiedKids, env.key.kid);
+      assert.equal(smoke.summary.verifiedRootDigest, `sha256:${result.rootDigest}`);
       const text = historyStrings(await historyJson(handle)).join('\n');
       assert.match(text, /"maxAbsDiff"/, 'the figures are in history');
 

@@ -11,4 +11,10 @@ export interface ActivityDeps {
   readonly serving?: { readonly url: string; readonly secret: string };
   /** Threads for the hash stage (MODELSHIP_HASH_THREADS; default: the cores available). */
   readonly hashWorkers?: number;
+  /**
+   * The worker's trust folder (MODELSHIP_TRUSTED_KEYS_DIR: keyring.json and trust-policy.yaml),
+   * read again for every smoke run. Without one, smoke verifies bundles against the release's own
+   * signing keys.
+   */
+  readonly trustedKeysDir?: string;
 }

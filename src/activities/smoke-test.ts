@@ -1,8 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { bundlePaths } from '../bundle/layout.js';
-import { parseManifest } from '../bundle/manifest.js';
+import { parseManifest, type Manifest } from '../bundle/manifest.js';
 import { writeFileAtomic } from '../bundle/atomic-write.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../crypto/dsse.js';
 import { loadReleaseSigners } from '../trust/signers.js';
@@ -17,8 +16,9 @@ import { generateInputs, readInputsFile } from '../smoke/test-inputs.js';
 import { runNative } from '../smoke/native-runner.js';
 import { compareOutputs, DEFAULT_TOLERANCE, type Tolerance } from '../smoke/compare-outputs.js';
 import { runUserPlugin, type UserPluginVerdict } from '../smoke/user-plugins.js';
-import { SmokeFailedError } from '../smoke/errors.js';
-import type { SmokeOptions, SmokeResult } from '../release/types.js';
+import { BundleVerificationFailedError, SmokeFailedError, type FailedVerification } from '../smoke/errors.js';
+import { verifyBeforeSmoke } from '../smoke/verify-before-smoke.js';
+import type { SmokeOptions, SmokeResult, SmokeVerification } from '../release/types.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface SmokeInput {
@@ -31,16 +31,17 @@ export const DEFAULT_SMOKE_TIMEOUT_MS = 30_000;
 const HEARTBEAT_MS = 5_000;
 
 /**
- * Runs the bundle's model on test inputs in the WebAssembly sandbox and natively, compares,
- * runs the release's own plugins, and writes a signed in-toto Test Result into the bundle,
- * whether the model passed or not, so a failure is on record too.
+ * Verifies the bundle (files, root digest, model.jws, provenance) against the worker's trust
+ * policy, or the release's own keys when the worker has none, before anything of it runs; then
+ * runs the model on test inputs in the WebAssembly sandbox and natively, compares, runs the
+ * release's own plugins, and writes a signed in-toto Test Result into the bundle, whether the
+ * model passed or not, so a failure is on record too. The verification goes into both.
  */
 export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<SmokeResult> {
   const ctx = Context.current();
   const options = input.options ?? {};
   const paths = bundlePaths(input.bundleDir);
-  const manifest = parseManifest(await readFile(paths.manifest, 'utf8'));
-  const model = await readFile(join(paths.modelDir, manifest.modelFile));
+  const signers = await loadReleaseSigners(input.signingKeyPath, await deps.passphrase());
   const engine = await loadEngineWasm();
   const engineSha256 = sha256Hex(engine);
   const tolerance: Tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
@@ -50,14 +51,14 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     ...(options.maxMemoryMiB ? { maxMemoryBytes: options.maxMemoryMiB * 1024 * 1024 } : {}),
   };
   const seed = options.seed ?? 1;
-  const beat = setInterval(() => ctx.heartbeat({ step: 'smoke' }), HEARTBEAT_MS);
 
   const passed: string[] = [];
   const warned: string[] = [];
   const failed: string[] = [];
-  const attest = async (result: TestResultValue) => {
+  const pluginVerdicts: UserPluginVerdict[] = [];
+  const attest = async (subject: Manifest, result: TestResultValue, verification: SmokeVerification | FailedVerification) => {
     const statement = buildTestResultStatement(
-      { name: `${manifest.name}@${manifest.version}`, digest: { sha256: manifest.digest.root } },
+      { name: `${subject.name}@${subject.version}`, digest: { sha256: subject.digest.root } },
       {
         result,
         configuration: [
@@ -66,6 +67,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
             name: 'smoke-configuration',
             annotations: { seed, inputsPath: options.inputsPath ?? null, tolerance, timeoutMs: limits.timeoutMs, maxMemoryBytes: limits.maxMemoryBytes },
           },
+          { name: 'bundle-verification', annotations: { ...verification } },
           ...pluginVerdicts.map((p) => ({ name: `plugin:${p.path}`, digest: { sha256: p.sha256 } })),
         ],
         passedTests: passed,
@@ -73,12 +75,31 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
         failedTests: failed,
       },
     );
-    const keys = await loadReleaseSigners(input.signingKeyPath, await deps.passphrase());
-    await writeFileAtomic(paths.smoke, JSON.stringify(signEnvelopeMulti(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, keys), null, 2) + '\n');
+    await writeFileAtomic(paths.smoke, JSON.stringify(signEnvelopeMulti(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, signers), null, 2) + '\n');
   };
-  const pluginVerdicts: UserPluginVerdict[] = [];
 
+  // Verification re-hashes every file, which takes a while for a large model: heartbeat through it.
+  let step = 'verify';
+  const beat = setInterval(() => ctx.heartbeat({ step }), HEARTBEAT_MS);
   try {
+    let verified: Awaited<ReturnType<typeof verifyBeforeSmoke>>;
+    try {
+      verified = await verifyBeforeSmoke(input.bundleDir, { trustedKeysDir: deps.trustedKeysDir, signingKeyPath: input.signingKeyPath, signers });
+    } catch (err) {
+      if (err instanceof BundleVerificationFailedError) {
+        // Replace whatever smoke attestation the bundle holds (it must not say PASSED for this),
+        // as long as model.yaml names a subject to say FAILED about.
+        const claimed = await readFile(paths.manifest, 'utf8').then((text) => parseManifest(text)).catch(() => undefined);
+        failed.push(...err.verification.failedChecks.map((c) => `bundle-verification: ${c.check}: ${c.detail}`));
+        if (claimed) await attest(claimed, 'FAILED', err.verification);
+      }
+      throw err;
+    }
+    const { manifest, verification, model } = verified;
+    ctx.log.info('bundle verified', { mode: verification.mode, trustSource: verification.trustSource, kids: verification.countedKids, rule: verification.rule });
+    passed.push(`bundle-verification: ${verification.checks.join(', ')} under ${verification.rule} (${verification.counted} of ${verification.threshold})`);
+    step = 'smoke';
+
     const inputs = options.inputsPath ? await readInputsFile(options.inputsPath, manifest.signature.inputs) : generateInputs(manifest.signature.inputs, seed);
     const nativeStart = performance.now();
     const native = await runNative(model, inputs);
@@ -96,7 +117,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
         warned.push(`sandbox-inference: ${message}`);
       } else {
         failed.push(`sandbox-inference: ${typeOf(err)}: ${message}`);
-        await attest('FAILED');
+        await attest(manifest, 'FAILED', verification);
         throw err;
       }
     }
@@ -108,7 +129,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
       figures = { outputs: verdict.outputs, maxAbsDiff: verdict.maxAbsDiff, maxRelDiff: verdict.maxRelDiff };
       if (!verdict.ok) {
         failed.push(`outputs-agree: ${verdict.reason}`);
-        await attest('FAILED');
+        await attest(manifest, 'FAILED', verification);
         throw new SmokeFailedError(`sandbox and native outputs disagree: ${verdict.reason}`);
       }
       passed.push(`outputs-agree: max abs ${verdict.maxAbsDiff.toExponential(2)}, max rel ${verdict.maxRelDiff.toExponential(2)}`);
@@ -122,20 +143,20 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
         verdict = await runUserPlugin(plugin, context, limits);
       } catch (err) {
         failed.push(`plugin ${plugin.path}: ${typeOf(err)}: ${errorMessage(err)}`);
-        await attest('FAILED');
+        await attest(manifest, 'FAILED', verification);
         throw err;
       }
       pluginVerdicts.push(verdict);
       if (!verdict.passed) {
         failed.push(`plugin ${plugin.path}: ${verdict.message}`);
-        await attest('FAILED');
+        await attest(manifest, 'FAILED', verification);
         throw new SmokeFailedError(`smoke plugin ${plugin.path} failed the model: ${verdict.message}`);
       }
       passed.push(`plugin ${plugin.path}: ${verdict.message}`);
     }
 
     const result: TestResultValue = warned.length ? 'WARNED' : 'PASSED';
-    await attest(result);
+    await attest(manifest, result, verification);
     return {
       result,
       attestationPath: paths.smoke,
@@ -147,6 +168,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
       nativeMs: round(nativeMs),
       plugins: pluginVerdicts,
       ...(warning ? { warning } : {}),
+      verification,
     };
   } finally {
     clearInterval(beat);

@@ -36,13 +36,21 @@ export interface VerificationReport {
   readonly checks: readonly CheckResult[];
 }
 
+export interface VerifyBundleOptions {
+  /**
+   * Whether the smoke test result is checked (default true). The smoke stage verifies the bundle
+   * before it writes that attestation, so it checks everything else and leaves this out.
+   */
+  readonly smokeAttestation?: boolean;
+}
+
 /**
  * Re-hashes every file and checks the manifest, the JWS over it, the DSSE provenance and the
  * smoke test result against one trusted key, or under a keyring and trust policy: then model.jws
  * needs t signatures by kids trusted for the model, and each attestation a signature by one of
  * the kids counted. Every check runs and reports, so one answer names every problem.
  */
-export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleTrust): Promise<VerificationReport> {
+export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleTrust, options: VerifyBundleOptions = {}): Promise<VerificationReport> {
   const paths = bundlePaths(bundleDir);
   const checks: CheckResult[] = [];
   const record = (check: CheckName, ok: boolean, detail: string) => checks.push({ check, ok, detail });
@@ -110,8 +118,19 @@ export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleT
     record('provenance', false, `${BUNDLE_PROVENANCE}: ${errorMessage(err)}`);
   }
 
+  if (options.smokeAttestation !== false) await checkSmokeAttestation(paths.smoke, keys, manifest, record);
+
+  return { bundleDir, ok: checks.every((c) => c.ok), kid: keys[0]?.kid ?? '', ...(policy ? { policy } : {}), checks };
+}
+
+async function checkSmokeAttestation(
+  path: string,
+  keys: readonly PublicKey[],
+  manifest: Manifest | undefined,
+  record: (check: CheckName, ok: boolean, detail: string) => void,
+): Promise<void> {
   try {
-    const statement = await readStatement(paths.smoke, keys, TEST_RESULT_V01);
+    const statement = await readStatement(path, keys, TEST_RESULT_V01);
     const subject = statement.subject?.[0]?.digest?.sha256;
     if (!manifest) throw new Error('the envelope verifies, but there is no manifest to match it to');
     if (subject !== manifest.digest.root) throw new Error(`subject sha256:${subject} is not the manifest's root sha256:${manifest.digest.root}`);
@@ -122,8 +141,6 @@ export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleT
   } catch (err) {
     record('smoke', false, `${BUNDLE_SMOKE}: ${errorMessage(err)}`);
   }
-
-  return { bundleDir, ok: checks.every((c) => c.ok), kid: keys[0]?.kid ?? '', ...(policy ? { policy } : {}), checks };
 }
 
 interface StatementShape {

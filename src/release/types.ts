@@ -153,6 +153,30 @@ export interface SmokeOutputFigures {
   readonly nonFinite: number;
 }
 
+/**
+ * How the smoke stage verified the bundle before running it (`verifyBundle` without the smoke
+ * attestation, which it is about to write). Signed into the smoke Test Result too.
+ */
+export interface SmokeVerification {
+  /** `trust-policy`: the worker's MODELSHIP_TRUSTED_KEYS_DIR; `release-keys`: the release's own signing keys (no trust folder on the worker). */
+  readonly mode: 'trust-policy' | 'release-keys';
+  /** The trust folder, or the keyring / signing key the release keys came from. */
+  readonly trustSource: string;
+  /** When key validity and revocation were judged. */
+  readonly at: string;
+  /** The checks that ran, all passed (a failure fails the stage with BundleVerificationFailed). */
+  readonly checks: readonly string[];
+  readonly rootDigest: string;
+  /** SHA-256 of the model.yaml bytes the signatures cover; smoke used exactly these. */
+  readonly manifestSha256: string;
+  /** The policy rule applied, e.g. `rules[0] (fraud-*)`. */
+  readonly rule: string;
+  readonly threshold: number;
+  readonly counted: number;
+  readonly countedKids: readonly string[];
+  readonly signatures: ReadonlyArray<{ readonly kid: string | null; readonly status: string; readonly reason?: string }>;
+}
+
 export interface SmokeResult {
   readonly result: 'PASSED' | 'WARNED';
   readonly attestationPath: string;
@@ -166,4 +190,6 @@ export interface SmokeResult {
   readonly nativeMs: number;
   readonly plugins: ReadonlyArray<{ readonly path: string; readonly sha256: string; readonly passed: boolean; readonly message: string }>;
   readonly warning?: string;
+  /** Absent in results recorded before the smoke stage verified bundles. */
+  readonly verification?: SmokeVerification;
 }

@@ -9,7 +9,8 @@ import type { PublicKey } from '../crypto/keys.js';
 import { fileDigestOfBytes } from '../hashing/digest-rule.js';
 import { errorMessage } from '../errors.js';
 import { BundleRefusedError } from './errors.js';
-import { loadTrustedKeys, loadServingTrust, readDsseKeyIds, readJwsKids } from './trusted-keys.js';
+import { loadTrustedKeys, readDsseKeyIds, readJwsKids } from './trusted-keys.js';
+import { loadTrustDir } from '../trust/trust-dir.js';
 import { verifyJwsWithPolicy } from '../trust/verify-with-policy.js';
 import { zeroFeeds } from './tensors.js';
 
@@ -49,8 +50,9 @@ function refuse(bundleDir: string, failed: readonly CheckResult[], prefix?: stri
  * model the runtime uses are the signed ones even if the directory changes after the check.
  */
 export async function verifyForServing(bundleDir: string, trustedKeysDir: string): Promise<VerifiedBundle> {
-  // A keyring and trust policy in the trusted keys folder switch on t-of-n per model name.
-  const policyTrust = await loadServingTrust(trustedKeysDir);
+  // A keyring and trust policy in the trusted keys folder switch on t-of-n per model name;
+  // without them (or if the folder cannot be listed) loadTrustedKeys below takes over and reports.
+  const policyTrust = await loadTrustDir(trustedKeysDir);
   if (policyTrust && 'problem' in policyTrust) refuse(bundleDir, [{ check: 'signature', ok: false, detail: policyTrust.problem }]);
   if (policyTrust) {
     const at = new Date();

@@ -3,36 +3,6 @@ import { join } from 'node:path';
 import { loadPublicKey, type PublicKey } from '../crypto/keys.js';
 import { decodeBase64UrlStrict } from '../crypto/base64.js';
 import { errorMessage } from '../errors.js';
-import { DEFAULT_KEYRING_FILE, loadKeyring, type Keyring } from '../trust/keyring.js';
-import { loadTrustPolicy, type TrustPolicy } from '../trust/policy.js';
-
-/** Trust policy file names looked for in the trusted keys folder, in this order. */
-export const TRUST_POLICY_FILES = ['trust-policy.yaml', 'trust-policy.yml', 'trust-policy.json'] as const;
-
-/**
- * The keyring and trust policy of the trusted keys folder, read again for every deploy like the
- * key files: undefined when it has neither (one trusted key per file, as before); a problem when
- * it has one without the other or either is invalid, so a broken trust setup refuses every
- * bundle instead of falling back to the plain key files.
- */
-export async function loadServingTrust(dir: string): Promise<{ keyring: Keyring; policy: TrustPolicy } | { problem: string } | undefined> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return undefined; // loadTrustedKeys reports an unreadable folder
-  }
-  const policyFile = TRUST_POLICY_FILES.find((f) => names.includes(f));
-  const hasKeyring = names.includes(DEFAULT_KEYRING_FILE);
-  if (!policyFile && !hasKeyring) return undefined;
-  if (!policyFile) return { problem: `${dir} has ${DEFAULT_KEYRING_FILE} but no ${TRUST_POLICY_FILES.join(' / ')}` };
-  if (!hasKeyring) return { problem: `${dir} has ${policyFile} but no ${DEFAULT_KEYRING_FILE}` };
-  try {
-    return { keyring: await loadKeyring(join(dir, DEFAULT_KEYRING_FILE)), policy: await loadTrustPolicy(join(dir, policyFile)) };
-  } catch (err) {
-    return { problem: `the trust setup in ${dir} is invalid: ${errorMessage(err)}` };
-  }
-}
 
 /** Public key files the runtime trusts: `*.pub.pem` (SPKI) and `*.pub.jwk.json` (Ed25519 JWK). */
 export const TRUSTED_KEY_SUFFIXES = ['.pub.pem', '.pub.jwk.json'] as const;

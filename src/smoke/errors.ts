@@ -15,3 +15,34 @@ export class NativeInferenceError extends ModelshipError {
   readonly type = 'NativeInferenceError';
   readonly retryable = false;
 }
+
+/** What a failed pre-smoke verification found: every failing check, and the trust it was judged under. */
+export interface FailedVerification {
+  readonly mode: 'trust-policy' | 'release-keys';
+  readonly trustSource: string;
+  readonly at: string;
+  readonly failedChecks: ReadonlyArray<{ readonly check: string; readonly detail: string }>;
+  readonly rule: string;
+  readonly threshold: number;
+  readonly counted: number;
+  readonly countedKids: readonly string[];
+  readonly signatures: ReadonlyArray<{ readonly kid: string | null; readonly status: string; readonly reason?: string }>;
+}
+
+/**
+ * The bundle did not verify before the smoke stage ran it: a file, the manifest, a signature or
+ * the provenance is not what was signed, or the signers are not trusted. No inference ran; the
+ * message names every failing check. Re-release from a clean source, or fix the trust setup.
+ */
+export class BundleVerificationFailedError extends ModelshipError {
+  readonly type = 'BundleVerificationFailed';
+  readonly retryable = false;
+  readonly verification: FailedVerification;
+  constructor(bundleDir: string, verification: FailedVerification) {
+    super(
+      `bundle ${bundleDir} failed verification (${verification.mode}: ${verification.trustSource}), so no inference ran: ` +
+        verification.failedChecks.map((c) => `${c.check}: ${c.detail}`).join('; '),
+    );
+    this.verification = verification;
+  }
+}

@@ -37,3 +37,5 @@ export {
 } from './verify-with-policy.js';
 export { checkBundleSignature, type BundleSignatureCheck, type BundleTrust } from './bundle-signature.js';
 export { loadReleaseSigners } from './signers.js';
+export { releaseKeysTrust } from './release-keys-trust.js';
+export { TRUST_POLICY_FILES, loadTrustDir, type TrustDir } from './trust-dir.js';

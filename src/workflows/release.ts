@@ -6,7 +6,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ReleaseRequest, ReleaseResult, SmokeResult } from '../release/types.js';
+import type { ReleaseRequest, ReleaseResult, SmokeResult, SmokeVerification } from '../release/types.js';
 import type { ReleaseStageValue, StageError, StageName } from '../release/stages.js';
 import { assertSafeName } from '../release/ids.js';
 import { renderCurrentDetails } from '../release/current-details.js';
@@ -111,6 +111,7 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
         nativeMs: r.nativeMs,
         ...(r.plugins.length ? { plugins: r.plugins.map((p) => `${p.path}: ${p.message}`).join('; ') } : {}),
         ...(r.warning ? { warning: r.warning } : {}),
+        ...(r.verification ? verificationSummary(r.verification) : {}),
       }),
     );
   } else {
@@ -147,6 +148,19 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     attestations: smoked ? [attested.envelopePath, smoked.attestationPath] : [attested.envelopePath],
     ...(smoked ? { smoke: { result: smoked.result, maxAbsDiff: smoked.maxAbsDiff, maxRelDiff: smoked.maxRelDiff } } : {}),
     ...(canary ? { canary: { outcome: canary.outcome, model: canary.model, firstVersion: canary.firstVersion, decisions: canary.decisions.length } } : {}),
+  };
+}
+
+/** How smoke verified the bundle, for the stage summary (keys only: no workflow command). */
+function verificationSummary(v: SmokeVerification): Record<string, string | number> {
+  return {
+    verifiedBy: `${v.mode} (${v.trustSource})`,
+    verifiedKids: v.countedKids.join(', '),
+    signatures: v.signatures.map((s) => `${s.kid ?? '?'}: ${s.status}`).join('; '),
+    trustRule: v.rule,
+    signaturesCounted: `${v.counted} of ${v.threshold} required`,
+    verifiedRootDigest: `sha256:${v.rootDigest}`,
+    verifiedManifestSha256: v.manifestSha256,
   };
 }
 

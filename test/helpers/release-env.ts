@@ -48,7 +48,13 @@ function installQuietRuntime(): void {
 }
 
 export async function startReleaseEnv(
-  options: { server?: DevServer; exporters?: ExporterRegistry; serving?: { url: string; secret: string } } = {},
+  options: {
+    server?: DevServer;
+    exporters?: ExporterRegistry;
+    serving?: { url: string; secret: string };
+    /** The worker's MODELSHIP_TRUSTED_KEYS_DIR (read at every smoke run, so it may be filled after start). */
+    trustedKeysDir?: string;
+  } = {},
 ): Promise<ReleaseEnv> {
   installQuietRuntime();
   const server = options.server ?? (await startDevServer());
@@ -68,6 +74,7 @@ export async function startReleaseEnv(
       exporters: { ...builtInExporters(), ...options.exporters },
       passphrase: async () => TEST_PASSPHRASE,
       ...(options.serving ? { serving: options.serving } : {}),
+      ...(options.trustedKeysDir ? { trustedKeysDir: options.trustedKeysDir } : {}),
     },
   });
   const running = worker.run();
