@@ -11,6 +11,7 @@ import { sha256Hex } from '../hashing/stream-hash.js';
 import { hashFilesInParallel } from '../hashing/parallel-hash.js';
 import type { FileDigest, HashResult } from '../release/types.js';
 import { throttledHeartbeat } from './heartbeat.js';
+import type { ActivityMetrics } from './deps.js';
 
 export interface HashInput {
   readonly bundleDir: string;
@@ -28,9 +29,10 @@ export interface HashCheckpoint {
 /**
  * Streams every model file through SHA-256 (worker threads, one reused 1 MiB buffer each),
  * heartbeating bytes done and finished files, then completes model.yaml with the digests and
- * the root digest. A retry skips the files its checkpoint says are done.
+ * the root digest. A retry skips the files its checkpoint says are done. Bytes read go to
+ * `metrics` as they are hashed, so a scrape during a long hash shows progress.
  */
-export async function hashBundle(input: HashInput): Promise<HashResult> {
+export async function hashBundle(input: HashInput, metrics?: ActivityMetrics): Promise<HashResult> {
   const ctx = Context.current();
   const paths = bundlePaths(input.bundleDir);
   const draft = parseManifestDraft(await readFile(paths.manifest, 'utf8'));
@@ -65,6 +67,7 @@ export async function hashBundle(input: HashInput): Promise<HashResult> {
     signal: ctx.cancellationSignal,
     onBytes: (bytes) => {
       bytesDone += bytes;
+      metrics?.bytesHashed(bytes);
       heartbeat(checkpoint());
     },
     onFile: (file) => {
