@@ -44,8 +44,9 @@ MODELSHIP_LOG_FORMAT=json node "$ROOT/bin/modelship.js" serve --state-dir "$SERV
 PIDS+=($!)
 node -e "const u=process.argv[1];(async()=>{for(let i=0;i<150;i++){try{if((await fetch(u)).ok)return}catch{}await new Promise(r=>setTimeout(r,200))}console.error('serving runtime did not start: see .modelship/demo/serving.log');process.exit(1)})()" "$MODELSHIP_SERVING_URL/healthz"
 
-echo "== starting a modelship worker (log: .modelship/demo/worker.log)"
-MODELSHIP_LOG_FORMAT=json node dist/src/worker.js >> "$STATE/demo/worker.log" 2>&1 &
+METRICS_URL="http://127.0.0.1:${MODELSHIP_WORKER_METRICS_PORT:-9464}/metrics"
+echo "== starting a modelship worker, metrics at $METRICS_URL (log: .modelship/demo/worker.log)"
+MODELSHIP_WORKER_METRICS_PORT="${MODELSHIP_WORKER_METRICS_PORT:-9464}" MODELSHIP_LOG_FORMAT=json node dist/src/worker.js >> "$STATE/demo/worker.log" 2>&1 &
 PIDS+=($!)
 
 RUN="$(date -u +%Y%m%d%H%M%S)"
@@ -75,6 +76,10 @@ if modelship release models/demo/sample-mlp-divergent.onnx --name sample-mlp --v
   exit 1
 fi
 echo "(v3 rolled back, as it should: the reason and the figures are above and in the Web UI)"
+
+echo
+echo "== the worker's metrics: releases by outcome ($METRICS_URL, with stage durations, bytes hashed and Temporal's temporal_* metrics)"
+node -e "fetch(process.argv[1]).then((r) => r.text()).then((t) => console.log(t.split('\n').filter((l) => l.startsWith('modelship_releases_total')).join('\n')))" "$METRICS_URL" || echo "(metrics not readable: see .modelship/demo/worker.log)"
 
 cat <<MSG
 

@@ -1,15 +1,26 @@
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
+import { activityMetricsInterceptor } from './metrics/activity-interceptor.js';
+import type { ReleaseMetricsSinks } from './metrics/sinks.js';
+import type { WorkerMetrics } from './metrics/worker-metrics.js';
+import { RELEASE_WORKFLOW_TYPE } from './workflows/definitions.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
+/**
+ * Bundled with the workflows whether or not the worker serves metrics, so every worker runs
+ * the same workflow code; it only makes sink calls, never commands.
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [fileURLToPath(new URL('./metrics/release-outcome-interceptor.js', import.meta.url))];
 
 export interface ReleaseWorkerOptions {
   readonly connection: NativeConnection;
   readonly namespace: string;
   readonly taskQueue: string;
   readonly deps: ActivityDeps;
-  /** A prebuilt workflow bundle (tests build one and share it); otherwise bundled at start. */
+  /** Where release outcomes, stage durations and bytes hashed are recorded; none: not recorded. */
+  readonly metrics?: WorkerMetrics;
+  /** A prebuilt workflow bundle (tests build one and share it, with WORKFLOW_INTERCEPTOR_MODULES); otherwise bundled at start. */
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
   /**
    * Longest gap between heartbeats reaching the server (default 2 s). Checkpoints in heartbeat
@@ -19,14 +30,35 @@ export interface ReleaseWorkerOptions {
   readonly heartbeatThrottleMs?: number;
 }
 
+/** The worker end of the release-outcome sink; registered even without metrics so no call is "unregistered". */
+export function releaseMetricsSinks(metrics: WorkerMetrics | undefined): InjectedSinks<ReleaseMetricsSinks> {
+  return {
+    releaseMetrics: {
+      releaseFinished: {
+        fn: (info, outcome, seconds) => {
+          if (info.workflowType === RELEASE_WORKFLOW_TYPE) metrics?.releaseFinished(outcome, seconds);
+        },
+        // Replays (cache evictions, queries on closed releases) must not count a release again.
+        callDuringReplay: false,
+      },
+    },
+  };
+}
+
 /** A worker hosting ReleaseWorkflow and its activities; used by src/worker.ts and the tests. */
 export function createReleaseWorker(options: ReleaseWorkerOptions): Promise<Worker> {
+  const { metrics } = options;
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(options.deps),
+    activities: createActivities(metrics ? { ...options.deps, metrics } : options.deps),
+    interceptors: {
+      workflowModules: WORKFLOW_INTERCEPTOR_MODULES,
+      ...(metrics ? { activity: [activityMetricsInterceptor(metrics)] } : {}),
+    },
+    sinks: releaseMetricsSinks(metrics),
     maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2_000,
   });
 }

@@ -11,6 +11,12 @@ import { DATA_DIR } from './paths.js';
 import { readFile } from 'node:fs/promises';
 import { loadTrustDir, TRUST_POLICY_FILES } from './trust/trust-dir.js';
 import { DEFAULT_KEYRING_FILE } from './trust/keyring.js';
+import type { Logger } from './logger.js';
+import { MetricsConfigError, resolveMetricsEndpoint, type MetricsEndpoint } from './metrics/config.js';
+import { errorMessage } from './errors.js';
+import { coreMetricsTelemetry, freeLoopbackPort } from './metrics/core-telemetry.js';
+import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
+import { WorkerMetrics } from './metrics/worker-metrics.js';
 
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
 async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: string } }> {
@@ -42,43 +48,72 @@ async function trustFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promi
   return { trustedKeysDir: resolve(dir) };
 }
 
+export interface RunWorkerOptions {
+  /** Serve metrics here; default from MODELSHIP_WORKER_METRICS_PORT / _HOST, none without a port. */
+  readonly metrics?: MetricsEndpoint;
+}
+
+/**
+ * Installs the Temporal runtime (once per process: Core's telemetry is fixed at install) and,
+ * with an endpoint, starts serving modelship's metrics together with Core's.
+ */
+async function installRuntime(logger: Logger, endpoint: MetricsEndpoint | undefined): Promise<{ metrics?: WorkerMetrics; server?: MetricsServer }> {
+  if (!endpoint) {
+    Runtime.install({ logger: pinoSdkLogger(logger) });
+    return {};
+  }
+  const { telemetry, coreMetricsUrl } = coreMetricsTelemetry(await freeLoopbackPort());
+  Runtime.install({ logger: pinoSdkLogger(logger), telemetryOptions: telemetry });
+  const metrics = new WorkerMetrics();
+  const server = await startMetricsServer({ metrics, host: endpoint.host, port: endpoint.port, coreMetricsUrl, logger }).catch((err: unknown) => {
+    throw new MetricsConfigError(`cannot serve metrics on ${endpoint.host}:${endpoint.port}: ${errorMessage(err)}`, { cause: err });
+  });
+  logger.info({ metricsUrl: `${server.url}/metrics` }, 'serving metrics');
+  return { metrics, server };
+}
+
 /**
  * The modelship worker: ReleaseWorkflow and its activities on one task queue. It stops
  * gracefully on SIGINT/SIGTERM (the SDK's default shutdown signals): no new tasks are taken,
  * running activities get their cancellation, then the connection is closed.
  */
-export async function runWorker(): Promise<void> {
+export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const logger = createLogger('modelship-worker');
-  Runtime.install({ logger: pinoSdkLogger(logger) });
-  const settings = loadTemporalSettings();
-  const bundlesRoot = process.env.MODELSHIP_BUNDLES_DIR ?? join(DATA_DIR, 'bundles');
-  const hashWorkers = positiveInteger(process.env, 'MODELSHIP_HASH_THREADS');
-  const heartbeatThrottleMs = positiveInteger(process.env, 'MODELSHIP_HEARTBEAT_THROTTLE_MS');
-  const trust = await trustFromEnvironment();
-  const connection = await NativeConnection.connect(settings.connectionOptions);
+  const { metrics, server } = await installRuntime(logger, options.metrics ?? resolveMetricsEndpoint());
   try {
-    const worker = await createReleaseWorker({
-      connection,
-      namespace: settings.namespace,
-      taskQueue: settings.taskQueue,
-      deps: {
-        bundlesRoot,
-        exporters: loadExporterRegistry(),
-        passphrase: () => passphraseFromEnvironment(),
-        ...(await servingFromEnvironment()),
-        ...(hashWorkers ? { hashWorkers } : {}),
-        ...trust,
-      },
-      ...(heartbeatThrottleMs ? { heartbeatThrottleMs } : {}),
-    });
-    logger.info(
-      { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys' },
-      'worker started',
-    );
-    await worker.run();
-    logger.info('worker stopped');
+    const settings = loadTemporalSettings();
+    const bundlesRoot = process.env.MODELSHIP_BUNDLES_DIR ?? join(DATA_DIR, 'bundles');
+    const hashWorkers = positiveInteger(process.env, 'MODELSHIP_HASH_THREADS');
+    const heartbeatThrottleMs = positiveInteger(process.env, 'MODELSHIP_HEARTBEAT_THROTTLE_MS');
+    const trust = await trustFromEnvironment();
+    const connection = await NativeConnection.connect(settings.connectionOptions);
+    try {
+      const worker = await createReleaseWorker({
+        connection,
+        namespace: settings.namespace,
+        taskQueue: settings.taskQueue,
+        deps: {
+          bundlesRoot,
+          exporters: loadExporterRegistry(),
+          passphrase: () => passphraseFromEnvironment(),
+          ...(await servingFromEnvironment()),
+          ...(hashWorkers ? { hashWorkers } : {}),
+          ...trust,
+        },
+        ...(metrics ? { metrics } : {}),
+        ...(heartbeatThrottleMs ? { heartbeatThrottleMs } : {}),
+      });
+      logger.info(
+        { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys' },
+        'worker started',
+      );
+      await worker.run();
+      logger.info('worker stopped');
+    } finally {
+      await connection.close();
+    }
   } finally {
-    await connection.close();
+    await server?.close();
   }
 }
 

@@ -20,6 +20,8 @@ import type { CanaryPlan } from '../src/canary/plan.js';
 import type { ReleaseResult } from '../src/release/types.js';
 import { startReleaseEnv, type ReleaseEnv } from './helpers/release-env.js';
 import { writePerturbedModel } from './helpers/serving-fixture.js';
+import { Scrape } from './helpers/prometheus.js';
+import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const SIGNATURE = [{ name: 'features', type: 'float32', shape: ['batch', 4] }] as const;
@@ -33,12 +35,14 @@ describe('canary stage with a real serving runtime', () => {
   let divergent: string;
   const secret = randomBytes(24).toString('hex');
   const model = `canary-${randomBytes(3).toString('hex')}`;
+  const metrics = new WorkerMetrics({ defaultMetrics: false });
+  const releasesCounted = async (outcome: string) => new Scrape(await metrics.render()).value('modelship_releases_total', { outcome });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'modelship-canary-'));
     await mkdir(join(dir, 'trusted'));
     serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret });
-    env = await startReleaseEnv({ serving: { url: serving.url, secret } });
+    env = await startReleaseEnv({ serving: { url: serving.url, secret }, metrics });
     // The serving runtime trusts the release key (it re-reads the folder on every deploy).
     await copyFile(env.key.publicKeyPath, join(dir, 'trusted', basename(env.key.publicKeyPath)));
     admin = new ServingAdminClient({ baseUrl: serving.url, secret });
@@ -85,9 +89,11 @@ describe('canary stage with a real serving runtime', () => {
   let v2: ReleaseResult;
 
   it('the first version goes straight to stable', async () => {
+    const promoted = await releasesCounted('promoted');
     v1 = (await (await release(SAMPLE, {})).result()) as ReleaseResult;
     assert.deepEqual(v1.canary, { outcome: 'promoted', model, firstVersion: true, decisions: 1 });
     assert.equal((await admin.status(model)).slots.stable?.bundleDir, v1.bundleDir);
+    assert.equal(await releasesCounted('promoted'), promoted + 1, 'the worker counts it as promoted');
   });
 
   it('a good canary is baked, analysed and promoted; the decisions carry the figures', async () => {
@@ -121,16 +127,19 @@ describe('canary stage with a real serving runtime', () => {
     const message = await underLoad(rolledBack(handle));
     // The verdict rests on the median shift (Hodges-Lehmann) and the p-value; the p99 tail can
     // go either way on a loaded 2-core machine, so only its presence is checked.
-    assert.match(message, /fail \[latency-regression\]: p99 canary .* ms vs .* ms \([+-]\d+(\.\d+)?%, p=[\d.e-]+, shift \+\d+%\)/);
+    assert.match(message, /fail \[latency-regression\]: p99 canary .* ms vs .* ms \([+-]\d+(\.\d+)?%, p=[\d.e-]+, shift \+\d+(\.\d+)?%\)/);
     assert.equal((await admin.status(model)).slots.stable?.bundleDir, v2.bundleDir);
   });
 
   it('an abort during a bake rolls back at once', async () => {
+    const [rolledBackBefore, failedBefore] = [await releasesCounted('rolled_back'), await releasesCounted('failed')];
     const handle = await release(SAMPLE, { steps: [{ setWeight: 10 }, { bakeSeconds: 600 }] });
     await waitForPhase(handle, 'baking');
     await handle.executeUpdate(abortUpdate, { args: [{ reason: 'SRE saw a latency page' }] });
     assert.match(await rolledBack(handle), /SRE saw a latency page/);
     assert.equal((await admin.status(model)).slots.canary, null);
+    assert.equal(await releasesCounted('rolled_back'), rolledBackBefore + 1, 'the worker counts it as rolled_back');
+    assert.equal(await releasesCounted('failed'), failedBefore, 'and not as failed');
   });
 
   it('a pause waits for approval; without one it aborts by itself', async () => {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { WORKFLOWS_PATH } from '../src/release-worker.js';
+import { releaseMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../src/release-worker.js';
+import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 
 const HISTORIES = join(PROJECT_ROOT, 'test', 'histories');
@@ -22,15 +23,19 @@ async function recorded() {
 }
 
 describe('replay of recorded ReleaseWorkflow histories', () => {
-  it('today\'s ReleaseWorkflow replays every recorded history', async () => {
+  it('today\'s ReleaseWorkflow (with the worker\'s interceptors and sinks) replays every recorded history', async () => {
     const histories = await recorded();
     assert.ok(histories.length >= 3, 'expected the recorded success and failure histories');
+    const metrics = new WorkerMetrics({ defaultMetrics: false });
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, histories)) {
+    const options = { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }, sinks: releaseMetricsSinks(metrics) };
+    for await (const result of Worker.runReplayHistories(options, histories)) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${result.error?.message}`);
       replayed++;
     }
     assert.equal(replayed, histories.length);
+    // A replay is not a release finishing: nothing is counted.
+    assert.doesNotMatch(await metrics.render(), /^modelship_releases_total\{[^}]*\} [1-9]/m);
   });
 
   it('a reordered workflow fails replay with a determinism error', async () => {

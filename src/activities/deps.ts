@@ -1,5 +1,10 @@
 import type { ExporterRegistry } from '../exporter/registry.js';
 
+/** What activities report to the worker's metrics (src/metrics/worker-metrics.ts). */
+export interface ActivityMetrics {
+  bytesHashed(bytes: number): void;
+}
+
 /** What the activities need from the worker that hosts them. */
 export interface ActivityDeps {
   /** Bundles are written to <bundlesRoot>/<name>/<version>. */
@@ -17,4 +22,6 @@ export interface ActivityDeps {
    * signing keys.
    */
   readonly trustedKeysDir?: string;
+  /** The worker's metrics; none when it serves none. */
+  readonly metrics?: ActivityMetrics;
 }

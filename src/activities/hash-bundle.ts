@@ -11,6 +11,7 @@ import { hashFilesInParallel } from '../hashing/parallel-hash.js';
 import { CURRENT_DIGEST_RULE, describeDigestRule, sameDigestRule, shardRange, type DigestRule } from '../hashing/digest-rule.js';
 import type { FileDigest, HashResult } from '../release/types.js';
 import { throttledHeartbeat } from './heartbeat.js';
+import type { ActivityMetrics } from './deps.js';
 
 export interface HashInput {
   readonly bundleDir: string;
@@ -37,6 +38,8 @@ export interface HashCheckpoint {
 export interface HashSettings {
   /** Default worker threads when the workflow does not say. */
   readonly workers?: number;
+  /** Bytes read go here as they are hashed, so a scrape during a long hash shows progress. */
+  readonly metrics?: ActivityMetrics;
 }
 
 /**
@@ -100,6 +103,7 @@ export async function hashBundle(input: HashInput, settings: HashSettings = {}):
     doneShards: shardsDone,
     onBytes: (bytes) => {
       bytesHashed += bytes;
+      settings.metrics?.bytesHashed(bytes);
       heartbeat(checkpoint());
     },
     onShard: (shard) => {

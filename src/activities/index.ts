@@ -7,14 +7,14 @@ import { smokeTest, type SmokeInput } from './smoke-test.js';
 import { analyzeCanary, deployCanary, promoteCanary, rollbackCanary, servingTarget, setCanaryWeight } from './canary.js';
 import { withFailureMapping } from './failures.js';
 
-export type { ActivityDeps } from './deps.js';
+export type { ActivityDeps, ActivityMetrics } from './deps.js';
 export type { ExportInput, HashInput, SignInput, AttestInput, SmokeInput };
 
 /** The release activities, bound to the worker's configuration. */
 export function createActivities(deps: ActivityDeps) {
   return {
     exportModel: withFailureMapping((input: ExportInput) => exportModel(deps, input)),
-    hashBundle: withFailureMapping((input: HashInput) => hashBundle(input, { ...(deps.hashWorkers ? { workers: deps.hashWorkers } : {}) })),
+    hashBundle: withFailureMapping((input: HashInput) => hashBundle(input, { ...(deps.hashWorkers ? { workers: deps.hashWorkers } : {}), ...(deps.metrics ? { metrics: deps.metrics } : {}) })),
     signManifest: withFailureMapping((input: SignInput) => signManifest(deps, input)),
     attestProvenance: withFailureMapping((input: AttestInput) => attestProvenance(deps, input)),
     smokeTest: withFailureMapping((input: SmokeInput) => smokeTest(deps, input)),

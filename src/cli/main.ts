@@ -154,9 +154,12 @@ program
 program
   .command('worker')
   .description('run a modelship worker (same as node dist/src/worker.js)')
-  .action(async () => {
-    const { runWorker } = await import('../worker.js');
-    await runWorker();
+  .option('--metrics-port <port>', 'serve Prometheus metrics (modelship_* and Temporal Core temporal_*) at /metrics on this port (default MODELSHIP_WORKER_METRICS_PORT; none: no metrics)')
+  .option('--metrics-host <host>', 'address the metrics port binds (default MODELSHIP_WORKER_METRICS_HOST or 127.0.0.1)')
+  .action(async (flags: { metricsPort?: string; metricsHost?: string }) => {
+    const [{ runWorker }, { resolveMetricsEndpoint }] = await Promise.all([import('../worker.js'), import('../metrics/config.js')]);
+    const metrics = resolveMetricsEndpoint(flags);
+    await runWorker(metrics ? { metrics } : {});
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

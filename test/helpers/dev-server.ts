@@ -116,7 +116,7 @@ async function recordedAddress(dataDir: string): Promise<[string | undefined, st
  * port is chosen so we never get the same port twice; another process could
  * still grab one before the server binds it, which start.sh reports clearly.
  */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, () =>
       new Promise<Server>((resolvePort, reject) => {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
-import { createReleaseWorker, WORKFLOWS_PATH } from '../../src/release-worker.js';
+import { createReleaseWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../src/release-worker.js';
+import type { WorkerMetrics } from '../../src/metrics/worker-metrics.js';
 import { builtInExporters, type ExporterRegistry } from '../../src/exporter/registry.js';
 import { generateKeyFiles, type GeneratedKeyFiles } from '../../src/crypto/keys.js';
 import { releaseStartOptions } from '../../src/release/start-metadata.js';
@@ -19,7 +20,7 @@ export const TEST_PASSPHRASE = `test-passphrase-${randomBytes(6).toString('hex')
 let sharedBundle: Promise<WorkflowBundle> | undefined;
 /** Bundling takes seconds; every worker in a test process shares one bundle. */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  sharedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  sharedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: quietLogger });
   return sharedBundle;
 }
 
@@ -54,6 +55,7 @@ export async function startReleaseEnv(
     serving?: { url: string; secret: string };
     /** The worker's MODELSHIP_TRUSTED_KEYS_DIR (read at every smoke run, so it may be filled after start). */
     trustedKeysDir?: string;
+    metrics?: WorkerMetrics;
   } = {},
 ): Promise<ReleaseEnv> {
   installQuietRuntime();
@@ -76,6 +78,7 @@ export async function startReleaseEnv(
       ...(options.serving ? { serving: options.serving } : {}),
       ...(options.trustedKeysDir ? { trustedKeysDir: options.trustedKeysDir } : {}),
     },
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: server.address });
