@@ -98,6 +98,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
           passphrase: () => passphraseFromEnvironment(),
           ...(await servingFromEnvironment()),
           ...(hashWorkers ? { hashWorkers } : {}),
+          ...(process.env.MODELSHIP_DIGEST_CACHE ? { digestCachePath: resolve(process.env.MODELSHIP_DIGEST_CACHE) } : {}),
           ...trust,
         },
         ...(metrics ? { metrics } : {}),

@@ -17,6 +17,11 @@ export interface ActivityDeps {
   /** Threads for the hash stage (MODELSHIP_HASH_THREADS; default: the cores available). */
   readonly hashWorkers?: number;
   /**
+   * The opt-in digest cache (MODELSHIP_DIGEST_CACHE): export takes unchanged source files' digests
+   * from it, and the hash stage reuses export's digests for untouched copies.
+   */
+  readonly digestCachePath?: string;
+  /**
    * The worker's trust folder (MODELSHIP_TRUSTED_KEYS_DIR: keyring.json and trust-policy.yaml),
    * read again for every smoke run. Without one, smoke verifies bundles against the release's own
    * signing keys.

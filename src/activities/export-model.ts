@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,11 @@ import { rootDigest } from '../hashing/root-digest.js';
 import { sha256File } from '../hashing/stream-hash.js';
 import { inspectOnnxModel } from '../onnx/inspect-model.js';
 import { runExporter } from '../exporter/run-exporter.js';
-import type { ExportResult, ReleaseRequest, SourceRef } from '../release/types.js';
+import type { ExportedFile, ExportResult, ReleaseRequest, SourceRef } from '../release/types.js';
+import { CURRENT_DIGEST_RULE } from '../hashing/digest-rule.js';
+import { copySourceFiles } from '../bundle/copy-source.js';
+import { openDigestCache } from './digest-cache.js';
+import type { DigestCache } from '../hashing/digest-cache.js';
 import type { ActivityDeps } from './deps.js';
 import { throttledHeartbeat } from './heartbeat.js';
 
@@ -39,8 +43,11 @@ export async function exportModel(deps: ActivityDeps, input: ExportInput): Promi
   await mkdir(stagingModel, { recursive: true });
   try {
     const heartbeat = throttledHeartbeat();
-    const source = await materialize(deps, request, stagingModel, heartbeat);
-    const files = await listModelFiles(stagingModel);
+    const cache = deps.digestCachePath ? await openDigestCache(deps.digestCachePath) : undefined;
+    const { source, known, hashing } = await materialize(deps, request, stagingModel, heartbeat, cache);
+    await cache?.save();
+    const knownByPath = new Map((known ?? []).map((f) => [f.path, f]));
+    const files: ExportedFile[] = (await listModelFiles(stagingModel)).map((f) => knownByPath.get(f.path) ?? f);
     const onnxFiles = files.filter((f) => f.path.endsWith('.onnx'));
     if (onnxFiles.length !== 1) {
       throw new ModelSourceError(
@@ -63,7 +70,7 @@ export async function exportModel(deps: ActivityDeps, input: ExportInput): Promi
       modelFile,
       signature: { inputs: info.inputs, outputs: info.outputs },
       source,
-      files,
+      files: files.map(({ path, size }) => ({ path, size })),
     };
     await writeFile(join(staging, 'model.yaml'), serializeManifest(draft));
     await writeFile(join(staging, basename(paths.owner)), input.releaseId);
@@ -72,7 +79,7 @@ export async function exportModel(deps: ActivityDeps, input: ExportInput): Promi
     await rm(bundleDir, { recursive: true, force: true });
     await mkdir(dirname(bundleDir), { recursive: true });
     await rename(staging, bundleDir);
-    return { bundleDir, modelFile, files, model: info, source };
+    return { bundleDir, modelFile, files, model: info, source, ...(hashing ? { sourceHashing: hashing } : {}) };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
@@ -102,27 +109,28 @@ async function materialize(
   request: ReleaseRequest,
   stagingModel: string,
   heartbeat: (details: unknown, force?: boolean) => void,
-): Promise<SourceRef> {
+  cache: DigestCache | undefined,
+): Promise<{ source: SourceRef; known?: readonly ExportedFile[]; hashing?: ExportResult['sourceHashing'] }> {
   const source = request.source;
   const ctx = Context.current();
   if (source.kind === 'onnx') {
     const path = resolve(source.path);
     const kind = await statSource(path);
-    if (kind === 'file') {
-      await copyFile(path, join(stagingModel, basename(path)));
-      const { sha256 } = await sha256File(path, { signal: ctx.cancellationSignal, onProgress: (p) => heartbeat({ step: 'hash-source', ...p }) });
-      return { uri: pathToFileURL(path).href, sha256 };
-    }
-    const files = await listModelFilesOrFail(path, source.allowSymlinks ?? false);
-    const digests = [];
-    for (const file of files) {
-      await mkdir(dirname(join(stagingModel, file.path)), { recursive: true });
-      await copyFile(join(path, file.path), join(stagingModel, file.path));
-      const { sha256 } = await sha256File(join(path, file.path), { signal: ctx.cancellationSignal });
-      digests.push({ path: file.path, sha256 });
-      heartbeat({ step: 'copy', file: file.path });
-    }
-    return { uri: pathToFileURL(path).href + '/', sha256: rootDigest(digests) };
+    const root = kind === 'file' ? dirname(path) : path;
+    const files = kind === 'file' ? [{ path: basename(path), size: (await stat(path)).size }] : await listModelFilesOrFail(path, source.allowSymlinks ?? false);
+    const copied = await copySourceFiles(root, files, stagingModel, {
+      rule: CURRENT_DIGEST_RULE,
+      cache,
+      signal: ctx.cancellationSignal,
+      onProgress: (step) => heartbeat({ step }),
+    });
+    const digest = kind === 'file' ? copied.files[0]!.sha256 : rootDigest(copied.files);
+    ctx.log.info('source copied', { files: files.length, bytesHashed: copied.bytesHashed, bytesFromCache: copied.bytesFromCache });
+    return {
+      source: { uri: pathToFileURL(path).href + (kind === 'file' ? '' : '/'), sha256: digest },
+      known: copied.known,
+      hashing: { bytesHashed: copied.bytesHashed, bytesFromCache: copied.bytesFromCache },
+    };
   }
 
   const spec = deps.exporters[source.exporter];
@@ -150,7 +158,7 @@ async function materialize(
     throw new ExporterError(`exporter ${source.exporter} finished without writing ${basename(output)}`);
   }
   const { sha256 } = await sha256File(input, { signal: ctx.cancellationSignal });
-  return { uri: pathToFileURL(input).href, sha256 };
+  return { source: { uri: pathToFileURL(input).href, sha256 } };
 }
 
 async function statSource(path: string): Promise<'file' | 'directory'> {

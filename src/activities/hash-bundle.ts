@@ -9,7 +9,9 @@ import { rootDigest } from '../hashing/root-digest.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import { hashFilesInParallel } from '../hashing/parallel-hash.js';
 import { CURRENT_DIGEST_RULE, describeDigestRule, sameDigestRule, shardRange, type DigestRule } from '../hashing/digest-rule.js';
-import type { FileDigest, HashResult } from '../release/types.js';
+import type { ExportedFile, FileDigest, HashResult } from '../release/types.js';
+import { sameIdentity, statIdentity } from '../hashing/digest-cache.js';
+import { join } from 'node:path';
 import { throttledHeartbeat } from './heartbeat.js';
 import type { ActivityMetrics } from './deps.js';
 
@@ -17,6 +19,8 @@ export interface HashInput {
   readonly bundleDir: string;
   /** Worker threads for hashing (default: the worker's setting, else the cores available). */
   readonly workers?: number;
+  /** Export's digests of the copies it wrote; reused when the worker has a digest cache and the copy is untouched. */
+  readonly known?: readonly ExportedFile[];
 }
 
 /** A file partly hashed when the checkpoint was taken: the shards already done. */
@@ -40,6 +44,8 @@ export interface HashSettings {
   readonly workers?: number;
   /** Bytes read go here as they are hashed, so a scrape during a long hash shows progress. */
   readonly metrics?: ActivityMetrics;
+  /** Reuse export's digests (the worker has a digest cache: caching was asked for). */
+  readonly reuseKnown?: boolean;
 }
 
 /**
@@ -82,6 +88,18 @@ export async function hashBundle(input: HashInput, settings: HashSettings = {}):
     }
   }
 
+  let bytesFromCache = 0;
+  if (settings.reuseKnown) {
+    for (const known of input.known ?? []) {
+      if (!known.sha256 || !known.identity || finished.has(known.path) || sizes.get(known.path) !== known.size) continue;
+      const identity = await statIdentity(join(paths.modelDir, known.path)).catch(() => undefined);
+      if (!identity || !sameIdentity(identity, known.identity)) continue;
+      finished.set(known.path, { path: known.path, size: known.size, sha256: known.sha256 });
+      shardsDone.delete(known.path);
+      bytesFromCache += known.size;
+    }
+  }
+
   let bytesHashed = 0;
   const heartbeat = throttledHeartbeat();
   // In canonical order, so a checkpoint reads the same whatever order the workers finished in.
@@ -92,7 +110,7 @@ export async function hashBundle(input: HashInput, settings: HashSettings = {}):
       const known = shardsDone.get(f.path);
       return known && !finished.has(f.path) && known.size ? [{ path: f.path, size: f.size, shards: [...known].sort((a, b) => a[0] - b[0]) }] : [];
     }),
-    bytesDone: bytesResumed + bytesHashed,
+    bytesDone: bytesResumed + bytesFromCache + bytesHashed,
     bytesTotal,
   });
   const workers = input.workers ?? settings.workers;
@@ -133,6 +151,7 @@ export async function hashBundle(input: HashInput, settings: HashSettings = {}):
     rule: describeDigestRule(rule),
     bytesHashed,
     bytesResumed,
+    bytesFromCache,
   };
 }
 

@@ -14,7 +14,7 @@ export type { ExportInput, HashInput, SignInput, AttestInput, SmokeInput };
 export function createActivities(deps: ActivityDeps) {
   return {
     exportModel: withFailureMapping((input: ExportInput) => exportModel(deps, input)),
-    hashBundle: withFailureMapping((input: HashInput) => hashBundle(input, { ...(deps.hashWorkers ? { workers: deps.hashWorkers } : {}), ...(deps.metrics ? { metrics: deps.metrics } : {}) })),
+    hashBundle: withFailureMapping((input: HashInput) => hashBundle(input, { ...(deps.hashWorkers ? { workers: deps.hashWorkers } : {}), ...(deps.metrics ? { metrics: deps.metrics } : {}), reuseKnown: deps.digestCachePath !== undefined })),
     signManifest: withFailureMapping((input: SignInput) => signManifest(deps, input)),
     attestProvenance: withFailureMapping((input: AttestInput) => attestProvenance(deps, input)),
     smokeTest: withFailureMapping((input: SmokeInput) => smokeTest(deps, input)),

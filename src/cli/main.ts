@@ -105,6 +105,7 @@ program
   .requiredOption('--format <format>', 'oms')
   .requiredOption('--key <path>', 'ECDSA P-256/384/521 private key PEM (passphrase from MODELSHIP_KEY_PASSPHRASE if encrypted)')
   .requiredOption('--out <file>', 'where to write the bundle (e.g. model.sig)')
+  .option('--digest-cache <file>', 'reuse digests of files unchanged (same inode, size, mtime, ctime) since the last run with this cache')
   .option('--json', 'print the result as JSON')
   .action(signCommand);
 

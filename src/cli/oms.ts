@@ -3,13 +3,17 @@ import { formatOmsReport, signOmsCommand, verifyOmsCommand } from '../oms/oms-co
 import { CliError, printJson, say } from './output.js';
 
 /** `modelship sign <model> --format oms`: an OpenSSF model-signing bundle with an ECDSA key. */
-export async function signCommand(model: string, options: { format: string; key: string; out: string; json?: boolean }): Promise<void> {
+export async function signCommand(model: string, options: { format: string; key: string; out: string; json?: boolean; digestCache?: string }): Promise<void> {
   if (options.format !== 'oms') throw new CliError(`sign supports --format oms (releases sign their own JWS); got ${options.format}`, 2);
   const passphrase = process.env.MODELSHIP_KEY_PASSPHRASE;
-  const result = await signOmsCommand(resolve(model), resolve(options.key), resolve(options.out), passphrase ? { passphrase } : {});
+  const result = await signOmsCommand(resolve(model), resolve(options.key), resolve(options.out), {
+    ...(passphrase ? { passphrase } : {}),
+    ...(options.digestCache ? { digestCachePath: resolve(options.digestCache) } : {}),
+  });
   if (options.json) return printJson(result);
   say(`signed ${result.files} file(s), ${result.bytes} bytes of ${result.subject.name} (OpenSSF model signing, ${result.predicateType})`);
   say(`  subject sha256:${result.subject.sha256}`);
+  if (options.digestCache) say(`  hashed  ${result.bytesHashed} bytes; ${result.bytesFromCache} bytes unchanged since the digest cache saw them`);
   say(`  bundle  ${result.out}`);
 }
 

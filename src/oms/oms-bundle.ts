@@ -1,3 +1,4 @@
+import type { DigestCache } from '../hashing/digest-cache.js';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { decodeBase64Strict, encodeBase64 } from '../crypto/base64.js';
@@ -97,6 +98,8 @@ export interface OmsSignOptions extends OmsHashOptions {
   readonly modelName?: string;
   /** For an encrypted PEM private key. */
   readonly passphrase?: string;
+  /** Take unchanged files' digests from this cache (and record the rest). */
+  readonly digestCache?: DigestCache;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,12 +179,17 @@ export interface OmsHashResult {
   readonly statement: OmsStatement;
   readonly files: readonly OmsHashedFile[];
   readonly bytes: number;
+  readonly bytesHashed: number;
+  readonly bytesFromCache: number;
 }
 
 /** Lists and hashes the folder and builds the statement model_signing would sign for it. */
 export async function buildOmsStatement(modelDir: string, options: OmsSignOptions = {}): Promise<OmsHashResult> {
   const ignore = await omsIgnorePaths(modelDir, options);
-  const files = await hashOmsFiles(modelDir, await listOmsFiles(modelDir, ignore), { signal: options.signal });
+  const { files, bytesHashed, bytesFromCache } = await hashOmsFiles(modelDir, await listOmsFiles(modelDir, ignore), {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.digestCache ? { cache: options.digestCache } : {}),
+  });
   const resources: OmsResource[] = files.map((f) => ({ name: f.name, algorithm: 'sha256', digest: f.sha256 }));
   const serialization: OmsSerialization = {
     method: 'files',
@@ -195,7 +203,7 @@ export async function buildOmsStatement(modelDir: string, options: OmsSignOption
     predicateType: OMS_PREDICATE_TYPE,
     predicate: { serialization, resources },
   };
-  return { statement, files, bytes: files.reduce((n, f) => n + f.size, 0) };
+  return { statement, files, bytes: files.reduce((n, f) => n + f.size, 0), bytesHashed, bytesFromCache };
 }
 
 /** The payload bytes: two-space indented JSON without a trailing newline, as protobuf's MessageToJson prints it. */
@@ -385,7 +393,7 @@ export async function verifyOmsBundle(
     }
     let actual: OmsHashedFile[];
     try {
-      actual = await hashOmsFiles(modelDir, await listOmsFiles(modelDir, ignore), { signal: options.signal });
+      actual = (await hashOmsFiles(modelDir, await listOmsFiles(modelDir, ignore), options.signal ? { signal: options.signal } : {})).files;
     } catch (err) {
       if (options.signal?.aborted) throw err;
       return stop('files', `cannot hash the model folder: ${errorMessage(err)}`);

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { DigestCache } from '../hashing/digest-cache.js';
 import { InvalidKeyError, KeyNotFoundError, PassphraseMissingError, WrongPassphraseError, errorMessage } from '../errors.js';
 import {
   OMS_PREDICATE_TYPE,
@@ -26,6 +27,8 @@ export interface OmsSignCommandOptions {
   readonly ignorePaths?: readonly string[];
   readonly ignoreGitPaths?: boolean;
   readonly signal?: AbortSignal;
+  /** An opt-in digest cache file: re-signing after a small change re-hashes only what changed. */
+  readonly digestCachePath?: string;
 }
 
 export interface OmsSignCommandResult {
@@ -33,6 +36,9 @@ export interface OmsSignCommandResult {
   readonly subject: { readonly name: string; readonly sha256: string };
   readonly files: number;
   readonly bytes: number;
+  /** Bytes read and hashed by this run; the rest came from the digest cache. */
+  readonly bytesHashed: number;
+  readonly bytesFromCache: number;
   readonly hint: string;
   readonly predicateType: string;
   readonly ms: number;
@@ -64,12 +70,15 @@ export async function signOmsCommand(
     if (options.passphrase !== undefined) throw new WrongPassphraseError(`cannot decrypt the private key ${keyPath}: ${errorMessage(err)}`);
     throw new InvalidKeyError(`cannot read the private key ${keyPath} (PEM): ${errorMessage(err)}`);
   }
-  const { statement, files, bytes } = await buildOmsStatement(modelDir, {
+  const digestCache = options.digestCachePath ? await DigestCache.open(options.digestCachePath) : undefined;
+  const { statement, files, bytes, bytesHashed, bytesFromCache } = await buildOmsStatement(modelDir, {
+    ...(digestCache ? { digestCache } : {}),
     signaturePath: out,
     ...(options.ignorePaths ? { ignorePaths: options.ignorePaths } : {}),
     ...(options.ignoreGitPaths !== undefined ? { ignoreGitPaths: options.ignoreGitPaths } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  await digestCache?.save();
   const bundle = signOmsPayload(omsPayloadBytes(statement), key);
   await writeFileAtomic(resolve(out), omsBundleJson(bundle));
   const subject = statement.subject[0];
@@ -78,6 +87,8 @@ export async function signOmsCommand(
     subject: { name: subject.name, sha256: subject.digest.sha256 },
     files: files.length,
     bytes,
+    bytesHashed,
+    bytesFromCache,
     hint: omsKeyHint(createPublicKey(key)),
     predicateType: OMS_PREDICATE_TYPE,
     ms: performance.now() - started,

@@ -1,6 +1,7 @@
 import { readdir, lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
-import { hashFilesInParallel } from '../hashing/parallel-hash.js';
+import { hashFilesWithCache } from '../hashing/cached-hash.js';
+import type { DigestCache } from '../hashing/digest-cache.js';
 import { canonicalPathProblem } from '../hashing/root-digest.js';
 import { ModelSourceError, errorMessage } from '../errors.js';
 
@@ -120,16 +121,17 @@ export async function listOmsFiles(modelDir: string, ignore: readonly string[]):
   return files.sort((a, b) => compareOmsPaths(a.name, b.name));
 }
 
-/** Plain SHA-256 of every file (model_signing's "files" serialization), files spread over worker threads. */
+/** Plain SHA-256 of every file (model_signing's "files" serialization), spread over worker threads; unchanged files from the digest cache. */
 export async function hashOmsFiles(
   modelDir: string,
   files: readonly OmsFile[],
-  options: { signal?: AbortSignal } = {},
-): Promise<OmsHashedFile[]> {
-  const hashed = await hashFilesInParallel(
+  options: { signal?: AbortSignal; cache?: DigestCache } = {},
+): Promise<{ files: OmsHashedFile[]; bytesHashed: number; bytesFromCache: number }> {
+  const hashed = await hashFilesWithCache(
     modelDir,
     files.map((f) => ({ path: f.name, size: f.size })),
+    options.cache,
     { rule: { name: 'modelship-root-v1' }, ...(options.signal ? { signal: options.signal } : {}) },
   );
-  return hashed.map((f) => ({ name: f.path, size: f.size, sha256: f.sha256 }));
+  return { files: hashed.files.map((f) => ({ name: f.path, size: f.size, sha256: f.sha256 })), bytesHashed: hashed.bytesHashed, bytesFromCache: hashed.bytesFromCache };
 }

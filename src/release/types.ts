@@ -1,4 +1,5 @@
 import type { CanaryPlan } from '../canary/plan.js';
+import type { FileIdentity } from '../hashing/digest-cache.js';
 
 /**
  * The data that crosses Temporal: small, JSON, and never secret. Paths are as the worker
@@ -80,6 +81,16 @@ export interface BundleFile {
   readonly size: number;
 }
 
+/**
+ * A file as export wrote it into the bundle: with the source's digest and the copy's identity on
+ * disk, which the hash stage may reuse (only on workers with a digest cache) while the copy is
+ * untouched. Absent in histories recorded before digest caching.
+ */
+export interface ExportedFile extends BundleFile {
+  readonly sha256?: string;
+  readonly identity?: FileIdentity;
+}
+
 export interface FileDigest extends BundleFile {
   readonly sha256: string;
 }
@@ -93,9 +104,11 @@ export interface ExportResult {
   readonly bundleDir: string;
   /** The ONNX file among `files`. */
   readonly modelFile: string;
-  readonly files: readonly BundleFile[];
+  readonly files: readonly ExportedFile[];
   readonly model: ModelInfo;
   readonly source: SourceRef;
+  /** How the source was digested: bytes read now, bytes the digest cache vouched for (absent for exporter sources and old histories). */
+  readonly sourceHashing?: { readonly bytesHashed: number; readonly bytesFromCache: number };
 }
 
 export interface HashResult {
@@ -109,6 +122,8 @@ export interface HashResult {
   /** Bytes this attempt read; the rest came from an earlier attempt's checkpoint or the digest cache. */
   readonly bytesHashed?: number;
   readonly bytesResumed?: number;
+  /** Bytes whose digests export computed (or took from the digest cache) for untouched copies. */
+  readonly bytesFromCache?: number;
 }
 
 export interface SignResult {

@@ -81,7 +81,7 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
   );
   const hashed = await stage(
     'hash',
-    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.hash, timeline.hash()).hashBundle({ bundleDir: exported.bundleDir }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.hash, timeline.hash()).hashBundle({ bundleDir: exported.bundleDir, known: exported.files }),
     (r) => ({ rootDigest: r.rootDigest, files: r.files.length, bytes: r.totalBytes, manifestSha256: r.manifestSha256 }),
   );
   attributes.digest(hashed.rootDigest);

@@ -1,5 +1,6 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 
 export interface HistoryEvent {
   eventType: string;
@@ -41,4 +42,21 @@ export function payloadSizes(history: unknown): number[] {
 
 export function eventsOfType(history: { events: HistoryEvent[] }, type: string): HistoryEvent[] {
   return history.events.filter((e) => e.eventType === type);
+}
+
+/** The decoded results of every completed activity of the given type, in order, as history recorded them. */
+export async function activityResults<T>(handle: WorkflowHandle, activityType: string): Promise<T[]> {
+  const history = await handle.fetchHistory();
+  const scheduled = new Map<string, string>();
+  const results: T[] = [];
+  for (const event of history.events ?? []) {
+    const s = event.activityTaskScheduledEventAttributes;
+    if (s && event.eventId) scheduled.set(String(event.eventId), s.activityType?.name ?? '');
+    const c = event.activityTaskCompletedEventAttributes;
+    if (c && scheduled.get(String(c.scheduledEventId)) === activityType) {
+      const payload = c.result?.payloads?.[0];
+      if (payload) results.push(defaultPayloadConverter.fromPayload<T>(payload));
+    }
+  }
+  return results;
 }

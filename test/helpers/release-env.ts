@@ -56,6 +56,8 @@ export async function startReleaseEnv(
     /** The worker's MODELSHIP_TRUSTED_KEYS_DIR (read at every smoke run, so it may be filled after start). */
     trustedKeysDir?: string;
     metrics?: WorkerMetrics;
+    /** The worker's MODELSHIP_DIGEST_CACHE. */
+    digestCachePath?: string;
   } = {},
 ): Promise<ReleaseEnv> {
   installQuietRuntime();
@@ -77,6 +79,7 @@ export async function startReleaseEnv(
       passphrase: async () => TEST_PASSPHRASE,
       ...(options.serving ? { serving: options.serving } : {}),
       ...(options.trustedKeysDir ? { trustedKeysDir: options.trustedKeysDir } : {}),
+      ...(options.digestCachePath ? { digestCachePath: options.digestCachePath } : {}),
     },
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
