@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatByteRate, formatBytes, formatRss, formatSeconds, GiB, median, MiB } from './format.js';
@@ -24,7 +24,7 @@ const PAGE_BYTES = 4096;
 const HASH_CHILD = join(dirname(fileURLToPath(import.meta.url)), 'hash-child.js');
 
 interface Contender {
-  readonly id: 'ours' | 'sha256sum';
+  readonly id: 'ours' | 'sharded' | 'sha256sum';
   readonly label: string;
   readonly command: string;
   args(file: string): string[];
@@ -41,6 +41,15 @@ const OURS: Contender = {
     const r = JSON.parse(stdout) as HashChildResult;
     return { sha256: r.sha256, innerSeconds: r.hashSeconds, selfRssBytes: r.maxRssKiB * 1024 };
   },
+};
+
+/** The hash stage's own digest (modelship-root-v2): 64 MiB shards across every core. Not sha256sum's digest by design. */
+const SHARDED: Contender = {
+  id: 'sharded',
+  label: `hash stage, v2 shards on ${availableParallelism()} threads (ours)`,
+  command: process.execPath,
+  args: (file) => [HASH_CHILD, '--sharded', file],
+  parse: OURS.parse,
 };
 
 const SHA256SUM: Contender = {
@@ -131,16 +140,22 @@ function mainBytes(options: BenchOptions): number {
 
 /** Alternates contender order per run (ours first on even runs), so neither always goes first. */
 async function runCase(file: string, bytes: number, ctx: BenchContext): Promise<CaseResult> {
-  const samples: CaseResult['samples'] = { ours: [], sha256sum: [] };
+  const samples: CaseResult['samples'] = { ours: [], sharded: [], sha256sum: [] };
   let expected: string | undefined;
+  let expectedSharded: string | undefined;
   for (let run = 0; run < ctx.options.runs; run++) {
-    const order = run % 2 === 0 ? [OURS, SHA256SUM] : [SHA256SUM, OURS];
+    const order = run % 2 === 0 ? [OURS, SHARDED, SHA256SUM] : [SHA256SUM, SHARDED, OURS];
     for (const c of order) {
       const m = await measureCommand(c.command, c.args(file));
       const parsed = c.parse(m.stdout);
       if (!/^[0-9a-f]{64}$/.test(parsed.sha256)) throw new BenchFailure(`${c.label} printed no SHA-256 digest: ${m.stdout.trim()}`);
-      expected ??= parsed.sha256;
-      if (parsed.sha256 !== expected) {
+      if (c.id === 'sharded') {
+        // Another digest by design; it must at least not depend on the run (thread timing).
+        expectedSharded ??= parsed.sha256;
+        if (parsed.sha256 !== expectedSharded) throw new BenchFailure(`the sharded digest changed between runs: ${parsed.sha256} vs ${expectedSharded}`);
+      }
+      else expected ??= parsed.sha256;
+      if (c.id !== 'sharded' && parsed.sha256 !== expected) {
         throw new BenchFailure(`digest mismatch on ${formatBytes(bytes)} file: ${c.label} gave ${parsed.sha256}, expected ${expected}`);
       }
       samples[c.id].push({
@@ -175,6 +190,7 @@ function caseRows(r: CaseResult, runs: number): BenchRow[] {
       ratio: `${(theirs / ours).toFixed(2)}x`,
       check: oursRss < RSS_LIMIT_BYTES ? 'RSS < 100 MiB: yes' : 'RSS < 100 MiB: NO',
     },
+    shardedRow(r, input, runs, theirs),
     {
       bench: 'hash',
       subject: SHA256SUM.label,
@@ -186,6 +202,22 @@ function caseRows(r: CaseResult, runs: number): BenchRow[] {
       ratio: '1.00x (base)',
     },
   ];
+}
+
+function shardedRow(r: CaseResult, input: string, runs: number, theirs: number): BenchRow {
+  const seconds = median(r.samples.sharded.map((s) => s.wallSeconds));
+  const rss = maxOf(r.samples.sharded, 'maxRssBytes');
+  return {
+    bench: 'hash',
+    subject: SHARDED.label,
+    input,
+    runs,
+    medianSeconds: seconds,
+    throughput: { perSecond: r.bytes / seconds, unit: 'bytes' },
+    peakRssBytes: rss,
+    ratio: `${(theirs / seconds).toFixed(2)}x`,
+    check: rss < RSS_LIMIT_BYTES ? 'RSS < 100 MiB: yes' : 'RSS < 100 MiB: NO',
+  };
 }
 
 function maxOf(samples: readonly Sample[], key: 'maxRssBytes' | 'selfRssBytes'): number {

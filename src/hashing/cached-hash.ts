@@ -25,8 +25,9 @@ export async function hashFilesWithCache(
   const identities = new Map<string, FileIdentity>();
   const fromCache = new Map<string, HashedFile>();
   const misses: FileToHash[] = [];
-  for (const file of files) {
-    const identity = await statIdentity(join(root, file.path));
+  const before = await mapInBatches(files, (f) => statIdentity(join(root, f.path)));
+  for (const [i, file] of files.entries()) {
+    const identity = before[i]!;
     identities.set(file.path, identity);
     const cached = cache?.lookup(resolve(root, file.path), identity, options.rule);
     if (cached && identity.size === file.size) fromCache.set(file.path, { ...file, sha256: cached });
@@ -40,10 +41,11 @@ export async function hashFilesWithCache(
       options.onBytes?.(bytes);
     },
   });
-  for (const file of hashed) {
-    const before = identities.get(file.path)!;
-    if (!sameIdentity(before, await statIdentity(join(root, file.path)))) throw new Error(`${file.path} changed while it was hashed; try again once nothing writes to it`);
-    cache?.record(resolve(root, file.path), before, options.rule, file.sha256, startedAtNs);
+  const afterHash = await mapInBatches(hashed, (f) => statIdentity(join(root, f.path)));
+  for (const [i, file] of hashed.entries()) {
+    const identity = identities.get(file.path)!;
+    if (!sameIdentity(identity, afterHash[i]!)) throw new Error(`${file.path} changed while it was hashed; try again once nothing writes to it`);
+    cache?.record(resolve(root, file.path), identity, options.rule, file.sha256, startedAtNs);
   }
   const byPath = new Map([...fromCache, ...hashed.map((f) => [f.path, f] as const)]);
   return {
@@ -52,4 +54,11 @@ export async function hashFilesWithCache(
     bytesHashed,
     bytesFromCache: [...fromCache.values()].reduce((n, f) => n + f.size, 0),
   };
+}
+
+/** `fn` over `items`, a batch at a time: stats of many small files overlap instead of queueing one by one. */
+async function mapInBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, batch = 64): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += batch) out.push(...(await Promise.all(items.slice(i, i + batch).map(fn))));
+  return out;
 }

@@ -44,10 +44,16 @@ export async function listModelFiles(
         continue;
       }
       if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) files.push({ path: rel, size: (await lstat(full)).size });
+      else if (entry.isFile()) sizes.push(lstat(full).then((info) => ({ path: rel, size: info.size })));
       else throw new Error(`${full} is not a regular file`);
     }
   }
-  await walk(root);
+  // Sizes of regular files are read concurrently: folders of thousands of shards list fast.
+  const sizes: Promise<ListedFile>[] = [];
+  try {
+    await walk(root);
+  } finally {
+    files.push(...(await Promise.all(sizes)));
+  }
   return files.sort((a, b) => compareCanonicalPaths(a.path, b.path));
 }

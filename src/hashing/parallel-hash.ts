@@ -44,6 +44,7 @@ interface ShardTask {
 
 const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
 const IN_PROCESS_BYTES = 8 * 1024 * 1024;
+const IN_FLIGHT_PER_WORKER = 2;
 
 /**
  * Digests of many files across worker threads. Work is cut into shards (whole files under
@@ -56,10 +57,10 @@ export async function hashFilesInParallel(root: string, files: readonly FileToHa
   const shards = new Map<string, (string | undefined)[]>();
   const results = new Map<string, HashedFile>();
   const queue: ShardTask[] = [];
-  const finishFile = async (file: FileToHash): Promise<void> => {
+  const finishFile = async (file: FileToHash, sizeSeen?: number): Promise<void> => {
     // A file that grew or shrank while it was hashed is not the file we listed.
-    const now = await stat(join(root, file.path));
-    if (now.size !== file.size) throw new Error(`${file.path} changed size while it was hashed (${file.size} → ${now.size} bytes)`);
+    const now = sizeSeen ?? (await stat(join(root, file.path))).size;
+    if (now !== file.size) throw new Error(`${file.path} changed size while it was hashed (${file.size} → ${now} bytes)`);
     const hashed = { path: file.path, size: file.size, sha256: combineShardDigests(file.size, rule, shards.get(file.path) as string[]) };
     results.set(file.path, hashed);
     options.onFile?.(hashed);
@@ -107,39 +108,50 @@ export async function hashFilesInParallel(root: string, files: readonly FileToHa
       const onAbort = () => fail(options.signal!.reason instanceof Error ? options.signal!.reason : new Error('hashing cancelled'));
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      let nextId = 0;
+      const inFlight = new Map<number, ShardTask>();
+      let finishing = 0;
+      const settleIfDone = () => {
+        if (failed || active > 0 || finishing > 0 || queue.length > 0) return;
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
       const next = (worker: Worker) => {
         const task = queue.shift();
-        if (!task || failed) {
-          if (active === 0 && !failed) {
-            options.signal?.removeEventListener('abort', onAbort);
-            resolve();
-          }
-          return;
-        }
+        if (!task || failed) return;
         active++;
-        worker.postMessage({ id: task.index, path: join(root, task.file.path), start: task.start, end: task.end } satisfies HashRequest);
-        const onMessage = (reply: HashReply) => {
-          if (reply.kind === 'progress') return options.onBytes?.(reply.bytes);
-          worker.off('message', onMessage);
-          if (reply.kind === 'error') return fail(new Error(`${task.file.path}: ${reply.message}`));
-          if (reply.size !== task.end - task.start) return fail(new Error(`${task.file.path} changed size while it was hashed (shard ${task.index} ended early)`));
-          const digests = shards.get(task.file.path)!;
-          digests[task.index] = reply.sha256;
-          options.onShard?.({ path: task.file.path, index: task.index, sha256: reply.sha256 });
-          const complete = digests.every((d) => d !== undefined);
-          (complete ? finishFile(task.file) : Promise.resolve()).then(
-            () => {
-              active--;
-              next(worker);
-            },
-            (err: Error) => fail(err),
-          );
-        };
-        worker.on('message', onMessage);
+        const id = nextId++;
+        inFlight.set(id, task);
+        worker.postMessage({ id, path: join(root, task.file.path), start: task.start, end: task.end } satisfies HashRequest);
+      };
+      const onMessage = (worker: Worker) => (reply: HashReply) => {
+        if (failed) return;
+        if (reply.kind === 'progress') return options.onBytes?.(reply.bytes);
+        const task = inFlight.get(reply.id)!;
+        inFlight.delete(reply.id);
+        if (reply.kind === 'error') return fail(new Error(`${task.file.path}: ${reply.message}`));
+        if (reply.size !== task.end - task.start || reply.fileSize !== task.file.size) return fail(new Error(`${task.file.path} changed size while it was hashed (shard ${task.index} ended early)`));
+        const digests = shards.get(task.file.path)!;
+        digests[task.index] = reply.sha256;
+        options.onShard?.({ path: task.file.path, index: task.index, sha256: reply.sha256 });
+        // Hand the worker its next task before the bookkeeping below, so it never idles on us.
+        next(worker);
+        active--;
+        if (!digests.every((d) => d !== undefined)) return settleIfDone();
+        finishing++;
+        finishFile(task.file, reply.fileSize).then(
+          () => {
+            finishing--;
+            settleIfDone();
+          },
+          (err: Error) => fail(err),
+        );
       };
       for (const worker of workers) {
         worker.once('error', (err) => fail(err));
-        next(worker);
+        worker.on('message', onMessage(worker));
+        // Two requests in flight per thread: the next one is queued while the current one hashes.
+        for (let depth = 0; depth < IN_FLIGHT_PER_WORKER; depth++) next(worker);
       }
     });
   } finally {

@@ -113,11 +113,17 @@ export async function listOmsFiles(modelDir: string, ignore: readonly string[]):
       if (problem) throw new ModelSourceError(`${full}: ${problem}`);
       if (entry.isSymbolicLink()) throw new ModelSourceError(`${full} is a symbolic link; model_signing's default (allow_symlinks: false) refuses it`);
       if (entry.isDirectory()) await walk(full, name + '/');
-      else if (entry.isFile()) files.push({ name, size: (await lstat(full)).size });
+      else if (entry.isFile()) sizes.push(lstat(full).then((info) => ({ name, size: info.size })));
       else throw new ModelSourceError(`${full} is not a regular file or directory`);
     }
   }
-  await walk(modelDir, '');
+  // Sizes of regular files are read concurrently: folders of thousands of shards list fast.
+  const sizes: Promise<OmsFile>[] = [];
+  try {
+    await walk(modelDir, '');
+  } finally {
+    files.push(...(await Promise.all(sizes)));
+  }
   return files.sort((a, b) => compareOmsPaths(a.name, b.name));
 }
 
