@@ -337,6 +337,13 @@ models:
     await assert.rejects(readRolloutFile('/no/such/rollout.yaml'), /cannot read the rollout file \/no\/such\/rollout\.yaml: no such file/);
   });
 
+  it('the example rollout in models/demo parses', async () => {
+    const r = await readRolloutFile(join(PROJECT_ROOT, 'models', 'demo', 'rollout.yaml'), { defaultSigningKeyPath: '/keys/release.key.pem' });
+    assert.deepEqual(r.entries.map((e) => `${e.name}@${e.version}`), ['fraud-eu@1.0.0', 'fraud-us@1.0.0', 'churn@2.1.0', 'ranker@0.9.0']);
+    assert.equal(r.entries[0]!.source.kind === 'onnx' && r.entries[0]!.source.path, SAMPLE);
+    assert.deepEqual(r.halt, { maxFailures: 1, maxFailureFraction: 0.25, onHalt: 'abort' });
+  });
+
   it('derives one batch id per scheduled run from the workflow id', () => {
     assert.equal(batchIdFromWorkflowId('batch-nightly-7'), 'nightly-7');
     assert.equal(batchIdFromWorkflowId('batch-nightly-2025-06-01T03:00:00Z'), 'nightly-2025-06-01T03-00-00Z');
