@@ -22,8 +22,9 @@ import { batchIdFromWorkflowId } from '../src/batch/ids.js';
 import { haltReason } from '../src/batch/ledger.js';
 import type { BatchStatus, Rollout } from '../src/batch/types.js';
 import { releaseIdFor } from '../src/release/ids.js';
-import { startReleaseEnv, type ReleaseEnv } from './helpers/release-env.js';
+import { startReleaseEnv, TEST_PASSPHRASE, type ReleaseEnv } from './helpers/release-env.js';
 import { writePerturbedModel } from './helpers/serving-fixture.js';
+import { historyJson, historyStrings } from './helpers/history.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const SIGNATURE = [{ name: 'features', type: 'float32', shape: ['batch', 4] }] as const;
@@ -264,6 +265,13 @@ describe('batch rollouts on a real worker and serving runtime', () => {
     assert.ok(firstRun.at(-1)?.workflowExecutionContinuedAsNewEventAttributes, 'the first run ends by continuing as new');
     assert.equal(firstRun.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length, 2, 'two children per run');
     assert.equal((await childrenOf(batchId, 5)).length, 5);
+    // The input carries paths, never key material, the passphrase or model bytes (payloads decoded).
+    const history = await historyJson(env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId));
+    const text = historyStrings(history).join('\n');
+    assert.ok(text.includes(env.key.privateKeyPath), 'the key is named by its path');
+    const pemBody = (await readFile(env.key.privateKeyPath, 'utf8')).split('\n').filter((l) => l && !l.startsWith('-----'));
+    for (const secret of [TEST_PASSPHRASE, ...pemBody]) assert.ok(!text.includes(secret), `batch history leaks ${secret.slice(0, 12)}...`);
+    assert.ok(!text.includes((await readFile(SAMPLE)).subarray(200, 264).toString('base64')), 'no model bytes');
   });
 });
 
