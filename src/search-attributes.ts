@@ -13,4 +13,7 @@ export const Verdict = defineSearchAttributeKey('Verdict', SearchAttributeType.K
 /** The batch a release belongs to, when a batch started it. */
 export const BatchId = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
 
-export const releaseSearchAttributes = [ModelName, ModelVersion, ModelDigest, ReleaseStage, CanaryWeight, Verdict, BatchId] as const;
+/** Where a batch rollout is (BatchState in src/batch/types.ts): running, pausing, halting, then completed, halted or cancelled. */
+export const BatchStage = defineSearchAttributeKey('BatchStage', SearchAttributeType.KEYWORD);
+
+export const releaseSearchAttributes = [ModelName, ModelVersion, ModelDigest, ReleaseStage, CanaryWeight, Verdict, BatchId, BatchStage] as const;

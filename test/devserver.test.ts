@@ -26,6 +26,7 @@ const SEARCH_ATTRIBUTES: Record<string, number> = {
   CanaryWeight: INT,
   Verdict: KEYWORD,
   BatchId: KEYWORD,
+  BatchStage: KEYWORD,
 };
 const usingExternalServer = Boolean(process.env.MODELSHIP_TEST_TEMPORAL_ADDRESS);
 

@@ -1,4 +1,4 @@
-// Replays committed ReleaseWorkflow histories against today's workflow code, so a change
+// Replays committed ReleaseWorkflow and BatchRolloutWorkflow histories against today's workflow code, so a change
 // that would break running workflows (without patched()) fails CI.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,10 +22,13 @@ async function recorded() {
   );
 }
 
-describe('replay of recorded ReleaseWorkflow histories', () => {
-  it('today\'s ReleaseWorkflow (with the worker\'s interceptors and sinks) replays every recorded history', async () => {
+describe('replay of recorded workflow histories', () => {
+  it('today\'s workflows (with the worker\'s interceptors and sinks) replay every recorded history', async () => {
     const histories = await recorded();
     assert.ok(histories.length >= 3, 'expected the recorded success and failure histories');
+    for (const kind of ['batch-rollout-halted', 'batch-rollout-continued-as-new-first-run', 'batch-rollout-adopted-running']) {
+      assert.ok(histories.some((h) => h.workflowId === kind), `expected the recorded ${kind} history`);
+    }
     const metrics = new WorkerMetrics({ defaultMetrics: false });
     let replayed = 0;
     const options = { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }, sinks: releaseMetricsSinks(metrics) };

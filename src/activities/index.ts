@@ -5,6 +5,7 @@ import { signManifest, type SignInput } from './sign-manifest.js';
 import { attestProvenance, type AttestInput } from './attest-provenance.js';
 import { smokeTest, type SmokeInput } from './smoke-test.js';
 import { analyzeCanary, deployCanary, promoteCanary, rollbackCanary, servingTarget, setCanaryWeight } from './canary.js';
+import { abortRelease, awaitRelease, inspectRelease } from './release-control.js';
 import { withFailureMapping } from './failures.js';
 
 export type { ActivityDeps, ActivityMetrics } from './deps.js';
@@ -24,6 +25,10 @@ export function createActivities(deps: ActivityDeps) {
     analyzeCanary: withFailureMapping((input: Parameters<typeof analyzeCanary>[1]) => analyzeCanary(deps, input)),
     promoteCanary: withFailureMapping((input: Parameters<typeof promoteCanary>[1]) => promoteCanary(deps, input)),
     rollbackCanary: withFailureMapping((input: Parameters<typeof rollbackCanary>[1]) => rollbackCanary(deps, input)),
+    // For BatchRolloutWorkflow: other releases, through the worker's Temporal client.
+    inspectRelease,
+    awaitRelease,
+    abortRelease,
   };
 }
 

@@ -8,6 +8,19 @@ import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 import { controlCommand, loadCommand, rollbackCommand } from './operate.js';
 import { signCommand, verifyOmsCli } from './oms.js';
+import { batchHaltCommand, batchStartCommand, batchStatusCommand } from './batch.js';
+import {
+  scheduleBackfillCommand,
+  scheduleCreateCommand,
+  scheduleDeleteCommand,
+  scheduleDescribeCommand,
+  scheduleListCommand,
+  schedulePauseCommand,
+  scheduleTriggerCommand,
+} from './schedule.js';
+
+/** For repeatable options: --cron A --cron B. */
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 const program = new Command('modelship')
   .description('Signed, attested, smoke-tested ML model releases on Temporal')
@@ -119,6 +132,77 @@ for (const [control, help] of [
   if (control === 'abort') command.option('--reason <text>', 'recorded with the decision');
   command.action((releaseId: string, options: { full?: boolean; reason?: string }) => controlCommand(control, releaseId, options));
 }
+
+const batch = program.command('batch').description('release many models from a rollout file, in waves, with a global halt');
+batch
+  .command('start')
+  .description('start a batch rollout (BatchRolloutWorkflow) from a rollout file (YAML or JSON), validated here first')
+  .argument('<rollout-file>', 'the rollout: models (name, version, path, canary, smoke) and batch settings')
+  .option('--id <batch-id>', 'batch id (workflow batch-<id>; the BatchId search attribute of every release); default <rollout name>-<time>')
+  .option('--wait', 'follow the batch, print each release as it ends and the summary; exit 1 if any failed or rolled back')
+  .option('--json', 'print as JSON')
+  .action(batchStartCommand);
+batch
+  .command('status')
+  .description('show a batch: every release with its outcome and reason, the totals, the halt')
+  .argument('<batch-id>', 'batch id or its workflow id (batch-...)')
+  .option('--json', 'print as JSON')
+  .action(batchStatusCommand);
+batch
+  .command('halt')
+  .description('halt a batch: no further releases start; running ones are aborted or let finish (the rollout\'s halt.onHalt)')
+  .argument('<batch-id>', 'batch id or its workflow id (batch-...)')
+  .option('--reason <text>', 'recorded in the summary and given to aborted releases')
+  .action(batchHaltCommand);
+
+const schedule = program.command('schedule').description('Temporal Schedules that start batch rollouts');
+const overlapHelp = 'what a run does while the previous batch still runs: skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all';
+schedule
+  .command('create')
+  .description('create a schedule whose runs start a batch from <rollout-file> (parsed now and stored in the schedule)')
+  .argument('<schedule-id>', 'schedule id; runs are workflows batch-<schedule-id>-<scheduled time>')
+  .argument('<rollout-file>', 'the rollout (YAML or JSON)')
+  .option('--cron <expression>', 'cron expression, e.g. "0 3 * * *" (repeatable)', collect, [])
+  .option('--interval <duration>', 'every so long, e.g. 6h (repeatable)', collect, [])
+  .option('--timezone <tz>', 'time zone of the cron expressions (default UTC)')
+  .option('--overlap <policy>', overlapHelp, 'skip')
+  .option('--catchup-window <duration>', 'runs missed while Temporal was down are still taken within this window (e.g. 10m; default 1 year)')
+  .option('--paused', 'create it paused')
+  .option('--note <text>', 'a note shown with the schedule (why it is paused, ...)')
+  .option('--overwrite', 'replace an existing schedule of this id (the way to pick up an edited rollout file)')
+  .option('--json', 'print as JSON')
+  .action(scheduleCreateCommand);
+schedule.command('list').description('list the batch schedules').option('--json', 'print as JSON').action(scheduleListCommand);
+schedule
+  .command('describe')
+  .description('show a schedule: spec, policies, state, the rollout, next and recent runs')
+  .argument('<schedule-id>')
+  .option('--json', 'print as JSON')
+  .action(scheduleDescribeCommand);
+for (const [verb, pause] of [['pause', true], ['unpause', false]] as const) {
+  schedule
+    .command(verb)
+    .description(pause ? 'pause a schedule (no runs until unpaused)' : 'unpause a schedule')
+    .argument('<schedule-id>')
+    .option('--note <text>', 'why')
+    .action((id: string, options: { note?: string }) => schedulePauseCommand(id, pause, options));
+}
+schedule
+  .command('trigger')
+  .description('run the schedule\'s action now (a batch), and name the batch it started')
+  .argument('<schedule-id>')
+  .option('--overlap <policy>', `for this run only (default allow-all): ${overlapHelp}`)
+  .option('--json', 'print as JSON')
+  .action(scheduleTriggerCommand);
+schedule
+  .command('backfill')
+  .description('take the runs the schedule would have taken between two times')
+  .argument('<schedule-id>')
+  .requiredOption('--start <time>', 'ISO 8601 start')
+  .requiredOption('--end <time>', 'ISO 8601 end')
+  .option('--overlap <policy>', `for the backfilled runs (default: the schedule's): ${overlapHelp}`)
+  .action(scheduleBackfillCommand);
+schedule.command('delete').description('delete a schedule (batches it started keep running)').argument('<schedule-id>').action(scheduleDeleteCommand);
 
 program
   .command('rollback')

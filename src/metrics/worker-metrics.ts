@@ -3,8 +3,8 @@ import type { ReleaseActivities } from '../activities/index.js';
 import type { StageName } from '../release/stages.js';
 import { RELEASE_OUTCOMES, type ReleaseOutcomeLabel } from './release-outcome.js';
 
-/** Which release stage each activity belongs to; typed so a new activity must be placed here. */
-export const ACTIVITY_STAGE: Readonly<Record<keyof ReleaseActivities, StageName>> = {
+/** Which release stage each activity belongs to (`batch`: a batch rollout's look at its releases); typed so a new activity must be placed here. */
+export const ACTIVITY_STAGE: Readonly<Record<keyof ReleaseActivities, StageName | 'batch'>> = {
   exportModel: 'export',
   hashBundle: 'hash',
   signManifest: 'sign',
@@ -16,6 +16,9 @@ export const ACTIVITY_STAGE: Readonly<Record<keyof ReleaseActivities, StageName>
   analyzeCanary: 'canary',
   promoteCanary: 'canary',
   rollbackCanary: 'canary',
+  inspectRelease: 'batch',
+  awaitRelease: 'batch',
+  abortRelease: 'batch',
 };
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'cancelled';
@@ -91,7 +94,7 @@ export class WorkerMetrics {
   }
 
   activityFinished(activity: string, seconds: number, outcome: AttemptOutcome, errorType?: string): void {
-    const stage = (ACTIVITY_STAGE as Record<string, StageName | undefined>)[activity] ?? 'other';
+    const stage = (ACTIVITY_STAGE as Record<string, string | undefined>)[activity] ?? 'other';
     this.stageDuration.observe({ stage, activity, outcome }, seconds);
     if (outcome === 'failed') this.activityFailures.inc({ activity, error_type: errorType ?? 'Error' });
   }

@@ -40,3 +40,25 @@ export const STAGE_ACTIVITY_OPTIONS = {
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12, nonRetryableErrorTypes },
   },
 } as const satisfies Record<string, ActivityOptions>;
+
+/**
+ * The batch's look at other releases (src/activities/release-control.ts). `await` and `abort`
+ * last as long as the release they follow (a canary may bake for hours) and heartbeat, so a
+ * lost worker is noticed in seconds and the poll resumes elsewhere.
+ */
+export const BATCH_ACTIVITY_OPTIONS = {
+  inspect: {
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  },
+  await: {
+    startToCloseTimeout: '7 days',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+  },
+  abort: {
+    startToCloseTimeout: '1 day',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
+  },
+} as const satisfies Record<string, ActivityOptions>;

@@ -1,1 +1,2 @@
 export { ReleaseWorkflow } from './release.js';
+export { BatchRolloutWorkflow } from './batch-rollout.js';

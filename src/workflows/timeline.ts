@@ -36,6 +36,14 @@ export const timeline = {
   rollback: (model: string, reason: string) => `roll back canary of ${model}: ${reason}`,
 } as const;
 
+/** The batch rollout's activities and timers. */
+export const batchTimeline = {
+  inspect: (releaseId: string) => `look up ${releaseId}: it already exists`,
+  await: (releaseId: string, startedBy: string) => `wait for ${releaseId} (already running, started by ${startedBy})`,
+  abort: (releaseId: string) => `abort ${releaseId}: the batch halted`,
+  pause: (seconds: number, nextWave: number, waves: number) => `pause ${fmtDuration(seconds)} before wave ${nextWave} of ${waves}`,
+} as const;
+
 /** Timer options with a summary (sleep / condition). */
 export function timer(summary: string): { summary: string } {
   return { summary: truncateUtf8(oneLine(summary), MAX_SUMMARY_BYTES) };

@@ -1,0 +1,192 @@
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { readRolloutFile, RolloutFileError } from '../batch/rollout-file.js';
+import { batchStartOptions } from '../batch/start-metadata.js';
+import { BATCH_WORKFLOW_ID_PREFIX, batchIdFromWorkflowId, batchWorkflowId } from '../batch/ids.js';
+import type { BatchStatus, EntryResult, Rollout } from '../batch/types.js';
+import { assertSafeName } from '../release/ids.js';
+import { BatchStage } from '../search-attributes.js';
+import { BATCH_WORKFLOW_TYPE, batchStatusQuery, haltBatchUpdate } from '../workflows/definitions.js';
+import { runUrl } from '../temporal-config.js';
+import { connectClient } from './client.js';
+import { DEFAULT_SIGNING_KEY } from './keys.js';
+import { CliError, printJson, say, warn } from './output.js';
+
+const FINAL: ReadonlySet<string> = new Set(['released', 'promoted', 'rolled_back', 'failed', 'skipped']);
+
+/** Reads and validates a rollout file; problems exit 2 with every entry and field named. */
+export async function loadRollout(file: string, options: { quiet?: boolean } = {}): Promise<Rollout> {
+  let rollout: Rollout;
+  try {
+    rollout = await readRolloutFile(file, { defaultSigningKeyPath: DEFAULT_SIGNING_KEY, requestedBy: process.env.USER ?? 'unknown' });
+  } catch (err) {
+    if (err instanceof RolloutFileError) throw new CliError(err.message, 2);
+    throw err;
+  }
+  // Paths are the worker's; here they can only be a hint (the worker may run elsewhere).
+  if (!options.quiet) {
+    rollout.entries.forEach((e, i) => {
+      const path = e.source.kind === 'onnx' ? e.source.path : e.source.input;
+      if (!existsSync(path)) warn(`note: models[${i}] (${e.name}@${e.version}): ${path} does not exist here; the worker must see it`);
+    });
+  }
+  return rollout;
+}
+
+/** `nightly` + now → `nightly-20250601-030000`. */
+function defaultBatchId(rollout: Rollout): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return batchIdFromWorkflowId(`${rollout.name}-${stamp}`);
+}
+
+export async function batchStartCommand(file: string, options: { id?: string; wait?: boolean; json?: boolean }): Promise<void> {
+  const rollout = await loadRollout(file, { quiet: options.json ?? false });
+  const batchId = options.id ?? defaultBatchId(rollout);
+  try {
+    assertSafeName('batch id', batchId);
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  const { client, settings, close } = await connectClient();
+  try {
+    const start = batchStartOptions(rollout, batchId);
+    let handle: WorkflowHandleWithFirstExecutionRunId;
+    try {
+      handle = await client.workflow.start(BATCH_WORKFLOW_TYPE, { taskQueue: settings.taskQueue, ...start });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`batch ${batchId} is already running (${start.workflowId}); see 'modelship batch status ${batchId}', or pick another --id`);
+      throw err;
+    }
+    const url = runUrl(settings, start.workflowId);
+    if (!options.wait) {
+      if (options.json) return printJson({ batchId, workflowId: start.workflowId, runId: handle.firstExecutionRunId, url });
+      say(`batch ${batchId} started: ${start.staticSummary}`);
+      say(`  workflow ${start.workflowId} on task queue ${settings.taskQueue}`);
+      say(`  follow it with 'modelship batch status ${batchId}'; Web UI ${url}`);
+      return;
+    }
+    if (!options.json) say(`batch ${batchId} started: ${start.staticSummary}`);
+    const status = await follow(client, start.workflowId, !options.json);
+    if (options.json) printJson({ ...status, url });
+    else printSummary(status, url);
+    const t = status.totals;
+    if (status.state === 'cancelled' || status.state === 'halted' || t.failed + t.rolledBack > 0) {
+      throw new CliError(`batch ${batchId} ${status.state}: ${t.failed} failed, ${t.rolledBack} rolled back, ${t.skipped} skipped${status.halted ? ` (halted: ${status.halted.reason})` : ''}`);
+    }
+  } finally {
+    await close();
+  }
+}
+
+export async function batchStatusCommand(id: string, options: { json?: boolean }): Promise<void> {
+  const { client, settings, close } = await connectClient();
+  try {
+    const handle = await findBatch(client, id);
+    const description = await handle.describe();
+    const url = runUrl(settings, handle.workflowId);
+    let status: BatchStatus | undefined;
+    try {
+      status = await handle.query(batchStatusQuery);
+    } catch {
+      status = undefined; // the query needs a worker; the search attributes still say where it is
+    }
+    if (options.json) return printJson({ workflowId: handle.workflowId, runId: description.runId, workflowStatus: description.status.name, stage: description.typedSearchAttributes.get(BatchStage), status, url });
+    if (!status) {
+      say(`batch ${batchIdFromWorkflowId(handle.workflowId)}  (${description.status.name}, stage ${description.typedSearchAttributes.get(BatchStage) ?? '?'})`);
+      say('  (entries need a running worker to answer the batchStatus query)');
+      say(`  Web UI  ${url}`);
+      return;
+    }
+    say(`batch ${status.batchId}  (${description.status.name})`);
+    for (const entry of status.entries) say(entryLine(entry));
+    printSummary(status, url);
+  } finally {
+    await close();
+  }
+}
+
+export async function batchHaltCommand(id: string, options: { reason?: string }): Promise<void> {
+  const { client, close } = await connectClient();
+  try {
+    const handle = await findBatch(client, id);
+    try {
+      say(await handle.executeUpdate(haltBatchUpdate, { args: [{ ...(options.reason ? { reason: options.reason } : {}) }] }));
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new CliError(`halt refused: ${err.cause?.message ?? err.message}`);
+      throw new CliError(`halt failed for ${handle.workflowId}: ${(err as Error).message}`);
+    }
+  } finally {
+    await close();
+  }
+}
+
+/**
+ * A batch by its batch id or workflow id. Scheduled runs have ids the schedule made
+ * (`batch-<schedule>-<time>`), so the BatchId search attribute is the last resort.
+ */
+async function findBatch(client: Client, id: string): Promise<WorkflowHandle> {
+  const candidates = id.startsWith(BATCH_WORKFLOW_ID_PREFIX) ? [id, batchWorkflowId(id)] : [batchWorkflowId(id)];
+  for (const workflowId of candidates) {
+    const handle = client.workflow.getHandle(workflowId);
+    const description = await handle.describe().catch(() => undefined);
+    if (description?.type === BATCH_WORKFLOW_TYPE) return handle;
+  }
+  const escaped = id.replace(/["\\]/g, '');
+  for await (const execution of client.workflow.list({ query: `WorkflowType="${BATCH_WORKFLOW_TYPE}" AND BatchId="${escaped}"`, pageSize: 1 })) {
+    return client.workflow.getHandle(execution.workflowId);
+  }
+  throw new CliError(`no batch ${id} (tried workflow ${candidates.join(', ')} and BatchId="${escaped}")`);
+}
+
+/** Prints each entry as it ends, then returns the final status (across continue-as-new). */
+async function follow(client: Client, workflowId: string, print: boolean): Promise<BatchStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  const shown = new Set<number>();
+  let haltShown = false;
+  let settled = false;
+  let ended: unknown;
+  const result = handle.result().then(
+    (value) => value as BatchStatus,
+    (err: unknown) => {
+      ended = err;
+      return undefined;
+    },
+  );
+  void result.finally(() => (settled = true));
+  const showNew = (status: BatchStatus) => {
+    for (const entry of status.entries) {
+      if (!FINAL.has(entry.outcome) || shown.has(entry.index)) continue;
+      shown.add(entry.index);
+      if (print) say(entryLine(entry));
+    }
+    if (print && status.halted && !haltShown) say(`  HALT  ${status.halted.reason} (${status.halted.mode})`);
+    haltShown ||= Boolean(status.halted);
+  };
+  while (!settled) {
+    const status = await handle.query(batchStatusQuery).catch(() => undefined);
+    if (status) showNew(status);
+    await Promise.race([result, sleep(1000)]);
+  }
+  const final = (await result) ?? (await handle.query(batchStatusQuery).catch(() => undefined));
+  if (!final) {
+    if (ended instanceof WorkflowFailedError && !(ended.cause instanceof CancelledFailure)) throw new CliError(`batch failed: ${ended.cause?.message ?? ended.message}`);
+    throw new CliError(`batch ${workflowId} ended without a summary: ${(ended as Error | undefined)?.message ?? 'unknown'}`);
+  }
+  showNew(final);
+  return final;
+}
+
+function entryLine(e: EntryResult): string {
+  return `  ${e.outcome.padEnd(11)} ${e.releaseId}  wave ${e.wave}${e.existing ? ' (existed)' : ''}${e.reason ? `  ${e.reason}` : ''}`;
+}
+
+function printSummary(status: BatchStatus, url: string): void {
+  const t = status.totals;
+  say('');
+  say(`batch ${status.batchId} ${status.state}: ${t.entries} models in ${status.waves} waves${status.run > 1 ? ` (in ${status.run} runs: continued as new)` : ''}`);
+  say(`  released ${t.released}  promoted ${t.promoted}  rolled back ${t.rolledBack}  failed ${t.failed}  skipped ${t.skipped}  running ${t.running}  pending ${t.pending}  (already existed ${t.existing})`);
+  if (status.halted) say(`  halted at ${status.halted.at} (${status.halted.mode}): ${status.halted.reason}`);
+  say(`  Web UI ${url}`);
+}
