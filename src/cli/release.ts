@@ -144,10 +144,12 @@ async function follow(handle: WorkflowHandle, view: ProgressView): Promise<Relea
     settled = true;
   });
   result.catch(() => undefined);
-  const show = (status: ReleaseStatus) => {
+  // The canary's end is printed after its last decisions (`update` prints both in that order).
+  const show = (status: ReleaseStatus, holdCanaryEnd = false) => {
     for (const { name, state } of status.stages) {
       const key = `${name}:${state.status}`;
       if (printed.has(key) || state.status === 'pending') continue;
+      if (holdCanaryEnd && name === 'canary' && state.status !== 'running') continue;
       printed.add(key);
       if (name === 'hash' && state.status !== 'running') view.hash(undefined);
       if (state.status === 'running') view.line(`  ...  ${name}`);
@@ -170,14 +172,19 @@ async function follow(handle: WorkflowHandle, view: ProgressView): Promise<Relea
     decisionsShown = decisions.length;
     view.canary(canaryProgressOf(status));
   };
-  const poll = async () => {
-    const status = await handle.query(releaseStatusQuery);
+  const update = (status: ReleaseStatus) => {
+    show(status, true);
     showCanary(status);
     show(status);
-    // Bytes hashed so far: the hash activity's heartbeat details, kept by the server.
-    if (status.stages.some((s) => s.name === 'hash' && s.state.status === 'running')) {
-      view.hash(hashProgressOf(await handle.describe()));
-    }
+  };
+  let hashed = false;
+  const poll = async () => {
+    // Bytes hashed so far: the hash activity's heartbeat details, kept by the server. Asked
+    // before the query, which needs the worker: a busy or stuck worker still shows progress.
+    if (!hashed) view.hash(hashProgressOf(await handle.describe()));
+    const status = await handle.query(releaseStatusQuery);
+    hashed = status.stages.some((s) => s.name === 'hash' && (s.state.status === 'succeeded' || s.state.status === 'failed' || s.state.status === 'skipped'));
+    update(status);
   };
   try {
     while (!settled) {
@@ -190,9 +197,7 @@ async function follow(handle: WorkflowHandle, view: ProgressView): Promise<Relea
       await Promise.race([result.catch(() => undefined), sleep(500)]);
     }
     try {
-      const status = await handle.query(releaseStatusQuery);
-      showCanary(status);
-      show(status);
+      update(await handle.query(releaseStatusQuery));
     } catch {
       // The worker may be gone already; the result below says how it ended.
     }
