@@ -147,7 +147,7 @@ function canarySection(r: ReleaseReport): string {
       title: 'Prediction agreement (shadow traffic)',
       xLabels: labels,
       formatY: (v) => fmtPct(v),
-      yMaxAtLeast: 1,
+      yMax: 1,
       series: [{ label: 'agreement', color: '#17612f', values: a.map((x) => x.agreementRate) }],
     }),
   ];

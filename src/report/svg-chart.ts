@@ -21,8 +21,10 @@ export interface LineChartSpec {
   readonly formatY: (value: number) => string;
   /** Lowest y shown (default: 0). */
   readonly yMin?: number;
-  /** Highest y shown at least (e.g. 1 for a rate). */
+  /** Highest y shown at least (e.g. 1% for an error rate). */
   readonly yMaxAtLeast?: number;
+  /** Highest y shown, exactly (e.g. 100% for an agreement rate). */
+  readonly yMax?: number;
 }
 
 const WIDTH = 640;
@@ -34,7 +36,7 @@ export function lineChart(spec: LineChartSpec): string {
   const yMin = spec.yMin ?? 0;
   let yMax = Math.max(spec.yMaxAtLeast ?? 0, ...values, yMin);
   if (yMax <= yMin) yMax = yMin + 1;
-  yMax = yMin + (yMax - yMin) * 1.1; // headroom above the highest point
+  yMax = spec.yMax ?? yMin + (yMax - yMin) * 1.1; // headroom above the highest point
   const n = Math.max(spec.xLabels.length, 1);
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
@@ -49,7 +51,9 @@ export function lineChart(spec: LineChartSpec): string {
     parts.push(`<text class="tick" x="${PAD.left - 6}" y="${fmt(y(v) + 4)}" text-anchor="end">${escapeHtml(spec.formatY(v))}</text>`);
   }
   spec.xLabels.forEach((label, i) => {
-    parts.push(`<text class="tick" x="${fmt(x(i))}" y="${HEIGHT - PAD.bottom + 16}" text-anchor="middle">${escapeHtml(label)}</text>`);
+    // The outermost labels lean inwards so they stay inside the chart.
+    const anchor = n === 1 ? 'middle' : i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle';
+    parts.push(`<text class="tick" x="${fmt(x(i))}" y="${HEIGHT - PAD.bottom + 16}" text-anchor="${anchor}">${escapeHtml(label)}</text>`);
   });
   for (const s of spec.series) {
     const segments: string[][] = [[]];

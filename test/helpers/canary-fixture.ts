@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { startServingRuntime, type ServingRuntime } from '../../src/serving/serve.js';
 import { generateLoad } from '../../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -27,7 +27,7 @@ export interface CanaryFixture {
   readonly model: string;
   readonly dir: string;
   /** Starts a release of `path` (default: the sample model) as `model`, with this canary plan. */
-  release(canary: CanaryPlan, path?: string, version?: string): Promise<WorkflowHandle>;
+  release(canary: CanaryPlan, path?: string, version?: string): Promise<WorkflowHandleWithFirstExecutionRunId>;
   /** Traffic on `model` while `work` runs, so every bake has data. */
   underLoad<T>(work: Promise<T>): Promise<T>;
   waitForPhase(handle: WorkflowHandle, phase: string): Promise<void>;
