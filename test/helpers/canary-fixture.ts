@@ -14,6 +14,7 @@ import { releaseStatusQuery } from '../../src/workflows/definitions.js';
 import type { CanaryPlan } from '../../src/canary/plan.js';
 import { startReleaseEnv, type ReleaseEnv } from './release-env.js';
 import type { DevServer } from './dev-server.js';
+import type { WorkerMetrics } from '../../src/metrics/worker-metrics.js';
 
 export const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 export const SAMPLE_SIGNATURE = [{ name: 'features', type: 'float32', shape: ['batch', 4] }] as const;
@@ -34,13 +35,13 @@ export interface CanaryFixture {
   stop(): Promise<void>;
 }
 
-export async function startCanaryFixture(options: { server?: DevServer; model?: string } = {}): Promise<CanaryFixture> {
+export async function startCanaryFixture(options: { server?: DevServer; model?: string; metrics?: WorkerMetrics } = {}): Promise<CanaryFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'modelship-canary-fixture-'));
   await mkdir(join(dir, 'trusted'));
   const secret = randomBytes(24).toString('hex');
   const model = options.model ?? `canary-${randomBytes(3).toString('hex')}`;
   const serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret });
-  const env = await startReleaseEnv({ serving: { url: serving.url, secret }, ...(options.server ? { server: options.server } : {}) });
+  const env = await startReleaseEnv({ serving: { url: serving.url, secret }, ...(options.server ? { server: options.server } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) });
   // The serving runtime trusts the release key (it re-reads the folder on every deploy).
   await copyFile(env.key.publicKeyPath, join(dir, 'trusted', basename(env.key.publicKeyPath)));
   return {
