@@ -2,7 +2,8 @@
 # The main job (npm run demo): installs what is missing, starts the Temporal dev server
 # (Web UI on 8233), the serving runtime, a worker and a load generator, then releases the
 # sample model three times: v1 goes to stable, a good v2 is promoted after its canary steps, a
-# bad v3 is rolled back automatically. The dev server keeps running afterwards for the Web UI.
+# bad v3 is rolled back automatically. v2's report (open it in a browser): $STATE/demo/report-v2.html
+The dev server keeps running afterwards for the Web UI.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -76,6 +77,11 @@ if modelship release models/demo/sample-mlp-divergent.onnx --name sample-mlp --v
   exit 1
 fi
 echo "(v3 rolled back, as it should: the reason and the figures are above and in the Web UI)"
+
+echo
+echo "== the demo's releases (modelship list), and v2's report (modelship report: stages, verification, canary charts, decisions)"
+modelship list --model sample-mlp --limit 6
+modelship report "release-sample-mlp-2.0.0-demo.$RUN" -o "$STATE/demo/report-v2.html"
 
 echo
 echo "== the worker's metrics: releases by outcome ($METRICS_URL, with stage durations, bytes hashed and Temporal's temporal_* metrics)"

@@ -43,6 +43,17 @@ if [ ! -d /usr/share/libonnx-testdata/data/node ]; then
   fi
 fi
 
+# Headless Chromium for the screenshot tests (test/ui-screenshots.test.ts), from Debian: npm's
+# playwright-core drives it and downloads no browser of its own. Without it those tests skip.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing chromium (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    step "note: the screenshot tests need Debian's chromium (sudo apt-get install chromium); they skip without it"
+  fi
+fi
+
 # The Temporal CLI: one on PATH wins, else the venv's, else go install (temporal/install.sh).
 TEMPORAL_BIN="$(bash temporal/install.sh)"
 export TEMPORAL_BIN

@@ -97,7 +97,8 @@ describe('modelship CLI and worker processes', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\(COMPLETED\)/);
     assert.match(r.stdout, /stage +released/);
-    assert.match(r.stdout, /succeeded attest/);
+    assert.match(r.stdout, /STAGE +STATE +STARTED +TOOK +KEY FIGURES/);
+    assert.match(r.stdout, /attest +succeeded +\d\d:\d\d:\d\d +\d+\.\ds +predicateType=/);
     const json = JSON.parse((await run(['status', 'release-sample-mlp-2.0.0', '--json'], env)).stdout) as { attributes: { ReleaseStage: string } };
     assert.equal(json.attributes.ReleaseStage, 'released');
   });

@@ -1,10 +1,12 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { MODELSHIP_VERSION } from '../paths.js';
 import { ModelshipError } from '../errors.js';
-import { CliError, warn } from './output.js';
+import { CliError, printJsonError, wantsJson, warn } from './output.js';
 import { DEFAULT_KEY_NAME, DEFAULT_KEYS_DIR, DEFAULT_SIGNING_KEY, keysGenerate, keysList, keysRevoke, keysRotate } from './keys.js';
 import { releaseCommand } from './release.js';
 import { statusCommand } from './status.js';
+import { listCommand } from './list.js';
+import { reportCommand } from './report.js';
 import { verifyCommand } from './verify.js';
 import { controlCommand, loadCommand, rollbackCommand } from './operate.js';
 import { signCommand, verifyOmsCli } from './oms.js';
@@ -26,7 +28,9 @@ const program = new Command('modelship')
   .description('Signed, attested, smoke-tested ML model releases on Temporal')
   .version(MODELSHIP_VERSION)
   .enablePositionalOptions()
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors come back here (below) so --json can report them as JSON too.
+  .exitOverride();
 
 const keys = program.command('keys').description('manage signing keys');
 keys
@@ -89,10 +93,28 @@ program
 
 program
   .command('status')
-  .description('show where a release is')
+  .description('show where a release is: every stage with its state, duration and key figures (from history; live canary phase from a worker)')
   .argument('<release-id>', 'e.g. release-sample-mlp-1.0.0')
   .option('--json', 'print as JSON')
   .action(statusCommand);
+
+program
+  .command('list')
+  .description('list recent releases, newest first, filtered by the search attributes (Temporal visibility)')
+  .option('--model <name>', 'only this model (ModelName)')
+  .option('--stage <stage>', 'only releases at this ReleaseStage (export … canary, paused, released, promoted, rolled_back, failed)')
+  .option('--verdict <verdict>', 'only this Verdict (pending, pass, fail, inconclusive, promoted, rolled_back, failed)')
+  .option('--limit <n>', 'at most this many', '20')
+  .option('--json', 'print as JSON')
+  .action(listCommand);
+
+program
+  .command('report')
+  .description('write a self-contained HTML report of a release from its history: stages and timings, verification, canary charts, decision log')
+  .argument('<release-id>', 'e.g. release-sample-mlp-2.0.0')
+  .option('-o, --output <file.html>', 'where to write it (default <release-id>.html)')
+  .option('--json', 'print the report model and the file as JSON')
+  .action(reportCommand);
 
 program
   .command('verify')
@@ -130,7 +152,8 @@ for (const [control, help] of [
   const command = program.command(control).description(help).argument('<release-id>', 'e.g. release-sample-mlp-2.0.0');
   if (control === 'promote') command.option('--full', 'skip the remaining steps');
   if (control === 'abort') command.option('--reason <text>', 'recorded with the decision');
-  command.action((releaseId: string, options: { full?: boolean; reason?: string }) => controlCommand(control, releaseId, options));
+  command.option('--json', 'print the answer as JSON');
+  command.action((releaseId: string, options: { full?: boolean; reason?: string; json?: boolean }) => controlCommand(control, releaseId, options));
 }
 
 const batch = program.command('batch').description('release many models from a rollout file, in waves, with a global halt');
@@ -248,14 +271,19 @@ program
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof CliError) {
-    warn(`modelship: ${err.message}`);
+  const json = wantsJson(process.argv);
+  // Help and --version end here too (exit 0); commander has printed its usage error already.
+  if (err instanceof CommanderError) {
+    if (err.exitCode !== 0 && json) printJsonError('UsageError', err.message.replace(/^error: /, ''), err.exitCode);
     process.exit(err.exitCode);
   }
-  if (err instanceof ModelshipError) {
-    warn(`modelship: ${err.message}`);
-    process.exit(1);
-  }
-  warn(`modelship: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exit(1);
+  const [type, message, exitCode] =
+    err instanceof CliError
+      ? ['CliError', err.message, err.exitCode]
+      : err instanceof ModelshipError
+        ? [err.type, err.message, 1]
+        : [err instanceof Error ? err.name : 'Error', err instanceof Error ? (json ? err.message : (err.stack ?? err.message)) : String(err), 1];
+  if (json) printJsonError(type, message, exitCode);
+  warn(`modelship: ${message}`);
+  process.exit(exitCode);
 });

@@ -11,7 +11,7 @@ import { CliError, printJson, say } from './output.js';
 type Control = 'approve' | 'promote' | 'abort';
 
 /** approve | promote [--full] | abort [--reason]: Temporal updates, checked by the workflow's validators. */
-export async function controlCommand(control: Control, releaseId: string, options: { full?: boolean; reason?: string }): Promise<void> {
+export async function controlCommand(control: Control, releaseId: string, options: { full?: boolean; reason?: string; json?: boolean }): Promise<void> {
   const { client, close } = await connectClient();
   try {
     const handle = client.workflow.getHandle(releaseId);
@@ -24,6 +24,7 @@ export async function controlCommand(control: Control, releaseId: string, option
       if (err instanceof WorkflowUpdateFailedError) throw new CliError(`${control} refused: ${err.cause?.message ?? err.message}`);
       throw new CliError(`${control} failed for ${releaseId}: ${(err as Error).message}`);
     }
+    if (options.json) return printJson({ releaseId, control, accepted: true, answer });
     say(`${releaseId}: ${answer}`);
   } finally {
     await close();

@@ -21,6 +21,20 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * With --json a failure is JSON on stdout too, so a script reads one document whatever
+ * happened: `{ "error": { "type", "message", "exitCode" } }`; the exit code stays non-zero.
+ */
+export function printJsonError(type: string, message: string, exitCode: number): void {
+  printJson({ error: { type, message, exitCode } });
+}
+
+/** --json anywhere on the command line (before parsing, so usage errors are JSON too). */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 export function seconds(fromIso: string, toIso: string): string {
   return `${((Date.parse(toIso) - Date.parse(fromIso)) / 1000).toFixed(1)}s`;
 }

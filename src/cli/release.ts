@@ -17,6 +17,7 @@ import { releaseStartOptions } from '../release/start-metadata.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
 import { CliError, printJson, say, seconds, warn } from './output.js';
+import { canaryProgressOf, hashProgressOf, progressView, silentProgress, type ProgressView } from './progress.js';
 import { DEFAULT_SIGNING_KEY } from './keys.js';
 
 export interface ReleaseOptions {
@@ -101,7 +102,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
       say(`Web UI: ${link}`);
     }
     if (!options.follow) return options.json ? printJson({ releaseId, runId: handle.firstExecutionRunId, url: link }) : undefined;
-    const result = await follow(handle, !options.json);
+    const result = await follow(handle, options.json ? silentProgress : progressView());
     if (options.json) return printJson({ ...result, url: link });
     say('');
     say(`released ${result.name}@${result.version}`);
@@ -131,8 +132,11 @@ async function startRelease(client: Client, taskQueue: string, releaseId: string
   }
 }
 
-/** Prints each stage as it finishes, then returns the result or throws the failure. */
-async function follow(handle: WorkflowHandle, print: boolean): Promise<ReleaseResult> {
+/**
+ * Prints each stage as it finishes (with progress of the hash and the canary in between), then
+ * returns the result or throws the failure.
+ */
+async function follow(handle: WorkflowHandle, view: ProgressView): Promise<ReleaseResult> {
   const printed = new Set<string>();
   let waitingNoted = false;
   let settled = false;
@@ -140,48 +144,65 @@ async function follow(handle: WorkflowHandle, print: boolean): Promise<ReleaseRe
     settled = true;
   });
   result.catch(() => undefined);
-  const show = (status: ReleaseStatus) => {
+  // The canary's end is printed after its last decisions (`update` prints both in that order).
+  const show = (status: ReleaseStatus, holdCanaryEnd = false) => {
     for (const { name, state } of status.stages) {
       const key = `${name}:${state.status}`;
       if (printed.has(key) || state.status === 'pending') continue;
+      if (holdCanaryEnd && name === 'canary' && state.status !== 'running') continue;
       printed.add(key);
-      if (!print) continue;
-      if (state.status === 'running') say(`  ...  ${name}`);
+      if (name === 'hash' && state.status !== 'running') view.hash(undefined);
+      if (state.status === 'running') view.line(`  ...  ${name}`);
       else if (state.status === 'succeeded') {
         const figures = Object.entries(state.summary).map(([k, v]) => `${k}=${v}`).join('  ');
-        say(`  ok   ${name.padEnd(7)} ${seconds(state.startedAt, state.finishedAt).padStart(6)}  ${figures}`);
-      } else if (state.status === 'failed') say(`  FAIL ${name.padEnd(7)} ${state.error.type}: ${state.error.message}`);
-      else say(`  skip ${name.padEnd(7)} ${state.reason}`);
+        view.line(`  ok   ${name.padEnd(7)} ${seconds(state.startedAt, state.finishedAt).padStart(6)}  ${figures}`);
+      } else if (state.status === 'failed') view.line(`  FAIL ${name.padEnd(7)} ${state.error.type}: ${state.error.message}`);
+      else view.line(`  skip ${name.padEnd(7)} ${state.reason}`);
     }
   };
   let decisionsShown = 0;
   const showCanary = (status: ReleaseStatus) => {
     const decisions = status.canary?.decisions ?? [];
     for (const d of decisions.slice(decisionsShown)) {
-      if (print) say(`       canary ${String(d.weight).padStart(3)}%  ${d.kind}${d.verdict ? ` (${d.verdict})` : ''}: ${d.summary}`);
-      if (print && status.canary?.phase === 'paused' && d === decisions.at(-1)) {
-        say(`       waiting for an operator: modelship approve|promote|abort ${status.releaseId}`);
+      view.line(`       canary ${String(d.weight).padStart(3)}%  ${d.kind}${d.verdict ? ` (${d.verdict})` : ''}: ${d.summary}`);
+      if (status.canary?.phase === 'paused' && d === decisions.at(-1)) {
+        view.line(`       waiting for an operator: modelship approve|promote|abort ${status.releaseId}`);
       }
     }
     decisionsShown = decisions.length;
+    view.canary(canaryProgressOf(status));
   };
-  while (!settled) {
-    try {
-      const status = await handle.query(releaseStatusQuery);
-      showCanary(status);
-      show(status);
-    } catch {
-      if (print && !waitingNoted) warn('  (waiting for a modelship worker to pick up the release)');
-      waitingNoted = true;
-    }
-    await Promise.race([result.catch(() => undefined), sleep(500)]);
-  }
-  try {
-    const status = await handle.query(releaseStatusQuery);
+  const update = (status: ReleaseStatus) => {
+    show(status, true);
     showCanary(status);
     show(status);
-  } catch {
-    // The worker may be gone already; the result below says how it ended.
+  };
+  let hashed = false;
+  const poll = async () => {
+    // Bytes hashed so far: the hash activity's heartbeat details, kept by the server. Asked
+    // before the query, which needs the worker: a busy or stuck worker still shows progress.
+    if (!hashed) view.hash(hashProgressOf(await handle.describe()));
+    const status = await handle.query(releaseStatusQuery);
+    hashed = status.stages.some((s) => s.name === 'hash' && (s.state.status === 'succeeded' || s.state.status === 'failed' || s.state.status === 'skipped'));
+    update(status);
+  };
+  try {
+    while (!settled) {
+      try {
+        await poll();
+      } catch {
+        if (!waitingNoted && view !== silentProgress) warn('  (waiting for a modelship worker to pick up the release)');
+        waitingNoted = true;
+      }
+      await Promise.race([result.catch(() => undefined), sleep(500)]);
+    }
+    try {
+      update(await handle.query(releaseStatusQuery));
+    } catch {
+      // The worker may be gone already; the result below says how it ended.
+    }
+  } finally {
+    view.end();
   }
   try {
     return (await result) as ReleaseResult;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createReleaseWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../src/release-worker.js';
 import type { WorkerMetrics } from '../../src/metrics/worker-metrics.js';
@@ -35,7 +35,7 @@ export interface ReleaseEnv {
   readonly bundlesRoot: string;
   readonly key: GeneratedKeyFiles;
   request(overrides: Partial<ReleaseRequest> & Pick<ReleaseRequest, 'source'>): ReleaseRequest;
-  start(request: ReleaseRequest): Promise<WorkflowHandle>;
+  start(request: ReleaseRequest): Promise<WorkflowHandleWithFirstExecutionRunId>;
   release(request: ReleaseRequest): Promise<ReleaseResult>;
   stop(): Promise<void>;
 }
