@@ -1,6 +1,7 @@
 // BatchRolloutWorkflow end to end: a real dev server and worker, a real serving runtime, real
 // ONNX models, keys and bundles. Most entries are canary: false or first versions (straight to
 // stable: a real deploy); the one bad model goes through a real canary and is rolled back.
+import { pino } from 'pino';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -44,7 +45,7 @@ describe('batch rollouts on a real worker and serving runtime', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'modelship-batch-'));
     await mkdir(join(dir, 'trusted'));
-    serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret });
+    serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret, logger: pino({ level: 'silent' }) });
     env = await startReleaseEnv({ serving: { url: serving.url, secret } });
     await copyFile(env.key.publicKeyPath, join(dir, 'trusted', basename(env.key.publicKeyPath)));
     admin = new ServingAdminClient({ baseUrl: serving.url, secret });

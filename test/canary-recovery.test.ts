@@ -2,7 +2,7 @@
 // mid-canary. The release must finish, with exactly one deployment of the canary.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { releaseIdFor } from '../src/release/ids.js';
 import { RELEASE_WORKFLOW_TYPE, releaseStatusQuery } from '../src/workflows/definitions.js';
 import type { ReleaseRequest, ReleaseResult } from '../src/release/types.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
+import { processEnv, spawnWorker } from './helpers/processes.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const SIGNATURE = [{ name: 'features', type: 'float32', shape: ['batch', 4] }] as const;
@@ -63,23 +64,7 @@ describe('canary recovery', () => {
   }
 
   function startWorker(): ChildProcess {
-    const worker = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'src', 'worker.js')], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        TEMPORAL_ADDRESS: server.address,
-        TEMPORAL_CONFIG_FILE: join(dir, 'none.toml'),
-        MODELSHIP_TASK_QUEUE: taskQueue,
-        MODELSHIP_HOME: dir,
-        MODELSHIP_BUNDLES_DIR: join(dir, 'bundles'),
-        MODELSHIP_KEY_PASSPHRASE_FILE: join(dir, 'passphrase'),
-        MODELSHIP_SERVING_URL: serving.url,
-        MODELSHIP_SERVING_ADMIN_KEY: secret,
-        MODELSHIP_LOG_FORMAT: 'json',
-        MODELSHIP_LOG_LEVEL: 'warn',
-      },
-      stdio: 'ignore',
-    });
+    const worker = spawnWorker(processEnv(dir, server, taskQueue, { MODELSHIP_SERVING_URL: serving.url, MODELSHIP_SERVING_ADMIN_KEY: secret }));
     workers.add(worker);
     worker.once('exit', () => workers.delete(worker));
     return worker;

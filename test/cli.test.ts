@@ -10,27 +10,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
+import { runCli } from './helpers/processes.js';
 
-const BIN = join(PROJECT_ROOT, 'bin', 'modelship.js');
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 describe('modelship CLI and worker processes', () => {
   let server: DevServer;

@@ -3,7 +3,7 @@
 // shows the bytes re-read are far fewer than the total and the digests equal a clean run's.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import type { HashCheckpoint } from '../src/activities/hash-bundle.js';
 import { verifyBundle } from '../src/bundle/verify.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { coreutilsRootDigest } from './helpers/coreutils-digest.js';
+import { processEnv, spawnWorker } from './helpers/processes.js';
 
 const WEIGHTS_BYTES = 3 * 1024 * 1024 * 1024;
 
@@ -36,25 +37,10 @@ describe('hash stage resumes after a worker crash', () => {
   const workers = new Set<ChildProcess>();
 
   function startWorker(): ChildProcess {
-    const worker = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'src', 'worker.js')], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        TEMPORAL_ADDRESS: server.address,
-        TEMPORAL_CONFIG_FILE: join(dir, 'none.toml'),
-        MODELSHIP_TASK_QUEUE: taskQueue,
-        MODELSHIP_HOME: dir,
-        MODELSHIP_BUNDLES_DIR: join(dir, 'bundles'),
-        MODELSHIP_KEY_PASSPHRASE_FILE: join(dir, 'passphrase'),
-        // One thread makes the hash long enough to kill mid-way; frequent heartbeats make the
-        // server's checkpoint fresh.
-        MODELSHIP_HASH_THREADS: '1',
-        MODELSHIP_HEARTBEAT_THROTTLE_MS: '100',
-        MODELSHIP_LOG_FORMAT: 'json',
-        MODELSHIP_LOG_LEVEL: 'warn',
-      },
-      stdio: process.env.DEBUG_WORKER ? 'inherit' : 'ignore',
-    });
+    const worker = spawnWorker(
+      // One thread makes the hash long enough to kill mid-way; frequent heartbeats keep the server's checkpoint fresh.
+      processEnv(dir, server, taskQueue, { MODELSHIP_HASH_THREADS: '1', MODELSHIP_HEARTBEAT_THROTTLE_MS: '100' }),
+    );
     workers.add(worker);
     worker.once('exit', () => workers.delete(worker));
     return worker;

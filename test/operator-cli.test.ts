@@ -1,6 +1,7 @@
 // The operator's terminal, as processes: a worker deploying to a real serving runtime, and the
 // CLI following releases (progress lines when stdout is not a TTY), listing them through
 // visibility, showing one as a table, and answering --json for every command, errors included.
+import { pino } from 'pino';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,33 +16,14 @@ import { releaseStatusQuery } from '../src/workflows/definitions.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { fmtBytes, hashProgressOf, progressView } from '../src/cli/progress.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
+import { runCli, startCli } from './helpers/processes.js';
 
-const BIN = join(PROJECT_ROOT, 'bin', 'modelship.js');
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 /** Sparse: no disk written, but one hash thread takes a while over it. */
 const WEIGHTS_BYTES = 1536 * 1024 * 1024;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A CLI process; `output()` is what it printed so far. */
-function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; done: Promise<Run> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<Run>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, output: () => stdout, done };
-}
-
-const run = (args: string[], env: NodeJS.ProcessEnv) => start(args, env).done;
+const start = startCli;
+const run = runCli;
 
 async function json<T>(args: string[], env: NodeJS.ProcessEnv, expectCode = 0): Promise<T> {
   const r = await run([...args, '--json'], env);
@@ -88,7 +70,7 @@ describe('the operator CLI (processes)', () => {
     await mkdir(join(dir, 'trusted'));
     await writeFile(join(dir, 'passphrase'), `ops passphrase ${randomBytes(4).toString('hex')}\n`);
     await writeFile(join(dir, 'admin.key'), secret);
-    serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret });
+    serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret, logger: pino({ level: 'silent' }) });
     env = {
       PATH: process.env.PATH,
       HOME: dir,

@@ -2,7 +2,6 @@
 // environment, against a real dev server and a real worker (in this process) on its task queue.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,15 +13,9 @@ import { BatchId } from '../src/search-attributes.js';
 import { batchIdFromWorkflowId } from '../src/batch/ids.js';
 import type { BatchStatus } from '../src/batch/types.js';
 import { startReleaseEnv, type ReleaseEnv } from './helpers/release-env.js';
+import { runCli, type CliRun } from './helpers/processes.js';
 
-const BIN = join(PROJECT_ROOT, 'bin', 'modelship.js');
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('modelship schedule and batch CLI', () => {
   let env: ReleaseEnv;
@@ -32,17 +25,10 @@ describe('modelship schedule and batch CLI', () => {
   const tag = randomBytes(3).toString('hex');
   const scheduleId = `nightly-${tag}`;
 
-  function cli(...args: string[]): Promise<Run> {
-    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    return new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  function cli(...args: string[]): Promise<CliRun> {
+    return runCli(args, cliEnv);
   }
+
   async function ok(...args: string[]): Promise<string> {
     const r = await cli(...args);
     assert.equal(r.code, 0, `modelship ${args.join(' ')}\n${r.stdout}\n${r.stderr}`);

@@ -1,6 +1,7 @@
 // What an SRE sees in the Web UI, read back through the client as the UI reads it: static
 // summary and details, typed search attributes and list filters, the live current details
 // (built-in metadata query), handler descriptions, and the summaries on the timeline.
+import { pino } from 'pino';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -68,7 +69,7 @@ describe('what the Web UI shows for a release', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'modelship-ui-'));
     await mkdir(join(dir, 'trusted'));
-    serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret });
+    serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret, logger: pino({ level: 'silent' }) });
     env = await startReleaseEnv({ serving: { url: serving.url, secret } });
     await copyFile(env.key.publicKeyPath, join(dir, 'trusted', basename(env.key.publicKeyPath)));
   });

@@ -1,6 +1,7 @@
 // A release environment with a real serving runtime that trusts the release key, and traffic from
 // the load generator on demand: what a canary release needs. Short bakes and a small minimum
 // sample (FAST_POLICY) keep the canary quick.
+import { pino } from 'pino';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -40,7 +41,7 @@ export async function startCanaryFixture(options: { server?: DevServer; model?: 
   await mkdir(join(dir, 'trusted'));
   const secret = randomBytes(24).toString('hex');
   const model = options.model ?? `canary-${randomBytes(3).toString('hex')}`;
-  const serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret });
+  const serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret, logger: pino({ level: 'silent' }) });
   const env = await startReleaseEnv({ serving: { url: serving.url, secret }, ...(options.server ? { server: options.server } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) });
   // The serving runtime trusts the release key (it re-reads the folder on every deploy).
   await copyFile(env.key.publicKeyPath, join(dir, 'trusted', basename(env.key.publicKeyPath)));
