@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
-import { runCli } from './helpers/processes.js';
+import { processEnv, runCli } from './helpers/processes.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 
@@ -27,18 +27,7 @@ describe('modelship CLI and worker processes', () => {
     server = await startDevServer();
     dir = await mkdtemp(join(tmpdir(), 'modelship-cli-'));
     await writeFile(join(dir, 'passphrase'), `cli passphrase ${randomBytes(4).toString('hex')}\n`);
-    env = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      TEMPORAL_ADDRESS: server.address,
-      TEMPORAL_NAMESPACE: server.namespace,
-      TEMPORAL_CONFIG_FILE: join(dir, 'no-such-temporal.toml'),
-      MODELSHIP_TASK_QUEUE: `cli-${randomBytes(4).toString('hex')}`,
-      MODELSHIP_HOME: dir,
-      MODELSHIP_BUNDLES_DIR: join(dir, 'bundles'),
-      MODELSHIP_KEY_PASSPHRASE_FILE: join(dir, 'passphrase'),
-      MODELSHIP_LOG_FORMAT: 'json',
-    };
+    env = processEnv(dir, server, `cli-${randomBytes(4).toString('hex')}`, { MODELSHIP_LOG_LEVEL: 'info' });
     worker = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'src', 'worker.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     worker.stderr!.setEncoding('utf8').on('data', (d: string) => (workerLog += d));
   });

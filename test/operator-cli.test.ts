@@ -16,7 +16,7 @@ import { releaseStatusQuery } from '../src/workflows/definitions.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { fmtBytes, hashProgressOf, progressView } from '../src/cli/progress.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
-import { runCli, startCli } from './helpers/processes.js';
+import { processEnv, runCli, startCli } from './helpers/processes.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 /** Sparse: no disk written, but one hash thread takes a while over it. */
@@ -71,20 +71,11 @@ describe('the operator CLI (processes)', () => {
     await writeFile(join(dir, 'passphrase'), `ops passphrase ${randomBytes(4).toString('hex')}\n`);
     await writeFile(join(dir, 'admin.key'), secret);
     serving = await startServingRuntime({ host: '127.0.0.1', port: 0, stateDir: join(dir, 'serving'), trustedKeysDir: join(dir, 'trusted'), adminSecret: secret, logger: pino({ level: 'silent' }) });
-    env = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      TEMPORAL_ADDRESS: server.address,
-      TEMPORAL_NAMESPACE: server.namespace,
-      TEMPORAL_CONFIG_FILE: join(dir, 'no-such-temporal.toml'),
-      MODELSHIP_TASK_QUEUE: `ops-${randomBytes(4).toString('hex')}`,
-      MODELSHIP_HOME: dir,
-      MODELSHIP_BUNDLES_DIR: join(dir, 'bundles'),
-      MODELSHIP_KEY_PASSPHRASE_FILE: join(dir, 'passphrase'),
+    env = processEnv(dir, server, `ops-${randomBytes(4).toString('hex')}`, {
       MODELSHIP_SERVING_URL: serving.url,
       MODELSHIP_SERVING_ADMIN_KEY_FILE: join(dir, 'admin.key'),
-      MODELSHIP_LOG_FORMAT: 'json',
-    };
+      MODELSHIP_LOG_LEVEL: 'info',
+    });
     const keys = await json<{ kid: string; publicKeyPath: string }>(['keys', 'generate'], env);
     kid = keys.kid;
     await copyFile(keys.publicKeyPath, join(dir, 'trusted', 'release.pub.pem'));
