@@ -3,7 +3,7 @@
 # (Web UI on 8233), the serving runtime, a worker and a load generator, then releases the
 # sample model three times: v1 goes to stable, a good v2 is promoted after its canary steps, a
 # bad v3 is rolled back automatically. v2's report (open it in a browser): $STATE/demo/report-v2.html
-The dev server keeps running afterwards for the Web UI.
+# The dev server keeps running afterwards for the Web UI.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"

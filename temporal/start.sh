@@ -142,15 +142,17 @@ args=(server start-dev --db-filename "$DB" --ip "$IP" --port "$PORT" --ui-port "
       --namespace default --log-level warn)
 [ "$HEADLESS" -eq 1 ] && args+=(--headless)
 
-# Re-registering the same attributes on an existing database is a no-op, so
-# they are passed on every start.
+# Passed on every start; on an existing database the dev server does not add
+# attributes that are new since it was created, so they are added below too.
 [ -f "$SA_FILE" ] || die "missing $SA_FILE"
+search_attributes=()
 while IFS= read -r line || [ -n "$line" ]; do
   line="${line%%#*}"
   read -r name type extra <<< "$line" || true
   [ -n "${name:-}" ] || continue
   [ -n "${type:-}" ] && [ -z "${extra:-}" ] || die "$SA_FILE: expected 'Name Type', got: $line"
   args+=(--search-attribute "$name=$type")
+  search_attributes+=("$name=$type")
 done < "$SA_FILE"
 
 # --- Launch, detached -------------------------------------------------------
@@ -178,6 +180,17 @@ if ! wait_healthy "$pid" "$ADDRESS"; then
   rm -f "$PIDFILE" "$ADDRFILE"
   fail "server exited during startup"
 fi
+
+# A database made by an older modelship lacks the attributes added since: add them.
+registered="$("$BIN" operator search-attribute list --address "$ADDRESS" --namespace default 2>/dev/null || true)"
+for pair in "${search_attributes[@]}"; do
+  name="${pair%%=*}"
+  if ! grep -qE "^[[:space:]]*$name[[:space:]]" <<< "$registered"; then
+    "$BIN" operator search-attribute create --address "$ADDRESS" --namespace default --name "$name" --type "${pair#*=}" >> "$LOG" 2>&1 \
+      || fail "could not register search attribute $name on $ADDRESS (see $LOG)" "$pid"
+    echo "registered search attribute $name (${pair#*=}) on the existing database" >&2
+  fi
+done
 
 if [ "$HEADLESS" -eq 1 ]; then ui="Web UI disabled"; else ui="Web UI $UI_URL"; fi
 echo "Temporal dev server ready at $ADDRESS ($ui, data $DB)"

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { MODELSHIP_VERSION } from '../paths.js';
 import { ModelshipError } from '../errors.js';
-import { CliError, printJsonError, wantsJson, warn } from './output.js';
+import { CliError, describeError, printJsonError, wantsJson, warn } from './output.js';
 import { DEFAULT_KEY_NAME, DEFAULT_KEYS_DIR, DEFAULT_SIGNING_KEY, keysGenerate, keysList, keysRevoke, keysRotate } from './keys.js';
 import { releaseCommand } from './release.js';
 import { statusCommand } from './status.js';
@@ -282,7 +282,7 @@ program.parseAsync(process.argv).catch((err: unknown) => {
       ? ['CliError', err.message, err.exitCode]
       : err instanceof ModelshipError
         ? [err.type, err.message, 1]
-        : [err instanceof Error ? err.name : 'Error', err instanceof Error ? (json ? err.message : (err.stack ?? err.message)) : String(err), 1];
+        : [err instanceof Error ? err.name : 'Error', describeError(err), 1];
   if (json) printJsonError(type, message, exitCode);
   warn(`modelship: ${message}`);
   process.exit(exitCode);

@@ -38,3 +38,18 @@ export function wantsJson(argv: readonly string[]): boolean {
 export function seconds(fromIso: string, toIso: string): string {
   return `${((Date.parse(toIso) - Date.parse(fromIso)) / 1000).toFixed(1)}s`;
 }
+
+/**
+ * An unexpected error as one line: its message and each cause's ("Failed to start Workflow:
+ * 3 INVALID_ARGUMENT: ..."), so the reason a server gave is not lost behind a generic wrapper.
+ * The stack only with MODELSHIP_DEBUG set.
+ */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message && !parts.some((p) => p.includes(message))) parts.push(message);
+  }
+  const line = parts.join(': ') || String(err);
+  return process.env.MODELSHIP_DEBUG && err instanceof Error && err.stack ? `${line}\n${err.stack}` : line;
+}
