@@ -77,7 +77,7 @@ describe('Temporal dev server via temporal/start.sh', () => {
   });
 
   test(
-    'a running workflow survives a server restart on the same data dir',
+    'a running workflow survives a server restart on the same data dir, and an old database gets new search attributes',
     { skip: usingExternalServer && 'MODELSHIP_TEST_TEMPORAL_ADDRESS is set; not restarting an external server' },
     async () => {
       const dataDir = await mkdtemp(join(tmpdir(), 'modelship-persist-'));
@@ -88,6 +88,10 @@ describe('Temporal dev server via temporal/start.sh', () => {
       const first = await start({ dataDir });
       const firstClient = await connect(first);
       await firstClient.workflow.start('PersistenceProbe', { taskQueue: 'probe-queue', workflowId });
+      // As if the database were made by an older modelship, before this attribute existed.
+      await firstClient.connection.operatorService.removeSearchAttributes({ namespace: first.namespace, searchAttributes: ['Verdict'] });
+      const before = await firstClient.connection.operatorService.listSearchAttributes({ namespace: first.namespace });
+      assert.equal(before.customAttributes?.Verdict, undefined);
       await first.stop();
 
       // A new process (new ports) that only shares temporal.db with the first.
@@ -96,6 +100,8 @@ describe('Temporal dev server via temporal/start.sh', () => {
       const handle = client.workflow.getHandle(workflowId);
       const description = await handle.describe();
       assert.equal(description.type, 'PersistenceProbe');
+      const after = await client.connection.operatorService.listSearchAttributes({ namespace: second.namespace });
+      assert.equal(after.customAttributes?.Verdict, SEARCH_ATTRIBUTES.Verdict, 'start.sh registered the attribute the old database lacked');
       assert.equal(description.status.name, 'RUNNING');
 
       await handle.terminate('devserver test cleanup');
