@@ -1,14 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { generateKeyFiles, passphraseFromEnvironment } from '../crypto/keys.js';
-import { DATA_DIR } from '../paths.js';
 import { DEFAULT_KEYRING_FILE, describeKeyStatus, keyStatus, loadKeyring, saveKeyring } from '../trust/keyring.js';
 import { checkPolicyAgainstKeyring, loadTrustPolicy } from '../trust/policy.js';
 import { CliError, printJson, say, warn } from './output.js';
 
-export const DEFAULT_KEYS_DIR = join(DATA_DIR, 'keys');
-export const DEFAULT_KEY_NAME = 'release';
-export const DEFAULT_SIGNING_KEY = join(DEFAULT_KEYS_DIR, `${DEFAULT_KEY_NAME}.key.pem`);
+export { DEFAULT_KEYS_DIR, DEFAULT_KEY_NAME, DEFAULT_SIGNING_KEY } from './defaults.js';
+import { DEFAULT_KEY_NAME } from './defaults.js';
 
 export async function keysGenerate(options: { dir: string; name: string; json?: boolean }): Promise<void> {
   const passphrase = await passphraseFromEnvironment();
