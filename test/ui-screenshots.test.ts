@@ -91,8 +91,9 @@ describe('screenshots: the Web UI and the release report in Chromium', { skip },
     const run = ui(`/workflows/${encodeURIComponent(v2.workflowId)}/${encodeURIComponent(v2.firstExecutionRunId)}`);
     await page.goto(`${run}/user-metadata`);
     const summary = `${fx.model}@2.0.0 · ONNX sample-mlp.onnx`;
-    const shown = await visible(page, summary, 'ui-run-summary');
-    assert.ok(shown.includes(`Release ${fx.model}@2.0.0`), 'the static details are shown');
+    await visible(page, summary, 'ui-run-summary');
+    // The details render in their own frame, possibly after the summary: wait for them too.
+    await visible(page, `Release ${fx.model}@2.0.0`, 'ui-run-summary');
     await page.screenshot({ path: join(SCREENSHOTS_DIR, 'ui-run-summary.png'), fullPage: true });
 
     await page.goto(`${run}/search-attributes`);
