@@ -82,7 +82,7 @@ export const batchBenchmark: Benchmark = {
         rows.push({ bench: 'batch', subject: `${stage}: activity / Temporal overhead`, input: 'median of 100', runs: RELEASES, medianSeconds: activity / 1000, ratio: `+${(overhead / 1000).toFixed(3)} s`, check: `overhead p95 ${(percentile95(t.overheadMs) / 1000).toFixed(3)} s` });
       }
       notes.push(
-        `batch: ${((RELEASES / wallSeconds) * 60).toFixed(1)} releases/min; the worker, the dev server and the bench share ${availableParallelism()} cores, and sign/attest/smoke each decrypt the PBKDF2-600k key (~0.3 s of CPU)`,
+        `batch: ${((RELEASES / wallSeconds) * 60).toFixed(1)} releases/min; the worker, the dev server and the bench share ${availableParallelism()} cores; a worker decrypts each signing key (PBKDF2, 600k iterations, ~0.3 s of CPU) once per process`,
         'batch: "Temporal overhead" = queue wait (ActivityTaskScheduled → Started) + the workflow gap (previous stage done → this stage scheduled), from each release\'s history; it includes waiting for a free activity slot when 8 releases run at once',
       );
       return { rows, notes };

@@ -188,6 +188,24 @@ describe('loadSigningKey errors', () => {
     });
   });
 
+  test('a key this process decrypted is reused only for the same file bytes and passphrase', async () => {
+    const first = await loadSigningKey(files.privateKeyPath, TEST_PASSPHRASE);
+    assert.equal(await loadSigningKey(files.privateKeyPath, TEST_PASSPHRASE), first, 'the same file and passphrase: decrypted once');
+    await assert.rejects(loadSigningKey(files.privateKeyPath, `${TEST_PASSPHRASE}!`), WrongPassphraseError);
+    // Another key written at the same path is decrypted (and checked) again.
+    const otherDir = await temp.make('modelship-keys-replaced-');
+    const other = await generateKeyFiles(otherDir, 'release', TEST_PASSPHRASE);
+    const original = await readFile(files.privateKeyPath);
+    await writeFile(files.privateKeyPath, await readFile(other.privateKeyPath));
+    try {
+      const replaced = await loadSigningKey(files.privateKeyPath, TEST_PASSPHRASE);
+      assert.equal(replaced.kid, other.kid);
+      assert.notEqual(replaced.kid, first.kid);
+    } finally {
+      await writeFile(files.privateKeyPath, original);
+    }
+  });
+
   test('an empty passphrase is a WrongPassphraseError too', async () => {
     await assert.rejects(loadSigningKey(files.privateKeyPath, ''), WrongPassphraseError);
   });
