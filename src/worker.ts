@@ -2,13 +2,13 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createLogger } from './logger.js';
+import { adminSecretFromEnvironment } from './serving/admin-client.js';
 import { pinoSdkLogger } from './sdk-logger.js';
 import { loadTemporalSettings } from './temporal-config.js';
 import { createReleaseWorker } from './release-worker.js';
 import { loadExporterRegistry } from './exporter/registry.js';
 import { passphraseFromEnvironment } from './crypto/keys.js';
 import { DATA_DIR } from './paths.js';
-import { readFile } from 'node:fs/promises';
 import { loadTrustDir, TRUST_POLICY_FILES } from './trust/trust-dir.js';
 import { DEFAULT_KEYRING_FILE } from './trust/keyring.js';
 import type { Logger } from './logger.js';
@@ -21,7 +21,7 @@ import { WorkerMetrics } from './metrics/worker-metrics.js';
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
 async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: string } }> {
   if (!env.MODELSHIP_SERVING_URL) return {};
-  const secret = env.MODELSHIP_SERVING_ADMIN_KEY ?? (env.MODELSHIP_SERVING_ADMIN_KEY_FILE ? (await readFile(env.MODELSHIP_SERVING_ADMIN_KEY_FILE, 'utf8')).trim() : undefined);
+  const secret = await adminSecretFromEnvironment(env);
   if (!secret) throw new Error('MODELSHIP_SERVING_URL is set but no admin key: set MODELSHIP_SERVING_ADMIN_KEY_FILE or MODELSHIP_SERVING_ADMIN_KEY');
   return { serving: { url: env.MODELSHIP_SERVING_URL, secret } };
 }

@@ -6,6 +6,7 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { verifyBundle, type CheckName, type VerificationReport } from '../src/bundle/verify.js';
+import { readVerifiedModelFile } from '../src/bundle/model-file.js';
 import { loadPublicKey } from '../src/crypto/keys.js';
 import { makeSignedBundle, type SignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys, runShell, TempDirs, type TestKeys } from './helpers/fixtures.js';
@@ -308,12 +309,16 @@ describe('digest rules: sharded large files (v2) and bundles from before shards 
     const large = await makeSignedBundle(join(await temp.make('modelship-verify-v2-'), 'bundle'), keys.signingKey, { extraFiles: { 'weights.bin': weights } });
     assert.deepEqual([large.manifest.digest.rule, large.manifest.digest.shardBytes], ['modelship-root-v2', SHARD]);
     assert.equal((await verifyBundle(large.bundleDir, keys.publicKey)).ok, true);
+    // Smoke and serving read the model once more after verification, under the same rule.
+    const asModel = { ...large.manifest, modelFile: 'weights.bin' };
+    assert.equal((await readVerifiedModelFile(large.bundleDir, asModel))?.length, weights.length);
     const path = join(large.paths.modelDir, 'weights.bin');
     const changed = Buffer.from(weights);
     changed[2 * SHARD + 5]! ^= 0x80;
     await writeFile(path, changed);
     const report = await verifyBundle(large.bundleDir, keys.publicKey);
     assert.deepEqual(failing(report), ['files']);
+    assert.equal(await readVerifiedModelFile(large.bundleDir, asModel), undefined);
     assert.match(detail(report, 'files'), /^model\/weights\.bin: sha256 [0-9a-f]{64}, model\.yaml says [0-9a-f]{64}/);
   });
 

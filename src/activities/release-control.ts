@@ -29,21 +29,21 @@ export interface AbortReleaseResult {
   readonly message: string;
 }
 
-const DEFAULT_POLL_SECONDS = 2;
+const POLL_SECONDS = 2;
 
 export async function inspectRelease(input: { releaseId: string }): Promise<ExistingRelease> {
   return describe(Context.current().client.workflow.getHandle(input.releaseId));
 }
 
 /** Waits until the release closes (polling, heartbeating), then describes how it ended. */
-export async function awaitRelease(input: { releaseId: string; pollSeconds?: number }): Promise<ExistingRelease> {
+export async function awaitRelease(input: { releaseId: string }): Promise<ExistingRelease> {
   const context = Context.current();
   const handle = context.client.workflow.getHandle(input.releaseId);
   for (;;) {
     const found = await describe(handle);
     if (found.status !== 'RUNNING') return found;
     context.heartbeat({ status: found.status, stage: found.stage });
-    await context.sleep((input.pollSeconds ?? DEFAULT_POLL_SECONDS) * 1000);
+    await context.sleep(POLL_SECONDS * 1000);
   }
 }
 
@@ -53,7 +53,7 @@ export async function awaitRelease(input: { releaseId: string; pollSeconds?: num
  * reaches its canary is aborted there; one without a canary (canary: false, a first version)
  * simply finishes.
  */
-export async function abortRelease(input: { releaseId: string; reason: string; pollSeconds?: number }): Promise<AbortReleaseResult> {
+export async function abortRelease(input: { releaseId: string; reason: string }): Promise<AbortReleaseResult> {
   const context = Context.current();
   const handle = context.client.workflow.getHandle(input.releaseId);
   let refusal = '';
@@ -71,7 +71,7 @@ export async function abortRelease(input: { releaseId: string; reason: string; p
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     }
     context.heartbeat({ refusal });
-    await context.sleep((input.pollSeconds ?? DEFAULT_POLL_SECONDS) * 1000);
+    await context.sleep(POLL_SECONDS * 1000);
   }
 }
 

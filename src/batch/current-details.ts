@@ -3,7 +3,7 @@
  * the entries worth a look — failed, rolled back and running ones first. Pure; rendered by the
  * workflow on every change.
  */
-import { code, oneLine, truncateUtf8 } from '../release/markdown.js';
+import { cell, code, oneLine, truncateUtf8 } from '../release/markdown.js';
 import type { BatchStatus, EntryResult } from './types.js';
 
 const MAX_BYTES = 20_000;
@@ -40,7 +40,7 @@ export function renderBatchDetails(status: BatchStatus): string {
       '| --- | --- | --- | --- | --- |',
     );
     for (const e of rows.slice(0, MAX_ROWS)) {
-      const reason = e.reason ? oneLine(e.reason).slice(0, MAX_REASON_CHARS).replace(/\|/g, '\\|') : '';
+      const reason = e.reason ? cell(oneLine(e.reason).slice(0, MAX_REASON_CHARS)) : '';
       lines.push(`| ${e.index + 1} | ${e.wave} | ${code(e.releaseId)} | ${e.outcome}${e.existing ? ' (existed)' : ''} | ${reason} |`);
     }
     if (rows.length > MAX_ROWS) lines.push('', `… and ${rows.length - MAX_ROWS} more (see the batchStatus query).`);

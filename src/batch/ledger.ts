@@ -38,17 +38,22 @@ export class BatchLedger {
   }
 
   totals(): BatchTotals {
-    const count = (outcome: EntryOutcome) => this.records.filter((r) => r.outcome === outcome).length;
+    const count: Record<EntryOutcome, number> = { pending: 0, running: 0, released: 0, promoted: 0, rolled_back: 0, failed: 0, skipped: 0 };
+    let existing = 0;
+    for (const r of this.records) {
+      count[r.outcome]++;
+      if (r.existing) existing++;
+    }
     return {
       entries: this.records.length,
-      released: count('released'),
-      promoted: count('promoted'),
-      rolledBack: count('rolled_back'),
-      failed: count('failed'),
-      skipped: count('skipped'),
-      existing: this.records.filter((r) => r.existing).length,
-      running: count('running'),
-      pending: count('pending'),
+      released: count.released,
+      promoted: count.promoted,
+      rolledBack: count.rolled_back,
+      failed: count.failed,
+      skipped: count.skipped,
+      existing,
+      running: count.running,
+      pending: count.pending,
     };
   }
 

@@ -6,10 +6,11 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import { planSteps, STATIC_DETAILS_MAX_BYTES, STATIC_SUMMARY_MAX_BYTES } from '../release/start-metadata.js';
 import { resolveCanaryPlan } from '../canary/plan.js';
-import { baseName, code, fmtDuration, oneLine, truncateUtf8 } from '../release/markdown.js';
+import { baseName, cell, code, fmtDuration, oneLine, truncateUtf8 } from '../release/markdown.js';
 import { BatchId, BatchStage } from '../search-attributes.js';
 import { batchWorkflowId } from './ids.js';
-import { wavesOf } from './ledger.js';
+import { waveOf, wavesOf } from './ledger.js';
+import { modelSourcePath } from '../release/model-source.js';
 import type { BatchInput, Rollout, RolloutEntry } from './types.js';
 
 /** Rows of the entries table in the static details; the rest are counted. */
@@ -72,7 +73,7 @@ export function batchDetails(rollout: Rollout, title: string): string {
       '',
       '| # | wave | model | source | canary |',
       '| --- | --- | --- | --- | --- |',
-      ...shown.map((e, i) => `| ${i + 1} | ${Math.floor(i / rollout.waveSize) + 1} | ${code(`${e.name}@${e.version}`)} | ${code(baseName(sourcePath(e)))} | ${canaryCell(e)} |`),
+      ...shown.map((e, i) => `| ${i + 1} | ${waveOf(rollout, i)} | ${code(`${e.name}@${e.version}`)} | ${code(baseName(modelSourcePath(e.source)))} | ${canaryCell(e)} |`),
       ...(rollout.entries.length > shown.length ? ['', `… and ${rollout.entries.length - shown.length} more.`] : []),
       '',
     ].join('\n'),
@@ -80,12 +81,8 @@ export function batchDetails(rollout: Rollout, title: string): string {
   );
 }
 
-function sourcePath(entry: RolloutEntry): string {
-  return entry.source.kind === 'onnx' ? entry.source.path : entry.source.input;
-}
-
 function canaryCell(entry: RolloutEntry): string {
   if (entry.canary === false) return 'no deployment';
   if (entry.canary === undefined) return 'default (when the worker serves)';
-  return planSteps(resolveCanaryPlan(entry.canary, entry.name)).replace(/\|/g, '\\|');
+  return cell(planSteps(resolveCanaryPlan(entry.canary, entry.name)));
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { BUNDLE_PROVENANCE, BUNDLE_SMOKE, bundlePaths } from './layout.js';
 import { MANIFEST_JWS_TYP, manifestDigestRule, parseManifest, type Manifest } from './manifest.js';

@@ -1,17 +1,18 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { readRolloutFile, RolloutFileError } from '../batch/rollout-file.js';
 import { batchStartOptions } from '../batch/start-metadata.js';
 import { BATCH_WORKFLOW_ID_PREFIX, batchIdFromWorkflowId, batchWorkflowId } from '../batch/ids.js';
 import type { BatchStatus, EntryResult, Rollout } from '../batch/types.js';
 import { assertSafeName } from '../release/ids.js';
+import { modelSourcePath } from '../release/model-source.js';
 import { BatchStage } from '../search-attributes.js';
 import { BATCH_WORKFLOW_TYPE, batchStatusQuery, haltBatchUpdate } from '../workflows/definitions.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
-import { DEFAULT_SIGNING_KEY } from './keys.js';
+import { DEFAULT_SIGNING_KEY } from './defaults.js';
 import { CliError, printJson, say, warn } from './output.js';
 
 const FINAL: ReadonlySet<string> = new Set(['released', 'promoted', 'rolled_back', 'failed', 'skipped']);
@@ -28,7 +29,7 @@ export async function loadRollout(file: string, options: { quiet?: boolean } = {
   // Paths are the worker's; here they can only be a hint (the worker may run elsewhere).
   if (!options.quiet) {
     rollout.entries.forEach((e, i) => {
-      const path = e.source.kind === 'onnx' ? e.source.path : e.source.input;
+      const path = modelSourcePath(e.source);
       if (!existsSync(path)) warn(`note: models[${i}] (${e.name}@${e.version}): ${path} does not exist here; the worker must see it`);
     });
   }
@@ -83,8 +84,7 @@ export async function batchStartCommand(file: string, options: { id?: string; wa
 export async function batchStatusCommand(id: string, options: { json?: boolean }): Promise<void> {
   const { client, settings, close } = await connectClient();
   try {
-    const handle = await findBatch(client, id);
-    const description = await handle.describe();
+    const { handle, description } = await findBatch(client, id);
     const url = runUrl(settings, handle.workflowId);
     let status: BatchStatus | undefined;
     try {
@@ -110,7 +110,7 @@ export async function batchStatusCommand(id: string, options: { json?: boolean }
 export async function batchHaltCommand(id: string, options: { reason?: string }): Promise<void> {
   const { client, close } = await connectClient();
   try {
-    const handle = await findBatch(client, id);
+    const { handle } = await findBatch(client, id);
     try {
       say(await handle.executeUpdate(haltBatchUpdate, { args: [{ ...(options.reason ? { reason: options.reason } : {}) }] }));
     } catch (err) {
@@ -126,16 +126,17 @@ export async function batchHaltCommand(id: string, options: { reason?: string })
  * A batch by its batch id or workflow id. Scheduled runs have ids the schedule made
  * (`batch-<schedule>-<time>`), so the BatchId search attribute is the last resort.
  */
-async function findBatch(client: Client, id: string): Promise<WorkflowHandle> {
+async function findBatch(client: Client, id: string): Promise<{ handle: WorkflowHandle; description: WorkflowExecutionDescription }> {
   const candidates = id.startsWith(BATCH_WORKFLOW_ID_PREFIX) ? [id, batchWorkflowId(id)] : [batchWorkflowId(id)];
   for (const workflowId of candidates) {
     const handle = client.workflow.getHandle(workflowId);
     const description = await handle.describe().catch(() => undefined);
-    if (description?.type === BATCH_WORKFLOW_TYPE) return handle;
+    if (description?.type === BATCH_WORKFLOW_TYPE) return { handle, description };
   }
   const escaped = id.replace(/["\\]/g, '');
   for await (const execution of client.workflow.list({ query: `WorkflowType="${BATCH_WORKFLOW_TYPE}" AND BatchId="${escaped}"`, pageSize: 1 })) {
-    return client.workflow.getHandle(execution.workflowId);
+    const handle = client.workflow.getHandle(execution.workflowId);
+    return { handle, description: await handle.describe() };
   }
   throw new CliError(`no batch ${id} (tried workflow ${candidates.join(', ')} and BatchId="${escaped}")`);
 }

@@ -5,7 +5,6 @@ import { DEFAULT_KEYRING_FILE, describeKeyStatus, keyStatus, loadKeyring, saveKe
 import { checkPolicyAgainstKeyring, loadTrustPolicy } from '../trust/policy.js';
 import { CliError, printJson, say, warn } from './output.js';
 
-export { DEFAULT_KEYS_DIR, DEFAULT_KEY_NAME, DEFAULT_SIGNING_KEY } from './defaults.js';
 import { DEFAULT_KEY_NAME } from './defaults.js';
 
 export async function keysGenerate(options: { dir: string; name: string; json?: boolean }): Promise<void> {

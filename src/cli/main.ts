@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { MODELSHIP_VERSION } from '../paths.js';
 import { ModelshipError } from '../errors.js';
 import { CliError, describeError, printJsonError, wantsJson, warn } from './output.js';
-import { DEFAULT_KEY_NAME, DEFAULT_KEYS_DIR, DEFAULT_SIGNING_KEY } from './defaults.js';
+import { DEFAULT_KEY_NAME, DEFAULT_KEYS_DIR, DEFAULT_SIGNING_KEY, OVERLAP_POLICIES } from './defaults.js';
 
 
 /**
@@ -173,7 +173,7 @@ batch
   .action(lazy(async () => (await import('./batch.js')).batchHaltCommand));
 
 const schedule = program.command('schedule').description('Temporal Schedules that start batch rollouts');
-const overlapHelp = 'what a run does while the previous batch still runs: skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all';
+const overlapHelp = `what a run does while the previous batch still runs: ${OVERLAP_POLICIES.join(', ')}`;
 schedule
   .command('create')
   .description('create a schedule whose runs start a batch from <rollout-file> (parsed now and stored in the schedule)')

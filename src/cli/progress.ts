@@ -4,7 +4,8 @@
  * steps (from the status query). On a terminal they are bars redrawn in place under the stage
  * lines; otherwise (CI logs, pipes) plain lines, only when something moved enough to say so.
  */
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
+import { decodePayload } from '../report/release-report.js';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { HashCheckpoint } from '../activities/hash-bundle.js';
 import type { CanaryPhase, ReleaseStatus } from '../release/stages.js';
@@ -28,13 +29,7 @@ export function hashProgressOf(description: Pick<WorkflowExecutionDescription, '
   const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'hashBundle');
   const payload = pending?.heartbeatDetails?.payloads?.[0];
   if (!payload) return undefined;
-  let checkpoint: Partial<HashCheckpoint>;
-  try {
-    checkpoint = defaultPayloadConverter.fromPayload(payload as Payload) as Partial<HashCheckpoint>;
-  } catch {
-    return undefined;
-  }
-  const { bytesDone, bytesTotal } = checkpoint;
+  const { bytesDone, bytesTotal } = (decodePayload(payload as Payload) ?? {}) as Partial<HashCheckpoint>;
   if (typeof bytesDone !== 'number' || typeof bytesTotal !== 'number' || !(bytesTotal >= 0)) return undefined;
   return { bytesDone, bytesTotal };
 }

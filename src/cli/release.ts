@@ -18,7 +18,7 @@ import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
 import { CliError, printJson, say, seconds, warn } from './output.js';
 import { canaryProgressOf, hashProgressOf, progressView, silentProgress, type ProgressView } from './progress.js';
-import { DEFAULT_SIGNING_KEY } from './keys.js';
+import { DEFAULT_SIGNING_KEY } from './defaults.js';
 
 export interface ReleaseOptions {
   name: string;

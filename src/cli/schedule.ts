@@ -25,9 +25,9 @@ import type { Rollout } from '../batch/types.js';
 import { BATCH_WORKFLOW_TYPE } from '../workflows/definitions.js';
 import { connectClient } from './client.js';
 import { loadRollout } from './batch.js';
+import { OVERLAP_POLICIES } from './defaults.js';
 import { CliError, printJson, say } from './output.js';
 
-export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all'] as const;
 type Overlap = (typeof OVERLAP_POLICIES)[number];
 
 const SCHEDULE_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;

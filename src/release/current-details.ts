@@ -5,7 +5,7 @@
  */
 import { fmtChange, fmtMs, fmtP, fmtPct } from '../canary/analysis/format.js';
 import type { Judgement, SlotMetrics } from '../canary/analysis/types.js';
-import { code, oneLine, truncateUtf8 } from './markdown.js';
+import { cell, code, oneLine, truncateUtf8 } from './markdown.js';
 import type { CanaryStatus, ReleaseStageValue, ReleaseStatus, ReleaseVerdict, StageState } from './stages.js';
 
 export interface CurrentDetailsInput {
@@ -47,11 +47,11 @@ function stateCell(state: StageState): string {
     case 'succeeded':
       return '✅ succeeded';
     case 'failed':
-      return `❌ failed: ${code(state.error.type)} ${oneLine(state.error.message).replace(/\|/g, '\\|')}`;
+      return `❌ failed: ${code(state.error.type)} ${cell(state.error.message)}`;
     case 'running':
       return '⏳ running';
     case 'skipped':
-      return `⏭ skipped: ${oneLine(state.reason).replace(/\|/g, '\\|')}`;
+      return `⏭ skipped: ${cell(state.reason)}`;
     default:
       return 'pending';
   }

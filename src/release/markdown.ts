@@ -5,7 +5,12 @@
 
 /** Inline code that survives a markdown table cell: no backticks, no line breaks, pipes escaped. */
 export function code(text: string): string {
-  return `\`${oneLine(text).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+  return `\`${cell(text.replace(/`/g, "'"))}\``;
+}
+
+/** Text for a markdown table cell: one line, pipes escaped. */
+export function cell(text: string): string {
+  return oneLine(text).replace(/\|/g, '\\|');
 }
 
 /** Plain text for a table cell or a one-line summary. */

@@ -3,6 +3,7 @@
  * no query), so it works for any release the server still keeps, long after it ended. Pure:
  * history in, plain JSON out; the HTML renderer and `modelship status` read this model.
  */
+import { canaryDecisionText, isExtension, isOperatorWait } from '../release/canary-wording.js';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { describe } from '../canary/analysis/judge.js';
@@ -205,13 +206,13 @@ export function buildReleaseReport(history: History, releaseId = ''): ReleaseRep
       workflowType = started.workflowType?.name ?? '';
       runId = started.originalExecutionRunId ?? undefined;
       request = first(started.input?.payloads) as ReleaseRequest | undefined;
-      staticSummary = decode(event.userMetadata?.summary) as string | undefined;
+      staticSummary = decodePayload(event.userMetadata?.summary) as string | undefined;
       continue;
     }
     const sched = event.activityTaskScheduledEventAttributes;
     if (sched) {
       const type = sched.activityType?.name ?? '';
-      scheduled.set(String(event.eventId), { type, input: first(sched.input?.payloads), summary: decode(event.userMetadata?.summary) as string | undefined });
+      scheduled.set(String(event.eventId), { type, input: first(sched.input?.payloads), summary: decodePayload(event.userMetadata?.summary) as string | undefined });
       const stage = STAGE_OF_ACTIVITY[type];
       if (stage) {
         const s = acc.get(stage)!;
@@ -254,7 +255,7 @@ export function buildReleaseReport(history: History, releaseId = ''): ReleaseRep
           canaryModel = (activity.input as { model?: string } | undefined)?.model;
           if (deployed.slot === 'stable') {
             firstVersion = true;
-            decide(at, 'first-version', `no stable version to compare with: deployed straight to stable (${deployed.message})`);
+            decide(at, 'first-version', canaryDecisionText.firstVersion(deployed.message));
             weight = 100;
           } else decide(at, 'weight', `canary deployed next to stable ${deployed.stableVersion ?? '?'} at 0% (${deployed.message})`);
           break;
@@ -270,7 +271,7 @@ export function buildReleaseReport(history: History, releaseId = ''): ReleaseRep
           break;
         }
         case 'promoteCanary':
-          decide(at, 'promote', `canary is now stable at 100% (${(value as { message: string }).message})`);
+          decide(at, 'promote', canaryDecisionText.promoted((value as { message: string }).message));
           weight = 100;
           break;
         case 'rollbackCanary':
@@ -293,25 +294,25 @@ export function buildReleaseReport(history: History, releaseId = ''): ReleaseRep
     }
     const timer = event.timerStartedEventAttributes;
     if (timer) {
-      const summary = (decode(event.userMetadata?.summary) as string | undefined) ?? '';
+      const summary = (decodePayload(event.userMetadata?.summary) as string | undefined) ?? '';
       timers.set(String(event.eventId), summary);
-      if (summary.startsWith('wait for an operator')) decide(at, 'pause', summary);
+      if (isOperatorWait(summary)) decide(at, 'pause', summary);
       // An inconclusive analysis followed by another bake was an extension, not the last word.
-      else if (/\(extension \d+ of \d+\)/.test(summary) && decisions.at(-1)?.kind === 'analysis') decisions.push({ ...decisions.pop()!, kind: 'extend' });
+      else if (isExtension(summary) && decisions.at(-1)?.kind === 'analysis') decisions.push({ ...decisions.pop()!, kind: 'extend' });
       continue;
     }
     const fired = event.timerFiredEventAttributes;
     if (fired) {
       const summary = timers.get(String(fired.startedEventId)) ?? '';
-      if (summary.startsWith('wait for an operator')) decide(at, 'timeout', `no operator answered: ${summary}`);
+      if (isOperatorWait(summary)) decide(at, 'timeout', `no operator answered: ${summary}`);
       continue;
     }
     const update = event.workflowExecutionUpdateAcceptedEventAttributes;
     if (update) {
       const name = update.acceptedRequest?.input?.name ?? '';
       const args = (first(update.acceptedRequest?.input?.args?.payloads) ?? {}) as { full?: boolean; reason?: string };
-      if (name === 'approve') decide(at, 'approve', 'approved by an operator');
-      else if (name === 'promote') decide(at, 'promote', args.full ? 'promoted fully by an operator' : 'moved to the next step by an operator');
+      if (name === 'approve') decide(at, 'approve', canaryDecisionText.approved);
+      else if (name === 'promote') decide(at, 'promote', canaryDecisionText.promotedByOperator(args.full ?? false));
       else if (name === 'abort') decide(at, 'abort', `aborted by an operator: ${args.reason || 'no reason given'}`);
       continue;
     }
@@ -481,10 +482,11 @@ function errorOf(failure: Failure): { type: string; message: string } {
 }
 
 function first(payloads: readonly Payload[] | null | undefined): unknown {
-  return payloads?.length ? decode(payloads[0]) : undefined;
+  return payloads?.length ? decodePayload(payloads[0]) : undefined;
 }
 
-function decode(payload: Payload | null | undefined): unknown {
+/** A payload's value, or undefined when this converter cannot read it. */
+export function decodePayload(payload: Payload | null | undefined): unknown {
   if (!payload) return undefined;
   try {
     return defaultPayloadConverter.fromPayload(payload);
@@ -494,7 +496,7 @@ function decode(payload: Payload | null | undefined): unknown {
 }
 
 /** Event times as fetched (seconds a Long) or read back from JSON (seconds a number or string). */
-function timestampMs(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
+export function timestampMs(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
   if (!ts) return undefined;
   const s = ts.seconds;
   const seconds = typeof s === 'number' ? s : typeof s === 'string' ? Number(s) : s && typeof (s as { toNumber?: unknown }).toNumber === 'function' ? (s as { toNumber(): number }).toNumber() : 0;

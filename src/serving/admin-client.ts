@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { signAdminRequest } from './admin-signing.js';
 import { ServingRejectedError, ServingUnavailableError } from './errors.js';
 import type { SlotName } from './model-slot.js';
@@ -111,4 +112,10 @@ function networkReason(err: unknown): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'timed out';
   const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
   return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+}
+
+/** The admin API's secret from MODELSHIP_SERVING_ADMIN_KEY, else the file MODELSHIP_SERVING_ADMIN_KEY_FILE names (trimmed). */
+export async function adminSecretFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const file = env.MODELSHIP_SERVING_ADMIN_KEY_FILE;
+  return env.MODELSHIP_SERVING_ADMIN_KEY ?? (file ? (await readFile(file, 'utf8')).trim() : undefined);
 }

@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { bundlePaths } from '../bundle/layout.js';
-import { MANIFEST_JWS_TYP, manifestDigestRule, parseManifest, type Manifest } from '../bundle/manifest.js';
+import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from '../bundle/manifest.js';
+import { readVerifiedModelFile } from '../bundle/model-file.js';
 import { verifyBundle, type CheckResult } from '../bundle/verify.js';
 import { verifyGeneralJws } from '../crypto/jws.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { fileDigestOfBytes } from '../hashing/digest-rule.js';
 import { errorMessage } from '../errors.js';
 import { BundleRefusedError } from './errors.js';
 import { loadTrustedKeys, readDsseKeyIds, readJwsKids } from './trusted-keys.js';
@@ -112,9 +112,7 @@ async function readBackVerified(
   // A single-file model is loaded from the bytes just hashed. A model with side files (external
   // data) must be opened by path so onnxruntime finds them; those were hashed by verifyBundle.
   if (manifest.files.length === 1) {
-    const bytes = await readFile(modelPath).catch(() => changed(`model/${manifest.modelFile}`));
-    if (fileDigestOfBytes(bytes, manifestDigestRule(manifest.digest)) !== entry.sha256) changed(`model/${manifest.modelFile}`);
-    modelBytes = bytes;
+    modelBytes = (await readVerifiedModelFile(bundleDir, manifest)) ?? changed(`model/${manifest.modelFile}`);
   }
   return {
     ref: { bundleDir, name: manifest.name, version: manifest.version, digest: `sha256:${manifest.digest.root}`, kid },

@@ -1,3 +1,4 @@
+import type { SmokeVerification } from '../release/types.js';
 import { ModelshipError } from '../errors.js';
 
 export class SmokeInputError extends ModelshipError {
@@ -17,17 +18,9 @@ export class NativeInferenceError extends ModelshipError {
 }
 
 /** What a failed pre-smoke verification found: every failing check, and the trust it was judged under. */
-export interface FailedVerification {
-  readonly mode: 'trust-policy' | 'release-keys';
-  readonly trustSource: string;
-  readonly at: string;
+export type FailedVerification = Pick<SmokeVerification, 'mode' | 'trustSource' | 'at' | 'rule' | 'threshold' | 'counted' | 'countedKids' | 'signatures'> & {
   readonly failedChecks: ReadonlyArray<{ readonly check: string; readonly detail: string }>;
-  readonly rule: string;
-  readonly threshold: number;
-  readonly counted: number;
-  readonly countedKids: readonly string[];
-  readonly signatures: ReadonlyArray<{ readonly kid: string | null; readonly status: string; readonly reason?: string }>;
-}
+};
 
 /**
  * The bundle did not verify before the smoke stage ran it: a file, the manifest, a signature or

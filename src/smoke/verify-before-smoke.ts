@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { bundlePaths } from '../bundle/layout.js';
+import { resolve } from 'node:path';
+import { readVerifiedModelFile } from '../bundle/model-file.js';
 import { parseManifest, type Manifest } from '../bundle/manifest.js';
 import { verifyBundle } from '../bundle/verify.js';
 import type { SigningKey } from '../crypto/keys.js';
@@ -69,9 +68,8 @@ export async function verifyBeforeSmoke(bundleDir: string, source: SmokeTrust): 
   // read the model once more and hash it against them, so a file swapped in after the check is caught.
   const manifestBytes = report.policy!.payload!;
   const manifest = parseManifest(manifestBytes.toString('utf8'));
-  const entry = manifest.files.find((f) => f.path === manifest.modelFile);
-  const model = await readFile(join(bundlePaths(bundleDir).modelDir, manifest.modelFile)).catch(() => undefined);
-  if (!entry || !model || sha256Hex(model) !== entry.sha256) fail([{ check: 'files', detail: `model/${manifest.modelFile} changed after it was verified` }]);
+  const model = await readVerifiedModelFile(bundleDir, manifest);
+  if (!model) fail([{ check: 'files', detail: `model/${manifest.modelFile} changed after it was verified` }]);
   return {
     manifest,
     model: model!,

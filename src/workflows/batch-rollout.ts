@@ -66,11 +66,9 @@ export async function BatchRolloutWorkflow(input: BatchInput): Promise<BatchStat
     entries: ledger.results(),
   });
   const show = () => setCurrentDetails(renderBatchDetails(snapshot()));
-  let stageShown: BatchState | undefined;
   const enter = (next: BatchState) => {
+    if (next !== state) upsertSearchAttributes([{ key: BatchStage, value: next }]);
     state = next;
-    if (stageShown !== next) upsertSearchAttributes([{ key: BatchStage, value: next }]);
-    stageShown = next;
     show();
   };
 
@@ -112,7 +110,6 @@ export async function BatchRolloutWorkflow(input: BatchInput): Promise<BatchStat
     { key: BatchId, value: batchId },
     { key: BatchStage, value: state },
   ]);
-  stageShown = state;
   show();
 
   const outcome = await CancellationScope.nonCancellable(async () => {
@@ -120,8 +117,7 @@ export async function BatchRolloutWorkflow(input: BatchInput): Promise<BatchStat
     while (cursor < ledger.size && !halted) {
       const end = Math.min(cursor + rollout.waveSize, ledger.size);
       wave = waveOf(rollout, cursor);
-      if (state !== 'running') enter('running');
-      else show();
+      enter('running');
       await runWave(cursor, end);
       cursor = end;
       wavesThisRun++;

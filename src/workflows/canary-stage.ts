@@ -1,3 +1,4 @@
+import { canaryDecisionText } from '../release/canary-wording.js';
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import type { CanaryDecision, CanaryPhase, CanaryStatus, ReleaseStageValue, ReleaseVerdict } from '../release/stages.js';
 import type { ResolvedCanaryPlan } from '../canary/plan.js';
@@ -121,7 +122,7 @@ export class CanaryController {
     enter('deploying');
     const deployed = await canary(timeline.deploy(model, plan.shadow)).deployCanary({ model, bundleDir, shadow: plan.shadow });
     if (deployed.slot === 'stable') {
-      this.decide(model, steps, { kind: 'first-version', summary: `no stable version to compare with: deployed straight to stable (${deployed.message})` });
+      this.decide(model, steps, { kind: 'first-version', summary: canaryDecisionText.firstVersion(deployed.message) });
       this.weight = 100;
       enter('promoted');
       return { outcome: 'promoted', model, firstVersion: true, decisions: this.decisions };
@@ -160,7 +161,7 @@ export class CanaryController {
         this.decide(model, steps, { kind: 'abort', summary: this.abortReason });
         await rollBack(this.abortReason);
       }
-      this.decide(model, steps, { kind: this.approved ? 'approve' : 'promote', summary: this.approved ? 'approved by an operator' : 'promoted by an operator' });
+      this.decide(model, steps, { kind: this.approved ? 'approve' : 'promote', summary: this.approved ? canaryDecisionText.approved : 'promoted by an operator' });
       this.promoteNext = false;
     };
 
@@ -188,7 +189,7 @@ export class CanaryController {
             await rollBack(this.abortReason);
           }
           if (interrupted) {
-            this.decide(model, steps, { kind: 'promote', summary: this.promoteFull ? 'promoted fully by an operator' : 'moved to the next step by an operator' });
+            this.decide(model, steps, { kind: 'promote', summary: canaryDecisionText.promotedByOperator(this.promoteFull) });
             this.promoteNext = false;
             break;
           }
@@ -217,7 +218,7 @@ export class CanaryController {
 
     enter('promoting');
     const promoted = await canary(timeline.promote(model)).promoteCanary({ model, bundleDir });
-    this.decide(model, steps, { kind: 'promote', summary: `canary is now stable at 100% (${promoted.message})` });
+    this.decide(model, steps, { kind: 'promote', summary: canaryDecisionText.promoted(promoted.message) });
     this.weight = 100;
     enter('promoted');
     return { outcome: 'promoted', model, firstVersion: false, decisions: this.decisions };

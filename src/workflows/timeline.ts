@@ -3,6 +3,7 @@
  * release's lifecycle ("hash model files", "bake 20% for 2m") rather than function names.
  * Summaries are user metadata on the commands: changing their wording does not affect replay.
  */
+import { extensionSuffix, operatorWaitSummary } from '../release/canary-wording.js';
 import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 import type { ReleaseActivities } from '../activities/index.js';
 import { baseName, fmtDuration, oneLine, truncateUtf8 } from '../release/markdown.js';
@@ -29,9 +30,9 @@ export const timeline = {
   deploy: (model: string, shadow: boolean) => `deploy canary of ${model}${shadow ? ' (shadow traffic on)' : ''}`,
   setWeight: (weight: number) => `shift ${weight}% of traffic to the canary`,
   bake: (weight: number, seconds: number, extension: number, maxExtensions: number) =>
-    `bake ${weight}% for ${fmtDuration(seconds)}${extension > 0 ? ` (extension ${extension} of ${maxExtensions})` : ''}`,
+    `bake ${weight}% for ${fmtDuration(seconds)}${extensionSuffix(extension, maxExtensions)}`,
   analyze: (weight: number, windowSeconds: number) => `judge canary vs stable at ${weight}% (last ${fmtDuration(windowSeconds)})`,
-  waitForOperator: (why: string, timeoutSeconds: number) => `wait for an operator (${why}; aborts after ${fmtDuration(timeoutSeconds)})`,
+  waitForOperator: (why: string, timeoutSeconds: number) => operatorWaitSummary(why, fmtDuration(timeoutSeconds)),
   promote: (model: string) => `promote canary of ${model} to stable (100%)`,
   rollback: (model: string, reason: string) => `roll back canary of ${model}: ${reason}`,
 } as const;

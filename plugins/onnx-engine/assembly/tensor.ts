@@ -177,6 +177,18 @@ export function newTensor(dtype: i32, dims: Array<i32>, what: string): Tensor | 
   return new Tensor(dtype, dims, n, allocBuffer(n * es));
 }
 
+/** Advances a row-major multi-index over dims[0..last] (an odometer); after the last index it wraps to zeros. */
+export function nextIndex<T>(idx: T, dims: Array<i32>, last: i32): void {
+  for (let d = last; d >= 0; d--) {
+    const v = idx[d] + 1;
+    if (v < dims[d]) {
+      idx[d] = v;
+      return;
+    }
+    idx[d] = 0;
+  }
+}
+
 export function product(dims: Array<i32>, from: i32, to: i32): i32 {
   let n = 1;
   for (let i = from; i < to; i++) n *= unchecked(dims[i]);

@@ -1,7 +1,7 @@
 // Matrix products: a float32 GEMM kernel shared by Gemm, MatMul and Conv (im2col).
 import { broadcastShapes, broadcastStrides, broadcastsTo } from "../broadcast";
 import { failed } from "../errors";
-import { FLOAT, dimsToString, newTensor } from "../tensor";
+import { FLOAT, dimsToString, newTensor, nextIndex } from "../tensor";
 import { OpContext } from "./context";
 
 /** y[0..n) += a * x[0..n) */
@@ -257,14 +257,7 @@ export function matmulOp(ctx: OpContext): void {
       bo += idx[d] * sb[d];
     }
     sgemm(m, n, k, 1, a.ptr + ((<usize>ao * <usize>mk) << 2), false, b.ptr + ((<usize>bo * <usize>kn) << 2), false, out.ptr + ((<usize>t * <usize>mn) << 2));
-    for (let d = batch.length - 1; d >= 0; d--) {
-      const v = idx[d] + 1;
-      if (v < batch[d]) {
-        idx[d] = v;
-        break;
-      }
-      idx[d] = 0;
-    }
+    nextIndex(idx, batch, batch.length - 1);
   }
   ctx.setOutput(0, out);
 }

@@ -3,7 +3,7 @@
 import { Plan, broadcastShapes } from "../broadcast";
 import { failed, unsupported } from "../errors";
 import { ATTR_TENSOR } from "../onnx/model";
-import { FLOAT, INT32, INT64, MAX_RANK, Tensor, dimsToString, elementSize, newTensor, product } from "../tensor";
+import { FLOAT, INT32, INT64, MAX_RANK, Tensor, dimsToString, elementSize, newTensor, nextIndex, product } from "../tensor";
 import { OpContext } from "./context";
 
 /** Integer values of a 0-D/1-D int32 or int64 input. */
@@ -252,14 +252,7 @@ export function tileOp(ctx: OpContext): void {
     let base = 0;
     for (let d = 0; d < r - 1; d++) base += (idx[d] % x.dims[d]) * istr[d];
     for (let i = 0; i < inner; i++, p += es) copyElem(p, x.ptr + <usize>(base + i % lastDim) * es, es);
-    for (let d = r - 2; d >= 0; d--) {
-      const v = idx[d] + 1;
-      if (v < outDims[d]) {
-        idx[d] = v;
-        break;
-      }
-      idx[d] = 0;
-    }
+    nextIndex(idx, outDims, r - 2);
   }
   ctx.setOutput(0, out);
 }
@@ -368,14 +361,7 @@ export function padOp(ctx: OpContext): void {
     }
     if (inside) copyElem(p, x.ptr + <usize>off * es, es);
     else copyElem(p, changetype<usize>(fill), es);
-    for (let d = r - 1; d >= 0; d--) {
-      const v = idx[d] + 1;
-      if (v < outDims[d]) {
-        idx[d] = v;
-        break;
-      }
-      idx[d] = 0;
-    }
+    nextIndex(idx, outDims, r - 1);
   }
   ctx.setOutput(0, out);
 }
