@@ -102,7 +102,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
 
     const inputs = options.inputsPath ? await readInputsFile(options.inputsPath, manifest.signature.inputs) : generateInputs(manifest.signature.inputs, seed);
     const nativeStart = performance.now();
-    const native = await runNative(model, inputs);
+    const native = await runNative(model, inputs, { timeoutMs: limits.timeoutMs, ...(deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}) }, ctx.cancellationSignal);
     const nativeMs = performance.now() - nativeStart;
 
     let sandbox: Tensor[] | undefined;
