@@ -12,8 +12,10 @@ import * as lg from "./logic";
 import * as rd from "./reduce";
 import { castLikeOp, castOp } from "./cast";
 import { hardmaxOp, softmaxOp } from "./softmax";
+import { resizeOp, upsampleOp } from "./resize";
 
 const NAMES: StaticArray<string> = [
+  "Resize", "Upsample",
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
   "AveragePool", "BatchNormalization", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat",
   "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
@@ -31,6 +33,8 @@ const NAMES: StaticArray<string> = [
 
 /** Opset in which an operator was introduced (1 unless listed). */
 function since(op: string): i32 {
+  if (op == "Resize") return 10;
+  if (op == "Upsample") return 7;
   if (op == "Erf" || op == "Sign" || op == "Sinh" || op == "Cosh" || op == "Asinh" || op == "Acosh" || op == "Atanh") return 9;
   if (op == "ConstantOfShape" || op == "Where" || op == "IsNaN" || op == "Shrink") return 9;
   if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
@@ -64,6 +68,8 @@ export function dispatch(ctx: OpContext): void {
     return;
   }
   switch (op) {
+    case "Resize": resizeOp(ctx); break;
+    case "Upsample": upsampleOp(ctx); break;
     case "Add": ew.binaryOp(ctx, ew.ADD); break;
     case "Sub": ew.binaryOp(ctx, ew.SUB); break;
     case "Mul": ew.binaryOp(ctx, ew.MUL); break;
