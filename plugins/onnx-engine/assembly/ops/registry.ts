@@ -13,12 +13,13 @@ import * as rd from "./reduce";
 import { castLikeOp, castOp } from "./cast";
 import { hardmaxOp, softmaxOp } from "./softmax";
 import { resizeOp, upsampleOp } from "./resize";
+import { convTransposeOp } from "./conv-transpose";
 import { dequantizeLinearOp, dynamicQuantizeLinearOp, quantizeLinearOp } from "./quantize";
 import { matmulIntegerOp, qlinearMatMulOp } from "./integer-gemm";
 import { convIntegerOp, qlinearConvOp } from "./integer-conv";
 
 const NAMES: StaticArray<string> = [
-  "Resize", "Upsample",
+  "Resize", "Upsample", "ConvTranspose",
   "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul", "ConvInteger", "QLinearConv",
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
   "AveragePool", "BatchNormalization", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat",
@@ -76,6 +77,7 @@ export function dispatch(ctx: OpContext): void {
   switch (op) {
     case "Resize": resizeOp(ctx); break;
     case "Upsample": upsampleOp(ctx); break;
+    case "ConvTranspose": convTransposeOp(ctx); break;
     case "QuantizeLinear": quantizeLinearOp(ctx); break;
     case "DequantizeLinear": dequantizeLinearOp(ctx); break;
     case "DynamicQuantizeLinear": dynamicQuantizeLinearOp(ctx); break;
