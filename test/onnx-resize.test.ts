@@ -110,6 +110,22 @@ describe('Resize against onnxruntime', () => {
     }
   });
 
+  test('antialias (opset 18): linear and cubic, down and up, exclude_outside, cubic_coeff_a', async () => {
+    const shapes: ReadonlyArray<{ scales?: number[]; sizes?: number[] }> = [{ scales: [1, 1, 0.5, 0.34] }, { sizes: [1, 2, 3, 4] }, { sizes: [1, 2, 11, 2] }, { scales: [1, 1, 1.5, 0.8] }];
+    for (const mode of ['linear', 'cubic']) {
+      for (const exclude of [0, 1]) {
+        for (const coord of ['half_pixel', 'align_corners', 'asymmetric', 'pytorch_half_pixel']) {
+          for (const s of shapes) {
+            const attrs: Record<string, AttrValue> = { mode, antialias: 1, exclude_outside: exclude, coordinate_transformation_mode: coord };
+            if (mode === 'cubic') attrs.cubic_coeff_a = { float: -0.5 };
+            await check(`antialias ${mode} exclude=${exclude} ${coord} ${JSON.stringify(s)}`, { opset: 18, dims: [1, 2, 9, 10], attrs, ...s });
+          }
+        }
+      }
+    }
+    await check('antialias tf_crop_and_resize', { opset: 18, dims: [1, 2, 9, 10], roi: [0, 0, 0.1, -0.2, 1, 1, 0.9, 1.1], attrs: { mode: 'linear', antialias: 1, coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: { float: 3 } }, sizes: [1, 2, 4, 5] });
+  });
+
   test('opset 10 (asymmetric, truncating nearest) and opset 11 with empty scales', async () => {
     for (const mode of ['nearest', 'linear']) {
       for (const scales of [[1, 1, 2, 3], [1, 1, 0.6, 0.5], [1, 1, 1.5, 2.5]]) {

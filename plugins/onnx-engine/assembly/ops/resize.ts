@@ -149,10 +149,6 @@ function readParams(ctx: OpContext, isUpsample: bool, rank: i32): Params | null 
     ctx.error("exclude_outside=1 needs mode cubic (or linear with antialias)");
     return null;
   }
-  if (p.antialias) {
-    ctx.unsupportedAttr("antialias", "1");
-    return null;
-  }
   return p;
 }
 
@@ -237,7 +233,65 @@ function cubicCoeff(s: f32, a: f32, k: i32): f32 {
   return ((a * (2 - s) - 5 * a) * (2 - s) + 8 * a) * (2 - s) - 4 * a;
 }
 
+/** The antialias filters (Pillow's, as onnxruntime uses them): triangle for linear, Keys cubic with cubic_coeff_a. */
+function antialiasFilter(cubic: bool, a: f32, x: f32): f32 {
+  x = Mathf.abs(x);
+  if (!cubic) return x < 1 ? 1 - x : 0;
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0;
+}
+
+/**
+ * Antialiased taps: the filter stretched by 1/scale when downsampling, over the input positions
+ * within its support; taps past the edges fold onto the edge pixel unless exclude_outside.
+ */
+function antialiasTaps(p: Params, inLen: i32, outLen: i32, scale: f32, roiStart: f32, roiEnd: f32): AxisTaps {
+  const cubic = p.mode == CUBIC;
+  const ratio: f32 = 1 / scale; // input pixels per output pixel
+  const half: f32 = cubic ? 2 : 1;
+  const support: f32 = ratio >= 1 ? half * ratio : half;
+  const taps = <i32>Mathf.ceil(support) * 2 + 1;
+  const invRatio: f32 = ratio >= 1 ? 1 / ratio : 1;
+  const t = new AxisTaps(outLen, taps);
+  let outside: StaticArray<bool> | null = null;
+  const weights = new StaticArray<f32>(taps + 2);
+  for (let j = 0; j < outLen; j++) {
+    const x: f32 = ratio == 1 ? <f32>j : originalCoordinate(p.coord, <f32>j, scale, <f32>outLen, <f32>inLen, roiStart, roiEnd);
+    const center: f32 = x + 0.5;
+    if (p.coord == TF_CROP_AND_RESIZE && (x < 0 || x > <f32>(inLen - 1))) {
+      if (outside === null) outside = new StaticArray<bool>(outLen);
+      outside[j] = true;
+    }
+    const lo = <i64>Mathf.floor(center - support + 0.5);
+    const hi = <i64>Mathf.floor(center + support + 0.5);
+    const loCut = max<i64>(lo, 0);
+    const hiCut = min<i64>(hi, <i64>inLen);
+    const from = p.excludeOutside ? loCut : lo;
+    const to = p.excludeOutside ? hiCut : hi;
+    const count = <i32>max<i64>(hiCut - loCut, 0);
+    for (let q = 0; q < count; q++) weights[q] = 0;
+    let total: f32 = 0;
+    for (let v = from; v < to; v++) {
+      const w = antialiasFilter(cubic, p.cubicA, (<f32>v - center + 0.5) * invRatio);
+      total += w;
+      if (count == 0) continue;
+      const at = v < loCut ? 0 : v >= hiCut ? count - 1 : <i32>(v - loCut);
+      weights[at] += w;
+    }
+    const inv: f32 = total == 0 ? 1 : 1 / total;
+    const b = j * taps;
+    for (let q = 0; q < taps; q++) {
+      t.index[b + q] = q < count ? <i32>loCut + q : 0;
+      t.weight[b + q] = q < count ? weights[q] * inv : 0;
+    }
+  }
+  t.outside = outside;
+  return t;
+}
+
 function axisTaps(p: Params, inLen: i32, outLen: i32, scale: f32, roiStart: f32, roiEnd: f32): AxisTaps {
+  if (p.antialias) return antialiasTaps(p, inLen, outLen, scale, roiStart, roiEnd);
   const taps = p.mode == NEAREST ? 1 : p.mode == LINEAR ? 2 : 4;
   const t = new AxisTaps(outLen, taps);
   const extrapolate = p.coord == TF_CROP_AND_RESIZE;
@@ -548,7 +602,8 @@ function resize(ctx: OpContext, isUpsample: bool): void {
   const taps = new Array<AxisTaps | null>(r);
   let extrapolated = false;
   for (let d = 0; d < r; d++) {
-    if (scales[d] == 1 && outDims[d] == inDims[d]) {
+    // onnxruntime: an axis of unchanged length is copied when antialiasing, else when its scale is 1
+    if (outDims[d] == inDims[d] && (p.antialias || scales[d] == 1)) {
       taps[d] = null;
       continue;
     }
