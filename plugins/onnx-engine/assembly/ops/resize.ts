@@ -424,6 +424,8 @@ function gatherNearest(x: Tensor, out: Tensor, tables: Array<StaticArray<i32> | 
       for (let j = 0; j < w; j++, dst += 4) store<u32>(dst, load<u32>(src + (<usize>(base + load<i32>(lastOff + (<usize>j << 2))) << 2)));
     } else if (es == 8) {
       for (let j = 0; j < w; j++, dst += 8) store<u64>(dst, load<u64>(src + (<usize>(base + load<i32>(lastOff + (<usize>j << 2))) << 3)));
+    } else if (es == 2) {
+      for (let j = 0; j < w; j++, dst += 2) store<u16>(dst, load<u16>(src + (<usize>(base + load<i32>(lastOff + (<usize>j << 2))) << 1)));
     } else {
       for (let j = 0; j < w; j++, dst += 1) store<u8>(dst, load<u8>(src + <usize>(base + load<i32>(lastOff + (<usize>j << 2)))));
     }
@@ -458,6 +460,10 @@ function applyExtrapolation(out: Tensor, taps: Array<AxisTaps | null>, value: f3
       }
     }
   }
+}
+
+function canFill(dtype: i32): bool {
+  return dtype == FLOAT || dtype == INT64 || dtype == INT32 || dtype == UINT8 || dtype == BOOL || dtype == INT8 || dtype == DOUBLE;
 }
 
 function fillValue(p: usize, n: i32, dtype: i32, value: f32): void {
@@ -648,6 +654,9 @@ function resize(ctx: OpContext, isUpsample: bool): void {
       src = dst;
     }
   }
-  if (extrapolated) applyExtrapolation(out, taps, p.extrapolation);
+  if (extrapolated) {
+    if (!canFill(out.dtype)) return ctx.unsupportedType(x, "X");
+    applyExtrapolation(out, taps, p.extrapolation);
+  }
   ctx.setOutput(0, out);
 }
