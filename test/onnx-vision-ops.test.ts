@@ -41,6 +41,20 @@ describe('GridSample against onnxruntime', () => {
     }
   });
 
+  test('opset 20 volumetric (5-D): linear and nearest x every padding mode x align_corners', async () => {
+    let seed = 200;
+    for (const mode of ['linear', 'nearest']) {
+      for (const padding of ['zeros', 'border', 'reflection']) {
+        for (const align of [0, 1]) {
+          const { model, inputs } = gridSample(20, { mode, padding_mode: padding, align_corners: align }, [2, 2, 3, 4, 5], [2, 2, 3, 4, 3], 1.8, seed++);
+          await checkAgainstNative(model, inputs, `GridSample-20 5-D ${mode} ${padding} align=${align}`, 1e-5, 1e-4);
+        }
+      }
+    }
+    const cubic = gridSample(20, { mode: 'cubic' }, [1, 1, 2, 3, 3], [1, 1, 2, 2, 3], 1, 1);
+    await expectEngineError(cubic.model, cubic.inputs, /mode cubic needs 4-D input/);
+  });
+
   test('refuses mode names of the other opset and bad shapes', async () => {
     const old = gridSample(16, { mode: 'linear' }, [1, 1, 3, 3], [1, 2, 2, 2], 1, 1);
     await expectEngineError(old.model, old.inputs, /mode has invalid value "linear" \(bilinear, nearest or bicubic in opset 16\)/);
