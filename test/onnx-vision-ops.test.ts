@@ -3,8 +3,9 @@
 // refusals of bad attributes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Tensor } from '../src/sandbox/tensor-codec.js';
-import { type AttrValue, checkAgainstNative, expectEngineError, randomFloats, runEngine, singleOp, tensor, values } from './helpers/onnx-graph.js';
+import { encodeRequest, type Tensor } from '../src/sandbox/tensor-codec.js';
+import { seededRandom } from '../src/smoke/seeded-random.js';
+import { type AttrValue, checkAgainstNative, expectEngineError, newEnginePlugin, randomFloats, runEngine, singleOp, tensor, values } from './helpers/onnx-graph.js';
 
 function gridSample(opset: number, attrs: Record<string, AttrValue>, xDims: number[], gridDims: number[], spread: number, seed: number) {
   const model = singleOp(opset, { op: 'GridSample', inputs: ['X', 'grid'], outputs: ['Y'], attrs }, [{ name: 'X', type: 'float32', dims: xDims }, { name: 'grid', type: 'float32', dims: gridDims }], [{ name: 'Y', type: 'float32' }]);
@@ -134,5 +135,68 @@ describe('LRN and MeanVarianceNormalization against onnxruntime', () => {
     }
     const twice = singleOp(13, { op: 'MeanVarianceNormalization', inputs: ['X'], outputs: ['Y'], attrs: { axes: { ints: [1, -2] } } }, [{ name: 'X', type: 'float32', dims: [2, 3, 4] }], [{ name: 'Y', type: 'float32' }]);
     await expectEngineError(twice, [randomFloats('X', [2, 3, 4], 1)], /axes has axis 1 twice/);
+  });
+});
+
+describe('the new operators never trap', () => {
+  // Random attribute values (including absurd ones) and inputs with NaN / infinities: every call
+  // must either run or be refused with a plugin error, never trap the instance.
+  const INTS = [-5, -1, 0, 1, 2, 3, 7, 1 << 20, 2 ** 40];
+  const FLOATS = [Number.NaN, Number.POSITIVE_INFINITY, -1, 0, 1e-30, 0.5, 3, 1e30];
+  const STRINGS: Record<string, string[]> = {
+    mode: ['nearest', 'linear', 'cubic', 'bilinear', 'bicubic', 'avg', 'max', 'x'],
+    coordinate_transformation_mode: ['half_pixel', 'align_corners', 'tf_crop_and_resize', 'asymmetric', 'output_half_pixel', 'y'],
+    padding_mode: ['zeros', 'border', 'reflection', 'z'],
+    auto_pad: ['NOTSET', 'SAME_UPPER', 'VALID', 'w'],
+    nearest_mode: ['floor', 'ceil', 'round_prefer_ceil', 'v'],
+    keep_aspect_ratio_policy: ['stretch', 'not_larger', 'u'],
+  };
+  interface Spec { op: string; opset: number; inputs: Tensor[]; init: Tensor[]; ints: string[]; floats: string[]; strings: string[]; intLists: Record<string, number> }
+  const x4 = (seed: number) => randomFloats('X', [1, 2, 5, 6], seed, 3);
+  const specs: Spec[] = [
+    { op: 'Resize', opset: 19, inputs: [], init: [tensor('roi', 'float32', [8], [0, 0, -0.5, 0.2, 1, 1, 2, 0.9]), tensor('scales', 'float32', [4], [1, 1, 0.3, 2.5])], ints: ['exclude_outside', 'antialias'], floats: ['cubic_coeff_a', 'extrapolation_value'], strings: ['mode', 'coordinate_transformation_mode', 'nearest_mode', 'keep_aspect_ratio_policy'], intLists: { axes: 2 } },
+    { op: 'ConvTranspose', opset: 11, inputs: [], init: [randomFloats('W', [2, 3, 3, 2], 1, 1)], ints: ['group'], floats: [], strings: ['auto_pad'], intLists: { strides: 2, pads: 4, dilations: 2, output_padding: 2, output_shape: 2 } },
+    { op: 'GridSample', opset: 20, inputs: [randomFloats('grid', [1, 3, 4, 2], 9, 3)], init: [], ints: ['align_corners'], floats: [], strings: ['mode', 'padding_mode'], intLists: {} },
+    { op: 'RoiAlign', opset: 16, inputs: [], init: [tensor('rois', 'float32', [2, 4], [0, 0, 4, 4, -1e9, 2, 1e9, 3]), tensor('bi', 'int64', [2], [0, 0])], ints: ['output_height', 'output_width', 'sampling_ratio'], floats: ['spatial_scale'], strings: ['mode', 'coordinate_transformation_mode'], intLists: {} },
+    { op: 'LRN', opset: 13, inputs: [], init: [], ints: ['size'], floats: ['alpha', 'beta', 'bias'], strings: [], intLists: {} },
+    { op: 'MeanVarianceNormalization', opset: 13, inputs: [], init: [], ints: [], floats: [], strings: [], intLists: { axes: 2 } },
+    { op: 'QuantizeLinear', opset: 21, inputs: [], init: [tensor('s', 'float32', [2], [0.1, 0])], ints: ['axis', 'block_size', 'output_dtype', 'saturate'], floats: [], strings: [], intLists: {} },
+  ];
+  const nodeInputs: Record<string, string[]> = {
+    Resize: ['X', 'roi', 'scales'], ConvTranspose: ['X', 'W'], GridSample: ['X', 'grid'], RoiAlign: ['X', 'rois', 'bi'],
+    LRN: ['X'], MeanVarianceNormalization: ['X'], QuantizeLinear: ['X', 's'],
+  };
+
+  test('random attributes and non-finite inputs: run or refuse, never trap', async () => {
+    const next = seededRandom(4242);
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(next() * a.length)]!;
+    let plugin = await newEnginePlugin();
+    const outcomes = { ok: 0, refused: 0 };
+    for (let i = 0; i < 280; i++) {
+      const spec = specs[i % specs.length]!;
+      const attrs: Record<string, AttrValue> = {};
+      for (const a of spec.ints) if (next() < 0.6) attrs[a] = pick(INTS);
+      for (const a of spec.floats) if (next() < 0.6) attrs[a] = { float: pick(FLOATS) };
+      for (const a of spec.strings) if (next() < 0.7) attrs[a] = pick(STRINGS[a]!);
+      for (const [a, n] of Object.entries(spec.intLists)) if (next() < 0.5) attrs[a] = { ints: Array.from({ length: next() < 0.8 ? n : n + 1 }, () => pick(INTS)) };
+      const x = x4(i);
+      const xv = new Float32Array(Uint8Array.from(x.data).buffer);
+      if (next() < 0.3) xv[Math.floor(next() * xv.length)] = pick([Number.NaN, Number.POSITIVE_INFINITY, -1e38]);
+      const inputs = [{ ...x, data: new Uint8Array(xv.buffer) }, ...spec.inputs];
+      const model = singleOp(spec.opset, { op: spec.op, inputs: nodeInputs[spec.op]!, outputs: ['Y'], attrs }, inputs.map((t) => ({ name: t.name, type: t.type, dims: t.dims })), [{ name: 'Y', type: spec.op === 'QuantizeLinear' ? 'uint8' : 'float32' }], spec.init);
+      try {
+        await plugin.call('run', new Uint8Array(encodeRequest(model, inputs)));
+        outcomes.ok++;
+      } catch (err) {
+        const message = (err as Error).message;
+        if (!/^Plugin-originated error: (model error|unsupported|decode error)/.test(message)) {
+          plugin = await newEnginePlugin();
+          assert.fail(`${spec.op} ${JSON.stringify(attrs)}: ${message}`);
+        }
+        outcomes.refused++;
+      }
+      await plugin.reset();
+    }
+    assert.ok(outcomes.ok > 20 && outcomes.refused > 20, JSON.stringify(outcomes));
   });
 });

@@ -51,6 +51,8 @@ export function roiAlignOp(ctx: OpContext): void {
     const binW: f32 = roiW / <f32>ow;
     const gridH = ratio > 0 ? ratio : <i32>Mathf.ceil(roiH / <f32>oh);
     const gridW = ratio > 0 ? ratio : <i32>Mathf.ceil(roiW / <f32>ow);
+    // an adaptive grid follows the roi's size: refuse absurd rois instead of sampling for ever
+    if (<i64>gridH * <i64>gridW > (1 << 24)) return ctx.error("roi " + r.toString() + " needs a " + gridH.toString() + " x " + gridW.toString() + " sampling grid per bin (at most 2^24 samples)");
     const count: f32 = <f32>max<i32>(gridH * gridW, 1);
     for (let ch = 0; ch < c; ch++) {
       const plane = x.ptr + (((<usize>bi * <usize>c + <usize>ch) * <usize>h * <usize>w) << 2);
