@@ -110,7 +110,8 @@ export function singleOp(opset: number, node: NodeSpec, inputs: readonly ValueSp
 
 // ---- tensors ----
 
-const ARRAYS = {
+type TypedArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | BigInt64ArrayConstructor | Int8ArrayConstructor | Uint8ArrayConstructor;
+const ARRAYS: Partial<Record<TensorType, TypedArrayConstructor>> = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
@@ -118,18 +119,24 @@ const ARRAYS = {
   int8: Int8Array,
   uint8: Uint8Array,
   bool: Uint8Array,
-} as const;
+};
+
+function arrayType(type: TensorType): TypedArrayConstructor {
+  const a = ARRAYS[type];
+  if (!a) throw new Error(`the test helper has no typed array for ${type}`);
+  return a;
+}
 
 export function tensor(name: string, type: TensorType, dims: readonly number[], values: ArrayLike<number> | readonly bigint[]): Tensor {
   const n = dims.reduce((a, b) => a * b, 1);
   assert.equal(values.length, n, `${name}: ${values.length} values for shape [${dims}]`);
-  const array = type === 'int64' ? BigInt64Array.from(Array.from(values as ArrayLike<number | bigint>, (v) => BigInt(v))) : (ARRAYS[type] as Float32ArrayConstructor).from(values as ArrayLike<number>);
+  const array = type === 'int64' ? BigInt64Array.from(Array.from(values as ArrayLike<number | bigint>, (v) => BigInt(v))) : (arrayType(type) as Float32ArrayConstructor).from(values as ArrayLike<number>);
   return { name, type, dims: [...dims], data: new Uint8Array(array.buffer, 0, array.byteLength) };
 }
 
 export function values(t: Tensor): number[] {
   const copy = Uint8Array.from(t.data).buffer;
-  const a = new ARRAYS[t.type](copy);
+  const a = new (arrayType(t.type))(copy);
   return Array.from(a as ArrayLike<number | bigint>, (v) => Number(v));
 }
 
@@ -184,7 +191,7 @@ export async function runNative(model: Uint8Array, inputs: readonly Tensor[]): P
   try {
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of inputs) {
-      const data = new ARRAYS[t.type](Uint8Array.from(t.data).buffer);
+      const data = new (arrayType(t.type))(Uint8Array.from(t.data).buffer);
       feeds[t.name] = new ort.Tensor(t.type, data as Float32Array, [...t.dims]);
     }
     const results = await session.run(feeds);
