@@ -2,8 +2,8 @@
 // with ConvInteger and QLinearConv. Operands are widened to int32 with their zero points
 // subtracted, so every product and sum is exact (as onnxruntime's integer kernels are).
 import { broadcastShapes, broadcastStrides } from "../broadcast";
-import { failed, unsupported } from "../errors";
-import { FLOAT, INT32, INT8, Tensor, UINT8, allocBuffer, dimsToString, newTensor, nextIndex, typeName } from "../tensor";
+import { unsupported } from "../errors";
+import { INT32, INT8, Tensor, allocBuffer, dimsToString, newTensor, nextIndex, typeName } from "../tensor";
 import { OpContext } from "./context";
 import { loadQ, quantized } from "./quantize";
 

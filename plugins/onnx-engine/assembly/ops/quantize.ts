@@ -25,7 +25,8 @@ class QuantLayout {
   return t == INT8 ? 127 : 255;
 }
 
-function loadQ(t: Tensor, i: i32): i32 {
+/** A uint8, int8 or int32 element as i32. */
+export function loadQ(t: Tensor, i: i32): i32 {
   if (t.dtype == UINT8) return <i32>load<u8>(t.ptr + <usize>i);
   if (t.dtype == INT8) return <i32>load<i8>(t.ptr + <usize>i);
   return load<i32>(t.ptr + (<usize>i << 2));
@@ -207,4 +208,3 @@ export function quantized(ctx: OpContext, t: Tensor | null, name: string): bool 
   return true;
 }
 
-export { loadQ };

@@ -4,7 +4,7 @@
 // (separable, last axis first, as onnxruntime orders its cubic sums), nearest is one gather.
 // Coordinates are computed in float32 with onnxruntime's exact expressions, since nearest
 // rounding decisions depend on them.
-import { failed, unsupported } from "../errors";
+import { failed } from "../errors";
 import { BOOL, DOUBLE, FLOAT, INT32, INT64, INT8, UINT8, Tensor, allocBuffer, dimsToString, elementSize, newTensor, product } from "../tensor";
 import { OpContext } from "./context";
 
