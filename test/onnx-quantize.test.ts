@@ -104,7 +104,7 @@ describe('DynamicQuantizeLinear, MatMulInteger, QLinearMatMul against onnxruntim
 
   test('MatMulInteger: uint8 x uint8 / int8, scalar and per-column zero points, batches', async () => {
     for (const bType of ['uint8', 'int8'] as const) {
-      for (const [aDims, bDims] of [[[4, 9], [9, 6]], [[2, 3, 9], [9, 13]], [[2, 3, 5], [2, 5, 7]], [[9], [9, 4]]] as const) {
+      for (const [aDims, bDims] of [[[4, 9], [9, 6]], [[7, 33], [33, 21]], [[2, 3, 9], [9, 13]], [[2, 9, 5], [2, 5, 17]], [[9], [9, 4]]] as const) {
         const a = randomInts('a', 'uint8', aDims, aDims.length + 3, 0, 255);
         const b = randomInts('b', bType, bDims, bDims.length + 5, ...range(bType));
         const n = bDims[bDims.length - 1]!;

@@ -9,28 +9,99 @@ import { loadQ, quantized } from "./quantize";
 
 /** C[M,N] = A[M,K] * B[K,N] over row-major int32 matrices (C overwritten). */
 export function igemm(m: i32, n: i32, k: i32, pa: usize, pb: usize, pc: usize): void {
-  const n4 = n & ~3;
+  if (m >= 4 && n >= 8) {
+    blockedI32(m, n, k, pa, pb, pc);
+    return;
+  }
+  rowsI32(0, m, 0, n, n, k, pa, pb, pc);
+}
+
+/** Rows [i0, i1) and columns [j0, j1) of C by row-wise axpy (edges and small products). */
+function rowsI32(i0: i32, i1: i32, j0: i32, j1: i32, n: i32, k: i32, pa: usize, pb: usize, pc: usize): void {
   const rowB = <usize>n << 2;
-  for (let i = 0; i < m; i++) {
+  for (let i = i0; i < i1; i++) {
     const crow = pc + ((<usize>i * <usize>n) << 2);
-    memory.fill(crow, 0, rowB);
+    for (let j = j0; j < j1; j++) store<i32>(crow + (<usize>j << 2), 0);
     const arow = pa + ((<usize>i * <usize>k) << 2);
     for (let kk = 0; kk < k; kk++) {
       const a = load<i32>(arow + (<usize>kk << 2));
       if (a == 0) continue;
-      const va = i32x4.splat(a);
       const brow = pb + <usize>kk * rowB;
-      let j = 0;
-      for (; j < n4; j += 4) {
+      let j = j0;
+      const va = i32x4.splat(a);
+      for (; j + 4 <= j1; j += 4) {
         const q = crow + (<usize>j << 2);
         v128.store(q, i32x4.add(v128.load(q), i32x4.mul(va, v128.load(brow + (<usize>j << 2)))));
       }
-      for (; j < n; j++) {
+      for (; j < j1; j++) {
         const q = crow + (<usize>j << 2);
         store<i32>(q, load<i32>(q) + a * load<i32>(brow + (<usize>j << 2)));
       }
     }
   }
+}
+
+/**
+ * Register-blocked int32 GEMM, as the float kernel in ops/gemm.ts: B packed 8 columns at a
+ * time into a contiguous [K, 8] panel, C computed in 4x8 tiles held in registers.
+ */
+function blockedI32(m: i32, n: i32, k: i32, pa: usize, pb: usize, pc: usize): void {
+  const pack = heap.alloc(<usize>k << 5);
+  const n8 = n & ~7;
+  const m4 = m & ~3;
+  const rowA = <usize>k << 2;
+  const rowC = <usize>n << 2;
+  for (let j0 = 0; j0 < n8; j0 += 8) {
+    for (let kk = 0; kk < k; kk++) {
+      const src = pb + ((<usize>kk * <usize>n + <usize>j0) << 2);
+      const dst = pack + (<usize>kk << 5);
+      v128.store(dst, v128.load(src));
+      v128.store(dst, v128.load(src, 16), 16);
+    }
+    for (let i0 = 0; i0 < m4; i0 += 4) {
+      let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+      let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+      let a0 = pa + <usize>i0 * rowA;
+      let a1 = a0 + rowA;
+      let a2 = a1 + rowA;
+      let a3 = a2 + rowA;
+      let pp = pack;
+      for (let kk = 0; kk < k; kk++) {
+        const b0 = v128.load(pp);
+        const b1 = v128.load(pp, 16);
+        pp += 32;
+        let a = i32x4.splat(load<i32>(a0));
+        c00 = i32x4.add(c00, i32x4.mul(a, b0));
+        c01 = i32x4.add(c01, i32x4.mul(a, b1));
+        a = i32x4.splat(load<i32>(a1));
+        c10 = i32x4.add(c10, i32x4.mul(a, b0));
+        c11 = i32x4.add(c11, i32x4.mul(a, b1));
+        a = i32x4.splat(load<i32>(a2));
+        c20 = i32x4.add(c20, i32x4.mul(a, b0));
+        c21 = i32x4.add(c21, i32x4.mul(a, b1));
+        a = i32x4.splat(load<i32>(a3));
+        c30 = i32x4.add(c30, i32x4.mul(a, b0));
+        c31 = i32x4.add(c31, i32x4.mul(a, b1));
+        a0 += 4;
+        a1 += 4;
+        a2 += 4;
+        a3 += 4;
+      }
+      const p0 = pc + <usize>i0 * rowC + (<usize>j0 << 2);
+      v128.store(p0, c00);
+      v128.store(p0 + 16, c01);
+      v128.store(p0 + rowC, c10);
+      v128.store(p0 + rowC + 16, c11);
+      v128.store(p0 + 2 * rowC, c20);
+      v128.store(p0 + 2 * rowC + 16, c21);
+      v128.store(p0 + 3 * rowC, c30);
+      v128.store(p0 + 3 * rowC + 16, c31);
+    }
+  }
+  heap.free(pack);
+  // the last rows of the panels, then the columns past the last full panel
+  rowsI32(m4, m, 0, n8, n, k, pa, pb, pc);
+  rowsI32(0, m, n8, n, n, k, pa, pb, pc);
 }
 
 /**
