@@ -83,6 +83,8 @@ describe('QuantizeLinear / DequantizeLinear against onnxruntime', () => {
     const xq = randomInts('xq', 'int32', [3], 1, -5, 5);
     const int32zp = op(13, 'DequantizeLinear', ['xq', 's', 'z'], {}, [xq], [tensor('s', 'float32', [], [1]), tensor('z', 'int32', [], [2])], [{ name: 'y', type: 'float32' }]);
     await expectEngineError(int32zp, [xq], /an int32 x needs a zero x_zero_point/);
+    const od = op(23, 'DequantizeLinear', ['xq', 's'], { output_dtype: 10 }, [xq], [tensor('s', 'float32', [], [1])], [{ name: 'y', type: 'float32' }]);
+    await expectEngineError(od, [xq], /unsupported attribute value output_dtype=float16 \(float32 only\) for DequantizeLinear/);
     const xf = randomFloats('xq', [3], 1);
     const floatIn = op(13, 'DequantizeLinear', ['xq', 's'], {}, [xf], [tensor('s', 'float32', [], [1])], [{ name: 'y', type: 'float32' }]);
     await expectEngineError(floatIn, [xf], /unsupported data type float32 for input x of DequantizeLinear/);

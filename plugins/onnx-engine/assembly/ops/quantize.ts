@@ -122,6 +122,11 @@ export function quantizeLinearOp(ctx: OpContext): void {
     if (zp !== null) return ctx.unsupportedType(zp, "y_zero_point");
     return ctx.unsupportedAttr("output_dtype", typeName(outType));
   }
+  if (ctx.opset >= 23) {
+    const precision = ctx.attrInt("precision", 0);
+    if (failed()) return;
+    if (precision != 0 && <i32>precision != FLOAT) return ctx.unsupportedAttr("precision", typeName(<i32>precision) + " (float32 only)");
+  }
   const l = layout(ctx, x, scale, zp);
   if (l === null) return;
   const out = newTensor(outType, x.dims, "output of " + ctx.label());
@@ -151,6 +156,11 @@ export function dequantizeLinearOp(ctx: OpContext): void {
   const zp = ctx.optional(2);
   if (failed()) return;
   if (zp !== null && zp.dtype != x.dtype) return ctx.error("x_zero_point type " + typeName(zp.dtype) + " differs from x type " + typeName(x.dtype));
+  if (ctx.opset >= 23) {
+    const od = ctx.attrInt("output_dtype", 0);
+    if (failed()) return;
+    if (od != 0 && <i32>od != FLOAT) return ctx.unsupportedAttr("output_dtype", typeName(<i32>od) + " (float32 only)");
+  }
   const l = layout(ctx, x, scale, zp);
   if (l === null) return;
   if (x.dtype == INT32 && zp !== null) {
