@@ -1,4 +1,4 @@
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, type ClientPlugin, type ConnectionOptions } from '@temporalio/client';
 import { loadTemporalSettings, type TemporalSettings } from '../temporal-config.js';
 import { CliError } from './output.js';
 
@@ -8,7 +8,8 @@ export interface ConnectedClient {
   close(): Promise<void>;
 }
 
-export async function connectClient(): Promise<ConnectedClient> {
+/** `plugins`: e.g. OpenTelemetry's, from a traced command (src/tracing/cli-trace.ts). */
+export async function connectClient(plugins: ClientPlugin[] = []): Promise<ConnectedClient> {
   const settings = loadTemporalSettings();
   let connection: Connection;
   try {
@@ -19,5 +20,5 @@ export async function connectClient(): Promise<ConnectedClient> {
         `start the local dev server with 'npm run temporal:start', or set TEMPORAL_ADDRESS / a Temporal profile`,
     );
   }
-  return { client: new Client({ connection, namespace: settings.namespace }), settings, close: () => connection.close() };
+  return { client: new Client({ connection, namespace: settings.namespace, ...(plugins.length ? { plugins } : {}) }), settings, close: () => connection.close() };
 }
