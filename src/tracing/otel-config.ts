@@ -32,10 +32,14 @@ export function tracingConfigFromEnvironment(env: NodeJS.ProcessEnv = process.en
   if (!PROTOCOLS.includes(protocol)) {
     throw new TracingConfigError(`OTLP protocol ${JSON.stringify(protocol)} is not supported: set OTEL_EXPORTER_OTLP_PROTOCOL to ${PROTOCOLS.join(' or ')}`);
   }
+  let url: URL | undefined;
   try {
-    new URL(endpoint);
+    url = new URL(endpoint);
   } catch {
-    throw new TracingConfigError(`the OTLP endpoint ${JSON.stringify(endpoint)} is not a URL (e.g. http://localhost:4318 for http/protobuf, http://localhost:4317 for grpc)`);
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new TracingConfigError(`the OTLP endpoint ${JSON.stringify(endpoint)} is not an http(s) URL (e.g. http://localhost:4318 for http/protobuf, http://localhost:4317 for grpc)`);
   }
   return { protocol, endpoint };
 }
