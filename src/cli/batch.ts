@@ -57,7 +57,7 @@ export async function batchStartCommand(file: string, options: { id?: string; wa
 }
 
 async function startBatch(rollout: Rollout, batchId: string, options: { wait?: boolean; json?: boolean }, plugins: ClientPlugin[], traceId: string | undefined): Promise<void> {
-  const { client, settings, close } = await connectClient(plugins);
+  const { client, untraced, settings, close } = await connectClient(plugins);
   try {
     const start = withTraceMetadata(batchStartOptions(rollout, batchId), traceId);
     let handle: WorkflowHandleWithFirstExecutionRunId;
@@ -77,7 +77,8 @@ async function startBatch(rollout: Rollout, batchId: string, options: { wait?: b
       return;
     }
     if (!options.json) say(`batch ${batchId} started: ${start.staticSummary}`);
-    const status = await follow(client, start.workflowId, !options.json);
+    // Polled without spans (see ConnectedClient.untraced).
+    const status = await follow(untraced, start.workflowId, !options.json);
     if (options.json) printJson({ ...status, url });
     else printSummary(status, url);
     const t = status.totals;

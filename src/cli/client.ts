@@ -4,6 +4,11 @@ import { CliError } from './output.js';
 
 export interface ConnectedClient {
   readonly client: Client;
+  /**
+   * The same connection without plugins: for polling (status queries, describes) that would
+   * otherwise put a span per poll into the command's trace. `client` itself when untraced.
+   */
+  readonly untraced: Client;
   readonly settings: TemporalSettings;
   close(): Promise<void>;
 }
@@ -20,5 +25,7 @@ export async function connectClient(plugins: ClientPlugin[] = []): Promise<Conne
         `start the local dev server with 'npm run temporal:start', or set TEMPORAL_ADDRESS / a Temporal profile`,
     );
   }
-  return { client: new Client({ connection, namespace: settings.namespace, ...(plugins.length ? { plugins } : {}) }), settings, close: () => connection.close() };
+  const untraced = new Client({ connection, namespace: settings.namespace });
+  const client = plugins.length ? new Client({ connection, namespace: settings.namespace, plugins }) : untraced;
+  return { client, untraced, settings, close: () => connection.close() };
 }

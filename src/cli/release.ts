@@ -101,7 +101,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
 }
 
 async function runRelease(options: ReleaseOptions, request: ReleaseRequest, releaseId: string, plugins: ClientPlugin[], traceId: string | undefined): Promise<void> {
-  const { client, settings, close } = await connectClient(plugins);
+  const { client, untraced, settings, close } = await connectClient(plugins);
   try {
     const handle = await startRelease(client, settings.taskQueue, releaseId, request, traceId);
     if (traceId && !options.json) say(`trace ${traceId}`);
@@ -111,7 +111,8 @@ async function runRelease(options: ReleaseOptions, request: ReleaseRequest, rele
       say(`Web UI: ${link}`);
     }
     if (!options.follow) return options.json ? printJson({ releaseId, runId: handle.firstExecutionRunId, url: link, ...(traceId ? { traceId } : {}) }) : undefined;
-    const result = await follow(handle, options.json ? silentProgress : progressView());
+    // Polled without spans: the trace holds the release's work, not one query span per half second.
+    const result = await follow(untraced.workflow.getHandle(releaseId, handle.firstExecutionRunId), options.json ? silentProgress : progressView());
     if (options.json) return printJson({ ...result, url: link, ...(traceId ? { traceId } : {}) });
     say('');
     say(`released ${result.name}@${result.version}`);

@@ -1,6 +1,6 @@
-import { SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { detectResourcesSync, envDetectorSync, Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type ReadableSpan, type Span as SdkSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { tracingConfigFromEnvironment, type TracingConfig } from './otel-config.js';
@@ -17,6 +17,28 @@ export interface Tracing {
   temporalPlugin(): OpenTelemetryPlugin;
   /** Exports what is buffered and stops; spans ended after this are dropped. */
   shutdown(): Promise<void>;
+}
+
+/**
+ * Drops the root spans of queries (`HandleQuery:*` without a parent): polls from untraced callers
+ * (a CLI follow loop, the Web UI) would otherwise be one tiny trace each, several a second.
+ * Queries from a traced caller still show under its span.
+ */
+class UntracedQueryFilter implements SpanProcessor {
+  constructor(private readonly inner: SpanProcessor) {}
+  onStart(span: SdkSpan, parentContext: Context): void {
+    this.inner.onStart(span, parentContext);
+  }
+  onEnd(span: ReadableSpan): void {
+    if (span.name.startsWith('HandleQuery:') && !span.parentSpanId) return;
+    this.inner.onEnd(span);
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
 }
 
 async function otlpExporter(config: TracingConfig): Promise<SpanExporter> {
@@ -40,7 +62,7 @@ export async function startTracing(defaultServiceName: string, env: NodeJS.Proce
   const resource = Resource.default()
     .merge(new Resource({ 'service.name': defaultServiceName }))
     .merge(detectResourcesSync({ detectors: [envDetectorSync] }));
-  const spanProcessor = new BatchSpanProcessor(await otlpExporter(config));
+  const spanProcessor = new UntracedQueryFilter(new BatchSpanProcessor(await otlpExporter(config)));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
   // Global context manager (AsyncLocalStorage), W3C trace-context + baggage propagators, tracer provider.
   provider.register();
