@@ -17,7 +17,7 @@ import { errorMessage } from './errors.js';
 import { coreMetricsTelemetry, freeLoopbackPort } from './metrics/core-telemetry.js';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
-import { startTracing } from './tracing/tracing.js';
+import { startTracing } from './tracing/start.js';
 
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
 async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: string } }> {

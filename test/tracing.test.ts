@@ -14,7 +14,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { ACTIVITY_STAGE } from '../src/metrics/worker-metrics.js';
 import { RELEASE_STAGES } from '../src/release/stages.js';
 import { TracingConfigError, tracingConfigFromEnvironment } from '../src/tracing/otel-config.js';
-import { startTracing } from '../src/tracing/tracing.js';
+import { startTracing } from '../src/tracing/start.js';
 import { traceIdOfStart, traceIdOfTraceparent, TRACE_ID_MEMO_KEY, TRACER_HEADER, withTraceMetadata } from '../src/tracing/trace-metadata.js';
 import { routeOf } from '../src/serving/request-tracing.js';
 import { freePorts } from './helpers/dev-server.js';

@@ -9,7 +9,7 @@ import { ModelObservations } from './observations.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PersistedModel, PersistedState, StateStore } from './state-store.js';
 import { KeyedMutex, Mutex } from './mutex.js';
-import { inSpan } from '../tracing/tracing.js';
+import { inSpan } from '../tracing/spans.js';
 
 /** Model names: what may appear in a URL path segment and a metric label without surprises. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -9,7 +9,7 @@ import { ModelRegistry } from './registry.js';
 import { createRequestHandler } from './routes.js';
 import { HttpServer } from './server.js';
 import { tracedRequestHandler } from './request-tracing.js';
-import { startTracing } from '../tracing/tracing.js';
+import { startTracing } from '../tracing/start.js';
 import { lockStateDir, StateStore } from './state-store.js';
 
 export interface ServingRuntimeConfig {

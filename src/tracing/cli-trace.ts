@@ -1,6 +1,7 @@
 import { TraceFlags } from '@opentelemetry/api';
 import type { ClientPlugin } from '@temporalio/client';
-import { inSpan, startTracing } from './tracing.js';
+import { inSpan } from './spans.js';
+import { startTracing } from './start.js';
 
 export interface CliTrace {
   /** For the Temporal Client: its StartWorkflow/update spans and the header carrying the context. */

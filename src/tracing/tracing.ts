@@ -1,12 +1,9 @@
-import { SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { detectResourcesSync, envDetectorSync, Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type Span as SdkSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
-import { tracingConfigFromEnvironment, type TracingConfig } from './otel-config.js';
-
-/** Instrumentation scope of modelship's own spans (CLI commands, serving runtime). */
-export const TRACER_NAME = 'modelship';
+import type { TracingConfig } from './otel-config.js';
 
 /** A started OpenTelemetry SDK: the global tracer provider, W3C propagation, OTLP export. */
 export interface Tracing {
@@ -47,18 +44,12 @@ async function otlpExporter(config: TracingConfig): Promise<SpanExporter> {
   return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
 }
 
-let started: Tracing | undefined;
-
 /**
- * Starts tracing for this process when the OTEL_* variables ask for it (see
- * tracingConfigFromEnvironment), else returns undefined and loads nothing more. The service
- * name is OTEL_SERVICE_NAME, else `defaultServiceName`; the sampler OTEL_TRACES_SAMPLER(_ARG)
- * (parent-based always-on by default). Once per process.
+ * Starts the SDK with `config` (from tracingConfigFromEnvironment; see start.ts, which loads this
+ * module only then). The service name is OTEL_SERVICE_NAME, else `defaultServiceName`; the
+ * sampler OTEL_TRACES_SAMPLER(_ARG) (parent-based always-on by default).
  */
-export async function startTracing(defaultServiceName: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
-  if (started) return started;
-  const config = tracingConfigFromEnvironment(env);
-  if (!config) return undefined;
+export async function startSdk(config: TracingConfig, defaultServiceName: string): Promise<Tracing> {
   const resource = Resource.default()
     .merge(new Resource({ 'service.name': defaultServiceName }))
     .merge(detectResourcesSync({ detectors: [envDetectorSync] }));
@@ -66,33 +57,11 @@ export async function startTracing(defaultServiceName: string, env: NodeJS.Proce
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
   // Global context manager (AsyncLocalStorage), W3C trace-context + baggage propagators, tracer provider.
   provider.register();
-  const tracing: Tracing = {
+  return {
     config,
     resource,
     spanProcessor,
     temporalPlugin: () => new OpenTelemetryPlugin({ resource, spanProcessor }),
     shutdown: () => provider.shutdown(),
   };
-  started = tracing;
-  return tracing;
-}
-
-/** modelship's tracer: a no-op one while no SDK is started. */
-export function tracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
-}
-
-/** Runs `fn` inside an active span that ends with it, recording a thrown error on the span. */
-export async function inSpan<T>(name: string, attributes: Record<string, string | number | boolean>, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer().startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await fn(span);
-    } catch (err) {
-      span.recordException(err instanceof Error ? err : String(err));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
 }
