@@ -118,7 +118,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       await connection.close();
     }
   } finally {
-    await tracing?.shutdown();
+    const problem = await tracing?.shutdown();
+    if (problem) logger.warn(problem);
     await server?.close();
   }
 }

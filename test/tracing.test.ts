@@ -81,6 +81,21 @@ describe('tracing pieces', () => {
   });
 });
 
+describe('tracing against an unreachable backend', () => {
+  it('spans are recorded, and shutdown resolves with the problem instead of failing the command', async () => {
+    const { startSdk } = await import('../src/tracing/tracing.js');
+    // The exporter reads its endpoint from the environment, like in every modelship process.
+    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = 'http://127.0.0.1:9/v1/traces';
+    const tracing = await startSdk({ protocol: 'http/protobuf', endpoint: 'http://127.0.0.1:9' }, 'unreachable-test');
+    delete process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+    const span = trace.getTracer('t').startSpan('x');
+    assert.equal(span.isRecording(), true);
+    span.end();
+    const problem = await tracing.shutdown();
+    assert.match(problem ?? '', /could not export traces to http:\/\/127\.0\.0\.1:9/);
+  });
+});
+
 const skip = existsSync(JAEGER) ? false : `Jaeger is not built (${JAEGER}): run scripts/setup.sh (tools/jaeger/build.sh needs Go)`;
 
 describe('a release with a canary is one trace in Jaeger', { skip }, () => {

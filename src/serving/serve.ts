@@ -89,7 +89,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   if (tracing) logger.info({ endpoint: tracing.config.endpoint, protocol: tracing.config.protocol }, 'exporting traces over OTLP');
   const started = await startServingRuntime({ ...options, logger });
   // Closing also flushes the spans still buffered.
-  const runtime: ServingRuntime = tracing ? { url: started.url, close: () => started.close().finally(() => tracing.shutdown()) } : started;
+  const flush = async () => {
+    const problem = await tracing?.shutdown();
+    if (problem) logger.warn(problem);
+  };
+  const runtime: ServingRuntime = tracing ? { url: started.url, close: () => started.close().finally(flush) } : started;
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');
     runtime.close().then(

@@ -24,6 +24,7 @@ export async function traceCommand<T>(name: string, attributes: Record<string, s
       return fn({ plugins: [tracing.temporalPlugin()], ...(sampled ? { traceId: sc.traceId } : {}) });
     });
   } finally {
-    await tracing.shutdown();
+    const problem = await tracing.shutdown();
+    if (problem) process.stderr.write(`modelship: warning: ${problem}\n`);
   }
 }

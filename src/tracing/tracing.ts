@@ -12,8 +12,11 @@ export interface Tracing {
   readonly spanProcessor: SpanProcessor;
   /** The Temporal plugin for Client and Worker: client, workflow, update and activity spans. */
   temporalPlugin(): OpenTelemetryPlugin;
-  /** Exports what is buffered and stops; spans ended after this are dropped. */
-  shutdown(): Promise<void>;
+  /**
+   * Exports what is buffered and stops; spans ended after this are dropped. Never rejects: a
+   * backend that cannot be reached must not fail a release; the problem is returned to log.
+   */
+  shutdown(): Promise<string | undefined>;
 }
 
 /**
@@ -62,6 +65,10 @@ export async function startSdk(config: TracingConfig, defaultServiceName: string
     resource,
     spanProcessor,
     temporalPlugin: () => new OpenTelemetryPlugin({ resource, spanProcessor }),
-    shutdown: () => provider.shutdown(),
+    shutdown: () =>
+      provider.shutdown().then(
+        () => undefined,
+        (err: unknown) => `could not export traces to ${config.endpoint} (${config.protocol}): ${err instanceof Error ? err.message : String(err)}`,
+      ),
   };
 }
