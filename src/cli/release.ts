@@ -104,11 +104,11 @@ async function runRelease(options: ReleaseOptions, request: ReleaseRequest, rele
   const { client, untraced, settings, close } = await connectClient(plugins);
   try {
     const handle = await startRelease(client, settings.taskQueue, releaseId, request, traceId);
-    if (traceId && !options.json) say(`trace ${traceId}`);
     const link = runUrl(settings, releaseId, handle.firstExecutionRunId);
     if (!options.json) {
       say(`release ${releaseId} started on task queue ${settings.taskQueue}`);
       say(`Web UI: ${link}`);
+      if (traceId) say(`trace: ${traceId}`);
     }
     if (!options.follow) return options.json ? printJson({ releaseId, runId: handle.firstExecutionRunId, url: link, ...(traceId ? { traceId } : {}) }) : undefined;
     // Polled without spans: the trace holds the release's work, not one query span per half second.

@@ -13,7 +13,7 @@ if [ ! -x "$OUT" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   command -v go >/dev/null || { echo "jaeger: needs Go 1.24+ on PATH (the Go module proxy serves Jaeger's sources)" >&2; exit 1; }
   echo "jaeger: building github.com/jaegertracing/jaeger/cmd/jaeger (several minutes the first time)" >&2
   mkdir -p "$(dirname "$OUT")" "$(dirname "$STAMP")"
-  (cd "$HERE" && go build -trimpath -o "$OUT.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
+  (cd "$HERE" && go build -o "$OUT.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
   mv "$OUT.tmp" "$OUT"
   echo "$want" > "$STAMP"
 fi
