@@ -15,7 +15,7 @@ import { connectClient } from './client.js';
 import { DEFAULT_SIGNING_KEY } from './defaults.js';
 import { CliError, printJson, say, warn } from './output.js';
 import { traceCommand } from '../tracing/cli-trace.js';
-import { withTraceMetadata } from '../tracing/trace-metadata.js';
+import { TRACE_ID_MEMO_KEY, withTraceMetadata } from '../tracing/trace-metadata.js';
 
 const FINAL: ReadonlySet<string> = new Set(['released', 'promoted', 'rolled_back', 'failed', 'skipped']);
 
@@ -101,14 +101,18 @@ export async function batchStatusCommand(id: string, options: { json?: boolean }
     } catch {
       status = undefined; // the query needs a worker; the search attributes still say where it is
     }
-    if (options.json) return printJson({ workflowId: handle.workflowId, runId: description.runId, workflowStatus: description.status.name, stage: description.typedSearchAttributes.get(BatchStage), status, url });
+    const memoTrace = description.memo?.[TRACE_ID_MEMO_KEY];
+    const traceId = typeof memoTrace === 'string' ? memoTrace : undefined;
+    if (options.json) return printJson({ workflowId: handle.workflowId, runId: description.runId, workflowStatus: description.status.name, stage: description.typedSearchAttributes.get(BatchStage), status, url, ...(traceId ? { traceId } : {}) });
     if (!status) {
       say(`batch ${batchIdFromWorkflowId(handle.workflowId)}  (${description.status.name}, stage ${description.typedSearchAttributes.get(BatchStage) ?? '?'})`);
+      if (traceId) say(`  trace   ${traceId}`);
       say('  (entries need a running worker to answer the batchStatus query)');
       say(`  Web UI  ${url}`);
       return;
     }
     say(`batch ${status.batchId}  (${description.status.name})`);
+    if (traceId) say(`  trace ${traceId} (the batch and its releases)`);
     for (const entry of status.entries) say(entryLine(entry));
     printSummary(status, url);
   } finally {
