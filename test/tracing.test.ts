@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -19,7 +20,7 @@ import { traceIdOfStart, traceIdOfTraceparent, TRACE_ID_MEMO_KEY, TRACER_HEADER,
 import { routeOf } from '../src/serving/request-tracing.js';
 import { freePorts } from './helpers/dev-server.js';
 import { startReleaseStack, type ReleaseStack } from './helpers/release-stack.js';
-import { FAST_POLICY } from './helpers/canary-fixture.js';
+import { FAST_POLICY, SAMPLE } from './helpers/canary-fixture.js';
 
 const JAEGER = join(PROJECT_ROOT, '.modelship', 'tools', 'jaeger');
 const JAEGER_CONFIG = join(PROJECT_ROOT, 'test', 'fixtures', 'jaeger-test.yaml');
@@ -200,6 +201,28 @@ describe('a release with a canary is one trace in Jaeger', { skip }, () => {
     assert.ok(ancestors.includes('RunActivity:deployCanary'), `deploy's ancestors: ${ancestors.join(' < ')}`);
     assert.equal(ancestors.at(-1), 'modelship release', `deploy's ancestors: ${ancestors.join(' < ')}`);
     assert.ok(found.spans.every((s) => s.traceID === traceId));
+  });
+
+  it('a batch is one trace too: its releases (child workflows) join the CLI span, and their status names it', async () => {
+    const rollout = join(stack.dir, 'rollout.json');
+    await writeFile(rollout, JSON.stringify({ version: 1, name: 'traced', signingKeyPath: stack.keyPath, waveSize: 1, defaults: { canary: false }, models: [{ name: 'traced-batch', version: '1.0.0', path: SAMPLE }] }));
+    const run = await stack.cli(['batch', 'start', rollout, '--id', 'traced-1', '--wait', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const batchTrace = (JSON.parse(run.stdout) as { traceId?: string }).traceId;
+    assert.match(batchTrace ?? '', /^[0-9a-f]{32}$/);
+    let found: JaegerTrace | undefined;
+    for (let i = 0; i < 100 && !found?.spans.some((s) => s.operationName === 'RunWorkflow:BatchRolloutWorkflow'); i++) {
+      found = (await traces('modelship-cli')).find((t) => t.traceID === batchTrace);
+      await sleep(200);
+    }
+    assert.ok(found, `no trace ${batchTrace}`);
+    const ops = new Set(found.spans.map((s) => s.operationName));
+    for (const op of ['modelship batch start', 'StartWorkflow:BatchRolloutWorkflow', 'RunWorkflow:BatchRolloutWorkflow', 'StartChildWorkflow:ReleaseWorkflow', 'RunWorkflow:ReleaseWorkflow', 'RunActivity:hashBundle']) {
+      assert.ok(ops.has(op), `the batch trace has no ${op} span: ${[...ops].join(', ')}`);
+    }
+    // The child release has no memo of its own: status reads the propagated header.
+    const status = await stack.cli(['status', 'release-traced-batch-1.0.0', '--json']);
+    assert.equal((JSON.parse(status.stdout) as { traceId?: string }).traceId, batchTrace);
   });
 
   it('status, report and the logs name the same trace', async () => {

@@ -79,7 +79,7 @@ async function startBatch(rollout: Rollout, batchId: string, options: { wait?: b
     if (!options.json) say(`batch ${batchId} started: ${start.staticSummary}`);
     // Polled without spans (see ConnectedClient.untraced).
     const status = await follow(untraced, start.workflowId, !options.json);
-    if (options.json) printJson({ ...status, url });
+    if (options.json) printJson({ ...status, url, ...(traceId ? { traceId } : {}) });
     else printSummary(status, url);
     const t = status.totals;
     if (status.state === 'cancelled' || status.state === 'halted' || t.failed + t.rolledBack > 0) {

@@ -50,6 +50,8 @@ export interface ReleaseStack {
   readonly serving: Watched;
   readonly worker: Watched;
   readonly adminSecret: string;
+  /** The encrypted signing key releases are signed with (as the worker sees it). */
+  readonly keyPath: string;
   /** Environment of CLI processes (plus `extraEnv`). */
   readonly cliEnv: NodeJS.ProcessEnv;
   /** `modelship release <sample> --name <model> --version <v> --canary <plan> --json`, under load while it runs. */
@@ -132,6 +134,7 @@ export async function startReleaseStack(options: ReleaseStackOptions): Promise<R
     serving,
     worker,
     adminSecret,
+    keyPath: key.privateKeyPath,
     cliEnv,
     cli: (args) => runCli(args, cliEnv),
     async release(version, plan, { load = true } = {}) {
