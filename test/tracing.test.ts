@@ -112,6 +112,19 @@ describe('a release with a canary is one trace in Jaeger', { skip }, () => {
     return ((await res.json()) as { data: JaegerTrace[] | null }).data ?? [];
   }
 
+  /** The service's traces once the one with `id` holds a span of each of `operations` (20 s at most). */
+  async function traceWith(id: string, operations: readonly string[]): Promise<{ found: JaegerTrace; all: JaegerTrace[] }> {
+    let all: JaegerTrace[] = [];
+    for (let i = 0; i < 100; i++) {
+      all = await traces('modelship-cli');
+      const found = all.find((t) => t.traceID === id);
+      if (found && operations.every((op) => found.spans.some((s) => s.operationName === op))) return { found, all };
+      await sleep(200);
+    }
+    const seen = new Set(all.find((t) => t.traceID === id)?.spans.map((s) => s.operationName));
+    return assert.fail(`trace ${id} never held ${operations.filter((op) => !seen.has(op)).join(', ')} (has: ${[...seen].join(', ') || 'nothing'}); Jaeger: ${jaegerLog.slice(-1000)}`);
+  }
+
   before(async () => {
     const [otlpHttp, otlpGrpc, query, queryGrpc, health] = await freePorts(5);
     queryUrl = `http://127.0.0.1:${query}`;
@@ -165,15 +178,11 @@ describe('a release with a canary is one trace in Jaeger', { skip }, () => {
     traceId = result.traceId!;
   });
 
-  it("through Jaeger's query API: one trace holds the CLI span, the workflow, every stage's activity and the runtime's canary deploy", async () => {
+  it("through Jaeger's query API: one trace holds the CLI span, the workflow, every stage's activity and the runtime's canary deploy", async (t) => {
     assert.ok(traceId, 'needs the release above');
-    let found: JaegerTrace | undefined;
-    for (let i = 0; i < 100 && !found?.spans.some((s) => s.operationName === 'RunWorkflow:ReleaseWorkflow'); i++) {
-      found = (await traces('modelship-cli')).find((t) => t.traceID === traceId);
-      await sleep(200);
-    }
-    assert.ok(found, `no trace ${traceId} for service modelship-cli; Jaeger: ${jaegerLog.slice(-1000)}`);
-    const matching = (await traces('modelship-cli')).filter((t) => t.spans.some((s) => s.operationName === 'modelship release' && s.tags.some((tag) => tag.key === 'modelship.release_id' && String(tag.value).includes('2.0.0'))));
+    // Each process exports on its own schedule: wait until the three have all arrived.
+    const { found, all } = await traceWith(traceId, ['modelship release', 'RunWorkflow:ReleaseWorkflow', 'RunActivity:promoteCanary', 'deploy']);
+    const matching = all.filter((t) => t.spans.some((s) => s.operationName === 'modelship release' && s.tags.some((tag) => tag.key === 'modelship.release_id' && String(tag.value).includes('2.0.0'))));
     assert.equal(matching.length, 1, 'the v2 release is one trace');
     assert.equal(matching[0]!.traceID, traceId);
 
@@ -201,6 +210,9 @@ describe('a release with a canary is one trace in Jaeger', { skip }, () => {
     assert.ok(ancestors.includes('RunActivity:deployCanary'), `deploy's ancestors: ${ancestors.join(' < ')}`);
     assert.equal(ancestors.at(-1), 'modelship release', `deploy's ancestors: ${ancestors.join(' < ')}`);
     assert.ok(found.spans.every((s) => s.traceID === traceId));
+    const counts = new Map<string, number>();
+    for (const s of found.spans) counts.set(service(s) ?? '?', (counts.get(service(s) ?? '?') ?? 0) + 1);
+    t.diagnostic(`trace ${traceId}: ${found.spans.length} spans (${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}); deploy path: ${ancestors.join(' < ')}`);
   });
 
   it('a batch is one trace too: its releases (child workflows) join the CLI span, and their status names it', async () => {
@@ -210,12 +222,7 @@ describe('a release with a canary is one trace in Jaeger', { skip }, () => {
     assert.equal(run.code, 0, run.stderr);
     const batchTrace = (JSON.parse(run.stdout) as { traceId?: string }).traceId;
     assert.match(batchTrace ?? '', /^[0-9a-f]{32}$/);
-    let found: JaegerTrace | undefined;
-    for (let i = 0; i < 100 && !found?.spans.some((s) => s.operationName === 'RunWorkflow:BatchRolloutWorkflow'); i++) {
-      found = (await traces('modelship-cli')).find((t) => t.traceID === batchTrace);
-      await sleep(200);
-    }
-    assert.ok(found, `no trace ${batchTrace}`);
+    const { found } = await traceWith(batchTrace!, ['modelship batch start', 'RunWorkflow:BatchRolloutWorkflow', 'RunWorkflow:ReleaseWorkflow']);
     const ops = new Set(found.spans.map((s) => s.operationName));
     for (const op of ['modelship batch start', 'StartWorkflow:BatchRolloutWorkflow', 'RunWorkflow:BatchRolloutWorkflow', 'StartChildWorkflow:ReleaseWorkflow', 'RunWorkflow:ReleaseWorkflow', 'RunActivity:hashBundle']) {
       assert.ok(ops.has(op), `the batch trace has no ${op} span: ${[...ops].join(', ')}`);
