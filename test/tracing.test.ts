@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { Client, Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { ACTIVITY_STAGE } from '../src/metrics/worker-metrics.js';
 import { RELEASE_STAGES } from '../src/release/stages.js';
@@ -232,7 +233,7 @@ describe('a release with a canary is one trace in Jaeger', { skip }, () => {
     assert.equal((JSON.parse(status.stdout) as { traceId?: string }).traceId, batchTrace);
   });
 
-  it('status, report and the logs name the same trace', async () => {
+  it('status, report, the Web UI (memo, static details) and the logs name the same trace', async () => {
     const releaseId = `release-${model}-2.0.0`;
     const status = await stack.cli(['status', releaseId, '--json']);
     assert.equal(status.code, 0, status.stderr);
@@ -242,6 +243,15 @@ describe('a release with a canary is one trace in Jaeger', { skip }, () => {
     const report = await stack.cli(['report', releaseId, '-o', join(stack.dir, 'report.html'), '--json']);
     assert.equal(report.code, 0, report.stderr);
     assert.equal((JSON.parse(report.stdout) as { report: { traceId?: string } }).report.traceId, traceId);
+    // What the Web UI shows: the memo and the static details of the run.
+    const connection = await Connection.connect({ address: stack.server.address });
+    try {
+      const description = await new Client({ connection, namespace: stack.server.namespace }).workflow.getHandle(releaseId).describe();
+      assert.equal(description.memo?.[TRACE_ID_MEMO_KEY], traceId);
+      assert.match((await description.staticDetails()) ?? '', new RegExp(`OpenTelemetry trace \`${traceId}\``));
+    } finally {
+      await connection.close();
+    }
     const deployed = stack.serving.lines().filter((l) => l.msg === 'deployed' && l.slot === 'canary');
     assert.equal(deployed.length, 1);
     assert.equal(deployed[0]!.trace_id, traceId, 'the runtime logged the deploy with the release trace id');
