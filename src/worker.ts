@@ -18,6 +18,7 @@ import { coreMetricsTelemetry, freeLoopbackPort } from './metrics/core-telemetry
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
 import { nativeMemoryBytesFromEnv } from './native/isolated-runtime.js';
+import { startTracing } from './tracing/start.js';
 
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
 async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: string } }> {
@@ -81,6 +82,8 @@ async function installRuntime(logger: Logger, endpoint: MetricsEndpoint | undefi
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const logger = createLogger('modelship-worker');
   const { metrics, server } = await installRuntime(logger, options.metrics ?? resolveMetricsEndpoint());
+  const tracing = await startTracing('modelship-worker');
+  if (tracing) logger.info({ endpoint: tracing.config.endpoint, protocol: tracing.config.protocol }, 'exporting traces over OTLP');
   try {
     const settings = loadTemporalSettings();
     const bundlesRoot = process.env.MODELSHIP_BUNDLES_DIR ?? join(DATA_DIR, 'bundles');
@@ -105,6 +108,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
         },
         ...(metrics ? { metrics } : {}),
         ...(heartbeatThrottleMs ? { heartbeatThrottleMs } : {}),
+        ...(tracing ? { plugins: [tracing.temporalPlugin()] } : {}),
       });
       logger.info(
         { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys' },
@@ -116,6 +120,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       await connection.close();
     }
   } finally {
+    const problem = await tracing?.shutdown();
+    if (problem) logger.warn(problem);
     await server?.close();
   }
 }

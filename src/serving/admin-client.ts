@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { signAdminRequest } from './admin-signing.js';
+import { injectTraceHeaders } from '../tracing/active-trace.js';
 import { ServingRejectedError, ServingUnavailableError } from './errors.js';
 import type { SlotName } from './model-slot.js';
 import type { ObservationsSince } from './observations.js';
@@ -80,6 +81,8 @@ export class ServingAdminClient {
     const text = body === undefined ? '' : JSON.stringify(body);
     const headers: Record<string, string> = signAdminRequest({ secret: this.#secret, method, pathWithQuery: url.pathname + url.search, body: text });
     if (text) headers['content-type'] = 'application/json';
+    // The caller's span (a release's RunActivity) becomes the parent of the runtime's spans.
+    injectTraceHeaders(headers);
     let response: Response;
     try {
       response = await fetch(url, { method, headers, body: text || undefined, signal: AbortSignal.timeout(this.timeoutMs) });

@@ -53,6 +53,12 @@ export class ServingMetrics {
     labelNames: ['model', 'slot', 'version', 'digest'] as const,
     registers: [this.registry],
   });
+  private readonly bundlesRefused = new Counter({
+    name: 'modelship_bundles_refused_total',
+    help: 'Deploys refused (bundle failed verification, wrong model, incompatible signature, ...), by model, slot and error type.',
+    labelNames: ['model', 'slot', 'reason'] as const,
+    registers: [this.registry],
+  });
   private readonly slotLabels = new Map<string, { model: string; slot: SlotName; version: string; digest: string }>();
 
   /** Creates every series of a model at zero, so rates and ratios exist before the first request. */
@@ -78,6 +84,10 @@ export class ServingMetrics {
 
   shadowSkippedFor(model: string): void {
     this.shadowSkipped.inc({ model });
+  }
+
+  bundleRefused(model: string, slot: SlotName, reason: string): void {
+    this.bundlesRefused.inc({ model, slot, reason });
   }
 
   setCanaryWeight(model: string, weight: number): void {

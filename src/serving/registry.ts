@@ -9,6 +9,7 @@ import { ModelObservations } from './observations.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PersistedModel, PersistedState, StateStore } from './state-store.js';
 import { KeyedMutex, Mutex } from './mutex.js';
+import { inSpan } from '../tracing/spans.js';
 
 /** Model names: what may appear in a URL path segment and a metric label without surprises. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -162,8 +163,21 @@ export class ModelRegistry {
     }
   }
 
-  /** Verifies, loads and warms a bundle, then swaps it into the slot. Deploying the bundle already there is a no-op. */
+  /**
+   * Verifies, loads and warms a bundle, then swaps it into the slot. Deploying the bundle already
+   * there is a no-op. Traced as `deploy` (under the caller's traceparent); a refusal is counted
+   * in modelship_bundles_refused_total by error type.
+   */
   async deploy(name: string, slot: SlotName, bundleDir: unknown): Promise<AdminResult> {
+    const attributes = { 'modelship.model': name, 'modelship.slot': slot, 'modelship.bundle_dir': String(bundleDir) };
+    return inSpan('deploy', attributes, () => this.deployBundle(name, slot, bundleDir)).catch((err: unknown) => {
+      const reason = err instanceof Error && 'type' in err && typeof err.type === 'string' ? err.type : 'Error';
+      this.deps.metrics.bundleRefused(MODEL_NAME_PATTERN.test(name) ? name : '', slot, reason);
+      throw err;
+    });
+  }
+
+  private async deployBundle(name: string, slot: SlotName, bundleDir: unknown): Promise<AdminResult> {
     if (!MODEL_NAME_PATTERN.test(name)) throw new InvalidRequestError(`model name ${JSON.stringify(name)} must match ${MODEL_NAME_PATTERN}`);
     if (typeof bundleDir !== 'string' || !isAbsolute(bundleDir)) {
       throw new InvalidRequestError(`bundleDir must be an absolute path on the serving host, got ${JSON.stringify(bundleDir)}`);

@@ -8,6 +8,8 @@ import { ServingMetrics } from './metrics.js';
 import { ModelRegistry } from './registry.js';
 import { createRequestHandler } from './routes.js';
 import { HttpServer } from './server.js';
+import { tracedRequestHandler } from './request-tracing.js';
+import { startTracing } from '../tracing/start.js';
 import { lockStateDir, StateStore } from './state-store.js';
 
 export interface ServingRuntimeConfig {
@@ -50,7 +52,7 @@ export async function startServingRuntime(config: ServingRuntimeConfig): Promise
     session: { intraOpNumThreads: limits.sessionThreads },
   });
   const inference = new InferenceService(registry, metrics, logger, limits.maxShadowInFlight);
-  const server = new HttpServer(createRequestHandler({ registry, inference, auth, metrics, logger, limits }));
+  const server = new HttpServer(tracedRequestHandler(createRequestHandler({ registry, inference, auth, metrics, logger, limits })));
   let url: string;
   try {
     await registry.restore(await store.load());
@@ -83,7 +85,15 @@ export async function startServingRuntime(config: ServingRuntimeConfig): Promise
 export async function main(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<ServingRuntime> {
   const logger = createLogger('serving');
   const options = await resolveServeOptions(argv, env);
-  const runtime = await startServingRuntime({ ...options, logger });
+  const tracing = await startTracing('modelship-serving', env);
+  if (tracing) logger.info({ endpoint: tracing.config.endpoint, protocol: tracing.config.protocol }, 'exporting traces over OTLP');
+  const started = await startServingRuntime({ ...options, logger });
+  // Closing also flushes the spans still buffered.
+  const flush = async () => {
+    const problem = await tracing?.shutdown();
+    if (problem) logger.warn(problem);
+  };
+  const runtime: ServingRuntime = tracing ? { url: started.url, close: () => started.close().finally(flush) } : started;
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');
     runtime.close().then(
