@@ -12,6 +12,7 @@ import * as lg from "./logic";
 import * as rd from "./reduce";
 import { castLikeOp, castOp } from "./cast";
 import { hardmaxOp, softmaxOp } from "./softmax";
+import * as cf from "./control-flow";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
@@ -27,6 +28,7 @@ const NAMES: StaticArray<string> = [
   "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth", "Split",
   "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "Transpose", "Unsqueeze",
   "Where", "Xor",
+  "If", "Loop", "Scan",
 ];
 
 /** Opset in which an operator was introduced (1 unless listed). */
@@ -36,6 +38,7 @@ function since(op: string): i32 {
   if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
   if (op == "Celu" || op == "GreaterOrEqual" || op == "LessOrEqual") return 12;
   if (op == "HardSwish") return 14;
+  if (op == "Scan") return 8;
   if (op == "CastLike") return 15;
   if (op == "LayerNormalization") return 17;
   if (op == "Mish") return 18;
@@ -173,6 +176,9 @@ export function dispatch(ctx: OpContext): void {
     case "Constant": sh.constantOp(ctx); break;
     case "Dropout": sh.dropoutOp(ctx); break;
     case "Shape": sh.shapeOp(ctx); break;
+    case "If": cf.ifOp(ctx); break;
+    case "Loop": cf.loopOp(ctx); break;
+    case "Scan": cf.scanOp(ctx); break;
     default: modelError("no implementation for " + op);
   }
 }
