@@ -37,6 +37,7 @@ export class Attribute {
   t: Tensor | null = null;
   floats: Array<f32> = new Array<f32>();
   ints: Array<i64> = new Array<i64>();
+  strings: Array<string> = new Array<string>();
   g: Graph | null = null;
   graphs: Array<Graph> = new Array<Graph>();
   refAttrName: string = "";
@@ -233,7 +234,8 @@ function decodeAttribute(r: Reader, depth: i32): Attribute | null {
     } else if (f == 11) {
       const sub = decodeGraph(r.sub("attribute GraphProto"), depth + 1);
       if (sub !== null) a.graphs.push(sub);
-    } else if (f == 9 || f == 10 || f == 14 || f == 15 || f == 22 || f == 23) {
+    } else if (f == 9) a.strings.push(r.string());
+    else if (f == 10 || f == 14 || f == 15 || f == 22 || f == 23) {
       a.seenOther = true;
       r.skip();
     } else r.skip();
@@ -249,6 +251,7 @@ function decodeAttribute(r: Reader, depth: i32): Attribute | null {
     else if (a.floats.length > 0) a.type = ATTR_FLOATS;
     else if (a.ints.length > 0) a.type = ATTR_INTS;
     else if (a.graphs.length > 0) a.type = ATTR_GRAPHS;
+    else if (a.strings.length > 0) a.type = ATTR_STRINGS;
   }
   return a;
 }

@@ -1,7 +1,7 @@
 // What an operator implementation sees: its node, the ai.onnx opset, its input tensors,
 // typed attribute getters, and helpers that word errors consistently.
 import { failed, modelError, unsupported } from "../errors";
-import { ATTR_FLOAT, ATTR_FLOATS, ATTR_INT, ATTR_INTS, ATTR_STRING, ATTR_TENSOR, Attribute, Node, attrTypeName } from "../onnx/model";
+import { ATTR_FLOAT, ATTR_FLOATS, ATTR_INT, ATTR_INTS, ATTR_STRING, ATTR_STRINGS, ATTR_TENSOR, Attribute, Node, attrTypeName } from "../onnx/model";
 import { Scope } from "../scope";
 import { FLOAT, INT64, Tensor, dimsToString, typeName } from "../tensor";
 
@@ -139,6 +139,11 @@ export class OpContext {
   attrInts(name: string): Array<i64> | null {
     const a = this.typed(name, ATTR_INTS);
     return a === null ? null : a.ints;
+  }
+
+  attrStrings(name: string): Array<string> | null {
+    const a = this.typed(name, ATTR_STRINGS);
+    return a === null ? null : a.strings;
   }
 
   attrFloats(name: string): Array<f32> | null {

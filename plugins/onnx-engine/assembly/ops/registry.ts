@@ -13,6 +13,7 @@ import * as rd from "./reduce";
 import { castLikeOp, castOp } from "./cast";
 import { hardmaxOp, softmaxOp } from "./softmax";
 import * as cf from "./control-flow";
+import * as rnn from "./rnn";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
@@ -29,6 +30,7 @@ const NAMES: StaticArray<string> = [
   "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "Transpose", "Unsqueeze",
   "Where", "Xor",
   "If", "Loop", "Scan",
+  "GRU", "LSTM", "RNN",
 ];
 
 /** Opset in which an operator was introduced (1 unless listed). */
@@ -179,6 +181,9 @@ export function dispatch(ctx: OpContext): void {
     case "If": cf.ifOp(ctx); break;
     case "Loop": cf.loopOp(ctx); break;
     case "Scan": cf.scanOp(ctx); break;
+    case "RNN": rnn.recurrentOp(ctx, rnn.RNN); break;
+    case "GRU": rnn.recurrentOp(ctx, rnn.GRU); break;
+    case "LSTM": rnn.recurrentOp(ctx, rnn.LSTM); break;
     default: modelError("no implementation for " + op);
   }
 }
