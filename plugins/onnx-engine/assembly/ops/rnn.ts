@@ -81,8 +81,9 @@ function addTo(dst: usize, src: usize, n: i32): void {
 
 /**
  * onnxruntime's reading of the activation lists: names are case-insensitive; each function
- * that takes alpha (and beta) consumes the next value of activation_alpha (activation_beta),
- * falling back to its default when the list is exhausted.
+ * that takes alpha (and beta) consumes the next value of activation_alpha (activation_beta);
+ * when a list is exhausted LeakyRelu, HardSigmoid and Elu fall back to their operator
+ * defaults and the others (Affine, ScaledTanh, ThresholdedRelu) to 0, as onnxruntime does.
  */
 function parseActivations(ctx: OpContext, perDirection: i32, directions: i32, defaults: Array<string>): Array<Activation> | null {
   const names = ctx.attrStrings("activations");
@@ -114,10 +115,10 @@ function parseActivations(ctx: OpContext, perDirection: i32, directions: i32, de
     if (name == "relu") kind = A_RELU;
     else if (name == "tanh") kind = A_TANH;
     else if (name == "sigmoid") kind = A_SIGMOID;
-    else if (name == "affine") { kind = A_AFFINE; usesAlpha = true; usesBeta = true; alpha = 1; }
+    else if (name == "affine") { kind = A_AFFINE; usesAlpha = true; usesBeta = true; }
     else if (name == "leakyrelu") { kind = A_LEAKY_RELU; usesAlpha = true; alpha = 0.01; }
-    else if (name == "thresholdedrelu") { kind = A_THRESHOLDED_RELU; usesAlpha = true; alpha = 1; }
-    else if (name == "scaledtanh") { kind = A_SCALED_TANH; usesAlpha = true; usesBeta = true; alpha = 1; beta = 1; }
+    else if (name == "thresholdedrelu") { kind = A_THRESHOLDED_RELU; usesAlpha = true; }
+    else if (name == "scaledtanh") { kind = A_SCALED_TANH; usesAlpha = true; usesBeta = true; }
     else if (name == "hardsigmoid") { kind = A_HARD_SIGMOID; usesAlpha = true; usesBeta = true; alpha = 0.2; beta = 0.5; }
     else if (name == "elu") { kind = A_ELU; usesAlpha = true; alpha = 1; }
     else if (name == "softsign") kind = A_SOFTSIGN;
@@ -420,7 +421,9 @@ function runDirection(ctx: OpContext, L: Layer, d: i32, reverse: bool): void {
   }
   const yh = L.yh;
   const yc = L.yc;
+  // onnxruntime leaves Y_h and Y_c at 0 for a row of sequence length 0 (not its initial state)
   for (let b = 0; b < L.batch; b++) {
+    if (L.lens[b] == 0) continue;
     if (yh !== null) memory.copy(yh.ptr + (<usize>stateRow(L, d, b) << 2), h.ptr + (<usize>b * hb), hb);
     if (yc !== null) memory.copy(yc.ptr + (<usize>stateRow(L, d, b) << 2), c.ptr + (<usize>b * hb), hb);
   }
