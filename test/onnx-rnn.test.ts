@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  FLOAT, INT32, assertClose, assertMatchesNative, attrFloat, attrFloats, attrInt, attrString, attrStrings, expectRejection, floatTensor, input, int32s,
-  model, newPlugin, node, output, runEngine, runNative, type Bytes,
+  FLOAT, INT32, INT64, assertClose, assertMatchesNative, attrFloat, attrFloats, attrInt, attrString, attrStrings, expectRejection, floatTensor, input, int32s,
+  int64s, model, newPlugin, node, output, runEngine, runNative, type Bytes,
 } from './helpers/onnx-models.js';
 import type { Tensor } from '../src/sandbox/tensor-codec.js';
 
@@ -155,6 +155,21 @@ describe('onnx-engine recurrent layers', () => {
     await check({ kind: 'LSTM', direction: 'bidirectional', attrs: [attrInt('input_forget', 1)] });
     for (const direction of ['forward', 'bidirectional'] as const) {
       await check({ kind: 'GRU', direction, bias: true, initialH: true, lens: [3, 5, 1], attrs: [attrInt('linear_before_reset', 1)] });
+    }
+  });
+
+  test('ReverseSequence on either axis order, float32 and int64, against onnxruntime', async () => {
+    const plugin = await newPlugin();
+    for (const [timeAxis, dims] of [[0, [4, 3, 2]], [1, [3, 4, 2]]] as const) {
+      for (const elem of [FLOAT, INT64]) {
+        const bytes = model(10, [
+          node('ReverseSequence', 'rev', ['x', 'lens'], ['y'], attrInt('time_axis', timeAxis), attrInt('batch_axis', 1 - timeAxis)),
+          input('x', elem, [...dims]), input('lens', INT64, [3]), output('y', elem),
+        ]);
+        const n = dims.reduce((a, b) => a * b, 1);
+        const x = elem === FLOAT ? floatTensor('x', [...dims], 3) : int64s('x', [...dims], Array.from({ length: n }, (_, i) => i * 7 - 5));
+        await assertMatchesNative(plugin, bytes, [x, int64s('lens', [3], [4, 1, 0])], 0, 0);
+      }
     }
   });
 

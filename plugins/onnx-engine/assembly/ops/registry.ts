@@ -14,6 +14,7 @@ import { castLikeOp, castOp } from "./cast";
 import { hardmaxOp, softmaxOp } from "./softmax";
 import * as cf from "./control-flow";
 import * as rnn from "./rnn";
+import { reverseSequenceOp } from "./reverse-sequence";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
@@ -30,7 +31,7 @@ const NAMES: StaticArray<string> = [
   "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "Transpose", "Unsqueeze",
   "Where", "Xor",
   "If", "Loop", "Scan",
-  "GRU", "LSTM", "RNN",
+  "GRU", "LSTM", "RNN", "ReverseSequence",
 ];
 
 /** Opset in which an operator was introduced (1 unless listed). */
@@ -41,6 +42,7 @@ function since(op: string): i32 {
   if (op == "Celu" || op == "GreaterOrEqual" || op == "LessOrEqual") return 12;
   if (op == "HardSwish") return 14;
   if (op == "Scan") return 8;
+  if (op == "ReverseSequence") return 10;
   if (op == "CastLike") return 15;
   if (op == "LayerNormalization") return 17;
   if (op == "Mish") return 18;
@@ -184,6 +186,7 @@ export function dispatch(ctx: OpContext): void {
     case "RNN": rnn.recurrentOp(ctx, rnn.RNN); break;
     case "GRU": rnn.recurrentOp(ctx, rnn.GRU); break;
     case "LSTM": rnn.recurrentOp(ctx, rnn.LSTM); break;
+    case "ReverseSequence": reverseSequenceOp(ctx); break;
     default: modelError("no implementation for " + op);
   }
 }
