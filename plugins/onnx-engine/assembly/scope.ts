@@ -3,18 +3,39 @@
 // BufferRefs per run, shared by all scopes), so a buffer goes back to the pool only when no
 // scope at any depth holds it any more.
 import { Tensor, releaseBuffer } from "./tensor";
+import { OptionalValue, SequenceValue } from "./values";
 
 /** How many value-table entries (and holds) use each data buffer. */
 export class BufferRefs {
   counts: Map<usize, i32> = new Map<usize, i32>();
 
   add(t: Tensor): void {
+    if (t instanceof SequenceValue) {
+      const items = (<SequenceValue>t).items;
+      for (let i = 0; i < items.length; i++) this.add(unchecked(items[i]));
+      return;
+    }
+    if (t instanceof OptionalValue) {
+      const v = (<OptionalValue>t).value;
+      if (v !== null) this.add(v);
+      return;
+    }
     const p = changetype<usize>(t.data);
     this.counts.set(p, this.counts.has(p) ? this.counts.get(p) + 1 : 1);
   }
 
   /** Drops one use; at zero the buffer goes back to the pool. */
   drop(t: Tensor): void {
+    if (t instanceof SequenceValue) {
+      const items = (<SequenceValue>t).items;
+      for (let i = 0; i < items.length; i++) this.drop(unchecked(items[i]));
+      return;
+    }
+    if (t instanceof OptionalValue) {
+      const v = (<OptionalValue>t).value;
+      if (v !== null) this.drop(v);
+      return;
+    }
     const p = changetype<usize>(t.data);
     if (!this.counts.has(p)) return;
     const n = this.counts.get(p) - 1;

@@ -5,12 +5,18 @@
 // or in an enclosing one. Values are dropped after their last use, where a use includes the
 // reads of a node's subgraphs, so an outer value stays alive while a subgraph may read it.
 import { failed, modelError, unsupported } from "./errors";
-import { ATTR_GRAPH, ATTR_GRAPHS, Graph, Node, TYPE_NONE, TYPE_TENSOR, ValueInfo, typeKindName } from "./onnx/model";
+import { ATTR_GRAPH, ATTR_GRAPHS, Graph, Node, TYPE_NONE, TYPE_OPTIONAL, TYPE_SEQUENCE, TYPE_TENSOR, ValueInfo, typeKindName } from "./onnx/model";
 import { checkControlFlowNode } from "./ops/control-flow";
 import { OpContext } from "./ops/context";
 import { dispatch, isSupported } from "./ops/registry";
 import { Scope } from "./scope";
 import { Tensor, elementSize, typeName } from "./tensor";
+import { isTensorValue, valueKindName } from "./values";
+
+/** Operators that take sequence or optional values (all others see tensors only). */
+function takesContainers(op: string): bool {
+  return op == "Identity" || op == "If" || op == "Loop" || op.startsWith("Sequence") || op.startsWith("Optional") || op == "ConcatFromSequence";
+}
 
 export function domainName(d: string): string {
   return d.length == 0 ? "ai.onnx" : d;
@@ -132,7 +138,20 @@ export function checkOperators(g: Graph, where: string): bool {
   return false;
 }
 
-export function checkValueType(v: ValueInfo, what: string): void {
+/** Whether the engine holds values of v's declared type: tensors, sequences of tensors, optionals of either. */
+function heldKind(v: ValueInfo): bool {
+  if (v.kind == TYPE_TENSOR || v.kind == TYPE_NONE) return true;
+  if (v.kind == TYPE_SEQUENCE) return v.innerKind == TYPE_TENSOR || v.innerKind == TYPE_NONE;
+  if (v.kind == TYPE_OPTIONAL) return v.innerKind == TYPE_TENSOR || v.innerKind == TYPE_SEQUENCE || v.innerKind == TYPE_NONE;
+  return false;
+}
+
+/** Refuses what the engine cannot hold; `containers`: sequences and optionals are allowed. */
+export function checkValueType(v: ValueInfo, what: string, containers: bool = false): void {
+  if (containers && heldKind(v)) {
+    if (v.elemType != 0 && elementSize(v.elemType) == 0) unsupported("data type " + typeName(v.elemType) + " for " + what + " " + v.name);
+    return;
+  }
   if (v.kind != TYPE_TENSOR && v.kind != TYPE_NONE) {
     unsupported("type " + typeKindName(v.kind) + " for " + what + " " + v.name + " (only tensors are supported)");
     return;
@@ -176,7 +195,7 @@ export function checkGraph(g: Graph, outer: Names | null, opset: i32, where: str
   }
   for (let i = 0; i < g.inputs.length; i++) {
     if (sub) {
-      checkValueType(g.inputs[i], "subgraph input");
+      checkValueType(g.inputs[i], "subgraph input", true);
       if (failed()) return false;
     }
     names.own.add(g.inputs[i].name);
@@ -208,7 +227,7 @@ export function checkGraph(g: Graph, outer: Names | null, opset: i32, where: str
   for (let i = 0; i < g.outputs.length; i++) {
     const v = g.outputs[i];
     if (sub) {
-      checkValueType(v, "subgraph output");
+      checkValueType(v, "subgraph output", true);
       if (failed()) return false;
     }
     if (!names.has(v.name)) {
@@ -243,6 +262,10 @@ function runNode(n: Node, opset: i32, scope: Scope): bool {
     const t = scope.lookup(name);
     if (t === null) {
       modelError(n.opType + " (" + n.label() + ") reads " + name + ", which no earlier node, graph input or initializer provides");
+      return false;
+    }
+    if (!isTensorValue(t) && !takesContainers(n.opType)) {
+      modelError(n.opType + " (" + n.label() + ") input " + k.toString() + " (" + name + ") is " + valueKindName(t) + ", expected a tensor");
       return false;
     }
     ins[k] = t;
@@ -287,6 +310,10 @@ export function runSubgraph(g: Graph, parent: Scope, inputs: Array<Tensor>, opse
   for (let i = 0; i < inputs.length; i++) {
     const v = g.inputs[i];
     const t = inputs[i];
+    if (v.kind == TYPE_TENSOR && !isTensorValue(t)) {
+      modelError(what + ": input " + v.name + " is " + valueKindName(t) + ", the subgraph declares a tensor");
+      return null;
+    }
     if (v.kind == TYPE_TENSOR && v.elemType != 0 && v.elemType != t.dtype) {
       modelError(what + ": input " + v.name + " is " + typeName(t.dtype) + ", the subgraph declares " + typeName(v.elemType));
       return null;

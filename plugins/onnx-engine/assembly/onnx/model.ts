@@ -95,6 +95,8 @@ export class ValueInfo {
   name: string = "";
   kind: i32 = TYPE_NONE;
   elemType: i32 = 0;
+  /** For a sequence or optional: the kind it holds (an optional may hold a sequence). */
+  innerKind: i32 = TYPE_NONE;
   hasShape: bool = false;
   /** -1 for a symbolic or unknown dimension */
   dims: Array<i64> = new Array<i64>();
@@ -291,7 +293,20 @@ function decodeType(r: Reader, v: ValueInfo): void {
           }
         } else t.skip();
       }
-    } else if (f == TYPE_SEQUENCE || f == TYPE_MAP || f == TYPE_SPARSE || f == TYPE_OPTIONAL) {
+    } else if (f == TYPE_SEQUENCE || f == TYPE_OPTIONAL) {
+      // elem_type (field 1) is a TypeProto: keep what it holds and its tensors' element type
+      v.kind = f;
+      const c = r.sub("TypeProto.Sequence");
+      while (c.next()) {
+        if (c.field == 1) {
+          const inner = new ValueInfo();
+          decodeType(c.sub("TypeProto"), inner);
+          v.innerKind = inner.kind;
+          v.elemType = inner.elemType;
+          if (inner.innerKind != TYPE_NONE && inner.innerKind != TYPE_TENSOR) v.innerKind = TYPE_MAP; // nested beyond what the engine holds
+        } else c.skip();
+      }
+    } else if (f == TYPE_MAP || f == TYPE_SPARSE) {
       v.kind = f;
       r.skip();
     } else r.skip();

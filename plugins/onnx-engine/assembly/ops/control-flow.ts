@@ -8,6 +8,7 @@ import { ATTR_INT, Graph, Node } from "../onnx/model";
 import { Scope } from "../scope";
 import { graphAttr, runSubgraph } from "../subgraph";
 import { BOOL, FLOAT, INT64, Tensor, dimsToString, elementSize, newTensor, product, typeName } from "../tensor";
+import { isTensorValue, valueKindName } from "../values";
 import { OpContext } from "./context";
 
 function label(n: Node): string {
@@ -156,8 +157,12 @@ function emptyScanOutput(ctx: OpContext, body: Graph, index: i32, axis: i32): Te
  */
 function stack(ctx: OpContext, parts: Array<Tensor>, axis: i32, reverse: bool, len: i32, what: string): Tensor | null {
   const first = parts[0];
-  for (let i = 1; i < parts.length; i++) {
+  for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
+    if (!isTensorValue(p)) {
+      ctx.error(what + " is " + valueKindName(p) + ", expected a tensor");
+      return null;
+    }
     if (p.dtype != first.dtype || dimsToString(p.dims) != dimsToString(first.dims)) {
       ctx.error(what + " is " + typeName(p.dtype) + " " + dimsToString(p.dims) + " in iteration " + i.toString() + " but " + typeName(first.dtype) + " " + dimsToString(first.dims) + " in iteration 0");
       return null;

@@ -15,6 +15,7 @@ import { hardmaxOp, softmaxOp } from "./softmax";
 import * as cf from "./control-flow";
 import * as rnn from "./rnn";
 import { reverseSequenceOp } from "./reverse-sequence";
+import * as sq from "./sequence";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
@@ -32,6 +33,8 @@ const NAMES: StaticArray<string> = [
   "Where", "Xor",
   "If", "Loop", "Scan",
   "GRU", "LSTM", "RNN", "ReverseSequence",
+  "ConcatFromSequence", "Optional", "OptionalGetElement", "OptionalHasElement", "SequenceAt", "SequenceConstruct",
+  "SequenceEmpty", "SequenceErase", "SequenceInsert", "SequenceLength", "SequenceMap", "SplitToSequence",
 ];
 
 /** Opset in which an operator was introduced (1 unless listed). */
@@ -43,6 +46,8 @@ function since(op: string): i32 {
   if (op == "HardSwish") return 14;
   if (op == "Scan") return 8;
   if (op == "ReverseSequence") return 10;
+  if (op.startsWith("Sequence") || op == "SplitToSequence" || op == "ConcatFromSequence") return op == "SequenceMap" ? 17 : 11;
+  if (op.startsWith("Optional")) return 15;
   if (op == "CastLike") return 15;
   if (op == "LayerNormalization") return 17;
   if (op == "Mish") return 18;
@@ -187,6 +192,18 @@ export function dispatch(ctx: OpContext): void {
     case "GRU": rnn.recurrentOp(ctx, rnn.GRU); break;
     case "LSTM": rnn.recurrentOp(ctx, rnn.LSTM); break;
     case "ReverseSequence": reverseSequenceOp(ctx); break;
+    case "SequenceEmpty": sq.sequenceEmptyOp(ctx); break;
+    case "SequenceConstruct": sq.sequenceConstructOp(ctx); break;
+    case "SequenceInsert": sq.sequenceInsertOp(ctx); break;
+    case "SequenceAt": sq.sequenceAtOp(ctx); break;
+    case "SequenceErase": sq.sequenceEraseOp(ctx); break;
+    case "SequenceLength": sq.sequenceLengthOp(ctx); break;
+    case "SplitToSequence": sq.splitToSequenceOp(ctx); break;
+    case "ConcatFromSequence": sq.concatFromSequenceOp(ctx); break;
+    case "SequenceMap": sq.sequenceMapOp(ctx); break;
+    case "Optional": sq.optionalOp(ctx); break;
+    case "OptionalHasElement": sq.optionalHasElementOp(ctx); break;
+    case "OptionalGetElement": sq.optionalGetElementOp(ctx); break;
     default: modelError("no implementation for " + op);
   }
 }
