@@ -2,11 +2,12 @@
 // (subgraph.ts: nodes in order, tensors dropped after their last use), and collects the
 // graph outputs.
 import { failed, modelError, unsupported } from "./errors";
-import { Graph, Model, TYPE_TENSOR, ValueInfo } from "./onnx/model";
+import { Graph, Model, TYPE_OPTIONAL, TYPE_SEQUENCE, TYPE_TENSOR, ValueInfo, typeKindName } from "./onnx/model";
 import { NamedTensor } from "./onnx/tensor-proto";
 import { BufferRefs, Scope } from "./scope";
 import { checkGraph, checkOperators, checkValueType, resetPlans, runNodes } from "./subgraph";
 import { Tensor, dimsToString, typeName } from "./tensor";
+import { OptionalValue, SequenceValue, isTensorValue, valueKindName } from "./values";
 
 /** Newest ai.onnx opset whose semantics for the supported operators this engine knows. */
 export const MAX_OPSET: i64 = 23;
@@ -22,6 +23,11 @@ function declaredShape(v: ValueInfo): string {
 }
 
 function checkInput(v: ValueInfo, t: Tensor): void {
+  if (!declaredKindMatches(v, t)) {
+    modelError("input " + v.name + " is " + valueKindName(t) + ", the model declares " + kindWithArticle(v.kind));
+    return;
+  }
+  if (!isTensorValue(t)) return;
   if (v.kind == TYPE_TENSOR && v.elemType != 0 && v.elemType != t.dtype) {
     modelError("input " + v.name + " is " + typeName(t.dtype) + ", the model declares " + typeName(v.elemType));
     return;
@@ -33,6 +39,17 @@ function checkInput(v: ValueInfo, t: Tensor): void {
     if (d >= 0 && d != <i64>t.dims[i]) ok = false;
   }
   if (!ok) modelError("input " + v.name + " has shape " + dimsToString(t.dims) + ", the model declares " + declaredShape(v));
+}
+
+function kindWithArticle(kind: i32): string {
+  return kind == TYPE_OPTIONAL ? "an optional" : "a " + typeKindName(kind);
+}
+
+function declaredKindMatches(v: ValueInfo, t: Tensor): bool {
+  if (v.kind == TYPE_SEQUENCE) return t instanceof SequenceValue;
+  if (v.kind == TYPE_OPTIONAL) return t instanceof OptionalValue;
+  if (v.kind == TYPE_TENSOR) return isTensorValue(t);
+  return true;
 }
 
 /** Puts initializers and the request's inputs into `values`, checking them against the graph. */
@@ -50,7 +67,7 @@ function bindInputs(g: Graph, inputs: Array<NamedTensor>, scope: Scope): bool {
   const graphInputs = new Set<string>();
   for (let i = 0; i < g.inputs.length; i++) {
     const v = g.inputs[i];
-    checkValueType(v, "graph input");
+    checkValueType(v, "graph input", true);
     if (failed()) return false;
     graphInputs.add(v.name);
     let given: Tensor | null = null;
@@ -74,7 +91,7 @@ function bindInputs(g: Graph, inputs: Array<NamedTensor>, scope: Scope): bool {
     }
   }
   for (let i = 0; i < g.outputs.length; i++) {
-    checkValueType(g.outputs[i], "graph output");
+    checkValueType(g.outputs[i], "graph output", true);
     if (failed()) return false;
   }
   // the values map now owns the inputs; letting go of the request's list lets the GC
@@ -125,6 +142,11 @@ export function runModel(model: Model, inputs: Array<NamedTensor>): Array<NamedT
       modelError("graph output " + v.name + " is not produced by any node, input or initializer");
       return null;
     }
+    if (!declaredKindMatches(v, t)) {
+      modelError("graph output " + v.name + " is " + valueKindName(t) + ", the model declares " + kindWithArticle(v.kind));
+      return null;
+    }
+    if (t instanceof OptionalValue && v.innerKind == TYPE_SEQUENCE) (<OptionalValue>t).ofSequence = true;
     if (v.kind == TYPE_TENSOR && v.elemType != 0 && v.elemType != t.dtype) {
       modelError("graph output " + v.name + " is " + typeName(t.dtype) + ", the model declares " + typeName(v.elemType));
       return null;
