@@ -7,6 +7,9 @@ import {
   BOOL, FLOAT, INT64, assertMatchesNative, attrGraph, attrInt, attrInts, constant, expectRejection, floatTensor, input, int64s, model, newPlugin,
   node, output, pbInt, pbMsg, pbStr, type Bytes,
 } from './helpers/onnx-models.js';
+import { runOnnxValuesInSandbox } from '../src/sandbox/onnx-engine.js';
+import { TensorCodecError } from '../src/sandbox/tensor-codec.js';
+import { decodeValuesResponse, type SequenceValue, type Value } from '../src/sandbox/value-codec.js';
 
 /** ValueInfoProto of a sequence of float tensors. */
 function seqValue(field: number, name: string, elemType = FLOAT): Bytes {
@@ -76,6 +79,37 @@ describe('onnx-engine sequences and optionals', () => {
       output('has', BOOL), output('y', FLOAT),
     ]);
     await assertMatchesNative(await newPlugin(), bytes, [floatTensor('x', [3], 4)], 0, 0);
+  });
+
+  test('sequence and optional graph inputs and outputs cross the sandbox boundary', async () => {
+    const optFloat = (field: number, name: string): Bytes => pbMsg(field, pbStr(1, name), pbMsg(2, pbMsg(9, pbMsg(1, pbMsg(1, pbInt(1, FLOAT))))));
+    const bytes = model(18, [
+      node('SequenceInsert', 'push', ['seq', 'x'], ['seq_out']),
+      node('SequenceLength', 'len', ['seq_out'], ['n']),
+      node('OptionalHasElement', 'has', ['maybe'], ['has']),
+      node('Optional', 'wrap', ['x'], ['opt_out']),
+      seqValue(11, 'seq'), input('x', FLOAT, [2]), optFloat(11, 'maybe'),
+      seqValue(12, 'seq_out'), output('n', INT64), output('has', BOOL), optFloat(12, 'opt_out'),
+    ]);
+    const f = (name: string, values: number[]) => ({ name, type: 'float32' as const, dims: [values.length], data: new Uint8Array(new Float32Array(values).buffer) });
+    const inputs: Value[] = [
+      { kind: 'sequence', name: 'seq', elemType: 'float32', items: [f('', [1, 2, 3]), f('', [4])] },
+      f('x', [5, 6]),
+      { kind: 'optional', name: 'maybe', elemType: 'float32', ofSequence: false, value: null },
+    ];
+    const [seqOut, n, has, optOut] = await runOnnxValuesInSandbox(bytes, inputs);
+    const seq = seqOut as SequenceValue;
+    assert.equal(seq.kind, 'sequence');
+    assert.deepEqual(seq.items.map((t) => [...new Float32Array(Uint8Array.from(t.data).buffer)]), [[1, 2, 3], [4], [5, 6]]);
+    assert.deepEqual(n, { name: 'n', type: 'int64', dims: [], data: new Uint8Array(new BigInt64Array([3n]).buffer) });
+    assert.deepEqual(has, { name: 'has', type: 'bool', dims: [], data: Uint8Array.from([0]) });
+    assert.ok(optOut && 'kind' in optOut && optOut.kind === 'optional' && optOut.value !== null && !('kind' in optOut.value));
+    // a present optional input
+    const [, , has2] = await runOnnxValuesInSandbox(bytes, [inputs[0]!, inputs[1]!, { kind: 'optional', name: 'maybe', elemType: 'float32', ofSequence: false, value: f('', [1]) }]);
+    assert.deepEqual(has2, { name: 'has', type: 'bool', dims: [], data: Uint8Array.from([1]) });
+    // a tensor where the model declares a sequence is a model error; a truncated response is a codec error
+    await assert.rejects(runOnnxValuesInSandbox(bytes, [f('seq', [1]), inputs[1]!, inputs[2]!]), /model error: input seq is a tensor, the model declares a sequence/);
+    assert.throws(() => decodeValuesResponse(Uint8Array.from([0x4d, 0x53, 0x4f, 0x31, 1, 0, 0, 0, 1, 0, 0x6e, 0x80, 1, 5, 0, 0, 0])), TensorCodecError);
   });
 
   test('a sequence given to a tensor operator, and an out-of-range position, are model errors', async () => {
