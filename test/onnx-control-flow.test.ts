@@ -7,6 +7,7 @@ import {
   BOOL, FLOAT, INT64, assertMatchesNative, attrGraph, attrInt, attrInts, bools, constant, domainNode, expectRejection, floatTensor,
   floats, initializer, input, int64s, model, newPlugin, node, output, runEngine, type Bytes, typed,
 } from './helpers/onnx-models.js';
+import { seededRandom } from '../src/smoke/seeded-random.js';
 
 /** A Loop body: (iter, cond_in, ...carried) -> (cond_out, ...). */
 function loopBody(carried: Array<[string, number, number[] | undefined]>, nodes: Bytes[], outputs: Bytes[]): Bytes[] {
@@ -207,6 +208,44 @@ describe('onnx-engine control flow', () => {
     let deep: Bytes[] = neg;
     for (let i = 0; i < 40; i++) deep = [node('If', `if${i}`, ['cond'], ['n'], attrGraph('then_branch', 't', deep), attrGraph('else_branch', 'e', neg)), output('n', FLOAT)];
     await check(model(17, [...deep.slice(0, -1), input('x', FLOAT, [2]), input('cond', BOOL, []), output('n', FLOAT)]), /decode error: subgraphs nest more than 32 levels deep/);
+  });
+
+  test('never traps on corrupted control-flow models (fuzz)', async () => {
+    const body = loopBody([['acc', FLOAT, [4]]], [
+      constant('two', INT64, [], [2]),
+      node('Less', 'early', ['iter', 'two'], ['is_early']),
+      node('If', 'pick', ['is_early'], ['acc_new'],
+        attrGraph('then_branch', 'add_x', [node('Add', 'add', ['acc', 'x'], ['a1']), output('a1', FLOAT)]),
+        attrGraph('else_branch', 'scale', [node('Mul', 'mul', ['acc', 'x'], ['a2']), output('a2', FLOAT)])),
+      node('Identity', 'keep', ['cond_in'], ['cond_out']),
+      node('Identity', 'snap', ['acc_new'], ['snapshot']),
+    ], [output('cond_out', BOOL, []), output('acc_new', FLOAT, [4]), output('snapshot', FLOAT, [4])]);
+    const good = model(17, [
+      node('Loop', 'loop', ['M', '', 'x'], ['final', 'history'], attrGraph('body', 'body', body)),
+      node('Scan', 'scan', ['x', 'history'], ['s', 'ys'], attrGraph('body', 'sbody', [
+        input('st', FLOAT, [4]), input('h', FLOAT, [4]), node('Add', 'sadd', ['st', 'h'], ['st2']), node('Neg', 'sneg', ['st2'], ['y']), output('st2', FLOAT), output('y', FLOAT),
+      ]), attrInt('num_scan_inputs', 1)),
+      input('M', INT64, []), input('x', FLOAT, [4]), output('final', FLOAT), output('ys', FLOAT),
+    ]);
+    const inputs = [int64s('M', [], [3]), floatTensor('x', [4], 1)];
+    const plugin = await newPlugin();
+    await assertMatchesNative(plugin, good, inputs);
+    const next = seededRandom(77);
+    const outcomes = { ok: 0, refused: 0 };
+    for (let i = 0; i < 300; i++) {
+      const m = Uint8Array.from(good);
+      for (let f = 1 + Math.floor(next() * 3); f > 0; f--) m[Math.floor(next() * m.length)] = Math.floor(next() * 256);
+      try {
+        await runEngine(plugin, m, inputs);
+        outcomes.ok++;
+      } catch (err) {
+        const message = (err as Error).message;
+        assert.match(message, /^Plugin-originated error: (decode error|model error|unsupported)/, `a ${m.length}-byte model: ${message}`);
+        outcomes.refused++;
+      }
+    }
+    assert.equal(outcomes.ok + outcomes.refused, 300);
+    assert.ok(outcomes.refused > 50, JSON.stringify(outcomes));
   });
 
   test('an operator of another domain inside a subgraph is refused naming domain, operator and node', async () => {
