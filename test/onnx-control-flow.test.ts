@@ -157,6 +157,9 @@ describe('onnx-engine control flow', () => {
     const got = await assertMatchesNative(plugin, graph(false), [floatTensor('s0', [2, 3], 1), floatTensor('x', [2, 4, 3], 2)]);
     assert.deepEqual(got.map((t) => t.dims), [[2, 3], [2, 4, 3]]);
     await assertMatchesNative(plugin, graph(true), [int64s('lens', [2], [4, 2]), floatTensor('s0', [2, 3], 1), floatTensor('x', [2, 4, 3], 2)]);
+    // a length of 0 is refused, as onnxruntime refuses it
+    await expectRejection(plugin, graph(true), [int64s('lens', [2], [0, 3]), floatTensor('s0', [2, 3], 1), floatTensor('x', [2, 4, 3], 2)],
+      /model error: Scan \(node "scan"\): sequence_lens\[0\] = 0 is outside \[1, 4\]/);
   });
 
   test('malformed subgraphs are model errors naming the node, and the plugin keeps working', async () => {

@@ -425,7 +425,8 @@ function scan8(ctx: OpContext, body: Graph, m: i32): void {
     if (lens.size != batch) return ctx.error("sequence_lens has " + lens.size.toString() + " values for batch " + batch.toString());
     for (let b = 0; b < batch; b++) {
       const l = lens.getI64(b);
-      if (l < 0 || l > <i64>seq) return ctx.error("sequence_lens[" + b.toString() + "] = " + l.toString() + " is outside [0, " + seq.toString() + "]");
+      // onnxruntime refuses a length of 0 too
+      if (l < 1 || l > <i64>seq) return ctx.error("sequence_lens[" + b.toString() + "] = " + l.toString() + " is outside [1, " + seq.toString() + "]");
     }
   }
   const inAxes = new Array<i32>(m);
