@@ -7,7 +7,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { type Tensor, typeOfCode } from '../sandbox/tensor-codec.js';
-import { engineSupportedOps, runOnnxInSandbox } from '../sandbox/onnx-engine.js';
+import { engineSupportedOps, runOnnxInSandbox, runOnnxValuesInSandbox } from '../sandbox/onnx-engine.js';
+import { runValuesTest, usesHeldContainers, type RunValues } from './conformance-values.js';
 import { PluginReportedError } from '../sandbox/errors.js';
 import type { SandboxLimits } from '../sandbox/limits.js';
 import { readGraphInfo, opName, type GraphInfo } from './graph-info.js';
@@ -94,6 +95,8 @@ export class UnsupportedError extends Error {}
 interface Engine {
   readonly supportedOps: ReadonlySet<string> | null;
   run(model: Uint8Array, inputs: readonly Tensor[], outputNames: readonly string[]): Promise<Tensor[]>;
+  /** Graphs with sequence or optional inputs/outputs (the sandbox only). */
+  readonly runValues?: RunValues;
 }
 
 export async function runConformance(options: ConformanceOptions = {}): Promise<ConformanceResults> {
@@ -143,6 +146,10 @@ async function runTest(engine: Engine, dir: string, model: Uint8Array, graph: Gr
   }
   if (NONDETERMINISTIC_TESTS.test(basename(dir))) return unsupported('not comparable: the expected outputs are random draws of the reference implementation');
   if (ONNXRUNTIME_DIVERGES_TESTS.test(basename(dir))) return unsupported('not comparable: the ONNX reference output differs from onnxruntime, which the engine follows');
+  if (engine.runValues && usesHeldContainers(graph)) {
+    if (dataSets.length === 0) return { status: 'failed', reason: 'no test_data_set_N directories', dataSets: 0 };
+    return runValuesTest(engine.runValues, dir, dataSets, model, graph, rtol, atol);
+  }
   for (const [side, values] of [['input', graph.inputValues], ['output', graph.outputValues]] as const) {
     for (const v of values) {
       if (v.kind !== 'tensor') return unsupported(`graph ${side} ${v.name} is ${/^[aeiou]/.test(v.kind) ? 'an' : 'a'} ${v.kind}, not a tensor`);
@@ -383,6 +390,7 @@ async function sandboxEngine(limits: Partial<SandboxLimits> | undefined): Promis
   return {
     supportedOps: supported,
     run: (model, inputs) => runOnnxInSandbox(model, inputs, limits),
+    runValues: (model, inputs) => runOnnxValuesInSandbox(model, inputs, limits),
   };
 }
 

@@ -21,6 +21,10 @@ import { meanVarianceNormOp } from "./mean-variance-norm";
 import { dequantizeLinearOp, dynamicQuantizeLinearOp, quantizeLinearOp } from "./quantize";
 import { matmulIntegerOp, qlinearMatMulOp } from "./integer-gemm";
 import { convIntegerOp, qlinearConvOp } from "./integer-conv";
+import * as cf from "./control-flow";
+import * as rnn from "./rnn";
+import { reverseSequenceOp } from "./reverse-sequence";
+import * as sq from "./sequence";
 
 const NAMES: StaticArray<string> = [
   "Resize", "Upsample", "ConvTranspose", "GridSample", "RoiAlign", "LRN", "MeanVarianceNormalization",
@@ -38,6 +42,10 @@ const NAMES: StaticArray<string> = [
   "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth", "Split",
   "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "Transpose", "Unsqueeze",
   "Where", "Xor",
+  "If", "Loop", "Scan",
+  "GRU", "LSTM", "RNN", "ReverseSequence",
+  "ConcatFromSequence", "Optional", "OptionalGetElement", "OptionalHasElement", "SequenceAt", "SequenceConstruct",
+  "SequenceEmpty", "SequenceErase", "SequenceInsert", "SequenceLength", "SequenceMap", "SplitToSequence",
 ];
 
 /** Opset in which an operator was introduced (1 unless listed). */
@@ -54,6 +62,10 @@ function since(op: string): i32 {
   if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
   if (op == "Celu" || op == "GreaterOrEqual" || op == "LessOrEqual") return 12;
   if (op == "HardSwish") return 14;
+  if (op == "Scan") return 8;
+  if (op == "ReverseSequence") return 10;
+  if (op.startsWith("Sequence") || op == "SplitToSequence" || op == "ConcatFromSequence") return op == "SequenceMap" ? 17 : 11;
+  if (op.startsWith("Optional")) return 15;
   if (op == "CastLike") return 15;
   if (op == "LayerNormalization") return 17;
   if (op == "Mish") return 18;
@@ -205,6 +217,25 @@ export function dispatch(ctx: OpContext): void {
     case "Constant": sh.constantOp(ctx); break;
     case "Dropout": sh.dropoutOp(ctx); break;
     case "Shape": sh.shapeOp(ctx); break;
+    case "If": cf.ifOp(ctx); break;
+    case "Loop": cf.loopOp(ctx); break;
+    case "Scan": cf.scanOp(ctx); break;
+    case "RNN": rnn.recurrentOp(ctx, rnn.RNN); break;
+    case "GRU": rnn.recurrentOp(ctx, rnn.GRU); break;
+    case "LSTM": rnn.recurrentOp(ctx, rnn.LSTM); break;
+    case "ReverseSequence": reverseSequenceOp(ctx); break;
+    case "SequenceEmpty": sq.sequenceEmptyOp(ctx); break;
+    case "SequenceConstruct": sq.sequenceConstructOp(ctx); break;
+    case "SequenceInsert": sq.sequenceInsertOp(ctx); break;
+    case "SequenceAt": sq.sequenceAtOp(ctx); break;
+    case "SequenceErase": sq.sequenceEraseOp(ctx); break;
+    case "SequenceLength": sq.sequenceLengthOp(ctx); break;
+    case "SplitToSequence": sq.splitToSequenceOp(ctx); break;
+    case "ConcatFromSequence": sq.concatFromSequenceOp(ctx); break;
+    case "SequenceMap": sq.sequenceMapOp(ctx); break;
+    case "Optional": sq.optionalOp(ctx); break;
+    case "OptionalHasElement": sq.optionalHasElementOp(ctx); break;
+    case "OptionalGetElement": sq.optionalGetElementOp(ctx); break;
     default: modelError("no implementation for " + op);
   }
 }
