@@ -17,6 +17,7 @@ import { errorMessage } from './errors.js';
 import { coreMetricsTelemetry, freeLoopbackPort } from './metrics/core-telemetry.js';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
+import { nativeMemoryBytesFromEnv } from './native/isolated-runtime.js';
 
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
 async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: string } }> {
@@ -99,6 +100,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
           ...(await servingFromEnvironment()),
           ...(hashWorkers ? { hashWorkers } : {}),
           ...(process.env.MODELSHIP_DIGEST_CACHE ? { digestCachePath: resolve(process.env.MODELSHIP_DIGEST_CACHE) } : {}),
+          nativeMemoryBytes: nativeMemoryBytesFromEnv(),
           ...trust,
         },
         ...(metrics ? { metrics } : {}),

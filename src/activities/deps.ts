@@ -27,6 +27,11 @@ export interface ActivityDeps {
    * signing keys.
    */
   readonly trustedKeysDir?: string;
+  /**
+   * The memory ceiling of onnxruntime's child process (export's load check, smoke's reference run):
+   * MODELSHIP_NATIVE_MEMORY_MIB, default 8 GiB.
+   */
+  readonly nativeMemoryBytes?: number;
   /** The worker's metrics; none when it serves none. */
   readonly metrics?: ActivityMetrics;
 }

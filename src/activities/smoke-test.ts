@@ -113,9 +113,11 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
 
     const inputs = await smokeInputs(model, manifest.signature.inputs, options);
     const nativeStart = performance.now();
-    const native = await runNative(model, inputs).catch((err: unknown) => {
-      throw options.inputsPath ? err : withShapeHint(err, inputs);
-    });
+    const native = await runNative(model, inputs, { timeoutMs: limits.timeoutMs, ...(deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}) }, ctx.cancellationSignal).catch(
+      (err: unknown) => {
+        throw options.inputsPath ? err : withShapeHint(err, inputs);
+      },
+    );
     const nativeMs = performance.now() - nativeStart;
 
     let sandbox: Tensor[] | undefined;

@@ -58,6 +58,8 @@ export async function startReleaseEnv(
     metrics?: WorkerMetrics;
     /** The worker's MODELSHIP_DIGEST_CACHE. */
     digestCachePath?: string;
+    /** The worker's MODELSHIP_NATIVE_MEMORY_MIB, in bytes. */
+    nativeMemoryBytes?: number;
   } = {},
 ): Promise<ReleaseEnv> {
   installQuietRuntime();
@@ -80,6 +82,7 @@ export async function startReleaseEnv(
       ...(options.serving ? { serving: options.serving } : {}),
       ...(options.trustedKeysDir ? { trustedKeysDir: options.trustedKeysDir } : {}),
       ...(options.digestCachePath ? { digestCachePath: options.digestCachePath } : {}),
+      ...(options.nativeMemoryBytes ? { nativeMemoryBytes: options.nativeMemoryBytes } : {}),
     },
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
