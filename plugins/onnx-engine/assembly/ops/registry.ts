@@ -12,8 +12,15 @@ import * as lg from "./logic";
 import * as rd from "./reduce";
 import { castLikeOp, castOp } from "./cast";
 import { hardmaxOp, softmaxOp } from "./softmax";
+import { resizeOp, upsampleOp } from "./resize";
+import { convTransposeOp } from "./conv-transpose";
+import { dequantizeLinearOp, dynamicQuantizeLinearOp, quantizeLinearOp } from "./quantize";
+import { matmulIntegerOp, qlinearMatMulOp } from "./integer-gemm";
+import { convIntegerOp, qlinearConvOp } from "./integer-conv";
 
 const NAMES: StaticArray<string> = [
+  "Resize", "Upsample", "ConvTranspose",
+  "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul", "ConvInteger", "QLinearConv",
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
   "AveragePool", "BatchNormalization", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat",
   "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
@@ -31,6 +38,10 @@ const NAMES: StaticArray<string> = [
 
 /** Opset in which an operator was introduced (1 unless listed). */
 function since(op: string): i32 {
+  if (op == "Resize") return 10;
+  if (op == "Upsample") return 7;
+  if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "MatMulInteger" || op == "QLinearMatMul" || op == "ConvInteger" || op == "QLinearConv") return 10;
+  if (op == "DynamicQuantizeLinear") return 11;
   if (op == "Erf" || op == "Sign" || op == "Sinh" || op == "Cosh" || op == "Asinh" || op == "Acosh" || op == "Atanh") return 9;
   if (op == "ConstantOfShape" || op == "Where" || op == "IsNaN" || op == "Shrink") return 9;
   if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
@@ -64,6 +75,16 @@ export function dispatch(ctx: OpContext): void {
     return;
   }
   switch (op) {
+    case "Resize": resizeOp(ctx); break;
+    case "Upsample": upsampleOp(ctx); break;
+    case "ConvTranspose": convTransposeOp(ctx); break;
+    case "QuantizeLinear": quantizeLinearOp(ctx); break;
+    case "DequantizeLinear": dequantizeLinearOp(ctx); break;
+    case "DynamicQuantizeLinear": dynamicQuantizeLinearOp(ctx); break;
+    case "MatMulInteger": matmulIntegerOp(ctx); break;
+    case "QLinearMatMul": qlinearMatMulOp(ctx); break;
+    case "ConvInteger": convIntegerOp(ctx); break;
+    case "QLinearConv": qlinearConvOp(ctx); break;
     case "Add": ew.binaryOp(ctx, ew.ADD); break;
     case "Sub": ew.binaryOp(ctx, ew.SUB); break;
     case "Mul": ew.binaryOp(ctx, ew.MUL); break;
