@@ -118,6 +118,11 @@ const ARRAYS = {
   int8: Int8Array,
   uint8: Uint8Array,
   bool: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  float16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
 } as const;
 
 export function tensor(name: string, type: TensorType, dims: readonly number[], values: ArrayLike<number> | readonly bigint[]): Tensor {

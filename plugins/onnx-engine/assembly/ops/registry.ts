@@ -17,6 +17,8 @@ import { convTransposeOp } from "./conv-transpose";
 import { dequantizeLinearOp, dynamicQuantizeLinearOp, quantizeLinearOp } from "./quantize";
 import { matmulIntegerOp, qlinearMatMulOp } from "./integer-gemm";
 import { convIntegerOp, qlinearConvOp } from "./integer-conv";
+import * as cf from "./control-flow";
+import * as rnn from "./rnn";
 
 const NAMES: StaticArray<string> = [
   "Resize", "Upsample", "ConvTranspose",
@@ -34,6 +36,8 @@ const NAMES: StaticArray<string> = [
   "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth", "Split",
   "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "Transpose", "Unsqueeze",
   "Where", "Xor",
+  "If", "Loop", "Scan",
+  "GRU", "LSTM", "RNN",
 ];
 
 /** Opset in which an operator was introduced (1 unless listed). */
@@ -47,6 +51,7 @@ function since(op: string): i32 {
   if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
   if (op == "Celu" || op == "GreaterOrEqual" || op == "LessOrEqual") return 12;
   if (op == "HardSwish") return 14;
+  if (op == "Scan") return 8;
   if (op == "CastLike") return 15;
   if (op == "LayerNormalization") return 17;
   if (op == "Mish") return 18;
@@ -194,6 +199,12 @@ export function dispatch(ctx: OpContext): void {
     case "Constant": sh.constantOp(ctx); break;
     case "Dropout": sh.dropoutOp(ctx); break;
     case "Shape": sh.shapeOp(ctx); break;
+    case "If": cf.ifOp(ctx); break;
+    case "Loop": cf.loopOp(ctx); break;
+    case "Scan": cf.scanOp(ctx); break;
+    case "RNN": rnn.recurrentOp(ctx, rnn.RNN); break;
+    case "GRU": rnn.recurrentOp(ctx, rnn.GRU); break;
+    case "LSTM": rnn.recurrentOp(ctx, rnn.LSTM); break;
     default: modelError("no implementation for " + op);
   }
 }
