@@ -5,13 +5,14 @@
 // (`expect.unsupported`) and must fail smoke naming exactly that operator, never skip.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/paths.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { processEnv, runCli, spawnWorker } from './helpers/processes.js';
 import { corpusModelPath, loadCorpus, type CorpusModel } from '../src/corpus/manifest.js';
@@ -62,6 +63,30 @@ describe('published-model corpus, released end to end', () => {
     }
     await server?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a published model whose input shape cannot be chosen fails smoke naming the input, the dimension and the flag (silero-vad-v6, no flags)', async () => {
+    const model = corpus.find((m) => m.id === 'silero-vad-v6')!;
+    const r = await runCli(['release', corpusModelPath(model), '--name', 'vad-no-shapes', '--version', model.version, '--no-canary'], env);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /failed at smoke: no smoke inputs can be generated: input input: dimension 1 of \[\?, \?\] has neither a size nor a name in the model, so no size can be chosen for it; give the shape with --smoke-shape input=2xN \(release request: smoke\.shapes\["input"\]\)/);
+  });
+
+  it('an inputs file of the wrong shape or type fails smoke naming the input, expected and given (ppocr-cls-mobile-v2, .npz from numpy)', async () => {
+    const model = corpus.find((m) => m.id === 'ppocr-cls-mobile-v2')!;
+    execFileSync(join(PROJECT_ROOT, '.venv', 'bin', 'python'), ['-c', "import numpy as np; np.savez('shape.npz', x=np.zeros((1, 3, 48), np.float32)); np.savez('type.npz', x=np.zeros((1, 3, 48, 192), np.float64))"], { cwd: dir });
+    const shape = await runCli(['release', corpusModelPath(model), '--name', 'cls-bad-shape', '--version', model.version, '--no-canary', '--smoke-inputs', join(dir, 'shape.npz')], env);
+    assert.equal(shape.code, 1, shape.stdout + shape.stderr);
+    assert.match(shape.stderr, /failed at smoke: smoke inputs shape\.npz\[x\]: input x must have shape \[\?, 3, "\?", "\?"\], the file gives \[1, 3, 48\]/);
+    const type = await runCli(['release', corpusModelPath(model), '--name', 'cls-bad-type', '--version', model.version, '--no-canary', '--smoke-inputs', join(dir, 'type.npz')], env);
+    assert.equal(type.code, 1, type.stdout + type.stderr);
+    assert.match(type.stderr, /failed at smoke: smoke inputs type\.npz\[x\]: input x must be float32 \[\?, 3, "\?", "\?"\], the file gives float64 \[1, 3, 48, 192\]/);
+  });
+
+  it('malformed smoke flags are refused before anything starts (exit 2)', async () => {
+    const r = await runCli(['release', corpusModelPath(corpus[0]!), '--name', 'bad-flags', '--version', '1.0.0', '--smoke-shape', 'x=1x3xh'], env);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /--smoke-shape x=1x3xh: sizes must be whole numbers, as in INPUT=1x3x224x224/);
   });
 
   for (const model of corpus) {
