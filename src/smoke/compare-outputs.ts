@@ -1,4 +1,4 @@
-import { typedValues, type Tensor } from '../sandbox/tensor-codec.js';
+import { elementValues, type Tensor } from '../sandbox/tensor-codec.js';
 import type { SmokeOutputFigures } from '../release/types.js';
 
 export interface Tolerance {
@@ -67,6 +67,6 @@ export function compareOutputs(sandbox: readonly Tensor[], native: readonly Tens
 }
 
 function numbers(t: Tensor): ArrayLike<number> {
-  const values = typedValues(t);
-  return values instanceof BigInt64Array ? Array.from(values, Number) : values;
+  const values = elementValues(t);
+  return values instanceof BigInt64Array || values instanceof BigUint64Array ? Array.from(values, Number) : (values as ArrayLike<number>);
 }

@@ -15,13 +15,14 @@ import { hardmaxOp, softmaxOp } from "./softmax";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
-  "AveragePool", "BatchNormalization", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat",
+  "AveragePool", "BatchNormalization", "BitShift", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
+  "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat",
   "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
   "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm",
   "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "Hardmax", "HardSigmoid",
   "HardSwish", "Identity", "InstanceNormalization", "IsInf", "IsNaN", "LayerNormalization",
   "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min",
-  "Mish", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
+  "Mish", "Mod", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
   "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
   "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Round", "Selu", "Shape", "Shrink", "Sigmoid",
   "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth", "Split",
@@ -34,6 +35,9 @@ function since(op: string): i32 {
   if (op == "Erf" || op == "Sign" || op == "Sinh" || op == "Cosh" || op == "Asinh" || op == "Acosh" || op == "Atanh") return 9;
   if (op == "ConstantOfShape" || op == "Where" || op == "IsNaN" || op == "Shrink") return 9;
   if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
+  if (op == "Mod") return 10;
+  if (op == "BitShift") return 11;
+  if (op == "BitwiseAnd" || op == "BitwiseOr" || op == "BitwiseXor" || op == "BitwiseNot") return 18;
   if (op == "Celu" || op == "GreaterOrEqual" || op == "LessOrEqual") return 12;
   if (op == "HardSwish") return 14;
   if (op == "CastLike") return 15;
@@ -74,6 +78,12 @@ export function dispatch(ctx: OpContext): void {
     case "Sum": ew.variadicOp(ctx, ew.ADD, false); break;
     case "Mean": ew.variadicOp(ctx, ew.ADD, true); break;
     case "PRelu": ew.preluOp(ctx); break;
+    case "Mod": ew.modOp(ctx); break;
+    case "BitShift": ew.bitwiseOp(ctx, ew.SHIFT_LEFT); break;
+    case "BitwiseAnd": ew.bitwiseOp(ctx, ew.BIT_AND); break;
+    case "BitwiseOr": ew.bitwiseOp(ctx, ew.BIT_OR); break;
+    case "BitwiseXor": ew.bitwiseOp(ctx, ew.BIT_XOR); break;
+    case "BitwiseNot": ew.bitwiseNotOp(ctx); break;
     case "Relu": ew.unaryOp(ctx, ew.RELU); break;
     case "LeakyRelu": ew.unaryOp(ctx, ew.LEAKY_RELU); break;
     case "Sigmoid": ew.unaryOp(ctx, ew.SIGMOID); break;
