@@ -41,6 +41,7 @@ function shapeFrom(ctx: OpContext, v: Array<i64>, what: string): Array<i32> | nu
 @inline function copyElem(dst: usize, src: usize, es: usize): void {
   if (es == 4) store<u32>(dst, load<u32>(src));
   else if (es == 8) store<u64>(dst, load<u64>(src));
+  else if (es == 2) store<u16>(dst, load<u16>(src));
   else store<u8>(dst, load<u8>(src));
 }
 

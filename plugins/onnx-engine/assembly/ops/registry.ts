@@ -12,20 +12,23 @@ import * as lg from "./logic";
 import * as rd from "./reduce";
 import { castLikeOp, castOp } from "./cast";
 import { hardmaxOp, softmaxOp } from "./softmax";
+import { nllLossOp, softmaxCrossEntropyOp } from "./loss";
+import * as sg from "./scatter-gather";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
   "AveragePool", "BatchNormalization", "BitShift", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
   "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat",
   "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
-  "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm",
+  "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "GatherElements", "GatherND", "Gelu", "Gemm",
   "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "Hardmax", "HardSigmoid",
   "HardSwish", "Identity", "InstanceNormalization", "IsInf", "IsNaN", "LayerNormalization",
   "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min",
-  "Mish", "Mod", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
+  "Mish", "Mod", "Mul", "Neg", "NegativeLogLikelihoodLoss", "Not", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
   "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
-  "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Round", "Selu", "Shape", "Shrink", "Sigmoid",
-  "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth", "Split",
+  "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Round", "Scatter", "ScatterElements",
+  "ScatterND", "Selu", "Shape", "Shrink", "Sigmoid",
+  "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Softsign", "SpaceToDepth", "Split",
   "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "Transpose", "Unsqueeze",
   "Where", "Xor",
 ];
@@ -36,6 +39,9 @@ function since(op: string): i32 {
   if (op == "ConstantOfShape" || op == "Where" || op == "IsNaN" || op == "Shrink") return 9;
   if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
   if (op == "Mod") return 10;
+  if (op == "Scatter") return 9;
+  if (op == "GatherElements" || op == "GatherND" || op == "ScatterElements" || op == "ScatterND") return 11;
+  if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") return 12;
   if (op == "BitShift") return 11;
   if (op == "BitwiseAnd" || op == "BitwiseOr" || op == "BitwiseXor" || op == "BitwiseNot") return 18;
   if (op == "Celu" || op == "GreaterOrEqual" || op == "LessOrEqual") return 12;
@@ -148,6 +154,12 @@ export function dispatch(ctx: OpContext): void {
     case "ArgMin": rd.argOp(ctx, false); break;
     case "CumSum": rd.cumSumOp(ctx); break;
     case "Gather": ix.gatherOp(ctx); break;
+    case "GatherElements": sg.gatherElementsOp(ctx); break;
+    case "GatherND": sg.gatherNDOp(ctx); break;
+    case "ScatterElements": case "Scatter": sg.scatterElementsOp(ctx); break;
+    case "ScatterND": sg.scatterNDOp(ctx); break;
+    case "NegativeLogLikelihoodLoss": nllLossOp(ctx); break;
+    case "SoftmaxCrossEntropyLoss": softmaxCrossEntropyOp(ctx); break;
     case "Slice": ix.sliceOp(ctx); break;
     case "Expand": ix.expandOp(ctx); break;
     case "Tile": ix.tileOp(ctx); break;
