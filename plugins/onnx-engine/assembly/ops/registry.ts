@@ -14,22 +14,25 @@ import { castLikeOp, castOp } from "./cast";
 import { hardmaxOp, softmaxOp } from "./softmax";
 import { nllLossOp, softmaxCrossEntropyOp } from "./loss";
 import * as sg from "./scatter-gather";
+import * as sel from "./selection";
+import * as mb from "./matrix-build";
+import { nonMaxSuppressionOp } from "./detection";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
   "AveragePool", "BatchNormalization", "BitShift", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
-  "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat",
+  "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Compress", "Concat",
   "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
-  "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "GatherElements", "GatherND", "Gelu", "Gemm",
+  "Elu", "Equal", "Erf", "Exp", "Expand", "EyeLike", "Flatten", "Floor", "Gather", "GatherElements", "GatherND", "Gelu", "Gemm",
   "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "Hardmax", "HardSigmoid",
   "HardSwish", "Identity", "InstanceNormalization", "IsInf", "IsNaN", "LayerNormalization",
   "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min",
-  "Mish", "Mod", "Mul", "Neg", "NegativeLogLikelihoodLoss", "Not", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
+  "Mish", "Mod", "Mul", "Neg", "NegativeLogLikelihoodLoss", "NonMaxSuppression", "NonZero", "Not", "OneHot", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
   "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
   "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Round", "Scatter", "ScatterElements",
   "ScatterND", "Selu", "Shape", "Shrink", "Sigmoid",
   "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Softsign", "SpaceToDepth", "Split",
-  "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "Transpose", "Unsqueeze",
+  "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze",
   "Where", "Xor",
 ];
 
@@ -38,7 +41,10 @@ function since(op: string): i32 {
   if (op == "Erf" || op == "Sign" || op == "Sinh" || op == "Cosh" || op == "Asinh" || op == "Acosh" || op == "Atanh") return 9;
   if (op == "ConstantOfShape" || op == "Where" || op == "IsNaN" || op == "Shrink") return 9;
   if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
-  if (op == "Mod") return 10;
+  if (op == "Mod" || op == "NonMaxSuppression") return 10;
+  if (op == "Compress" || op == "EyeLike" || op == "NonZero" || op == "OneHot") return 9;
+  if (op == "Unique") return 11;
+  if (op == "Trilu") return 14;
   if (op == "Scatter") return 9;
   if (op == "GatherElements" || op == "GatherND" || op == "ScatterElements" || op == "ScatterND") return 11;
   if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") return 12;
@@ -159,6 +165,14 @@ export function dispatch(ctx: OpContext): void {
     case "ScatterElements": case "Scatter": sg.scatterElementsOp(ctx); break;
     case "ScatterND": sg.scatterNDOp(ctx); break;
     case "NegativeLogLikelihoodLoss": nllLossOp(ctx); break;
+    case "TopK": sel.topKOp(ctx); break;
+    case "NonZero": sel.nonZeroOp(ctx); break;
+    case "Unique": sel.uniqueOp(ctx); break;
+    case "Compress": sel.compressOp(ctx); break;
+    case "Trilu": mb.triluOp(ctx); break;
+    case "EyeLike": mb.eyeLikeOp(ctx); break;
+    case "OneHot": mb.oneHotOp(ctx); break;
+    case "NonMaxSuppression": nonMaxSuppressionOp(ctx); break;
     case "SoftmaxCrossEntropyLoss": softmaxCrossEntropyOp(ctx); break;
     case "Slice": ix.sliceOp(ctx); break;
     case "Expand": ix.expandOp(ctx); break;
