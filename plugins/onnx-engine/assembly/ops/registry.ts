@@ -17,19 +17,22 @@ import * as sg from "./scatter-gather";
 import * as sel from "./selection";
 import * as mb from "./matrix-build";
 import { nonMaxSuppressionOp } from "./detection";
+import { einsumOp } from "./einsum";
+import * as sig from "./signal";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
-  "AveragePool", "BatchNormalization", "BitShift", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
+  "AveragePool", "BatchNormalization", "BitShift", "BlackmanWindow", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
   "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Compress", "Concat",
   "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
-  "Elu", "Equal", "Erf", "Exp", "Expand", "EyeLike", "Flatten", "Floor", "Gather", "GatherElements", "GatherND", "Gelu", "Gemm",
-  "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "Hardmax", "HardSigmoid",
+  "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "EyeLike", "Flatten", "Floor", "Gather", "GatherElements", "GatherND", "Gelu", "Gemm",
+  "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HammingWindow", "HannWindow",
+  "Hardmax", "HardSigmoid",
   "HardSwish", "Identity", "InstanceNormalization", "IsInf", "IsNaN", "LayerNormalization",
   "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min",
   "Mish", "Mod", "Mul", "Neg", "NegativeLogLikelihoodLoss", "NonMaxSuppression", "NonZero", "Not", "OneHot", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
   "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
-  "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Round", "Scatter", "ScatterElements",
+  "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "ReverseSequence", "Round", "Scatter", "ScatterElements",
   "ScatterND", "Selu", "Shape", "Shrink", "Sigmoid",
   "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Softsign", "SpaceToDepth", "Split",
   "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze",
@@ -45,6 +48,9 @@ function since(op: string): i32 {
   if (op == "Compress" || op == "EyeLike" || op == "NonZero" || op == "OneHot") return 9;
   if (op == "Unique") return 11;
   if (op == "Trilu") return 14;
+  if (op == "Einsum") return 12;
+  if (op == "ReverseSequence") return 10;
+  if (op == "HannWindow" || op == "HammingWindow" || op == "BlackmanWindow") return 17;
   if (op == "Scatter") return 9;
   if (op == "GatherElements" || op == "GatherND" || op == "ScatterElements" || op == "ScatterND") return 11;
   if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") return 12;
@@ -170,6 +176,11 @@ export function dispatch(ctx: OpContext): void {
     case "Unique": sel.uniqueOp(ctx); break;
     case "Compress": sel.compressOp(ctx); break;
     case "Trilu": mb.triluOp(ctx); break;
+    case "Einsum": einsumOp(ctx); break;
+    case "ReverseSequence": sel.reverseSequenceOp(ctx); break;
+    case "HannWindow": sig.windowOp(ctx, sig.HANN); break;
+    case "HammingWindow": sig.windowOp(ctx, sig.HAMMING); break;
+    case "BlackmanWindow": sig.windowOp(ctx, sig.BLACKMAN); break;
     case "EyeLike": mb.eyeLikeOp(ctx); break;
     case "OneHot": mb.oneHotOp(ctx); break;
     case "NonMaxSuppression": nonMaxSuppressionOp(ctx); break;

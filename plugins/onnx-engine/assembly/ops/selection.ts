@@ -250,3 +250,38 @@ export function compressOp(ctx: OpContext): void {
   }
   ctx.setOutput(0, out);
 }
+
+/** ReverseSequence: reverses the first sequence_lens[b] steps along time_axis for each batch b. */
+export function reverseSequenceOp(ctx: OpContext): void {
+  const x = ctx.input(0, "input");
+  const lens = ctx.input(1, "sequence_lens");
+  if (x === null || lens === null) return;
+  if (lens.dtype != INT64) return ctx.unsupportedType(lens, "sequence_lens");
+  const ba = ctx.attrInt("batch_axis", 1);
+  const ta = ctx.attrInt("time_axis", 0);
+  if (failed()) return;
+  if (x.rank < 2) return ctx.error("input must have rank >= 2, has shape " + dimsToString(x.dims));
+  if (!((ba == 0 && ta == 1) || (ba == 1 && ta == 0))) return ctx.error("batch_axis and time_axis must be 0 and 1 in some order");
+  const bAxis = <i32>ba;
+  const tAxis = <i32>ta;
+  const nb = x.dims[bAxis];
+  const nt = x.dims[tAxis];
+  if (lens.rank != 1 || lens.dims[0] != nb) return ctx.error("sequence_lens must have shape [" + nb.toString() + "], has " + dimsToString(lens.dims));
+  const out = newTensor(x.dtype, x.dims, "output of " + ctx.label());
+  if (out === null) return;
+  const es = <usize>elementSize(x.dtype);
+  let inner = 1;
+  for (let i = 2; i < x.rank; i++) inner *= x.dims[i];
+  const block = <usize>inner * es;
+  for (let b = 0; b < nb; b++) {
+    const l = lens.getI64(b);
+    if (l < 0 || l > <i64>nt) return ctx.error("sequence_lens value " + l.toString() + " is out of range for " + nt.toString() + " steps");
+    for (let t = 0; t < nt; t++) {
+      const src = <i64>t < l ? <i32>l - 1 - t : t;
+      const o = bAxis == 0 ? b * nt + t : t * nb + b;
+      const s = bAxis == 0 ? b * nt + src : src * nb + b;
+      memory.copy(out.ptr + <usize>o * block, x.ptr + <usize>s * block, block);
+    }
+  }
+  ctx.setOutput(0, out);
+}
