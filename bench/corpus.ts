@@ -36,6 +36,27 @@ async function median(runs: number, fn: () => Promise<unknown>): Promise<number>
   return times[Math.floor(times.length / 2)]!;
 }
 
+/** Two contenders timed in turns (order alternating per run), so load on the shared machine hits both alike. */
+async function pairedMedians(runs: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const time = async (fn: () => Promise<unknown>, into: number[]) => {
+    const start = performance.now();
+    await fn();
+    into.push((performance.now() - start) / 1000);
+  };
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      await time(a, ta);
+      await time(b, tb);
+    } else {
+      await time(b, tb);
+      await time(a, ta);
+    }
+  }
+  return [medianOf(ta), medianOf(tb)];
+}
+
 function feeds(inputs: readonly Tensor[]): Record<string, ort.Tensor> {
   return Object.fromEntries(inputs.map((t) => [t.name, new ort.Tensor(t.type as ort.Tensor.Type, typedValues(t) as Float32Array, [...t.dims])]));
 }
@@ -74,7 +95,7 @@ function medianOf(values: readonly number[]): number {
 
 export const corpusBenchmark: Benchmark = {
   name: 'corpus',
-  plan: (options) => [`corpus: ${loadCorpus().length} published models (models/corpus/corpus.json), sandbox call vs onnxruntime-node new session + run, warm engine vs warm session, ${Math.max(options.runs, 3)} runs each (warm: twice as many)`],
+  plan: (options) => [`corpus: ${loadCorpus().length} published models (models/corpus/corpus.json), sandbox call vs onnxruntime-node new session + run, warm engine vs warm session, ${Math.max(options.runs, 3)} runs each in turns (warm: twice as many)`],
   async run(ctx: BenchContext): Promise<BenchResult> {
     const runs = Math.max(ctx.options.runs, 3);
     const rows: BenchRow[] = [];
@@ -108,8 +129,11 @@ export const corpusBenchmark: Benchmark = {
       const verdict = compareOutputs(sandboxOut, reference, { ...DEFAULT_TOLERANCE, ...model.smoke.tolerance }, model.smoke.outputTolerances);
       if (!verdict.ok) throw new BenchFailure(`${model.id}: sandbox and native disagree: ${verdict.reason}`);
 
-      const native = await median(runs, () => answerNativeRequest({ op: 'run', model: bytes, inputs }));
-      const sandbox = await median(runs, () => runOnnxInSandbox(bytes, inputs, { timeoutMs: 120_000 }));
+      const [native, sandbox] = await pairedMedians(
+        runs,
+        () => answerNativeRequest({ op: 'run', model: bytes, inputs }),
+        () => runOnnxInSandbox(bytes, inputs, { timeoutMs: 120_000 }),
+      );
       const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 4 });
       const warmFeeds = feeds(inputs);
       await session.run(warmFeeds);
