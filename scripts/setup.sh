@@ -79,3 +79,8 @@ step "building TypeScript"
 npx --no-install tsc -p tsconfig.json
 step "building WebAssembly plugins"
 bash scripts/build-plugins.sh
+
+# The published-model corpus (models/corpus/corpus.json): wheels from PyPI by pinned version and
+# SHA-256, each model's SHA-256 checked, cached in .modelship/corpus (skipped when all are there).
+step "fetching the published-model corpus"
+node dist/scripts/fetch-corpus.js

@@ -22,6 +22,7 @@ import { canaryProgressOf, hashProgressOf, progressView, silentProgress, type Pr
 import { DEFAULT_SIGNING_KEY } from './defaults.js';
 import { traceCommand } from '../tracing/cli-trace.js';
 import { withTraceMetadata } from '../tracing/trace-metadata.js';
+import { parseDimFlag, parseIntRangeFlag, parseShapeFlag, parseToleranceFlag, SpecSyntaxError, type IntRange, type ToleranceOption } from '../smoke/input-spec.js';
 
 export interface ReleaseOptions {
   name: string;
@@ -34,7 +35,10 @@ export interface ReleaseOptions {
   smokeInputs?: string;
   smokeSeed?: string;
   smokePlugin?: string[];
-  smokeTolerance?: string;
+  smokeTolerance?: string[];
+  smokeShape?: string[];
+  smokeDim?: string[];
+  smokeIntRange?: string[];
   smokeTimeout?: string;
   allowUnsupported?: boolean;
   allowSymlinks?: boolean;
@@ -56,10 +60,47 @@ function smokeOptions(options: ReleaseOptions): SmokeOptions | undefined {
   if (options.smokeInputs) smoke.inputsPath = resolve(options.smokeInputs);
   if (options.smokeSeed) smoke.seed = positiveNumber(options.smokeSeed, '--smoke-seed');
   if (options.smokePlugin?.length) smoke.plugins = options.smokePlugin.map((p) => ({ path: resolve(p) }));
-  if (options.smokeTolerance) smoke.tolerance = { absolute: positiveNumber(options.smokeTolerance, '--smoke-tolerance') };
+  try {
+    Object.assign(smoke, smokeSpecFromFlags(options));
+  } catch (err) {
+    if (err instanceof SpecSyntaxError) throw new CliError(err.message, 2);
+    throw err;
+  }
   if (options.smokeTimeout) smoke.timeoutMs = positiveNumber(options.smokeTimeout, '--smoke-timeout') * 1000;
   if (options.allowUnsupported) smoke.onUnsupported = 'warn';
   return Object.keys(smoke).length ? smoke : undefined;
+}
+
+/** The repeatable --smoke-shape, --smoke-dim, --smoke-int-range and --smoke-tolerance flags as request fields. */
+function smokeSpecFromFlags(options: ReleaseOptions): Partial<SmokeOptions> {
+  const out: { -readonly [K in keyof SmokeOptions]: SmokeOptions[K] } = {};
+  const shapes: Record<string, number[]> = {};
+  for (const flag of options.smokeShape ?? []) {
+    const [name, dims] = parseShapeFlag(flag);
+    shapes[name] = dims;
+  }
+  const dims: Record<string, number> = {};
+  for (const flag of options.smokeDim ?? []) {
+    const [name, size] = parseDimFlag(flag);
+    dims[name] = size;
+  }
+  const intRanges: Record<string, IntRange> = {};
+  for (const flag of options.smokeIntRange ?? []) {
+    const { input, range } = parseIntRangeFlag(flag);
+    if (input === undefined) out.intRange = range;
+    else intRanges[input] = range;
+  }
+  const outputTolerances: Record<string, ToleranceOption> = {};
+  for (const flag of options.smokeTolerance ?? []) {
+    const { output, tolerance } = parseToleranceFlag(flag);
+    if (output === undefined) out.tolerance = tolerance;
+    else outputTolerances[output] = tolerance;
+  }
+  if (Object.keys(shapes).length) out.shapes = shapes;
+  if (Object.keys(dims).length) out.dims = dims;
+  if (Object.keys(intRanges).length) out.intRanges = intRanges;
+  if (Object.keys(outputTolerances).length) out.outputTolerances = outputTolerances;
+  return out;
 }
 
 function positiveNumber(text: string, flag: string): number {

@@ -6,7 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errorMessage } from '../errors.js';
-import { type Tensor, typeOfCode } from '../sandbox/tensor-codec.js';
+import { elementValues, isFloatType, ONNX_DATA_TYPE, type Tensor, typeOfCode } from '../sandbox/tensor-codec.js';
 import { engineSupportedOps, runOnnxInSandbox, runOnnxValuesInSandbox } from '../sandbox/onnx-engine.js';
 import { runValuesTest, usesHeldContainers, type RunValues } from './conformance-values.js';
 import { PluginReportedError } from '../sandbox/errors.js';
@@ -247,9 +247,11 @@ export function compareTensors(want: Tensor, got: Tensor, rtol = DEFAULT_RTOL, a
   if (want.dims.length !== got.dims.length || want.dims.some((d, i) => d !== got.dims[i])) {
     return { ok: false, reason: `shape [${got.dims}], expected [${want.dims}]`, maxAbsDiff: 0, maxRelDiff: 0 };
   }
-  const w = tensorToTyped(want);
-  const g = tensorToTyped(got);
-  const exact = want.type !== 'float32' && want.type !== 'float64';
+  tensorToTyped(want); // checks byte lengths against shapes
+  tensorToTyped(got);
+  const w = elementValues(want);
+  const g = elementValues(got);
+  const exact = !isFloatType(want.type);
   let maxAbsDiff = 0;
   let maxRelDiff = 0;
   let bad = 0;
@@ -418,7 +420,7 @@ async function nativeEngine(): Promise<Engine> {
           const r = results[name];
           if (!r) throw new Error(`onnxruntime returned no ${name}`);
           const type = r.type as string;
-          if (!['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'bool'].includes(type)) throw new UnsupportedError(`output ${name} has type ${type}`);
+          if (!(type in ONNX_DATA_TYPE)) throw new UnsupportedError(`output ${name} has type ${type}`);
           const data = r.data as ArrayBufferView;
           const bytes = Uint8Array.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
           const tensor: Tensor = { name, type: type as Tensor['type'], dims: r.dims.map(Number), data: bytes };

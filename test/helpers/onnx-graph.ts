@@ -110,7 +110,9 @@ export function singleOp(opset: number, node: NodeSpec, inputs: readonly ValueSp
 
 // ---- tensors ----
 
-type TypedArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | BigInt64ArrayConstructor | Int8ArrayConstructor | Uint8ArrayConstructor;
+type TypedArrayConstructor =
+  | Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | BigInt64ArrayConstructor | Int8ArrayConstructor | Uint8ArrayConstructor
+  | Int16ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor | BigUint64ArrayConstructor;
 const ARRAYS: Partial<Record<TensorType, TypedArrayConstructor>> = {
   float32: Float32Array,
   float64: Float64Array,
@@ -119,6 +121,11 @@ const ARRAYS: Partial<Record<TensorType, TypedArrayConstructor>> = {
   int8: Int8Array,
   uint8: Uint8Array,
   bool: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  float16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
 };
 
 function arrayType(type: TensorType): TypedArrayConstructor {
