@@ -29,6 +29,18 @@ export class ServingMetrics {
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
+  private readonly forced = new Counter({
+    name: 'modelship_forced_requests_total',
+    help: 'Inference requests whose caller forced the slot (x-modelship-slot) or addressed a version; not in modelship_requests_total.',
+    labelNames: ['model', 'slot'] as const,
+    registers: [this.registry],
+  });
+  private readonly forcedErrors = new Counter({
+    name: 'modelship_forced_request_errors_total',
+    help: 'Forced inference requests that failed while running on the model.',
+    labelNames: ['model', 'slot'] as const,
+    registers: [this.registry],
+  });
   private readonly shadow = new Counter({
     name: 'modelship_shadow_comparisons_total',
     help: 'Shadow runs of the canary on requests the stable slot answered, by result (agree, disagree, error).',
@@ -60,6 +72,8 @@ export class ServingMetrics {
     for (const slot of ['stable', 'canary'] as const) {
       this.requests.inc({ model, slot }, 0);
       this.errors.inc({ model, slot }, 0);
+      this.forced.inc({ model, slot }, 0);
+      this.forcedErrors.inc({ model, slot }, 0);
     }
     for (const result of ['agree', 'disagree', 'error'] as const) this.shadow.inc({ model, result }, 0);
     this.shadowSkipped.inc({ model }, 0);
@@ -70,6 +84,11 @@ export class ServingMetrics {
     this.requests.inc({ model, slot });
     if (failed) this.errors.inc({ model, slot });
     this.duration.observe({ model, slot }, seconds);
+  }
+
+  observeForcedRequest(model: string, slot: SlotName, failed: boolean): void {
+    this.forced.inc({ model, slot });
+    if (failed) this.forcedErrors.inc({ model, slot });
   }
 
   observeShadow(model: string, result: ShadowResult): void {
