@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
 import type { AdminAuthenticator } from './admin-auth.js';
+import type { AdminKeyring } from './admin-keyring.js';
 import type { ServingLimits } from './config.js';
 import { InvalidRequestError, PayloadTooLargeError, ServingHttpError, UnknownModelError } from './errors.js';
 import { parseJson, readBody, sendError, sendJson } from './http.js';
@@ -20,6 +21,7 @@ export interface RouteDeps {
   readonly registry: ModelRegistry;
   readonly inference: InferenceService;
   readonly auth: AdminAuthenticator;
+  readonly keyring: AdminKeyring;
   readonly metrics: ServingMetrics;
   readonly logger: Logger;
   readonly limits: ServingLimits;
@@ -73,11 +75,12 @@ async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse
   if (first === 'admin') {
     // Every admin request is authenticated before anything else, so unsigned callers learn nothing (not even which models exist).
     const body = await readBody(req, deps.limits.maxAdminBodyBytes);
-    const verdict = deps.auth.verify(target.method, target.raw, req.headers, body);
+    const verdict = deps.auth.verify(target.method, target.raw, req.headers, body, await deps.keyring.keys());
     if (!verdict.ok) {
       deps.logger.warn({ method: target.method, path: target.raw.split('?')[0], remote: req.socket.remoteAddress, reason: verdict.reason }, 'admin request refused');
       return sendJson(res, verdict.status, { error: verdict.reason, type: 'AdminAuthError' });
     }
+    deps.logger.debug({ method: target.method, path: target.raw.split('?')[0], kid: verdict.kid }, 'admin request accepted');
     if (second === 'v1' && third === 'models') {
       return sendJson(res, 200, await admin(deps, target, name, action, rest, body));
     }
