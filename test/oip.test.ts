@@ -327,6 +327,24 @@ describe('header routing', () => {
     await admin.setShadow('mlp', false);
   });
 
+  test('the deprecated /v1 route takes the same path: it says so, and header routing applies to it', async () => {
+    const since = Date.now();
+    const response = await fetch(`${url}/v1/models/mlp/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-modelship-slot': 'canary' },
+      body: JSON.stringify({ inputs: { features: { dims: [3, 4], data: ROWS.flat() } } }),
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('deprecation'), 'true');
+    assert.equal(response.headers.get('link'), '</v2/models/mlp/infer>; rel="successor-version"');
+    const answer = (await response.json()) as { slot: string; version: string; routedBy: string; outputs: { probabilities: { data: number[] } } };
+    assert.deepEqual([answer.slot, answer.version, answer.routedBy], ['canary', '2.0.0', 'forced']);
+    assert.deepEqual(answer.outputs.probabilities.data, await runDirect(perturbed, ROWS));
+    const observed = await admin.observations('mlp', since);
+    assert.equal(observed.forced.canary.length, 1);
+    assert.equal(observed.slots.canary.length, 0);
+  });
+
   test('a forced slot that holds nothing, and a version in the other slot, are refused', async () => {
     const post = (path: string, headers: Record<string, string>) =>
       fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ inputs: [featuresInput([ROWS[0]!])] }) });
