@@ -6,6 +6,7 @@ usage: python kserve_server.py --port P --model-name NAME --model-path FILE.onnx
 """
 import argparse
 import logging
+import uuid
 
 import numpy as np
 import onnxruntime as ort
@@ -35,7 +36,7 @@ class OnnxModel(Model):
             out = InferOutput(name=name, shape=list(array.shape), datatype=datatype)
             out.set_data_from_numpy(np.asarray(array), binary_data=binary)
             outputs.append(out)
-        return InferResponse(model_name=self.name, infer_outputs=outputs, response_id=payload.id, use_binary_outputs=binary)
+        return InferResponse(model_name=self.name, infer_outputs=outputs, response_id=payload.id or str(uuid.uuid4()), use_binary_outputs=binary)
 
 
 def main():
