@@ -17,6 +17,7 @@ import type { Judgement } from '../src/canary/analysis/types.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { ServingAdminClient } from '../src/serving/admin-client.js';
 import { fromHalfBits, toHalfBits } from '../src/serving/oip-datatypes.js';
+import { trafficBucket } from '../src/serving/router.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { makeSignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys, SAMPLE_MODEL, TempDirs, type TestKeys } from './helpers/fixtures.js';
@@ -354,5 +355,29 @@ describe('header routing', () => {
     const conflict = await post('/v2/models/mlp/versions/1.0.0/infer', { 'x-modelship-slot': 'canary' });
     assert.equal(conflict.status, 400);
     assert.match(((await conflict.json()) as { error: string }).error, /version 1\.0\.0 of mlp is in the stable slot, but the request forces the canary slot/);
+  });
+});
+
+describe('the canary split over OIP', () => {
+  test('sticky per x-request-key: the documented bucket rule decides, the same key always lands on the same slot', async () => {
+    await admin.setWeight('mlp', 50);
+    const keysList = Array.from({ length: 40 }, (_, i) => `oip-user-${i}`);
+    const slotOf = async (key: string) => {
+      const response = await fetch(`${url}/v2/models/mlp/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-key': key },
+        body: JSON.stringify({ inputs: [featuresInput([ROWS[0]!])] }),
+      });
+      assert.equal(response.status, 200);
+      const answer = (await response.json()) as { parameters: { slot: string; routed_by: string }; model_version: string };
+      assert.equal(answer.parameters.routed_by, 'split');
+      assert.equal(answer.model_version, answer.parameters.slot === 'canary' ? '2.0.0' : '1.0.0');
+      return answer.parameters.slot;
+    };
+    for (const key of keysList) {
+      const slots = new Set([await slotOf(key), await slotOf(key), await slotOf(key)]);
+      assert.deepEqual([...slots], [trafficBucket('mlp', key) < 50 ? 'canary' : 'stable'], key);
+    }
+    await admin.setWeight('mlp', 0);
   });
 });

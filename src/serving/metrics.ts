@@ -66,6 +66,19 @@ export class ServingMetrics {
     registers: [this.registry],
   });
   private readonly slotLabels = new Map<string, { model: string; slot: SlotName; version: string; digest: string }>();
+  /** Label-bound series per model and slot: prom-client hashes a labels object on every call, a bound child does not (~2x cheaper per request). */
+  private readonly bound = new Map<string, { requests: { inc(): void }; errors: { inc(): void }; duration: { observe(v: number): void } }>();
+
+  private series(model: string, slot: SlotName) {
+    const key = `${model}\0${slot}`;
+    let series = this.bound.get(key);
+    if (!series) {
+      const labels = { model, slot };
+      series = { requests: this.requests.labels(labels), errors: this.errors.labels(labels), duration: this.duration.labels(labels) };
+      this.bound.set(key, series);
+    }
+    return series;
+  }
 
   /** Creates every series of a model at zero, so rates and ratios exist before the first request. */
   initModel(model: string): void {
@@ -81,9 +94,10 @@ export class ServingMetrics {
   }
 
   observeRequest(model: string, slot: SlotName, seconds: number, failed: boolean): void {
-    this.requests.inc({ model, slot });
-    if (failed) this.errors.inc({ model, slot });
-    this.duration.observe({ model, slot }, seconds);
+    const series = this.series(model, slot);
+    series.requests.inc();
+    if (failed) series.errors.inc();
+    series.duration.observe(seconds);
   }
 
   observeForcedRequest(model: string, slot: SlotName, failed: boolean): void {
