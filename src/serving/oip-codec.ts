@@ -196,7 +196,8 @@ function bytesElement(bytes: Uint8Array, where: string): string {
 
 export interface EncodedResponse {
   readonly headers: Record<string, string>;
-  readonly body: Buffer;
+  /** A JSON-only answer stays a string: node then sends headers and body in one write. */
+  readonly body: Buffer | string;
 }
 
 /**
@@ -217,17 +218,15 @@ export function encodeOipResponse(request: OipInferRequest, answer: InferenceAns
     chunks.push(bytes);
     return [{ ...base, parameters: { binary_data_size: bytes.length } }];
   });
-  const header = Buffer.from(
-    JSON.stringify({
-      model_name: answer.model,
-      model_version: answer.ref.version,
-      ...(request.id !== undefined ? { id: request.id } : {}),
-      parameters: { slot: answer.slot, routed_by: answer.routedBy, digest: answer.ref.digest },
-      outputs,
-    }),
-    'utf8',
-  );
-  if (chunks.length === 0) return { headers: { 'content-type': 'application/json' }, body: header };
+  const json = JSON.stringify({
+    model_name: answer.model,
+    model_version: answer.ref.version,
+    ...(request.id !== undefined ? { id: request.id } : {}),
+    parameters: { slot: answer.slot, routed_by: answer.routedBy, digest: answer.ref.digest },
+    outputs,
+  });
+  if (chunks.length === 0) return { headers: { 'content-type': 'application/json' }, body: json };
+  const header = Buffer.from(json, 'utf8');
   return {
     headers: { 'content-type': 'application/octet-stream', [INFERENCE_HEADER_LENGTH]: String(header.length) },
     body: Buffer.concat([header, ...chunks]),

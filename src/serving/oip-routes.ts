@@ -82,7 +82,7 @@ export async function handleOip(deps: RouteDeps, target: Target, req: IncomingMe
     const request = parseOipRequest(await readBody(req, deps.limits.maxInferBodyBytes), req.headers[INFERENCE_HEADER_LENGTH]);
     const answer = await deps.inference.run(name, routing, (model) => oipFeeds(request, model.manifest.signature.inputs, model.session.outputNames));
     const { headers, body } = encodeOipResponse(request, answer);
-    res.writeHead(200, { ...headers, 'content-length': body.length, 'cache-control': 'no-store', 'x-modelship-slot': answer.slot, 'x-modelship-version': answer.ref.version });
+    res.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-modelship-slot': answer.slot, 'x-modelship-version': answer.ref.version });
     res.end(body);
     return;
   }
