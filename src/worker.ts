@@ -2,7 +2,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createLogger } from './logger.js';
-import { adminSecretFromEnvironment } from './serving/admin-client.js';
+import { adminCredentialsFromEnvironment, type AdminCredentialsSource } from './serving/admin-client.js';
 import { pinoSdkLogger } from './sdk-logger.js';
 import { loadTemporalSettings } from './temporal-config.js';
 import { createReleaseWorker } from './release-worker.js';
@@ -21,9 +21,9 @@ import { nativeMemoryBytesFromEnv } from './native/isolated-runtime.js';
 import { startTracing } from './tracing/start.js';
 
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
-async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: string } }> {
+async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: AdminCredentialsSource } }> {
   if (!env.MODELSHIP_SERVING_URL) return {};
-  const secret = await adminSecretFromEnvironment(env);
+  const secret = await adminCredentialsFromEnvironment(env);
   if (!secret) throw new Error('MODELSHIP_SERVING_URL is set but no admin key: set MODELSHIP_SERVING_ADMIN_KEY_FILE or MODELSHIP_SERVING_ADMIN_KEY');
   return { serving: { url: env.MODELSHIP_SERVING_URL, secret } };
 }

@@ -1,3 +1,4 @@
+import type { AdminCredentialsSource } from '../serving/admin-client.js';
 import type { ExporterRegistry } from '../exporter/registry.js';
 
 /** What activities report to the worker's metrics (src/metrics/worker-metrics.ts). */
@@ -12,8 +13,11 @@ export interface ActivityDeps {
   readonly exporters: ExporterRegistry;
   /** Where the signing key passphrase comes from; the worker's environment by default. */
   readonly passphrase: () => Promise<string>;
-  /** The serving runtime this worker deploys to; none means releases end after smoke. */
-  readonly serving?: { readonly url: string; readonly secret: string };
+  /**
+   * The serving runtime this worker deploys to; none means releases end after smoke. The admin
+   * key is a fixed secret or a source read for each request (a key file a rotation replaces).
+   */
+  readonly serving?: { readonly url: string; readonly secret: string | AdminCredentialsSource };
   /** Threads for the hash stage (MODELSHIP_HASH_THREADS; default: the cores available). */
   readonly hashWorkers?: number;
   /**

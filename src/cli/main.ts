@@ -237,11 +237,32 @@ program
   .description('run the serving runtime (stable and canary slots, admin API, /metrics)')
   .allowUnknownOption()
   .helpOption(false)
-  .argument('[options...]', '--port, --host, --state-dir, --trusted-keys-dir, --admin-key-file')
+  .argument('[options...]', '--port, --host, --state-dir, --trusted-keys-dir, --admin-key-file, --admin-keys-dir')
   .action(async (args: string[]) => {
     const { main } = await import('../serving/serve.js');
     await main(args);
   });
+
+const serving = program.command('serving').description('operate the serving runtime');
+serving
+  .command('rotate-admin-key')
+  .description('replace the admin key without a failed call: introduce a new key on the server, switch the clients\' key file, retire the old key')
+  .option('--keys-dir <dir>', 'the serving runtime\'s --admin-keys-dir (default MODELSHIP_SERVING_ADMIN_KEYS_DIR)')
+  .option('--key-file <file>', 'the key file workers and the CLI sign with (default MODELSHIP_SERVING_ADMIN_KEY_FILE)')
+  .option('--url <url>', 'serving runtime (default MODELSHIP_SERVING_URL or http://127.0.0.1:8300)')
+  .option('--kid <id>', 'id of the new key (default admin-<UTC time>)')
+  .option('--grace-seconds <n>', 'wait between switching the clients and retiring the old key', '10')
+  .option('--keep-old', 'stop after the switch, both keys valid (clients on other hosts); retire later with retire-admin-key')
+  .option('--json', 'print the result as JSON')
+  .action(lazy(async () => (await import('./admin-key-rotation.js')).rotateAdminKeyCommand));
+serving
+  .command('retire-admin-key')
+  .description('remove an admin key from the server\'s admin keys folder')
+  .argument('<kid>', 'the key id')
+  .option('--keys-dir <dir>', 'the serving runtime\'s --admin-keys-dir (default MODELSHIP_SERVING_ADMIN_KEYS_DIR)')
+  .option('--key-file <file>', 'refuse when this clients\' key file still holds the key (default MODELSHIP_SERVING_ADMIN_KEY_FILE)')
+  .option('--json', 'print the result as JSON')
+  .action(lazy(async () => (await import('./admin-key-rotation.js')).retireAdminKeyCommand));
 
 program
   .command('load')
