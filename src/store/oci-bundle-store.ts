@@ -12,7 +12,7 @@ import { formatReference, parseReference, type Reference } from '../oci/referenc
 import { SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
 import { TEST_RESULT_V01 } from '../attest/test-result.js';
 import { BlobCache } from './blob-cache.js';
-import type { BundleStore, PullResult, StoredBundle } from './bundle-store.js';
+import type { BundleStore, ModelPull, PullResult, StoredBundle } from './bundle-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
 import type { Target, TransferOptions } from './target.js';
 import { writeVerified } from './verified-write.js';
@@ -218,18 +218,8 @@ export class OciBundleStore implements BundleStore {
     return { desc: unique[0]!, bytes: await this.fetchCached(target, layer) };
   }
 
-  async pullBundle(reference: string, dir: string, options: TransferOptions & { readonly parts?: readonly BundlePart[] } = {}): Promise<PullResult> {
-    const ref = parseReference(reference);
-    const where = formatReference(ref);
-    const target = this.target(ref);
-    const { desc, manifest } = await this.resolveModel(target, ref);
-    const paths = bundlePaths(dir);
-    const present = await readdir(dir).catch(() => [] as string[]);
-    const foreign = present.filter((name) => !['model', 'model.yaml', 'model.jws', 'attestations', '.release-id'].includes(name));
-    if (foreign.length) throw new BundleConflictError(`${dir} holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}: pull into an empty folder or an earlier pull's`);
-    await rm(paths.modelDir, { recursive: true, force: true });
-    await mkdir(paths.modelDir, { recursive: true });
-
+  /** Writes each raw layer to `<modelDir>/<org.cncf.model.filepath>`, through the blob cache, refusing paths that leave the folder. */
+  private async materializeLayers(target: Target, manifest: ImageManifest, modelDir: string, where: string, options: TransferOptions): Promise<{ bytesFetched: number; bytesFromCache: number }> {
     let bytesFetched = 0;
     let bytesFromCache = 0;
     const seen = new Set<string>();
@@ -246,8 +236,36 @@ export class OciBundleStore implements BundleStore {
         await target.fetchToFile(layer, this.cache.pathOf(layer), options);
         bytesFetched += layer.size;
       }
-      await this.cache.copyTo(layer, join(paths.modelDir, filePath));
+      await this.cache.copyTo(layer, join(modelDir, filePath));
     }
+    return { bytesFetched, bytesFromCache };
+  }
+
+  async pullModel(reference: string, modelDir: string, options: TransferOptions = {}): Promise<ModelPull> {
+    const ref = parseReference(reference);
+    const where = formatReference(ref);
+    const target = this.target(ref);
+    const { desc, manifest } = await this.resolveModel(target, ref);
+    const present = await readdir(modelDir).catch(() => [] as string[]);
+    if (present.length) throw new BundleConflictError(`${modelDir} is not empty: pull a model into an empty folder`);
+    await mkdir(modelDir, { recursive: true });
+    const moved = await this.materializeLayers(target, manifest, modelDir, where, options);
+    return { reference: formatReference({ location: ref.location, ...(ref.tag ? { tag: ref.tag } : {}), digest: desc.digest }), manifest: desc, modelDir, ...moved };
+  }
+
+  async pullBundle(reference: string, dir: string, options: TransferOptions & { readonly parts?: readonly BundlePart[] } = {}): Promise<PullResult> {
+    const ref = parseReference(reference);
+    const where = formatReference(ref);
+    const target = this.target(ref);
+    const { desc, manifest } = await this.resolveModel(target, ref);
+    const paths = bundlePaths(dir);
+    const present = await readdir(dir).catch(() => [] as string[]);
+    const foreign = present.filter((name) => !['model', 'model.yaml', 'model.jws', 'attestations', '.release-id'].includes(name));
+    if (foreign.length) throw new BundleConflictError(`${dir} holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}: pull into an empty folder or an earlier pull's`);
+    await rm(paths.modelDir, { recursive: true, force: true });
+    await mkdir(paths.modelDir, { recursive: true });
+
+    const { bytesFetched, bytesFromCache } = await this.materializeLayers(target, manifest, paths.modelDir, where, options);
 
     const parts: Partial<Record<BundlePart, Descriptor>> = {};
     for (const part of options.parts ?? BUNDLE_PARTS) {
