@@ -30,6 +30,10 @@ const PREDICATE_TYPES: Partial<Record<BundlePart, string>> = { provenance: SLSA_
 
 const EMPTY_CONFIG: Descriptor = describeBytes(OCI_EMPTY, EMPTY_JSON);
 
+/** Manifests and bundle parts are read into memory: a store claiming more is refused (distribution caps manifests at 4 MiB). */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_PART_BYTES = 16 * 1024 * 1024;
+
 /** How many model files move at once: two keeps both cores busy hashing while the network waits. */
 const PARALLEL_LAYERS = 2;
 
@@ -170,6 +174,7 @@ export class OciBundleStore implements BundleStore {
     }
     if (!desc || !bytes) {
       desc = await target.resolve(ref.digest ?? ref.tag!);
+      if (desc.size > MAX_MANIFEST_BYTES) throw new NotAModelError(`${where}: the manifest is ${desc.size} bytes, more than a model manifest may be (${MAX_MANIFEST_BYTES})`);
       bytes = await this.fetchCached(target, desc);
     }
     const manifest = parseManifest(bytes, where);
@@ -210,11 +215,13 @@ export class OciBundleStore implements BundleStore {
     if (unique.length > 1) {
       throw new NotAModelError(`${where}: ${unique.length} ${spec.title} referrers (${unique.map((d) => d.digest).join(', ')}); one is expected`);
     }
+    if (unique[0]!.size > MAX_MANIFEST_BYTES) throw new NotAModelError(`${spec.title} referrer ${unique[0]!.digest} of ${where} is ${unique[0]!.size} bytes, too large for a manifest`);
     const referrerBytes = await this.fetchCached(target, { ...unique[0]!, mediaType: OCI_MANIFEST });
     const referrer = parseManifest(referrerBytes, `${spec.title} referrer ${unique[0]!.digest} of ${where}`);
     if (referrer.subject?.digest !== subject.digest) throw new NotAModelError(`${spec.title} referrer ${unique[0]!.digest} of ${where} has subject ${referrer.subject?.digest ?? '(none)'}`);
     const layer = referrer.layers[0];
     if (!layer || referrer.layers.length !== 1) throw new NotAModelError(`${spec.title} referrer ${unique[0]!.digest} of ${where} must have exactly one layer`);
+    if (layer.size > MAX_PART_BYTES) throw new NotAModelError(`${spec.title} referrer ${unique[0]!.digest} of ${where} holds ${layer.size} bytes, more than ${MAX_PART_BYTES}`);
     return { desc: unique[0]!, bytes: await this.fetchCached(target, layer) };
   }
 
