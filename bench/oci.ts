@@ -77,7 +77,7 @@ export const ociBenchmark: Benchmark = {
     execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'start.sh'), '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
     const registry = `127.0.0.1:${port}`;
     const env = (home: string) => ({ ...process.env, MODELSHIP_HOME: home, MODELSHIP_LOG_LEVEL: 'warn', DOCKER_CONFIG: scratch });
-    const times: Record<'ourPush' | 'orasPush' | 'ourPull' | 'orasPull' | 'ourWarmPull', number[]> = { ourPush: [], orasPush: [], ourPull: [], orasPull: [], ourWarmPull: [] };
+    const times: Record<'ourPush' | 'orasPush' | 'ourPull' | 'orasPull' | 'ourWarmPull' | 'ourDirectPull', number[]> = { ourPush: [], orasPush: [], ourPull: [], orasPull: [], ourWarmPull: [], ourDirectPull: [] };
     try {
       for (let run = 0; run < ctx.options.runs; run++) {
         const ours = `${registry}/bench/ours-${run}:1.0.0`;
@@ -100,8 +100,10 @@ export const ociBenchmark: Benchmark = {
 
         const ourOut = join(scratch, `pull-ours-${run}`);
         const orasOut = join(scratch, `pull-oras-${run}`);
+        const directOut = join(scratch, `pull-direct-${run}`);
         const pulls = [
           async () => times.ourPull.push((await measureCommand(process.execPath, [CLI, 'pull', ours, ourOut], { env: env(join(home, 'cold')) })).wallSeconds),
+          async () => times.ourDirectPull.push((await measureCommand(process.execPath, [CLI, 'pull', '--no-cache', ours, directOut], { env: env(join(home, 'direct')) })).wallSeconds),
           async () => times.orasPull.push((await measureCommand(ORAS, ['pull', '--plain-http', theirs, '-o', orasOut], { env: env(home) })).wallSeconds),
         ];
         for (const pull of run % 2 ? pulls.reverse() : pulls) {
@@ -110,11 +112,12 @@ export const ociBenchmark: Benchmark = {
         }
         await sameFiles(modelDir, join(ourOut, 'model'), 'modelship pull');
         await sameFiles(modelDir, orasOut, 'oras pull');
+        await sameFiles(modelDir, join(directOut, 'model'), 'modelship pull --no-cache');
         const warmOut = join(scratch, `pull-warm-${run}`);
         settle();
         times.ourWarmPull.push((await measureCommand(process.execPath, [CLI, 'pull', ours, warmOut], { env: env(join(home, 'cold')) })).wallSeconds);
-        ctx.progress(`run ${run + 1}: pulls ${times.ourPull.at(-1)!.toFixed(2)} s (ours), ${times.orasPull.at(-1)!.toFixed(2)} s (oras), ${times.ourWarmPull.at(-1)!.toFixed(2)} s (ours, warm cache)`);
-        await Promise.all([ourOut, orasOut, warmOut, join(home, 'cold')].map((d) => rm(d, { recursive: true, force: true })));
+        ctx.progress(`run ${run + 1}: pulls ${times.ourPull.at(-1)!.toFixed(2)} s (ours), ${times.ourDirectPull.at(-1)!.toFixed(2)} s (ours, --no-cache), ${times.orasPull.at(-1)!.toFixed(2)} s (oras), ${times.ourWarmPull.at(-1)!.toFixed(2)} s (ours, warm cache)`);
+        await Promise.all([ourOut, orasOut, warmOut, directOut, join(home, 'cold'), join(home, 'direct')].map((d) => rm(d, { recursive: true, force: true })));
         // Free the registry's disk between runs: each run's repository holds a full copy's links.
         execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'stop.sh'), '--data-dir', dataDir], { stdio: 'ignore' });
         await rm(join(dataDir, 'storage'), { recursive: true, force: true });
@@ -144,13 +147,14 @@ export const ociBenchmark: Benchmark = {
       row('modelship push (ours)', times.ourPush, times.orasPush),
       row('oras pull (v1.3.6)', times.orasPull),
       row('modelship pull, cold cache (ours)', times.ourPull, times.orasPull),
+      row('modelship pull --no-cache (ours)', times.ourDirectPull, times.orasPull),
       row('modelship pull, warm cache (ours)', times.ourWarmPull, times.orasPull),
     ];
     return {
       rows,
       notes: [
         `push: ours ${formatByteRate(bytes / median(times.ourPush))} vs oras ${formatByteRate(bytes / median(times.orasPush))}; ours also pushes model.yaml, model.jws and two DSSE referrers and updates the sha256-<hex> fallback index, and hashes while it uploads (oras reads every file twice: digest, then upload)`,
-        `pull: ours verifies every digest into the blob cache, then copies into the bundle folder (a reflink where the file system has them); a warm pull fetches no blob`,
+        `pull: ours verifies every digest into the blob cache, then copies into the bundle folder (a reflink where the file system has them), so a cold pull writes each byte twice; --no-cache writes once, like oras; a warm pull fetches no blob`,
         'both run as child processes on loopback; wall time from spawn to exit; `sync` (untimed) before each case; the registry is restarted with empty storage between runs; registry storage, cache and outputs share one disk',
       ],
     };

@@ -142,6 +142,7 @@ program
   .description('pull a bundle by reference into a folder, checking every digest (blobs come from the local cache when it has them)')
   .argument('<ref>', 'host[:port]/repository:version[@sha256:…], or oci-layout:<dir>:version')
   .argument('<dir>', 'folder to write the bundle into (laid out as a release bundle)')
+  .option('--no-cache', 'write blobs straight into <dir>, keeping none in the host cache')
   .option('--plain-http', 'talk http to the registry (default for localhost)')
   .option('--json', 'print the result as JSON')
   .action(lazy(async () => (await import('./oci.js')).pullCommand));

@@ -18,8 +18,8 @@ export async function pushCommand(bundle: string, reference: string, options: St
   for (const [part, desc] of Object.entries(pushed.parts)) say(`  referrer ${part.padEnd(10)} ${desc.digest} ${desc.artifactType ?? ''}`);
 }
 
-export async function pullCommand(reference: string, dir: string, options: StoreCliOptions): Promise<void> {
-  const pulled = await storeFromCli(options).pullBundle(reference, resolve(dir));
+export async function pullCommand(reference: string, dir: string, options: StoreCliOptions & { readonly cache?: boolean }): Promise<void> {
+  const pulled = await storeFromCli(options).pullBundle(reference, resolve(dir), { useCache: options.cache !== false });
   if (options.json) return printJson(pulled);
   const mib = (n: number) => (n / 1048576).toFixed(1);
   say(`pulled ${pulled.reference} into ${pulled.bundleDir} (${mib(pulled.bytesFetched)} MiB fetched, ${mib(pulled.bytesFromCache)} MiB from the local cache)`);

@@ -12,7 +12,7 @@ import { formatReference, parseReference, type Reference } from '../oci/referenc
 import { SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
 import { TEST_RESULT_V01 } from '../attest/test-result.js';
 import { BlobCache } from './blob-cache.js';
-import type { BundleStore, ModelPull, PullResult, StoredBundle } from './bundle-store.js';
+import type { BundleStore, ModelPull, PullOptions, PullResult, StoredBundle } from './bundle-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
 import type { Target, TransferOptions } from './target.js';
 import { writeVerified } from './verified-write.js';
@@ -226,7 +226,7 @@ export class OciBundleStore implements BundleStore {
   }
 
   /** Writes each raw layer to `<modelDir>/<org.cncf.model.filepath>`, through the blob cache, refusing paths that leave the folder. */
-  private async materializeLayers(target: Target, manifest: ImageManifest, modelDir: string, where: string, options: TransferOptions): Promise<{ bytesFetched: number; bytesFromCache: number }> {
+  private async materializeLayers(target: Target, manifest: ImageManifest, modelDir: string, where: string, options: PullOptions): Promise<{ bytesFetched: number; bytesFromCache: number }> {
     let bytesFetched = 0;
     let bytesFromCache = 0;
     const seen = new Set<string>();
@@ -238,6 +238,12 @@ export class OciBundleStore implements BundleStore {
       if (problem) throw new NotAModelError(`${where}: layer ${i} file path ${JSON.stringify(filePath)}: ${problem}`);
       if (seen.has(filePath)) throw new NotAModelError(`${where}: two layers write ${filePath}`);
       seen.add(filePath);
+      if (options.useCache === false) {
+        // Straight into the folder: one write per byte, nothing kept for the next pull.
+        await target.fetchToFile(layer, join(modelDir, filePath), options);
+        bytesFetched += layer.size;
+        continue;
+      }
       if (await this.cache.has(layer)) bytesFromCache += layer.size;
       else {
         await target.fetchToFile(layer, this.cache.pathOf(layer), options);
@@ -248,7 +254,7 @@ export class OciBundleStore implements BundleStore {
     return { bytesFetched, bytesFromCache };
   }
 
-  async pullModel(reference: string, modelDir: string, options: TransferOptions = {}): Promise<ModelPull> {
+  async pullModel(reference: string, modelDir: string, options: PullOptions = {}): Promise<ModelPull> {
     const ref = parseReference(reference);
     const where = formatReference(ref);
     const target = this.target(ref);
@@ -260,7 +266,7 @@ export class OciBundleStore implements BundleStore {
     return { reference: formatReference({ location: ref.location, ...(ref.tag ? { tag: ref.tag } : {}), digest: desc.digest }), manifest: desc, modelDir, ...moved };
   }
 
-  async pullBundle(reference: string, dir: string, options: TransferOptions & { readonly parts?: readonly BundlePart[] } = {}): Promise<PullResult> {
+  async pullBundle(reference: string, dir: string, options: PullOptions & { readonly parts?: readonly BundlePart[] } = {}): Promise<PullResult> {
     const ref = parseReference(reference);
     const where = formatReference(ref);
     const target = this.target(ref);
