@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { makeSignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys, seededBytes, TempDirs, type TestKeys } from './helpers/fixtures.js';
 import { registryUnavailable, startRegistry, type TestRegistry } from './helpers/registry.js';
+import { startTokenServer, type TokenServer } from './helpers/token-server.js';
 import { OciBundleStore } from '../src/store/oci-bundle-store.js';
 import { BlobCache } from '../src/store/blob-cache.js';
 import { RemoteTarget } from '../src/store/remote-target.js';
@@ -172,3 +173,33 @@ describe('bundle store on a registry with htpasswd basic auth', { skip }, () => 
   });
 });
 
+describe('bundle store on a registry with bearer-token auth (Docker token protocol)', { skip }, () => {
+  let registry: TestRegistry;
+  let tokens: TokenServer;
+  before(async () => {
+    tokens = await startTokenServer(await temp.make(), { ci: 'token-pass' });
+    registry = await startRegistry({ token: tokens });
+  });
+  after(async () => {
+    await registry?.stop();
+    await tokens?.stop();
+  });
+
+  it('answers the challenge with a token per repository scope, then pushes and pulls', async () => {
+    const store = storeFor(join(await temp.make(), 'cache'), { credentials: { username: 'ci', password: 'token-pass', source: 'test' } });
+    const pushed = await store.pushBundle(bundleDir, `${registry.address}/secure/sample-mlp:1.0.0`);
+    const out = join(await temp.make(), 'b');
+    await store.pullBundle(pushed.reference, out);
+    assert.ok((await verifyBundle(out, keys.publicKey)).ok);
+    assert.ok(tokens.issued.includes('repository:secure/sample-mlp:pull,push'), tokens.issued.join(' '));
+  });
+
+  it('a wrong password at the token server: non-retryable, names the registry', async () => {
+    const store = storeFor(join(await temp.make(), 'cache'), { credentials: { username: 'ci', password: 'nope', source: 'test' } });
+    await assert.rejects(store.readPart(`${registry.address}/secure/sample-mlp:1.0.0`, 'manifest'), (err: unknown) => {
+      assert.ok(err instanceof RegistryAuthError, String(err));
+      assert.match(err.message, new RegExp(`registry ${registry.address} refused the credentials from test`));
+      return true;
+    });
+  });
+});
