@@ -34,8 +34,8 @@ const EMPTY_CONFIG: Descriptor = describeBytes(OCI_EMPTY, EMPTY_JSON);
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_PART_BYTES = 16 * 1024 * 1024;
 
-/** How many model files move at once: two keeps both cores busy hashing while the network waits. */
-const PARALLEL_LAYERS = 2;
+/** How many model files move at once (oras moves 3): enough to keep the link busy while one is written and hashed. */
+const PARALLEL_LAYERS = 3;
 
 export interface OciBundleStoreOptions extends OpenTargetOptions {
   readonly cache?: BlobCache;
@@ -225,12 +225,14 @@ export class OciBundleStore implements BundleStore {
     return { desc: unique[0]!, bytes: await this.fetchCached(target, layer) };
   }
 
-  /** Writes each raw layer to `<modelDir>/<org.cncf.model.filepath>`, through the blob cache, refusing paths that leave the folder. */
+  /**
+   * Writes each raw layer to `<modelDir>/<org.cncf.model.filepath>`, through the blob cache,
+   * refusing paths that leave the folder. Every layer is checked before any is fetched; then a
+   * few move at once (a single stream leaves the link idle while a file is written and hashed).
+   */
   private async materializeLayers(target: Target, manifest: ImageManifest, modelDir: string, where: string, options: PullOptions): Promise<{ bytesFetched: number; bytesFromCache: number }> {
-    let bytesFetched = 0;
-    let bytesFromCache = 0;
     const seen = new Set<string>();
-    for (const [i, layer] of manifest.layers.entries()) {
+    const jobs = manifest.layers.map((layer, i) => {
       const filePath = layer.annotations?.[ANNOTATION_FILEPATH] ?? layer.annotations?.[ANNOTATION_TITLE];
       if (!MODEL_LAYER_TYPES.has(layer.mediaType)) throw new NotAModelError(`${where}: layer ${i} is ${layer.mediaType}; modelship reads unarchived ModelPack layers (.raw) only`);
       if (!filePath) throw new NotAModelError(`${where}: layer ${i} (${layer.digest}) has no ${ANNOTATION_FILEPATH} annotation`);
@@ -238,19 +240,41 @@ export class OciBundleStore implements BundleStore {
       if (problem) throw new NotAModelError(`${where}: layer ${i} file path ${JSON.stringify(filePath)}: ${problem}`);
       if (seen.has(filePath)) throw new NotAModelError(`${where}: two layers write ${filePath}`);
       seen.add(filePath);
+      return { layer, dest: join(modelDir, filePath) };
+    });
+    let bytesFetched = 0;
+    let bytesFromCache = 0;
+    let done = 0;
+    const inFlight = new Map<number, number>();
+    const transfer = (i: number): TransferOptions => ({
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (n) => {
+        inFlight.set(i, n);
+        options.onProgress?.(done + [...inFlight.values()].reduce((a, b) => a + b, 0));
+      },
+    });
+    const one = async (i: number) => {
+      const { layer, dest } = jobs[i]!;
       if (options.useCache === false) {
         // Straight into the folder: one write per byte, nothing kept for the next pull.
-        await target.fetchToFile(layer, join(modelDir, filePath), options);
+        await target.fetchToFile(layer, dest, transfer(i));
         bytesFetched += layer.size;
-        continue;
+      } else {
+        if (await this.cache.has(layer)) bytesFromCache += layer.size;
+        else {
+          await target.fetchToFile(layer, this.cache.pathOf(layer), transfer(i));
+          bytesFetched += layer.size;
+        }
+        await this.cache.copyTo(layer, dest);
       }
-      if (await this.cache.has(layer)) bytesFromCache += layer.size;
-      else {
-        await target.fetchToFile(layer, this.cache.pathOf(layer), options);
-        bytesFetched += layer.size;
-      }
-      await this.cache.copyTo(layer, join(modelDir, filePath));
-    }
+      inFlight.delete(i);
+      done += layer.size;
+    };
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < jobs.length; i = next++) await one(i);
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, jobs.length) }, worker));
     return { bytesFetched, bytesFromCache };
   }
 
