@@ -123,7 +123,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
         input: resolve(model),
         ...(options.exporterTimeout ? { timeoutSeconds: Number(options.exporterTimeout) } : {}),
       }
-    : { kind: 'onnx', path: resolve(model), ...(options.allowSymlinks ? { allowSymlinks: true } : {}) };
+    : { kind: 'onnx', path: await sourcePath(model), ...(options.allowSymlinks ? { allowSymlinks: true } : {}) };
   const smoke = smokeOptions(options);
   const canary = await canaryPlan(options.canary);
   const request: ReleaseRequest = {
@@ -270,4 +270,17 @@ export function describeFailure(err: unknown): string {
     return `release failed: ${cause?.message ?? err.message}`;
   }
   return `release failed: ${(err as Error).message}`;
+}
+
+/** A model path made absolute, or an OCI ModelPack reference (no such path here) kept as it is, for the worker to pull. */
+async function sourcePath(model: string): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const { isArtifactSource } = await import('../store/model-source.js');
+  if (!isArtifactSource(model) || existsSync(model)) return resolve(model);
+  const { formatReference, parseReference } = await import('../oci/reference.js');
+  try {
+    return formatReference(parseReference(model));
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
 }
