@@ -121,7 +121,8 @@ describe('onnx-engine element types, against onnxruntime-node', () => {
           mismatches.push(`${c.label}: engine ${[...typedValues(got[k]!)]} vs onnxruntime ${[...typedValues(want[k]!)]}`);
           continue;
         }
-        const r = compareTensors(want[k]!, got[k]!, 1e-6, 0);
+        // floats: the engine accumulates in f64 where onnxruntime may use f32, so allow f32 rounding noise
+        const r = compareTensors(want[k]!, got[k]!, 1e-5, 1e-6);
         if (!r.ok) mismatches.push(`${c.label}: ${r.reason}`);
       }
       compared++;
@@ -131,9 +132,9 @@ describe('onnx-engine element types, against onnxruntime-node', () => {
     assert.ok(byReference < compared / 2, `${byReference} of ${compared} cases had no onnxruntime kernel`);
   });
 
-  test('integer division by zero, Mod fmod=0 on floats and mixed input types are model errors naming the node', async () => {
+  test('out-of-range indices, K and targets, integer division by zero, Mod fmod=0 on floats and mixed input types are model errors naming the node', async () => {
     const errors = cases.filter((k) => k.error);
-    assert.equal(errors.length, 3);
+    assert.equal(errors.length, 7);
     for (const c of errors) {
       await assert.rejects(run(c), (err: unknown) => err instanceof Error && new RegExp(c.error!).test(err.message), c.label);
       await plugin.reset();
