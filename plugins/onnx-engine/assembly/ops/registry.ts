@@ -19,23 +19,24 @@ import * as mb from "./matrix-build";
 import { nonMaxSuppressionOp } from "./detection";
 import { einsumOp } from "./einsum";
 import * as sig from "./signal";
+import { maxUnpoolOp } from "./unpool";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
   "AveragePool", "BatchNormalization", "BitShift", "BlackmanWindow", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
   "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Compress", "Concat",
-  "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
+  "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "DFT", "Div", "Dropout",
   "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "EyeLike", "Flatten", "Floor", "Gather", "GatherElements", "GatherND", "Gelu", "Gemm",
   "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HammingWindow", "HannWindow",
   "Hardmax", "HardSigmoid",
   "HardSwish", "Identity", "InstanceNormalization", "IsInf", "IsNaN", "LayerNormalization",
-  "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min",
+  "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "MaxUnpool", "Mean", "MelWeightMatrix", "Min",
   "Mish", "Mod", "Mul", "Neg", "NegativeLogLikelihoodLoss", "NonMaxSuppression", "NonZero", "Not", "OneHot", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
   "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
   "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "ReverseSequence", "Round", "Scatter", "ScatterElements",
   "ScatterND", "Selu", "Shape", "Shrink", "Sigmoid",
   "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Softsign", "SpaceToDepth", "Split",
-  "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze",
+  "Sqrt", "STFT", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze",
   "Where", "Xor",
 ];
 
@@ -51,6 +52,8 @@ function since(op: string): i32 {
   if (op == "Einsum") return 12;
   if (op == "ReverseSequence") return 10;
   if (op == "HannWindow" || op == "HammingWindow" || op == "BlackmanWindow") return 17;
+  if (op == "DFT" || op == "STFT" || op == "MelWeightMatrix") return 17;
+  if (op == "MaxUnpool") return 9;
   if (op == "Scatter") return 9;
   if (op == "GatherElements" || op == "GatherND" || op == "ScatterElements" || op == "ScatterND") return 11;
   if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") return 12;
@@ -181,6 +184,10 @@ export function dispatch(ctx: OpContext): void {
     case "HannWindow": sig.windowOp(ctx, sig.HANN); break;
     case "HammingWindow": sig.windowOp(ctx, sig.HAMMING); break;
     case "BlackmanWindow": sig.windowOp(ctx, sig.BLACKMAN); break;
+    case "DFT": sig.dftOp(ctx); break;
+    case "MaxUnpool": maxUnpoolOp(ctx); break;
+    case "STFT": sig.stftOp(ctx); break;
+    case "MelWeightMatrix": sig.melWeightMatrixOp(ctx); break;
     case "EyeLike": mb.eyeLikeOp(ctx); break;
     case "OneHot": mb.oneHotOp(ctx); break;
     case "NonMaxSuppression": nonMaxSuppressionOp(ctx); break;
