@@ -44,7 +44,7 @@ function toTensor(t: CaseTensor): Tensor {
     switch (t.type) {
       case 'float32': buf.writeFloatLE(Number(v), i * 4); break;
       case 'float64': buf.writeDoubleLE(Number(v), i * 8); break;
-      case 'float16': case 'uint16': buf.writeUInt16LE(Number(v), i * 2); break;
+      case 'float16': case 'bfloat16': case 'uint16': buf.writeUInt16LE(Number(v), i * 2); break;
       case 'int16': buf.writeInt16LE(Number(v), i * 2); break;
       case 'int8': buf.writeInt8(Number(v), i); break;
       case 'uint8': case 'bool': buf.writeUInt8(Number(v), i); break;
@@ -61,7 +61,7 @@ async function runNative(model: Uint8Array, inputs: readonly Tensor[]): Promise<
   const session = await ort.InferenceSession.create(model, { logSeverityLevel: 4 });
   try {
     const feeds: Record<string, ort.Tensor> = {};
-    for (const t of inputs) feeds[t.name] = new ort.Tensor(t.type, typedValues(t) as ort.Tensor.DataType, [...t.dims]);
+    for (const t of inputs) feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, typedValues(t) as ort.Tensor.DataType, [...t.dims]);
     const results = await session.run(feeds);
     return session.outputNames.map((name) => {
       const v = results[name]!;
