@@ -24,7 +24,7 @@ export function batchNormOp(ctx: OpContext): void {
     if (isTest == 0 && (ctx.wantsOutput(1) || ctx.wantsOutput(2))) return ctx.unsupportedAttr("is_test", "0 (inference only)");
   }
   for (let i = 1; i < ctx.node.outputs.length; i++) {
-    if (ctx.wantsOutput(i)) return unsupported("training outputs (running mean/var) of " + ctx.label() + " (inference only)");
+    if (ctx.wantsOutput(i)) return unsupported("training outputs (running mean/var) of " + ctx.where() + " (inference only)");
   }
   let spatial = true;
   if (ctx.opset < 9) {
@@ -97,7 +97,7 @@ export function layerNormOp(ctx: OpContext): void {
   if (!suffixBroadcast(scale, normDims)) return ctx.error("Scale shape " + dimsToString(scale.dims) + " does not broadcast to " + dimsToString(normDims));
   if (bias !== null && !suffixBroadcast(bias, normDims)) return ctx.error("B shape " + dimsToString(bias.dims) + " does not broadcast to " + dimsToString(normDims));
   if (scale.size != inner || (bias !== null && bias.size != inner)) {
-    return unsupported("broadcast Scale/B shapes in " + ctx.label() + " (they must cover the normalized dimensions)");
+    return unsupported("broadcast Scale/B shapes in " + ctx.where() + " (they must cover the normalized dimensions)");
   }
   const out = newTensor(FLOAT, x.dims, "output of " + ctx.label());
   if (out === null) return;

@@ -17,7 +17,7 @@ export function windowOp(ctx: OpContext, kind: i32): void {
   const dtype = <i32>ctx.attrInt("output_datatype", FLOAT);
   const periodic = ctx.attrInt("periodic", 1) != 0;
   if (failed()) return;
-  if (!isNumericType(dtype)) return unsupported("data type " + dtype.toString() + " as the output_datatype of " + ctx.label());
+  if (!isNumericType(dtype)) return unsupported("data type " + dtype.toString() + " as the output_datatype of " + ctx.where());
   const size = st.loadI64(0);
   if (size < 0 || size > 0x7fffffff) return ctx.error("size " + size.toString() + " is out of range");
   const n = <i32>size;
@@ -71,7 +71,7 @@ export function dftOp(ctx: OpContext): void {
   if (failed()) return;
   const r = x.rank;
   if (r < 2 || (x.dims[r - 1] != 1 && x.dims[r - 1] != 2)) return ctx.error("input must have shape [..., 1 or 2], has " + dimsToString(x.dims));
-  if (inverse && onesided) return unsupported("attribute value onesided=1 with inverse=1 for " + ctx.label());
+  if (inverse && onesided) return unsupported("attribute value onesided=1 with inverse=1 for " + ctx.where());
   if (axisV < 0) axisV += r;
   if (axisV < 0 || axisV >= <i64>(r - 1)) return ctx.error("axis is out of range for rank " + r.toString());
   const axis = <i32>axisV;
@@ -199,7 +199,7 @@ export function melWeightMatrixOp(ctx: OpContext): void {
   const hi = scalarF64(ctx, 4, "upper_edge_hertz");
   const dtype = <i32>ctx.attrInt("output_datatype", FLOAT);
   if (failed()) return;
-  if (!isNumericType(dtype)) return unsupported("data type " + dtype.toString() + " as the output_datatype of " + ctx.label());
+  if (!isNumericType(dtype)) return unsupported("data type " + dtype.toString() + " as the output_datatype of " + ctx.where());
   if (bins < 1 || bins > 65536 || dftLen < 1 || dftLen > 0x7fffff || rate < 1) return ctx.error("num_mel_bins, dft_length and sample_rate must be positive");
   const m = <i32>bins;
   const spec = <i32>dftLen / 2 + 1;

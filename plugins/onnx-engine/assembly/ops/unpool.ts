@@ -35,7 +35,7 @@ export function maxUnpoolOp(ctx: OpContext): void {
     if (shapeT.dtype != INT64) return ctx.unsupportedType(shapeT, "output_shape");
     let same = shapeT.size == r;
     for (let i = 0; same && i < r; i++) same = shapeT.getI64(i) == <i64>dims[i];
-    if (!same) return unsupported("an output_shape other than the inferred " + dimsToString(dims) + " for " + ctx.label() + " (onnxruntime and the ONNX reference disagree on it)");
+    if (!same) return unsupported("an output_shape other than the inferred " + dimsToString(dims) + " for " + ctx.where() + " (onnxruntime and the ONNX reference disagree on it)");
   }
   const out = newTensor(x.dtype, dims, "output of " + ctx.label());
   if (out === null) return;
