@@ -5,7 +5,7 @@ import { convOp } from "./conv";
 import * as ew from "./elementwise";
 import { gemmOp, matmulOp } from "./gemm";
 import { batchNormOp, instanceNormOp, layerNormOp } from "./norm";
-import { averagePoolOp, globalPoolOp, maxPoolOp } from "./pool";
+import { averagePoolOp, globalPoolOp } from "./pool";
 import * as sh from "./shape";
 import * as ix from "./indexing";
 import * as lg from "./logic";
@@ -20,6 +20,7 @@ import { nonMaxSuppressionOp } from "./detection";
 import { einsumOp } from "./einsum";
 import * as sig from "./signal";
 import { maxUnpoolOp } from "./unpool";
+import { maxPoolAnyType } from "./pool-types";
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
@@ -210,7 +211,7 @@ export function dispatch(ctx: OpContext): void {
     case "Gemm": gemmOp(ctx); break;
     case "MatMul": matmulOp(ctx); break;
     case "Conv": convOp(ctx); break;
-    case "MaxPool": maxPoolOp(ctx); break;
+    case "MaxPool": maxPoolAnyType(ctx); break;
     case "AveragePool": averagePoolOp(ctx); break;
     case "GlobalAveragePool": globalPoolOp(ctx, false); break;
     case "GlobalMaxPool": globalPoolOp(ctx, true); break;
