@@ -4,7 +4,7 @@ import { failed, modelError, unsupported } from "./errors";
 import { Graph, Model, Node, TYPE_NONE, TYPE_TENSOR, ValueInfo, typeKindName } from "./onnx/model";
 import { NamedTensor } from "./onnx/tensor-proto";
 import { OpContext } from "./ops/context";
-import { dispatch, isSupported } from "./ops/registry";
+import { dispatch, isSupportedIn } from "./ops/registry";
 import { Tensor, dimsToString, elementSize, releaseBuffer, typeName } from "./tensor";
 
 /** Newest ai.onnx opset whose semantics for the supported operators this engine knows. */
@@ -18,7 +18,7 @@ function domainName(d: string): string {
 function checkOperators(g: Graph): bool {
   for (let i = 0; i < g.nodes.length; i++) {
     const n = g.nodes[i];
-    const known = (n.domain == "" || n.domain == "ai.onnx") && isSupported(n.opType);
+    const known = isSupportedIn(n.domain, n.opType);
     if (!known) {
       unsupported("operator " + n.opType + " (" + n.label() + ", domain " + domainName(n.domain) + ")");
       return true;
@@ -138,7 +138,9 @@ export function runModel(model: Model, inputs: Array<NamedTensor>): Array<NamedT
     return null;
   }
   if (checkOperators(g)) return null;
-  if (model.opset < 0 && g.nodes.length > 0) {
+  let onnxNodes = 0;
+  for (let i = 0; i < g.nodes.length; i++) if (g.nodes[i].domain == "" || g.nodes[i].domain == "ai.onnx") onnxNodes++;
+  if (model.opset < 0 && onnxNodes > 0) {
     modelError("the model imports no ai.onnx opset but has ai.onnx nodes");
     return null;
   }

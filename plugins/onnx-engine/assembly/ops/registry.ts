@@ -21,6 +21,10 @@ import { einsumOp } from "./einsum";
 import * as sig from "./signal";
 import { maxUnpoolOp } from "./unpool";
 import { maxPoolAnyType } from "./pool-types";
+import * as tr from "./training";
+
+/** Operators of other domains that the engine implements (the domain's version 1). */
+const TRAINING_NAMES: StaticArray<string> = ["Adagrad", "Adam", "Momentum"];
 
 const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
@@ -70,11 +74,22 @@ function since(op: string): i32 {
   return 1;
 }
 
+/** ai.onnx operator names, then the other domains' as "domain.Op". */
 export function supportedOps(): Array<string> {
   const out = new Array<string>(NAMES.length);
   for (let i = 0; i < NAMES.length; i++) out[i] = NAMES[i];
   out.sort();
+  for (let i = 0; i < TRAINING_NAMES.length; i++) out.push(tr.DOMAIN + "." + TRAINING_NAMES[i]);
   return out;
+}
+
+/** Whether the engine implements op in domain ("" is ai.onnx). */
+export function isSupportedIn(domain: string, op: string): bool {
+  if (domain == "" || domain == "ai.onnx") return isSupported(op);
+  if (domain == tr.DOMAIN) {
+    for (let i = 0; i < TRAINING_NAMES.length; i++) if (unchecked(TRAINING_NAMES[i]) == op) return true;
+  }
+  return false;
 }
 
 export function isSupported(op: string): bool {
@@ -85,6 +100,12 @@ export function isSupported(op: string): bool {
 /** Runs the op for ctx.node; the caller has checked isSupported(). */
 export function dispatch(ctx: OpContext): void {
   const op = ctx.node.opType;
+  if (ctx.node.domain == tr.DOMAIN) {
+    if (op == "Adagrad") tr.optimizerOp(ctx, tr.ADAGRAD);
+    else if (op == "Adam") tr.optimizerOp(ctx, tr.ADAM);
+    else tr.optimizerOp(ctx, tr.MOMENTUM);
+    return;
+  }
   if (ctx.opset < since(op)) {
     modelError(op + " does not exist in ai.onnx opset " + ctx.opset.toString() + " (" + ctx.node.label() + ")");
     return;
