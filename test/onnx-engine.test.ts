@@ -247,10 +247,10 @@ describe('onnx-engine plugin', () => {
     await expectRejection(plugin, custom, [floatTensor('x', [2], 3)], /unsupported operator Frobnicate \(node "c0", domain com\.example\)/);
   });
 
-  test('refuses an unsupported data type, naming the input and node', async () => {
+  test('refuses an unsupported data type, naming the input, node and domain', async () => {
     const bytes = model(14, [node('Softmax', 'softmax0', ['a'], ['c']), valueInfo(11, 'a', UINT8, [2]), valueInfo(12, 'c', UINT8, [2])]);
     const u8 = (name: string): Tensor => ({ name, type: 'uint8', dims: [2], data: Uint8Array.from([1, 2]) });
-    await expectRejection(await newPlugin(), bytes, [u8('a')], /unsupported data type uint8 for input input of Softmax \(node "softmax0"\)/);
+    await expectRejection(await newPlugin(), bytes, [u8('a')], /unsupported data type uint8 for input input of Softmax \(node "softmax0", domain ai\.onnx\)/);
   });
 
   test('reports model errors: a missing input, a wrong input shape', async () => {

@@ -72,6 +72,7 @@ const TYPED_FIELD: Record<TensorType, DataSource> = {
   int16: 'int32_data',
   uint16: 'int32_data',
   float16: 'int32_data',
+  bfloat16: 'int32_data',
   bool: 'int32_data',
   uint32: 'uint64_data',
   uint64: 'uint64_data',
@@ -204,13 +205,14 @@ function typedFieldBytes(
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }
     default: {
-      // int32, int16, uint16, int8, uint8, bool and float16 (its bits) travel in int32_data, one varint per element.
+      // int32, int16, uint16, int8, uint8, bool, float16 and bfloat16 (their bits) travel in int32_data, one varint per element.
       if (varints.int32.length !== count) throw mismatch(varints.int32.length);
       const [min, max] = {
         int32: [-2147483648, 2147483647],
         int16: [-32768, 32767],
         uint16: [0, 65535],
         float16: [0, 65535],
+        bfloat16: [0, 65535],
         int8: [-128, 127],
         uint8: [0, 255],
         bool: [0, 1],
@@ -221,7 +223,7 @@ function typedFieldBytes(
         if (n < min! || n > max!) throw new TensorProtoError(`${label}: int32_data value ${n} is out of range for ${type}`);
         if (type === 'int32') out.writeInt32LE(n, i * 4);
         else if (type === 'int16') out.writeInt16LE(n, i * 2);
-        else if (type === 'uint16' || type === 'float16') out.writeUInt16LE(n, i * 2);
+        else if (type === 'uint16' || type === 'float16' || type === 'bfloat16') out.writeUInt16LE(n, i * 2);
         else if (type === 'int8') out.writeInt8(n, i);
         else out.writeUInt8(n, i);
       });

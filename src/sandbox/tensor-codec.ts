@@ -26,6 +26,7 @@ export const ONNX_DATA_TYPE = {
   float64: 11,
   uint32: 12,
   uint64: 13,
+  bfloat16: 16,
 } as const;
 
 export type TensorType = keyof typeof ONNX_DATA_TYPE;
@@ -51,11 +52,12 @@ export const ELEMENT_BYTES: Record<TensorType, number> = {
   float64: 8,
   uint32: 4,
   uint64: 8,
+  bfloat16: 2,
 };
 
 /** The float types (compared within a tolerance); every other type compares exactly. */
 export function isFloatType(type: TensorType): boolean {
-  return type === 'float32' || type === 'float64' || type === 'float16';
+  return type === 'float32' || type === 'float64' || type === 'float16' || type === 'bfloat16';
 }
 
 export function elementCount(dims: readonly number[]): number {
@@ -154,8 +156,8 @@ export type TypedValues =
   | Int8Array;
 
 /**
- * A typed-array copy of a tensor's elements (bool as 0/1 in a Uint8Array, float16 as its bit
- * patterns in a Uint16Array, which is what onnxruntime-node takes); assumes a little-endian host.
+ * A typed-array copy of a tensor's elements (bool as 0/1 in a Uint8Array, float16 and bfloat16
+ * as their bit patterns in a Uint16Array, which is what onnxruntime-node takes); assumes a little-endian host.
  */
 export function typedValues(t: Tensor): TypedValues {
   const buffer = Uint8Array.from(t.data).buffer; // a fresh, aligned copy
@@ -176,6 +178,7 @@ export function typedValues(t: Tensor): TypedValues {
       return new Int16Array(buffer);
     case 'uint16':
     case 'float16':
+    case 'bfloat16':
       return new Uint16Array(buffer);
     case 'int8':
       return new Int8Array(buffer);
@@ -195,8 +198,16 @@ export function halfToNumber(bits: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-/** A tensor's element values: numbers (float16 decoded, bool 0/1) or bigints (int64, uint64). */
+/** The value of a bfloat16 bit pattern (the top half of a float32). */
+export function bfloat16ToNumber(bits: number): number {
+  const b = new Float32Array(new Uint32Array([bits << 16]).buffer);
+  return b[0]!;
+}
+
+/** A tensor's element values: numbers (float16/bfloat16 decoded, bool 0/1) or bigints (int64, uint64). */
 export function elementValues(t: Tensor): ArrayLike<number | bigint> {
   const values = typedValues(t);
-  return t.type === 'float16' ? Float64Array.from(values as Uint16Array, halfToNumber) : values;
+  if (t.type === 'float16') return Float64Array.from(values as Uint16Array, halfToNumber);
+  if (t.type === 'bfloat16') return Float64Array.from(values as Uint16Array, bfloat16ToNumber);
+  return values;
 }

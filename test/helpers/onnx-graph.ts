@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import createPlugin, { type Plugin } from '@extism/extism';
-import ort from 'onnxruntime-node';
+import { answerNativeRequest } from '../../src/native/ort-session.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { ONNX_DATA_TYPE, decodeResponse, encodeRequest, type Tensor, type TensorType } from '../../src/sandbox/tensor-codec.js';
 import { seededRandom } from '../../src/smoke/seeded-random.js';
@@ -193,23 +193,12 @@ export async function runEngine(model: Uint8Array, inputs: readonly Tensor[]): P
   }
 }
 
+/** onnxruntime-node in this process (the code the worker runs in its child process). */
 export async function runNative(model: Uint8Array, inputs: readonly Tensor[]): Promise<Tensor[]> {
-  const session = await ort.InferenceSession.create(model, { logSeverityLevel: 4 });
-  try {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const t of inputs) {
-      const data = new (arrayType(t.type))(Uint8Array.from(t.data).buffer);
-      feeds[t.name] = new ort.Tensor(t.type, data as Float32Array, [...t.dims]);
-    }
-    const results = await session.run(feeds);
-    return session.outputNames.map((name) => {
-      const v = results[name]!;
-      const data = v.data as ArrayBufferView;
-      return { name, type: v.type as TensorType, dims: [...v.dims], data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
-    });
-  } finally {
-    await session.release();
-  }
+  const reply = await answerNativeRequest({ op: 'run', model, inputs });
+  if (!reply.ok) throw new Error(`onnxruntime-node (${reply.phase}): ${reply.message}`);
+  if (reply.op !== 'run') throw new Error(`onnxruntime answered ${reply.op}`);
+  return reply.outputs.map((t) => ({ ...t, type: t.type as TensorType }));
 }
 
 /** Same names, types and shapes; float values within atol + rtol·|native|, integers exact. */

@@ -108,7 +108,9 @@ export function runModel(model: Model, inputs: Array<NamedTensor>): Array<NamedT
     return null;
   }
   if (checkOperators(g, "")) return null;
-  if (model.opset < 0 && g.nodes.length > 0) {
+  let onnxNodes = 0;
+  for (let i = 0; i < g.nodes.length; i++) if (g.nodes[i].domain == "" || g.nodes[i].domain == "ai.onnx") onnxNodes++;
+  if (model.opset < 0 && onnxNodes > 0) {
     modelError("the model imports no ai.onnx opset but has ai.onnx nodes");
     return null;
   }

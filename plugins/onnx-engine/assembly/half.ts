@@ -1,4 +1,4 @@
-// IEEE 754 binary16 conversions. Float -> half rounds to nearest, ties to even, directly from
+// IEEE 754 binary16 and bfloat16 conversions. Float -> half rounds to nearest, ties to even, directly from
 // f64 (as numpy's astype does, so no double rounding through f32); overflow gives infinity and
 // NaN stays NaN (quiet, sign kept).
 
@@ -42,4 +42,11 @@ export function f64ToHalf(v: f64): u16 {
   // a carry out of the mantissa lands in the exponent (up to infinity), as IEEE rounding wants
   if (rem > half || (rem == half && (m & 1) != 0)) h += 1;
   return <u16>(sign | h);
+}
+
+/** f32 -> bfloat16 (the top 16 bits), rounding to nearest even; NaN stays a quiet NaN. */
+export function f32ToBfloat16(v: f32): u16 {
+  const b = reinterpret<u32>(v);
+  if ((b & 0x7fffffff) > 0x7f800000) return <u16>((b >> 16) | 0x40);
+  return <u16>((b + 0x7fff + ((b >> 16) & 1)) >> 16);
 }

@@ -8,7 +8,7 @@ import { failed, modelError, unsupported } from "./errors";
 import { ATTR_GRAPH, ATTR_GRAPHS, Graph, Node, TYPE_NONE, TYPE_OPTIONAL, TYPE_SEQUENCE, TYPE_TENSOR, ValueInfo, typeKindName } from "./onnx/model";
 import { checkControlFlowNode } from "./ops/control-flow";
 import { OpContext } from "./ops/context";
-import { dispatch, isSupported } from "./ops/registry";
+import { dispatch, isSupportedIn } from "./ops/registry";
 import { Scope } from "./scope";
 import { Tensor, elementSize, typeName } from "./tensor";
 import { isTensorValue, valueKindName } from "./values";
@@ -125,7 +125,7 @@ function within(n: Node, attr: string, outer: string): string {
 export function checkOperators(g: Graph, where: string): bool {
   for (let i = 0; i < g.nodes.length; i++) {
     const n = g.nodes[i];
-    const known = (n.domain == "" || n.domain == "ai.onnx") && isSupported(n.opType);
+    const known = isSupportedIn(n.domain, n.opType);
     if (!known) {
       unsupported("operator " + n.opType + " (" + n.label() + ", domain " + domainName(n.domain) + ")" + where);
       return true;

@@ -5,9 +5,9 @@
 // read and write elements through Tensor.loadF64/storeF64 (float family, and integers as
 // values) and Tensor.loadI64/storeI64 (integer family, exact; uint64 as its bit pattern).
 // `typeClass` picks the arithmetic: float types compute in f64 and round once on store
-// (float16 to nearest even), integer types in i64 and wrap to their width on store.
+// (float16 and bfloat16 to nearest even), integer types in i64 and wrap to their width on store.
 import { failed, modelError } from "./errors";
-import { f64ToHalf, halfToF32 } from "./half";
+import { f32ToBfloat16, f64ToHalf, halfToF32 } from "./half";
 
 export const FLOAT: i32 = 1;
 export const UINT8: i32 = 2;
@@ -21,6 +21,7 @@ export const FLOAT16: i32 = 10;
 export const DOUBLE: i32 = 11;
 export const UINT32: i32 = 12;
 export const UINT64: i32 = 13;
+export const BFLOAT16: i32 = 16;
 
 /** Arithmetic families (typeClass). */
 export const CLASS_NONE: i32 = 0;
@@ -31,7 +32,7 @@ export const CLASS_BOOL: i32 = 4;
 
 export function typeClass(t: i32): i32 {
   switch (t) {
-    case FLOAT: case DOUBLE: case FLOAT16: return CLASS_FLOAT;
+    case FLOAT: case DOUBLE: case FLOAT16: case BFLOAT16: return CLASS_FLOAT;
     case INT8: case INT16: case INT32: case INT64: return CLASS_SIGNED;
     case UINT8: case UINT16: case UINT32: case UINT64: return CLASS_UNSIGNED;
     case BOOL: return CLASS_BOOL;
@@ -40,7 +41,7 @@ export function typeClass(t: i32): i32 {
 }
 
 @inline export function isFloatType(t: i32): bool {
-  return t == FLOAT || t == DOUBLE || t == FLOAT16;
+  return t == FLOAT || t == DOUBLE || t == FLOAT16 || t == BFLOAT16;
 }
 
 /** Signed or unsigned integer (not bool). */
@@ -75,7 +76,7 @@ export function typeName(t: i32): string {
 export function elementSize(t: i32): i32 {
   switch (t) {
     case UINT8: case INT8: case BOOL: return 1;
-    case UINT16: case INT16: case FLOAT16: return 2;
+    case UINT16: case INT16: case FLOAT16: case BFLOAT16: return 2;
     case FLOAT: case INT32: case UINT32: return 4;
     case INT64: case DOUBLE: case UINT64: return 8;
   }
@@ -173,6 +174,7 @@ export class Tensor {
       case FLOAT: return <f64>load<f32>(p + (<usize>i << 2));
       case DOUBLE: return load<f64>(p + (<usize>i << 3));
       case FLOAT16: return <f64>halfToF32(<u32>load<u16>(p + (<usize>i << 1)));
+      case BFLOAT16: return <f64>reinterpret<f32>(<u32>load<u16>(p + (<usize>i << 1)) << 16);
       case INT8: return <f64>load<i8>(p + <usize>i);
       case UINT8: return <f64>load<u8>(p + <usize>i);
       case BOOL: return load<u8>(p + <usize>i) != 0 ? 1 : 0;
@@ -196,6 +198,7 @@ export class Tensor {
       case FLOAT: store<f32>(p + (<usize>i << 2), <f32>v); break;
       case DOUBLE: store<f64>(p + (<usize>i << 3), v); break;
       case FLOAT16: store<u16>(p + (<usize>i << 1), f64ToHalf(v)); break;
+      case BFLOAT16: store<u16>(p + (<usize>i << 1), f32ToBfloat16(<f32>v)); break;
       case BOOL: store<u8>(p + <usize>i, v != 0 ? 1 : 0); break;
       case UINT64: store<u64>(p + (<usize>i << 3), v >= 9223372036854775808.0 ? <u64>v : <u64>(<i64>v)); break;
       default: this.storeI64(i, v != v ? 0 : <i64>v);

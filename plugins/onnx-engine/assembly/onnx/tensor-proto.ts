@@ -2,7 +2,7 @@
 // (float_data, int32_data, int64_data, double_data, uint64_data), all length-checked.
 import { decodeError, failed, unsupported } from "../errors";
 import { Reader, WIRE_LEN } from "../protobuf";
-import { DOUBLE, FLOAT, FLOAT16, INT64, MAX_RANK, MAX_TENSOR_BYTES, Tensor, UINT16, UINT32, UINT64, elementSize, shapeFitsI32, typeName } from "../tensor";
+import { BFLOAT16, DOUBLE, FLOAT, FLOAT16, INT64, MAX_RANK, MAX_TENSOR_BYTES, Tensor, UINT16, UINT32, UINT64, elementSize, shapeFitsI32, typeName } from "../tensor";
 
 export class NamedTensor {
   constructor(public name: string, public tensor: Tensor) {}
@@ -107,7 +107,7 @@ export function decodeTensorProto(r: Reader, what: string): NamedTensor | null {
     decodeError(label + " has string_data, which does not fit data type " + typeName(dataType));
     return null;
   }
-  // onnx.proto: uint32/uint64 travel in uint64_data; float16 (as bits), int8..uint16, int32
+  // onnx.proto: uint32/uint64 travel in uint64_data; float16 and bfloat16 (as bits), int8..uint16, int32
   // and bool in int32_data
   const wide = dataType == UINT32 || dataType == UINT64;
   let have = 0;
@@ -132,7 +132,7 @@ export function decodeTensorProto(r: Reader, what: string): NamedTensor | null {
   } else {
     const values = dataType == INT64 ? int64s : wide ? uint64s : int32s;
     // storeI64 wraps to the width (float16 bits land as u16 through its integer twin)
-    const bits = dataType == FLOAT16 ? new Tensor(UINT16, dims, n, data) : t;
+    const bits = dataType == FLOAT16 || dataType == BFLOAT16 ? new Tensor(UINT16, dims, n, data) : t;
     for (let i = 0; i < n; i++) bits.storeI64(i, unchecked(values[i]));
   }
   return new NamedTensor(name, t);

@@ -25,7 +25,7 @@ import { OpContext } from "./context";
 }
 
 export function castTo(ctx: OpContext, x: Tensor, to: i32): void {
-  if (elementSize(to) == 0) return unsupported("data type " + typeName(to) + " as the target of " + ctx.label());
+  if (elementSize(to) == 0) return unsupported("data type " + typeName(to) + " as the target of " + ctx.where());
   if (to == x.dtype) return ctx.setOutput(0, x);
   const out = newTensor(to, x.dims, "output of " + ctx.label());
   if (out === null) return;

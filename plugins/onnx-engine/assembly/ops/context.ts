@@ -25,6 +25,11 @@ export class OpContext {
     return this.node.opType + " (" + this.node.label() + ")";
   }
 
+  /** `Add (node "add0", domain ai.onnx)`: how an unsupported answer names the node. */
+  where(): string {
+    return this.node.opType + " (" + this.node.label() + ", domain ai.onnx)";
+  }
+
   error(msg: string): void {
     modelError(this.label() + ": " + msg);
   }
@@ -50,7 +55,7 @@ export class OpContext {
   }
 
   unsupportedType(t: Tensor, schemaName: string): void {
-    unsupported("data type " + typeName(t.dtype) + " for input " + schemaName + " of " + this.label());
+    unsupported("data type " + typeName(t.dtype) + " for input " + schemaName + " of " + this.where());
   }
 
   /** A required float32 input. */
@@ -157,7 +162,7 @@ export class OpContext {
   }
 
   unsupportedAttr(name: string, value: string): void {
-    unsupported("attribute value " + name + "=" + value + " for " + this.label());
+    unsupported("attribute value " + name + "=" + value + " for " + this.where());
   }
 
   /** Normalizes an axis in [-rank, rank) to [0, rank); -1 (with an error) when out of range. */

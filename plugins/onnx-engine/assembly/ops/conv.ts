@@ -50,7 +50,7 @@ export function convOp(ctx: OpContext): void {
   const r = x.rank;
   if (r < 3) return ctx.error("X must have rank >= 3 (N, C, spatial...), has shape " + dimsToString(x.dims));
   const s = r - 2;
-  if (s > 3) return unsupported("Conv with " + s.toString() + " spatial dimensions in " + ctx.label() + " (at most 3)");
+  if (s > 3) return unsupported("Conv with " + s.toString() + " spatial dimensions in " + ctx.where() + " (at most 3)");
   if (wt.rank != r) return ctx.error("W shape " + dimsToString(wt.dims) + " does not match X rank " + r.toString());
   const group64 = ctx.attrInt("group", 1);
   if (failed()) return;

@@ -24,7 +24,7 @@ function intValues(ctx: OpContext, t: Tensor, name: string): Array<i64> | null {
 /** dims from int64 values, each in [0, 2^31). */
 function shapeFrom(ctx: OpContext, v: Array<i64>, what: string): Array<i32> | null {
   if (v.length > MAX_RANK) {
-    unsupported("rank " + v.length.toString() + " in " + ctx.label());
+    unsupported("rank " + v.length.toString() + " in " + ctx.where());
     return null;
   }
   const dims = new Array<i32>(v.length);
@@ -60,7 +60,7 @@ export function gatherOp(ctx: OpContext): void {
   for (let i = 0; i < axis; i++) outDims.push(data.dims[i]);
   for (let i = 0; i < ind.rank; i++) outDims.push(ind.dims[i]);
   for (let i = axis + 1; i < r; i++) outDims.push(data.dims[i]);
-  if (outDims.length > MAX_RANK) return unsupported("rank " + outDims.length.toString() + " in " + ctx.label());
+  if (outDims.length > MAX_RANK) return unsupported("rank " + outDims.length.toString() + " in " + ctx.where());
   const out = newTensor(data.dtype, outDims, "output of " + ctx.label());
   if (out === null) return;
   const es = <usize>elementSize(data.dtype);

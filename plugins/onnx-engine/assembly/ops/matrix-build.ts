@@ -44,7 +44,7 @@ export function eyeLikeOp(ctx: OpContext): void {
   const dtype = <i32>ctx.attrInt("dtype", x.dtype);
   const k = ctx.attrInt("k", 0);
   if (failed()) return;
-  if (elementSize(dtype) == 0 || !(isNumericType(dtype) || dtype == BOOL)) return unsupported("data type " + dtype.toString() + " as the dtype of " + ctx.label());
+  if (elementSize(dtype) == 0 || !(isNumericType(dtype) || dtype == BOOL)) return unsupported("data type " + dtype.toString() + " as the dtype of " + ctx.where());
   if (x.rank != 2) return ctx.error("input must be 2-D, has shape " + dimsToString(x.dims));
   const out = newTensor(dtype, x.dims, "output of " + ctx.label());
   if (out === null) return;
@@ -73,7 +73,7 @@ export function oneHotOp(ctx: OpContext): void {
   if (!(depthF >= 1) || depthF > 0x7fffffff) return ctx.error("depth must be positive, is " + depthF.toString());
   const depth = <i32>depthF;
   const r = ind.rank + 1;
-  if (r > MAX_RANK) return unsupported("rank " + r.toString() + " in " + ctx.label());
+  if (r > MAX_RANK) return unsupported("rank " + r.toString() + " in " + ctx.where());
   const axis = ctx.axis(a, r, "axis");
   if (failed()) return;
   const outDims = new Array<i32>();

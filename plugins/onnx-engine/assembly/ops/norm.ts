@@ -1,4 +1,5 @@
-// BatchNormalization (inference), InstanceNormalization, LayerNormalization.
+// BatchNormalization (inference, and training_mode from opset 14), InstanceNormalization,
+// LayerNormalization.
 import { failed, unsupported } from "../errors";
 import { FLOAT, Tensor, dimsToString, newTensor, product } from "../tensor";
 import { OpContext } from "./context";
@@ -15,7 +16,7 @@ export function batchNormOp(ctx: OpContext): void {
   if (ctx.opset >= 14) {
     const tm = ctx.attrInt("training_mode", 0);
     if (failed()) return;
-    if (tm != 0) return ctx.unsupportedAttr("training_mode", tm.toString() + " (inference only)");
+    if (tm != 0) return batchNormTraining(ctx, x, scale, bias, mean, variance, eps);
   } else if (ctx.opset < 7) {
     const isTest = ctx.attrInt("is_test", 0);
     if (failed()) return;
@@ -23,7 +24,7 @@ export function batchNormOp(ctx: OpContext): void {
     if (isTest == 0 && (ctx.wantsOutput(1) || ctx.wantsOutput(2))) return ctx.unsupportedAttr("is_test", "0 (inference only)");
   }
   for (let i = 1; i < ctx.node.outputs.length; i++) {
-    if (ctx.wantsOutput(i)) return unsupported("training outputs (running mean/var) of " + ctx.label() + " (inference only)");
+    if (ctx.wantsOutput(i)) return unsupported("training outputs (running mean/var) of " + ctx.where() + " (inference only)");
   }
   let spatial = true;
   if (ctx.opset < 9) {
@@ -96,7 +97,7 @@ export function layerNormOp(ctx: OpContext): void {
   if (!suffixBroadcast(scale, normDims)) return ctx.error("Scale shape " + dimsToString(scale.dims) + " does not broadcast to " + dimsToString(normDims));
   if (bias !== null && !suffixBroadcast(bias, normDims)) return ctx.error("B shape " + dimsToString(bias.dims) + " does not broadcast to " + dimsToString(normDims));
   if (scale.size != inner || (bias !== null && bias.size != inner)) {
-    return unsupported("broadcast Scale/B shapes in " + ctx.label() + " (they must cover the normalized dimensions)");
+    return unsupported("broadcast Scale/B shapes in " + ctx.where() + " (they must cover the normalized dimensions)");
   }
   const out = newTensor(FLOAT, x.dims, "output of " + ctx.label());
   if (out === null) return;
@@ -152,4 +153,53 @@ function normalizeRows(x: Tensor, out: Tensor, rows: i32, inner: i32, eps: f32, 
       }
     }
   }
+}
+
+/**
+ * training_mode=1: normalizes by the batch's own per-channel mean and population variance and
+ * returns the updated running statistics (input * momentum + batch * (1 - momentum)).
+ */
+function batchNormTraining(ctx: OpContext, x: Tensor, scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, eps: f32): void {
+  const momentum = <f64>ctx.attrFloat("momentum", 0.9);
+  if (failed()) return;
+  if (x.rank < 2) return ctx.error("X must have rank >= 2, has shape " + dimsToString(x.dims));
+  const n = x.dims[0];
+  const c = x.dims[1];
+  const inner = product(x.dims, 2, x.rank);
+  const ps: Array<Tensor> = [scale, bias, mean, variance];
+  const names = ["scale", "B", "input_mean", "input_var"];
+  for (let i = 0; i < 4; i++) {
+    if (ps[i].size != c) return ctx.error(names[i] + " shape " + dimsToString(ps[i].dims) + " does not match X shape " + dimsToString(x.dims));
+  }
+  const out = newTensor(FLOAT, x.dims, "output of " + ctx.label());
+  const runMean = newTensor(FLOAT, [c], "running_mean of " + ctx.label());
+  const runVar = newTensor(FLOAT, [c], "running_var of " + ctx.label());
+  if (out === null || runMean === null || runVar === null) return;
+  const count = <f64>(n * inner);
+  for (let q = 0; q < c; q++) {
+    let s: f64 = 0;
+    for (let b = 0; b < n; b++) for (let i = 0; i < inner; i++) s += <f64>x.getF32((b * c + q) * inner + i);
+    const m = count > 0 ? s / count : 0;
+    let v: f64 = 0;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < inner; i++) {
+        const d = <f64>x.getF32((b * c + q) * inner + i) - m;
+        v += d * d;
+      }
+    }
+    v = count > 0 ? v / count : 0;
+    const a = <f64>scale.getF32(q) / Math.sqrt(v + <f64>eps);
+    const sh = <f64>bias.getF32(q) - m * a;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < inner; i++) {
+        const e = (b * c + q) * inner + i;
+        out.storeF64(e, <f64>x.getF32(e) * a + sh);
+      }
+    }
+    runMean.storeF64(q, <f64>mean.getF32(q) * momentum + m * (1 - momentum));
+    runVar.storeF64(q, <f64>variance.getF32(q) * momentum + v * (1 - momentum));
+  }
+  ctx.setOutput(0, out);
+  ctx.setOutput(1, runMean);
+  ctx.setOutput(2, runVar);
 }

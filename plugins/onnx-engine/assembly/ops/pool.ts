@@ -12,7 +12,7 @@ function poolInput(ctx: OpContext): Tensor | null {
     return null;
   }
   if (x.rank > 5) {
-    unsupported(ctx.node.opType + " with " + (x.rank - 2).toString() + " spatial dimensions in " + ctx.label() + " (at most 3)");
+    unsupported(ctx.node.opType + " with " + (x.rank - 2).toString() + " spatial dimensions in " + ctx.where() + " (at most 3)");
     return null;
   }
   return x;

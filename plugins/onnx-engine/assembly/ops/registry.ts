@@ -5,7 +5,7 @@ import { convOp } from "./conv";
 import * as ew from "./elementwise";
 import { gemmOp, matmulOp } from "./gemm";
 import { batchNormOp, instanceNormOp, layerNormOp } from "./norm";
-import { averagePoolOp, globalPoolOp, maxPoolOp } from "./pool";
+import { averagePoolOp, globalPoolOp } from "./pool";
 import * as sh from "./shape";
 import * as ix from "./indexing";
 import * as lg from "./logic";
@@ -31,6 +31,12 @@ import * as mb from "./matrix-build";
 import { nonMaxSuppressionOp } from "./detection";
 import { einsumOp } from "./einsum";
 import * as sig from "./signal";
+import { maxUnpoolOp } from "./unpool";
+import { maxPoolAnyType } from "./pool-types";
+import * as tr from "./training";
+
+/** Operators of other domains that the engine implements (the domain's version 1). */
+const TRAINING_NAMES: StaticArray<string> = ["Adagrad", "Adam", "Momentum"];
 
 const NAMES: StaticArray<string> = [
   "Resize", "Upsample", "ConvTranspose", "GridSample", "RoiAlign", "LRN", "MeanVarianceNormalization",
@@ -38,18 +44,18 @@ const NAMES: StaticArray<string> = [
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
   "AveragePool", "BatchNormalization", "BitShift", "BlackmanWindow", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
   "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Compress", "Concat",
-  "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
+  "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "DFT", "Div", "Dropout",
   "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "EyeLike", "Flatten", "Floor", "Gather", "GatherElements", "GatherND", "Gelu", "Gemm",
   "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HammingWindow", "HannWindow",
   "Hardmax", "HardSigmoid",
   "HardSwish", "Identity", "InstanceNormalization", "IsInf", "IsNaN", "LayerNormalization",
-  "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min",
+  "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "MaxUnpool", "Mean", "MelWeightMatrix", "Min",
   "Mish", "Mod", "Mul", "Neg", "NegativeLogLikelihoodLoss", "NonMaxSuppression", "NonZero", "Not", "OneHot", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
   "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
   "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "ReverseSequence", "Round", "Scatter", "ScatterElements",
   "ScatterND", "Selu", "Shape", "Shrink", "Sigmoid",
   "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Softsign", "SpaceToDepth", "Split",
-  "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze",
+  "Sqrt", "STFT", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze",
   "Where", "Xor",
   "If", "Loop", "Scan",
   "GRU", "LSTM", "RNN",
@@ -76,6 +82,8 @@ function since(op: string): i32 {
   if (op == "Einsum") return 12;
   if (op == "ReverseSequence") return 10;
   if (op == "HannWindow" || op == "HammingWindow" || op == "BlackmanWindow") return 17;
+  if (op == "DFT" || op == "STFT" || op == "MelWeightMatrix") return 17;
+  if (op == "MaxUnpool") return 9;
   if (op == "Scatter") return 9;
   if (op == "GatherElements" || op == "GatherND" || op == "ScatterElements" || op == "ScatterND") return 11;
   if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") return 12;
@@ -94,11 +102,22 @@ function since(op: string): i32 {
   return 1;
 }
 
+/** ai.onnx operator names, then the other domains' as "domain.Op". */
 export function supportedOps(): Array<string> {
   const out = new Array<string>(NAMES.length);
   for (let i = 0; i < NAMES.length; i++) out[i] = NAMES[i];
   out.sort();
+  for (let i = 0; i < TRAINING_NAMES.length; i++) out.push(tr.DOMAIN + "." + TRAINING_NAMES[i]);
   return out;
+}
+
+/** Whether the engine implements op in domain ("" is ai.onnx). */
+export function isSupportedIn(domain: string, op: string): bool {
+  if (domain == "" || domain == "ai.onnx") return isSupported(op);
+  if (domain == tr.DOMAIN) {
+    for (let i = 0; i < TRAINING_NAMES.length; i++) if (unchecked(TRAINING_NAMES[i]) == op) return true;
+  }
+  return false;
 }
 
 export function isSupported(op: string): bool {
@@ -109,6 +128,12 @@ export function isSupported(op: string): bool {
 /** Runs the op for ctx.node; the caller has checked isSupported(). */
 export function dispatch(ctx: OpContext): void {
   const op = ctx.node.opType;
+  if (ctx.node.domain == tr.DOMAIN) {
+    if (op == "Adagrad") tr.optimizerOp(ctx, tr.ADAGRAD);
+    else if (op == "Adam") tr.optimizerOp(ctx, tr.ADAM);
+    else tr.optimizerOp(ctx, tr.MOMENTUM);
+    return;
+  }
   if (ctx.opset < since(op)) {
     modelError(op + " does not exist in ai.onnx opset " + ctx.opset.toString() + " (" + ctx.node.label() + ")");
     return;
@@ -223,6 +248,10 @@ export function dispatch(ctx: OpContext): void {
     case "HannWindow": sig.windowOp(ctx, sig.HANN); break;
     case "HammingWindow": sig.windowOp(ctx, sig.HAMMING); break;
     case "BlackmanWindow": sig.windowOp(ctx, sig.BLACKMAN); break;
+    case "DFT": sig.dftOp(ctx); break;
+    case "MaxUnpool": maxUnpoolOp(ctx); break;
+    case "STFT": sig.stftOp(ctx); break;
+    case "MelWeightMatrix": sig.melWeightMatrixOp(ctx); break;
     case "EyeLike": mb.eyeLikeOp(ctx); break;
     case "OneHot": mb.oneHotOp(ctx); break;
     case "NonMaxSuppression": nonMaxSuppressionOp(ctx); break;
@@ -245,7 +274,7 @@ export function dispatch(ctx: OpContext): void {
     case "Gemm": gemmOp(ctx); break;
     case "MatMul": matmulOp(ctx); break;
     case "Conv": convOp(ctx); break;
-    case "MaxPool": maxPoolOp(ctx); break;
+    case "MaxPool": maxPoolAnyType(ctx); break;
     case "AveragePool": averagePoolOp(ctx); break;
     case "GlobalAveragePool": globalPoolOp(ctx, false); break;
     case "GlobalMaxPool": globalPoolOp(ctx, true); break;

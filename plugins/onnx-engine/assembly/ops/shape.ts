@@ -27,7 +27,7 @@ export function reshapeOp(ctx: OpContext): void {
   }
   const allowZero = ctx.opset >= 14 ? ctx.attrInt("allowzero", 0) != 0 : false;
   if (failed()) return;
-  if (shape.length > MAX_RANK) return unsupported("rank " + shape.length.toString() + " in " + ctx.label());
+  if (shape.length > MAX_RANK) return unsupported("rank " + shape.length.toString() + " in " + ctx.where());
   const dims = new Array<i32>(shape.length);
   let inferAt = -1;
   let known: i64 = 1;
@@ -235,7 +235,7 @@ export function unsqueezeOp(ctx: OpContext): void {
   const axes = axesOf(ctx, true);
   if (axes === null) return;
   const r = x.rank + axes.length;
-  if (r > MAX_RANK) return unsupported("rank " + r.toString() + " in " + ctx.label());
+  if (r > MAX_RANK) return unsupported("rank " + r.toString() + " in " + ctx.where());
   const insert = new StaticArray<bool>(r);
   for (let i = 0; i < axes.length; i++) {
     const a = ctx.axis(axes[i], r, "axes value");
@@ -313,7 +313,7 @@ export function dropoutOp(ctx: OpContext): void {
           else return ctx.unsupportedType(ratio, "ratio");
         }
         // with ratio 0 training mode drops nothing: still the identity
-        if (r != 0) return unsupported("training_mode=true with ratio " + r.toString() + " in " + ctx.label() + " (random dropout is not implemented; inference only)");
+        if (r != 0) return unsupported("training_mode=true with ratio " + r.toString() + " in " + ctx.where() + " (random dropout is not implemented; inference only)");
       }
     }
   }

@@ -79,7 +79,7 @@ export function resolveWindow(ctx: OpContext, inSpatial: Array<i32>, kernel: Sta
     for (let i = 0; i < s; i++) {
       if (dilations[i] != 1) {
         // onnxruntime refuses (Conv) or miscomputes (pooling) this combination
-        unsupported("auto_pad " + autoPad + " with dilations > 1 in " + ctx.label());
+        unsupported("auto_pad " + autoPad + " with dilations > 1 in " + ctx.where());
         return null;
       }
     }
