@@ -48,6 +48,37 @@ export class ManifestError extends BadInputError {
   readonly type = 'ManifestError';
 }
 
+/** A reference that does not parse (`host/repo:tag@sha256:…` or `oci-layout:<dir>:tag`). */
+export class ReferenceError extends BadInputError {
+  readonly type = 'ReferenceError';
+}
+/** The registry refused our credentials (401/403). Names the registry, never the credential. */
+export class RegistryAuthError extends BadInputError {
+  readonly type = 'RegistryAuthError';
+}
+/** Bytes from a store do not have the digest they were asked for: tampering or corruption. */
+export class DigestMismatchError extends BadInputError {
+  readonly type = 'DigestMismatchError';
+}
+/** The artifact exists but is not a ModelPack model (or lacks a part a bundle needs). */
+export class NotAModelError extends BadInputError {
+  readonly type = 'NotAModelError';
+}
+/** A manifest, tag or blob the reference names is not in the store. */
+export class ArtifactNotFoundError extends BadInputError {
+  readonly type = 'ArtifactNotFoundError';
+}
+/** The registry answered something the distribution API does not allow. */
+export class RegistryProtocolError extends BadInputError {
+  readonly type = 'RegistryProtocolError';
+}
+
+/** The registry could not be reached or answered 5xx/429; a later attempt may succeed. */
+export class RegistryUnavailableError extends ModelshipError {
+  readonly type = 'RegistryUnavailableError';
+  readonly retryable = true;
+}
+
 /** The filesystem or another dependency misbehaved; a later attempt may succeed. */
 export class TransientIoError extends ModelshipError {
   readonly type = 'TransientIoError';
@@ -81,6 +112,12 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'KeyringError',
   'TrustPolicyError',
   'MultiSignError',
+  'ReferenceError',
+  'RegistryAuthError',
+  'DigestMismatchError',
+  'NotAModelError',
+  'ArtifactNotFoundError',
+  'RegistryProtocolError',
 ] as const;
 
 export function errorMessage(err: unknown): string {
