@@ -54,6 +54,13 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The OCI registry (Debian's docker-registry, distribution 2.8.2, and htpasswd) and the oras CLI
+# (go install oras.land/oras v1.3.6 into .modelship/tools) for the registry and interop tests.
+if [ "$(id -u)" = 0 ] || command -v docker-registry >/dev/null; then bash registry/install.sh >/dev/null
+else step "note: the registry tests need Debian's docker-registry and apache2-utils (sudo apt-get install docker-registry apache2-utils); they skip without it"; fi
+if command -v go >/dev/null; then bash registry/install-oras.sh >/dev/null
+else step "note: the oras interop tests and bench need Go to build oras; they skip without it"; fi
+
 # The Temporal CLI: one on PATH wins, else the venv's, else go install (temporal/install.sh).
 TEMPORAL_BIN="$(bash temporal/install.sh)"
 export TEMPORAL_BIN

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Start a local OCI registry (Debian's docker-registry, distribution 2.8.2), detached, and wait
+# until it answers /v2/.
+#
+#   registry/start.sh [--port P] [--ip IP] [--data-dir D] [--htpasswd FILE]
+#
+# Files in the data dir D (default .modelship/registry): config.yml (generated on every start),
+# storage/ (the blobs and manifests, kept across restarts), registry.log, registry.pid and
+# registry.address (host:port of the running registry, for a repeated start or a test helper).
+# With --htpasswd, clients need basic-auth credentials from that file (bcrypt entries, made
+# with `htpasswd -Bbn user password`). Idempotent: a healthy registry already running for D
+# is reported and left alone.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+PORT="${MODELSHIP_REGISTRY_PORT:-5000}"
+IP="127.0.0.1"
+DATA_DIR="${MODELSHIP_REGISTRY_DATA_DIR:-$ROOT/.modelship/registry}"
+HTPASSWD=""
+READY_TIMEOUT=30
+
+die() { echo "start.sh: $*" >&2; exit 1; }
+usage() { echo "usage: $0 [--port P] [--ip IP] [--data-dir D] [--htpasswd FILE]" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) [ $# -ge 2 ] || usage; PORT="$2"; shift 2 ;;
+    --port=*) PORT="${1#*=}"; shift ;;
+    --ip) [ $# -ge 2 ] || usage; IP="$2"; shift 2 ;;
+    --ip=*) IP="${1#*=}"; shift ;;
+    --data-dir) [ $# -ge 2 ] || usage; DATA_DIR="$2"; shift 2 ;;
+    --data-dir=*) DATA_DIR="${1#*=}"; shift ;;
+    --htpasswd) [ $# -ge 2 ] || usage; HTPASSWD="$2"; shift 2 ;;
+    --htpasswd=*) HTPASSWD="${1#*=}"; shift ;;
+    -h|--help) usage ;;
+    *) echo "start.sh: unknown argument: $1" >&2; usage ;;
+  esac
+done
+
+[[ "$PORT" =~ ^[0-9]+$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "invalid port: $PORT"
+if [ -n "$HTPASSWD" ]; then
+  [ -f "$HTPASSWD" ] || die "htpasswd file $HTPASSWD does not exist (make one with: htpasswd -Bbc FILE user password)"
+  HTPASSWD="$(cd "$(dirname "$HTPASSWD")" && pwd -P)/$(basename "$HTPASSWD")"
+  grep -qE '^[^:]+:\$2[aby]\$' "$HTPASSWD" || die "$HTPASSWD has no bcrypt entries; distribution accepts bcrypt only (htpasswd -B)"
+fi
+
+mkdir -p "$DATA_DIR"
+DATA_DIR="$(cd "$DATA_DIR" && pwd -P)"
+CONFIG="$DATA_DIR/config.yml"
+LOG="$DATA_DIR/registry.log"
+PIDFILE="$DATA_DIR/registry.pid"
+ADDRFILE="$DATA_DIR/registry.address"
+mkdir -p "$DATA_DIR/storage"
+
+BIN="$(bash "$ROOT/registry/install.sh")" || die "no docker-registry available (see above)"
+
+case "$IP" in *:*) ADDRESS="[$IP]:$PORT" ;; *) ADDRESS="$IP:$PORT" ;; esac
+connect="$ADDRESS"; [ "$IP" = "0.0.0.0" ] && connect="127.0.0.1:$PORT"
+
+# Ready means /v2/ answers: 200 without auth, 401 with it.
+ready() { # ready HOST:PORT
+  local code
+  code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$1/v2/" 2>/dev/null || true)"
+  [ "$code" = 200 ] || [ "$code" = 401 ]
+}
+
+is_registry() { # pid alive and a registry (pids get reused)
+  [[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null \
+    && [[ "$(ps -o args= -p "$1" 2>/dev/null || true)" == *registry*serve* ]]
+}
+recorded_pid() { [ -s "$PIDFILE" ] && head -n1 "$PIDFILE" | tr -dc '0-9'; }
+
+wait_ready() { # wait_ready PID ADDR
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    is_registry "$1" || return 1
+    ready "$2" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+fail() { # fail MESSAGE [PID]
+  echo "start.sh: $1" >&2
+  [ -f "$LOG" ] && { echo "--- last 20 lines of $LOG ---" >&2; tail -n 20 "$LOG" >&2; }
+  if [ -n "${2:-}" ] && is_registry "$2"; then kill -KILL "$2" 2>/dev/null || true; rm -f "$PIDFILE" "$ADDRFILE"; fi
+  exit 1
+}
+
+pid="$(recorded_pid || true)"
+if [ -n "$pid" ] && is_registry "$pid"; then
+  running="$(head -n1 "$ADDRFILE" 2>/dev/null || echo "$connect")"
+  if ready "$running" || wait_ready "$pid" "$running"; then
+    echo "registry already running at $running (pid $pid, data $DATA_DIR)"
+    [ "$running" = "$connect" ] || echo "start.sh: note: requested $connect; run registry/stop.sh --data-dir $DATA_DIR first to change it" >&2
+    exit 0
+  fi
+  fail "registry pid $pid for $DATA_DIR runs but does not answer at $running; try registry/stop.sh --data-dir $DATA_DIR"
+fi
+rm -f "$PIDFILE" "$ADDRFILE"
+
+port_busy() { (: <>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+port_busy "$connect" && die "port $PORT on $IP is already in use (pick another with --port)"
+
+# The config is generated each start so flags always win over a stale file.
+{
+  echo "version: 0.1"
+  echo "log:"
+  echo "  level: info"
+  echo "  accesslog:"
+  echo "    disabled: true"
+  echo "  fields:"
+  echo "    service: modelship-registry"
+  echo "storage:"
+  echo "  filesystem:"
+  echo "    rootdirectory: $DATA_DIR/storage"
+  echo "  delete:"
+  echo "    enabled: true"
+  echo "http:"
+  echo "  addr: $ADDRESS"
+  echo "  secret: $(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+  echo "  headers:"
+  echo "    X-Content-Type-Options: [nosniff]"
+  if [ -n "$HTPASSWD" ]; then
+    echo "auth:"
+    echo "  htpasswd:"
+    echo "    realm: modelship-registry"
+    echo "    path: $HTPASSWD"
+  fi
+} > "$CONFIG"
+chmod 600 "$CONFIG"
+
+echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) start.sh: $BIN serve $CONFIG" >> "$LOG"
+launcher=()
+command -v setsid >/dev/null 2>&1 && launcher=(setsid)
+${launcher[@]+"${launcher[@]}"} nohup bash -c 'echo $$ > "$0"; exec "$@"' "$PIDFILE" "$BIN" serve "$CONFIG" \
+  >> "$LOG" 2>&1 < /dev/null &
+
+for _ in $(seq 1 50); do pid="$(recorded_pid || true)"; [ -n "$pid" ] && break; sleep 0.1; done
+[ -n "$pid" ] || fail "registry did not record its pid in $PIDFILE"
+echo "$connect" > "$ADDRFILE"
+
+if ! wait_ready "$pid" "$connect"; then
+  is_registry "$pid" && fail "registry pid $pid not answering /v2/ at $connect after ${READY_TIMEOUT}s" "$pid"
+  rm -f "$PIDFILE" "$ADDRFILE"
+  fail "registry exited during startup"
+fi
+echo "registry ready at $connect ($([ -n "$HTPASSWD" ] && echo "basic auth from $HTPASSWD" || echo "no auth"), data $DATA_DIR)"
