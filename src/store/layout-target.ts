@@ -164,4 +164,8 @@ export class LayoutTarget implements Target {
     }
     return found;
   }
+
+  async detach(_subject: Descriptor, referrer: Descriptor): Promise<void> {
+    await this.updateIndex((entries) => entries.filter((d) => d.digest !== referrer.digest || d.annotations?.[ANNOTATION_REF_NAME] !== undefined));
+  }
 }

@@ -68,6 +68,10 @@ export class MemoryTarget implements Target {
     return (this.referrerIndex.get(subject.digest) ?? []).filter((d) => !artifactType || d.artifactType === artifactType);
   }
 
+  async detach(subject: Descriptor, referrer: Descriptor): Promise<void> {
+    this.referrerIndex.set(subject.digest, (this.referrerIndex.get(subject.digest) ?? []).filter((d) => d.digest !== referrer.digest));
+  }
+
   /** Overwrites stored bytes without checking: for tests of tampering. */
   corrupt(digest: string, bytes: Buffer): void {
     this.blobs.set(digest, bytes);

@@ -176,7 +176,7 @@ export class RemoteTarget implements Target {
     const res = await this.client.request({ method: 'PUT', path: this.path('manifests', ref), repository: this.repository, push: true, headers: { 'content-type': desc.mediaType }, body: bytes });
     await res.body?.cancel();
     const subject = subjectOf(desc, bytes);
-    if (subject && !res.headers.get('oci-subject')) await this.addToFallback(subject, plainDescriptor({ ...desc, ...(desc.artifactType ? {} : {}) }));
+    if (subject && !res.headers.get('oci-subject')) await this.addToFallback(subject, plainDescriptor({ ...desc, ...(desc.artifactType ? {} : artifactTypeOf(bytes)) }));
   }
 
   /** Adds a referrer to the `sha256-<hex>` index of its subject (OCI distribution spec, referrers tag schema). */
@@ -188,10 +188,20 @@ export class RemoteTarget implements Target {
     await this.putManifest(desc, bytes, fallbackTag(subject));
   }
 
-  /** Replaces the fallback index of a subject with these referrers (dropping superseded ones). */
-  async rewriteFallback(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
-    if (this.referrersApi === true) return;
-    const bytes = referrersIndex(referrers);
+  /**
+   * With the referrers API, the referrer manifest is deleted (the API lists what exists); under
+   * the fallback, it is dropped from the `sha256-<hex>` index and its bytes stay.
+   */
+  async detach(subject: Descriptor, referrer: Descriptor): Promise<void> {
+    if (this.referrersApi === undefined) await this.listReferrers(subject);
+    if (this.referrersApi) {
+      const res = await this.client.request({ method: 'DELETE', path: this.path('manifests', referrer.digest), repository: this.repository, push: true, accept: [404] });
+      await res.body?.cancel();
+      return;
+    }
+    const existing = await this.fallbackIndex(subject);
+    if (!existing.some((d) => d.digest === referrer.digest)) return;
+    const bytes = referrersIndex(existing.filter((d) => d.digest !== referrer.digest));
     await this.putManifest({ mediaType: OCI_INDEX, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length }, bytes, fallbackTag(subject));
   }
 
@@ -304,4 +314,10 @@ export class RemoteTarget implements Target {
     parseDigest(digest, 'upload');
     return { digest, size };
   }
+}
+
+function artifactTypeOf(manifestBytes: Buffer): { artifactType?: string } {
+  const m = JSON.parse(manifestBytes.toString('utf8')) as { artifactType?: unknown; config?: { mediaType?: unknown } };
+  const type = typeof m.artifactType === 'string' ? m.artifactType : typeof m.config?.mediaType === 'string' ? m.config.mediaType : undefined;
+  return type ? { artifactType: type } : {};
 }

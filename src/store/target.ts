@@ -39,4 +39,6 @@ export interface Target {
   tag(desc: Descriptor, tag: string): Promise<void>;
   /** Manifests whose `subject` is `subject`, optionally only of one artifactType. */
   referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]>;
+  /** Stops listing `referrer` as a referrer of `subject` (a superseded signature or attestation). */
+  detach(subject: Descriptor, referrer: Descriptor): Promise<void>;
 }
