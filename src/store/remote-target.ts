@@ -249,7 +249,9 @@ export class RemoteTarget implements Target {
   /**
    * POST, then PATCH chunks streamed from the file, then PUT ?digest=: the file is read once and
    * hashed on the way. Each acknowledged chunk is recorded, so a retry re-reads locally (to
-   * rebuild the hash) what the registry already holds and sends only the rest.
+   * rebuild the hash) what the registry already holds and sends only the rest. A process killed
+   * in the middle of a chunk leaves a session distribution 2.8 refuses (BLOB_UPLOAD_INVALID):
+   * the retry then starts that file's upload afresh (files already uploaded are skipped by HEAD).
    */
   private async uploadChunked(path: string, options: TransferOptions): Promise<{ digest: Digest; size: number }> {
     const size = (await stat(path)).size;
@@ -279,6 +281,9 @@ export class RemoteTarget implements Target {
     };
     await save({ location, offset });
     while (offset < size) {
+      // Cancellation is honoured between chunks, not inside one: distribution invalidates an
+      // upload session whose PATCH was cut off, so a finished chunk is what a retry resumes from.
+      if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new DOMException('upload cancelled', 'AbortError');
       const end = Math.min(size, offset + this.chunkBytes) - 1;
       const from = offset;
       let sent = 0;
@@ -298,7 +303,6 @@ export class RemoteTarget implements Target {
         push: true,
         headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${end}`, 'content-length': String(end - offset + 1) },
         body,
-        ...(options.signal ? { signal: options.signal } : {}),
       });
       await res.body?.cancel();
       location = this.location(res);

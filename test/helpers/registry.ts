@@ -1,0 +1,54 @@
+// A real registry (Debian's docker-registry, distribution 2.8.2) on a free port, started and
+// stopped by the project's own registry/start.sh and stop.sh, in a temporary data folder.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { freePorts } from './dev-server.js';
+
+export interface TestRegistry {
+  /** host:port */
+  readonly address: string;
+  readonly dataDir: string;
+  /** distribution's filesystem storage root (docker/registry/v2/…), for tampering tests. */
+  readonly storageDir: string;
+  stop(): Promise<void>;
+}
+
+export const ORAS_BIN = join(PROJECT_ROOT, '.modelship', 'tools', 'oras');
+
+/** Why registry tests cannot run here, or undefined when they can (setup installs both). */
+export function registryUnavailable(): string | undefined {
+  return spawnSync('bash', [join(PROJECT_ROOT, 'registry', 'install.sh')], { encoding: 'utf8' }).status === 0 ? undefined : 'docker-registry is not installed (registry/install.sh)';
+}
+
+export function orasUnavailable(): string | undefined {
+  return existsSync(ORAS_BIN) ? undefined : `oras is not built (${ORAS_BIN}; registry/install-oras.sh)`;
+}
+
+export async function startRegistry(options: { users?: Record<string, string> } = {}): Promise<TestRegistry> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'modelship-registry-'));
+  const [port] = await freePorts(1);
+  const args = [join(PROJECT_ROOT, 'registry', 'start.sh'), '--port', String(port), '--data-dir', join(dataDir, 'r')];
+  if (options.users) {
+    const file = join(dataDir, 'htpasswd');
+    const lines = Object.entries(options.users).map(([user, password]) => execFileSync('htpasswd', ['-Bbn', user, password], { encoding: 'utf8' }).trim());
+    await writeFile(file, `${lines.join('\n')}\n`);
+    args.push('--htpasswd', file);
+  }
+  execFileSync('bash', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  let stopped = false;
+  return {
+    address: `127.0.0.1:${port}`,
+    dataDir: join(dataDir, 'r'),
+    storageDir: join(dataDir, 'r', 'storage', 'docker', 'registry', 'v2'),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'stop.sh'), '--data-dir', join(dataDir, 'r')], { stdio: 'ignore' });
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,170 @@
+// The bundle store against a real registry (distribution 2.8.2, no referrers API): push, pull,
+// verify, the sha256-<hex> referrers fallback, upload resume, basic auth, and the errors users meet.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeSignedBundle } from './helpers/bundle-fixture.js';
+import { makeKeys, seededBytes, TempDirs, type TestKeys } from './helpers/fixtures.js';
+import { registryUnavailable, startRegistry, type TestRegistry } from './helpers/registry.js';
+import { OciBundleStore } from '../src/store/oci-bundle-store.js';
+import { BlobCache } from '../src/store/blob-cache.js';
+import { RemoteTarget } from '../src/store/remote-target.js';
+import { verifyBundle } from '../src/bundle/verify.js';
+import { parseIndex } from '../src/oci/manifest.js';
+import { BUNDLE_REFERRERS, OCI_INDEX } from '../src/oci/media-types.js';
+import { RegistryAuthError, RegistryUnavailableError } from '../src/errors.js';
+
+const skip = registryUnavailable();
+const temp = new TempDirs();
+let keys: TestKeys;
+let bundleDir: string;
+
+before(async () => {
+  if (skip) return;
+  keys = await makeKeys(await temp.make());
+  bundleDir = await temp.make();
+  await makeSignedBundle(bundleDir, keys.signingKey, { extraFiles: { 'weights/big.bin': seededBytes('big', 20 * 1024 * 1024) } });
+});
+after(() => temp.cleanup());
+
+function storeFor(cacheDir: string, options: { credentials?: { username: string; password: string; source: string } | null } = {}) {
+  return new OciBundleStore({ cache: new BlobCache(cacheDir), chunkBytes: 4 * 1024 * 1024, ...options });
+}
+
+describe('bundle store on a real registry without auth', { skip }, () => {
+  let registry: TestRegistry;
+  before(async () => {
+    registry = await startRegistry();
+  });
+  after(() => registry?.stop());
+
+  it('pushes, finds referrers through the sha256-<hex> tag fallback, pulls and verifies', async () => {
+    const store = storeFor(join(await temp.make(), 'cache'), { credentials: null });
+    const pushed = await store.pushBundle(bundleDir, `${registry.address}/models/sample-mlp:1.0.0`);
+    assert.match(pushed.reference, new RegExp(`^${registry.address}/models/sample-mlp:1\\.0\\.0@sha256:[0-9a-f]{64}$`));
+    assert.deepEqual(Object.keys(pushed.parts).sort(), ['manifest', 'provenance', 'signature', 'smoke']);
+
+    // distribution 2.8 has no referrers API: 404 there, and the fallback index lists all four.
+    const hex = pushed.manifest.digest.slice(7);
+    const api = await fetch(`http://${registry.address}/v2/models/sample-mlp/referrers/${pushed.manifest.digest}`);
+    assert.equal(api.status, 404);
+    const fallback = await fetch(`http://${registry.address}/v2/models/sample-mlp/manifests/sha256-${hex}`, { headers: { accept: OCI_INDEX } });
+    assert.equal(fallback.status, 200);
+    const index = parseIndex(Buffer.from(await fallback.arrayBuffer()), 'fallback');
+    assert.deepEqual(index.manifests.map((d) => d.artifactType).sort(), Object.values(BUNDLE_REFERRERS).map((s) => s.artifactType).sort());
+
+    const out = join(await temp.make(), 'pulled');
+    const pulled = await store.pullBundle(pushed.reference, out);
+    assert.ok(pulled.bytesFetched > 20 * 1024 * 1024);
+    const report = await verifyBundle(out, keys.publicKey);
+    assert.ok(report.ok, JSON.stringify(report.checks));
+    const again = await store.pullBundle(pushed.reference, join(await temp.make(), 'pulled'));
+    assert.equal(again.bytesFetched, 0, 'the second pull on this host reads the blobs from the cache');
+  });
+
+  it('a second push of the same bundle uploads no blob again (HEAD finds them)', async () => {
+    const store = storeFor(join(await temp.make(), 'cache'), { credentials: null });
+    let sent = 0;
+    await store.pushBundle(bundleDir, `${registry.address}/models/sample-mlp:1.0.1`, { onProgress: (n) => (sent = Math.max(sent, n)) });
+    assert.equal(sent, 0);
+  });
+
+  it('an interrupted chunked upload resumes from what the registry holds', async () => {
+    const dir = await temp.make();
+    const file = join(dir, 'weights.bin');
+    await writeFile(file, seededBytes('resume', 10 * 1024 * 1024 + 123));
+    const stateDir = join(dir, 'uploads');
+    const target = () => new RemoteTarget({ registry: registry.address, repository: 'models/resume', chunkBytes: 2 * 1024 * 1024, uploadStateDir: stateDir, credentials: null });
+    const abort = new AbortController();
+    await assert.rejects(
+      target().pushFile('application/octet-stream', file, { signal: abort.signal, onProgress: (n) => n > 5 * 1024 * 1024 && abort.abort() }),
+      (err: Error) => err.name === 'AbortError',
+    );
+    // The cancel lands in the third 2 MiB chunk, which finishes: the session holds 6 MiB.
+    assert.equal((await readdir(stateDir)).length, 1, 'the upload session is recorded');
+    let first: number | undefined;
+    const desc = await target().pushFile('application/octet-stream', file, { onProgress: (n) => (first ??= n) });
+    assert.ok(first! > 6 * 1024 * 1024, `resumed at ${first} bytes, not from 0`);
+    assert.equal(desc.digest, `sha256:${(await import('node:crypto')).createHash('sha256').update(await readFile(file)).digest('hex')}`);
+    assert.deepEqual(await readdir(stateDir), []);
+    const head = await fetch(`http://${registry.address}/v2/models/resume/blobs/${desc.digest}`, { method: 'HEAD' });
+    assert.equal(Number(head.headers.get('content-length')), desc.size);
+  });
+
+  it('registry down: a retryable error naming the registry', async () => {
+    const other = await startRegistry();
+    const address = other.address;
+    await other.stop();
+    const store = storeFor(join(await temp.make(), 'cache'), { credentials: null });
+    await assert.rejects(store.pullBundle(`${address}/models/sample-mlp:1.0.0`, join(await temp.make(), 'x')), (err: unknown) => {
+      assert.ok(err instanceof RegistryUnavailableError, String(err));
+      assert.equal(err.retryable, true);
+      assert.match(err.message, new RegExp(`registry ${address} is unreachable \\(ECONNREFUSED\\)`));
+      return true;
+    });
+  });
+});
+
+describe('bundle store on a registry with htpasswd basic auth', { skip }, () => {
+  let registry: TestRegistry;
+  const password = 'pässwörd-42';
+  before(async () => {
+    registry = await startRegistry({ users: { ci: password } });
+  });
+  after(() => registry?.stop());
+
+  it('credentials from the environment push and pull', async () => {
+    const env = { ...process.env };
+    process.env.MODELSHIP_REGISTRY_USERNAME = 'ci';
+    process.env.MODELSHIP_REGISTRY_PASSWORD = password;
+    try {
+      const store = storeFor(join(await temp.make(), 'cache'));
+      const pushed = await store.pushBundle(bundleDir, `${registry.address}/team/sample-mlp:1.0.0`);
+      const out = join(await temp.make(), 'b');
+      await store.pullBundle(pushed.reference, out);
+      assert.ok((await verifyBundle(out, keys.publicKey)).ok);
+    } finally {
+      process.env = env;
+    }
+  });
+
+  it('credentials from a Docker-style config.json (base64 auth)', async () => {
+    const dockerDir = await temp.make();
+    await writeFile(join(dockerDir, 'config.json'), JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`ci:${password}`).toString('base64') } } }));
+    const env = { ...process.env };
+    delete process.env.MODELSHIP_REGISTRY_USERNAME;
+    process.env.DOCKER_CONFIG = dockerDir;
+    try {
+      const store = storeFor(join(await temp.make(), 'cache'));
+      const pushed = await store.pushBundle(bundleDir, `${registry.address}/team/sample-mlp:1.0.1`);
+      assert.ok((await store.readPart(pushed.reference, 'signature'))!.length > 0);
+    } finally {
+      process.env = env;
+    }
+  });
+
+  it('a wrong password: non-retryable, names the registry, never the password', async () => {
+    const store = storeFor(join(await temp.make(), 'cache'), { credentials: { username: 'ci', password: 'wrong-secret', source: 'test' } });
+    await assert.rejects(store.pushBundle(bundleDir, `${registry.address}/team/sample-mlp:9.9.9`), (err: unknown) => {
+      assert.ok(err instanceof RegistryAuthError, String(err));
+      assert.equal(err.retryable, false);
+      assert.match(err.message, new RegExp(`registry ${registry.address} refused the credentials from test \\(HTTP 401\\)`));
+      assert.doesNotMatch(err.message, /wrong-secret/);
+      return true;
+    });
+  });
+
+  it('no credentials: says how to give them', async () => {
+    const env = { ...process.env };
+    delete process.env.MODELSHIP_REGISTRY_USERNAME;
+    process.env.DOCKER_CONFIG = await temp.make();
+    try {
+      const store = storeFor(join(await temp.make(), 'cache'));
+      await assert.rejects(store.readPart(`${registry.address}/team/sample-mlp:1.0.0`, 'manifest'), /needs credentials and none are configured \(set MODELSHIP_REGISTRY_USERNAME/);
+    } finally {
+      process.env = env;
+    }
+  });
+});
+
