@@ -1,8 +1,18 @@
 import type { ExporterRegistry } from '../exporter/registry.js';
+import type { BundleStore } from '../store/bundle-store.js';
 
 /** What activities report to the worker's metrics (src/metrics/worker-metrics.ts). */
 export interface ActivityMetrics {
   bytesHashed(bytes: number): void;
+}
+
+/** The bundle store this worker pushes to and pulls from, with its own working folder. */
+export interface WorkerBundleStore {
+  /** MODELSHIP_STORE as configured (a registry namespace or an oci-layout folder): where releases are pushed. */
+  readonly location: string;
+  readonly bundles: BundleStore;
+  /** Per-activity working folders of pulled bundles (this host's disk; removed after each stage). */
+  readonly workRoot: string;
 }
 
 /** What the activities need from the worker that hosts them. */
@@ -27,6 +37,10 @@ export interface ActivityDeps {
    * signing keys.
    */
   readonly trustedKeysDir?: string;
+  /** Releases started with the bundle store exchange references through it (every worker has one). */
+  readonly store?: WorkerBundleStore;
+  /** MODELSHIP_SIGNING_KEYS_DIR: where a release that names its key as `kid:<kid>` finds it on this worker. */
+  readonly signingKeysDir?: string;
   /** The worker's metrics; none when it serves none. */
   readonly metrics?: ActivityMetrics;
 }

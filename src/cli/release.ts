@@ -1,3 +1,4 @@
+import { namesKeyByKid } from '../trust/signing-key-ref.js';
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { CanaryPlan } from '../canary/plan.js';
@@ -86,7 +87,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
     name: options.name,
     version: options.version,
     source,
-    signingKeyPath: resolve(options.key ?? DEFAULT_SIGNING_KEY),
+    signingKeyPath: keyArgument(options.key ?? DEFAULT_SIGNING_KEY),
     requestedBy: process.env.USER ?? 'unknown',
     ...(smoke ? { smoke } : {}),
     ...(canary !== undefined ? { canary } : {}),
@@ -218,4 +219,9 @@ export function describeFailure(err: unknown): string {
     return `release failed: ${cause?.message ?? err.message}`;
   }
   return `release failed: ${(err as Error).message}`;
+}
+
+/** `--key`: a path (made absolute here) or `kid:<kid>`, which each worker resolves in its MODELSHIP_SIGNING_KEYS_DIR. */
+function keyArgument(key: string): string {
+  return namesKeyByKid(key) ? key : resolve(key);
 }

@@ -1,5 +1,6 @@
 import type { CanaryPlan } from '../canary/plan.js';
 import type { FileIdentity } from '../hashing/digest-cache.js';
+import type { StoredBundle } from '../store/bundle-store.js';
 
 /**
  * The data that crosses Temporal: small, JSON, and never secret. Paths are as the worker
@@ -101,6 +102,9 @@ export interface SourceRef {
 }
 
 export interface ExportResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+
   readonly bundleDir: string;
   /** The ONNX file among `files`. */
   readonly modelFile: string;
@@ -112,6 +116,9 @@ export interface ExportResult {
 }
 
 export interface HashResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+
   readonly rootDigest: string;
   readonly files: readonly FileDigest[];
   readonly totalBytes: number;
@@ -127,6 +134,9 @@ export interface HashResult {
 }
 
 export interface SignResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+
   readonly jwsPath: string;
   /** Every signing kid, comma-separated (one kid outside a rotation). */
   readonly kid: string;
@@ -138,6 +148,9 @@ export interface SignResult {
 }
 
 export interface AttestResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+
   readonly envelopePath: string;
   readonly payloadType: string;
   readonly predicateType: string;
@@ -149,7 +162,10 @@ export interface ReleaseResult {
   readonly releaseId: string;
   readonly name: string;
   readonly version: string;
+  /** Where export wrote the bundle, on the worker that ran it (releases through the store use `reference`). */
   readonly bundleDir: string;
+  /** `host/repo:version@sha256:…`: the model in the store (releases started with the bundle store). */
+  readonly reference?: string;
   readonly rootDigest: string;
   readonly kid: string;
   readonly files: readonly FileDigest[];
@@ -193,6 +209,9 @@ export interface SmokeVerification {
 }
 
 export interface SmokeResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+
   readonly result: 'PASSED' | 'WARNED';
   readonly attestationPath: string;
   readonly engineSha256: string;
