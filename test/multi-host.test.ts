@@ -29,7 +29,7 @@ import { processEnv, WORKER_MAIN } from './helpers/processes.js';
 import { assertIsolated, canSimulateHosts, createHostLab, provision, waitForHostMount, type HostLab, type HostProcess } from './helpers/hosts.js';
 import { registryUnavailable, startRegistry, type TestRegistry } from './helpers/registry.js';
 import { coreutilsRootDigest } from './helpers/coreutils-digest.js';
-import { historyStrings } from './helpers/history.js';
+import { historyJson, historyStrings, payloadSizes } from './helpers/history.js';
 
 const SAMPLE_MODEL = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const SERVE_MAIN = join(PROJECT_ROOT, 'dist', 'src', 'serving', 'serve.js');
@@ -174,6 +174,21 @@ describe('releases across hosts', { skip: skip ?? false }, () => {
     assert.fail(`${activityType} never started`);
   }
 
+  /** No credential, passphrase, key material or model bytes in the release's history: references and digests only. */
+  async function assertHistoryClean(handle: WorkflowHandle): Promise<void> {
+    const history = await historyJson(handle);
+    const text = historyStrings(history).join('\n');
+    const der = createPrivateKey({ key: await readFile(key.privateKeyPath, 'utf8'), format: 'pem', passphrase: 'the test key' }).export({ format: 'der', type: 'pkcs8' });
+    const seed = der.subarray(der.length - 32);
+    const secrets = [registryPassword, Buffer.from(`ci:${registryPassword}`).toString('base64'), adminSecret, passphrases.w1, passphrases.w2, seed.toString('hex'), seed.toString('base64'), der.toString('base64')];
+    for (const secret of secrets) assert.ok(!text.includes(secret), `history leaks ${secret.slice(0, 6)}…`);
+    for (const file of ['sample-mlp.onnx', 'weights.bin']) {
+      const chunk = (await readFile(join(sourceDir, file))).subarray(200, 264);
+      for (const form of [chunk.toString('base64'), chunk.toString('hex'), chunk.toString('latin1')]) assert.ok(!text.includes(form), `history carries bytes of ${file}`);
+    }
+    assert.ok(Math.max(...payloadSizes(history)) < 16 * 1024, 'payloads stay small');
+  }
+
   async function underLoad<T>(work: Promise<T>): Promise<T> {
     const stop = new AbortController();
     const load = generateLoad({ baseUrl: servingUrl, model: MODEL, inputs: SIGNATURE, ratePerSecond: 60, durationSeconds: 600, signal: stop.signal });
@@ -223,7 +238,8 @@ describe('releases across hosts', { skip: skip ?? false }, () => {
   });
 
   it('the first version goes to stable through the registry; the serving runtime pulled it by digest', async () => {
-    const result = await resultOf(await start('1.0.0'));
+    const handle = await start('1.0.0');
+    const result = await resultOf(handle);
     assert.equal(result.canary?.firstVersion, true);
     assert.match(result.reference ?? '', new RegExp(`^${registry.address}/modelship/${MODEL}:1\\.0\\.0@sha256:[0-9a-f]{64}$`));
     assert.equal(result.rootDigest, coreutilsRootDigest(sourceDir));
@@ -235,6 +251,7 @@ describe('releases across hosts', { skip: skip ?? false }, () => {
     assert.ok((await stat(serve.view(join(served, 'model.jws')))).isFile());
     for (const w of workers.values()) await assert.rejects(stat(w.view(join(served, 'model.jws'))), { code: 'ENOENT' });
     assert.deepEqual(deployed, ['stable:1.0.0']);
+    await assertHistoryClean(handle);
   });
 
   // For each stage: hold it (or catch it running) on whichever worker took it, SIGKILL that
@@ -273,10 +290,7 @@ describe('releases across hosts', { skip: skip ?? false }, () => {
       const finishers = startedBy(history, checked);
       assert.ok(finishers.length > 0 && finishers.every((s) => !s.identity.startsWith(`${victim.child.pid}@`)), `${checked} finished on ${JSON.stringify(finishers)}, not on the killed ${victimName}`);
       if (stage !== 'canary bake') assert.ok(finishers.some((s) => s.attempt >= 2), `${checked} took a retry: ${JSON.stringify(finishers)}`);
-      // No credentials, passphrases or model bytes in history: only references and digests.
-      const text = historyStrings(history as never).join('\n');
-      for (const secret of [registryPassword, adminSecret, passphrases.w1, passphrases.w2]) assert.ok(!text.includes(secret), 'a secret reached history');
-      assert.ok(text.length < 200_000, `history holds ${text.length} characters: no model bytes`);
+      await assertHistoryClean(handle);
       await startWorker(victimName);
     });
   }
