@@ -23,14 +23,14 @@ export interface Measured {
  * (-o) so the command's own stderr cannot be mistaken for the figures. Non-zero exit is a
  * bench failure.
  */
-export async function measureCommand(command: string, args: readonly string[]): Promise<Measured> {
+export async function measureCommand(command: string, args: readonly string[], options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv } = {}): Promise<Measured> {
   const dir = await mkdtemp(join(tmpdir(), 'modelship-bench-'));
   const timeFile = join(dir, 'time.txt');
   try {
     const started = process.hrtime.bigint();
     const { code, signal, stdout, stderr } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
       (resolve, reject) => {
-        const child = spawn(GNU_TIME, ['-o', timeFile, '-f', '%e %M', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(GNU_TIME, ['-o', timeFile, '-f', '%e %M', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.env ? { env: options.env } : {}) });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on('data', (d: Buffer) => out.push(d));

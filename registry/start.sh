@@ -3,12 +3,14 @@
 # until it answers /v2/.
 #
 #   registry/start.sh [--port P] [--ip IP] [--data-dir D] [--htpasswd FILE]
+#                     [--token-realm URL --token-service S --token-issuer I --token-cert PEM]
 #
 # Files in the data dir D (default .modelship/registry): config.yml (generated on every start),
 # storage/ (the blobs and manifests, kept across restarts), registry.log, registry.pid and
 # registry.address (host:port of the running registry, for a repeated start or a test helper).
 # With --htpasswd, clients need basic-auth credentials from that file (bcrypt entries, made
-# with `htpasswd -Bbn user password`). Idempotent: a healthy registry already running for D
+# with `htpasswd -Bbn user password`). With --token-*, clients need a bearer token from the
+# token server at URL (Docker token auth: JWTs signed by the key of the certificate PEM). Idempotent: a healthy registry already running for D
 # is reported and left alone.
 set -euo pipefail
 
@@ -17,10 +19,11 @@ PORT="${MODELSHIP_REGISTRY_PORT:-5000}"
 IP="127.0.0.1"
 DATA_DIR="${MODELSHIP_REGISTRY_DATA_DIR:-$ROOT/.modelship/registry}"
 HTPASSWD=""
+TOKEN_REALM="" TOKEN_SERVICE="" TOKEN_ISSUER="" TOKEN_CERT=""
 READY_TIMEOUT=30
 
 die() { echo "start.sh: $*" >&2; exit 1; }
-usage() { echo "usage: $0 [--port P] [--ip IP] [--data-dir D] [--htpasswd FILE]" >&2; exit 2; }
+usage() { echo "usage: $0 [--port P] [--ip IP] [--data-dir D] [--htpasswd FILE] [--token-realm URL --token-service S --token-issuer I --token-cert PEM]" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,6 +35,10 @@ while [ $# -gt 0 ]; do
     --data-dir=*) DATA_DIR="${1#*=}"; shift ;;
     --htpasswd) [ $# -ge 2 ] || usage; HTPASSWD="$2"; shift 2 ;;
     --htpasswd=*) HTPASSWD="${1#*=}"; shift ;;
+    --token-realm) [ $# -ge 2 ] || usage; TOKEN_REALM="$2"; shift 2 ;;
+    --token-service) [ $# -ge 2 ] || usage; TOKEN_SERVICE="$2"; shift 2 ;;
+    --token-issuer) [ $# -ge 2 ] || usage; TOKEN_ISSUER="$2"; shift 2 ;;
+    --token-cert) [ $# -ge 2 ] || usage; TOKEN_CERT="$2"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "start.sh: unknown argument: $1" >&2; usage ;;
   esac
@@ -42,6 +49,14 @@ if [ -n "$HTPASSWD" ]; then
   [ -f "$HTPASSWD" ] || die "htpasswd file $HTPASSWD does not exist (make one with: htpasswd -Bbc FILE user password)"
   HTPASSWD="$(cd "$(dirname "$HTPASSWD")" && pwd -P)/$(basename "$HTPASSWD")"
   grep -qE '^[^:]+:\$2[aby]\$' "$HTPASSWD" || die "$HTPASSWD has no bcrypt entries; distribution accepts bcrypt only (htpasswd -B)"
+fi
+
+if [ -n "$TOKEN_REALM$TOKEN_SERVICE$TOKEN_ISSUER$TOKEN_CERT" ]; then
+  [ -n "$TOKEN_REALM" ] && [ -n "$TOKEN_SERVICE" ] && [ -n "$TOKEN_ISSUER" ] && [ -n "$TOKEN_CERT" ] \
+    || die "token auth needs all of --token-realm, --token-service, --token-issuer and --token-cert"
+  [ -z "$HTPASSWD" ] || die "choose one of --htpasswd and --token-*"
+  [ -f "$TOKEN_CERT" ] || die "token certificate $TOKEN_CERT does not exist"
+  TOKEN_CERT="$(cd "$(dirname "$TOKEN_CERT")" && pwd -P)/$(basename "$TOKEN_CERT")"
 fi
 
 mkdir -p "$DATA_DIR"
@@ -127,6 +142,14 @@ port_busy "$connect" && die "port $PORT on $IP is already in use (pick another w
     echo "    realm: modelship-registry"
     echo "    path: $HTPASSWD"
   fi
+  if [ -n "$TOKEN_REALM" ]; then
+    echo "auth:"
+    echo "  token:"
+    echo "    realm: $TOKEN_REALM"
+    echo "    service: $TOKEN_SERVICE"
+    echo "    issuer: $TOKEN_ISSUER"
+    echo "    rootcertbundle: $TOKEN_CERT"
+  fi
 } > "$CONFIG"
 chmod 600 "$CONFIG"
 
@@ -145,4 +168,5 @@ if ! wait_ready "$pid" "$connect"; then
   rm -f "$PIDFILE" "$ADDRFILE"
   fail "registry exited during startup"
 fi
-echo "registry ready at $connect ($([ -n "$HTPASSWD" ] && echo "basic auth from $HTPASSWD" || echo "no auth"), data $DATA_DIR)"
+auth="no auth"; [ -n "$HTPASSWD" ] && auth="basic auth from $HTPASSWD"; [ -n "$TOKEN_REALM" ] && auth="bearer tokens from $TOKEN_REALM"
+echo "registry ready at $connect ($auth, data $DATA_DIR)"

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { makeSignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys, seededBytes, TempDirs, type TestKeys } from './helpers/fixtures.js';
 import { registryUnavailable, startRegistry, type TestRegistry } from './helpers/registry.js';
+import { startTokenServer, type TokenServer } from './helpers/token-server.js';
 import { OciBundleStore } from '../src/store/oci-bundle-store.js';
 import { BlobCache } from '../src/store/blob-cache.js';
 import { RemoteTarget } from '../src/store/remote-target.js';
@@ -87,7 +88,11 @@ describe('bundle store on a real registry without auth', { skip }, () => {
     const desc = await target().pushFile('application/octet-stream', file, { onProgress: (n) => (first ??= n) });
     assert.ok(first! > 6 * 1024 * 1024, `resumed at ${first} bytes, not from 0`);
     assert.equal(desc.digest, `sha256:${(await import('node:crypto')).createHash('sha256').update(await readFile(file)).digest('hex')}`);
-    assert.deepEqual(await readdir(stateDir), []);
+    assert.deepEqual((await readdir(stateDir)).filter((f) => !f.startsWith('digest-')), [], 'the finished session is forgotten');
+    // Pushed again from this host (a retried stage): the digest is remembered, a HEAD finds the blob.
+    let again = 0;
+    assert.deepEqual(await target().pushFile('application/octet-stream', file, { onProgress: (n) => (again = n) }), desc);
+    assert.equal(again, 0);
     const head = await fetch(`http://${registry.address}/v2/models/resume/blobs/${desc.digest}`, { method: 'HEAD' });
     assert.equal(Number(head.headers.get('content-length')), desc.size);
   });
@@ -168,3 +173,33 @@ describe('bundle store on a registry with htpasswd basic auth', { skip }, () => 
   });
 });
 
+describe('bundle store on a registry with bearer-token auth (Docker token protocol)', { skip }, () => {
+  let registry: TestRegistry;
+  let tokens: TokenServer;
+  before(async () => {
+    tokens = await startTokenServer(await temp.make(), { ci: 'token-pass' });
+    registry = await startRegistry({ token: tokens });
+  });
+  after(async () => {
+    await registry?.stop();
+    await tokens?.stop();
+  });
+
+  it('answers the challenge with a token per repository scope, then pushes and pulls', async () => {
+    const store = storeFor(join(await temp.make(), 'cache'), { credentials: { username: 'ci', password: 'token-pass', source: 'test' } });
+    const pushed = await store.pushBundle(bundleDir, `${registry.address}/secure/sample-mlp:1.0.0`);
+    const out = join(await temp.make(), 'b');
+    await store.pullBundle(pushed.reference, out);
+    assert.ok((await verifyBundle(out, keys.publicKey)).ok);
+    assert.ok(tokens.issued.includes('repository:secure/sample-mlp:pull,push'), tokens.issued.join(' '));
+  });
+
+  it('a wrong password at the token server: non-retryable, names the registry', async () => {
+    const store = storeFor(join(await temp.make(), 'cache'), { credentials: { username: 'ci', password: 'nope', source: 'test' } });
+    await assert.rejects(store.readPart(`${registry.address}/secure/sample-mlp:1.0.0`, 'manifest'), (err: unknown) => {
+      assert.ok(err instanceof RegistryAuthError, String(err));
+      assert.match(err.message, new RegExp(`registry ${registry.address} refused the credentials from test`));
+      return true;
+    });
+  });
+});

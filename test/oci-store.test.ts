@@ -105,6 +105,18 @@ for (const kind of ['memory', 'layout'] as const) {
       assert.equal(second.bytesFromCache, first.bytesFetched);
     });
 
+    it('a pull without the cache writes the folder only and still verifies', async () => {
+      const pushed = await store.pushBundle(bundleDir, ref);
+      const fresh = new OciBundleStore({ cache: new BlobCache(join(await temp.make(), 'empty-cache')), open: () => target });
+      const out = join(await temp.make(), 'b');
+      const pulled = await fresh.pullBundle(pushed.reference, out, { useCache: false });
+      assert.ok(pulled.bytesFetched > BIG);
+      assert.ok((await verifyBundle(out, keys.publicKey)).ok);
+      const cached = await readdir(join(fresh.cache.root, 'sha256')).catch(() => [] as string[]);
+      const layers = parseManifest(await target.fetch(pushed.manifest), 'm').layers.map((l) => l.digest.slice(7));
+      assert.ok(!cached.some((hex) => layers.includes(hex)), 'no model blob kept');
+    });
+
     it('attach replaces a part: one referrer per part stays', async () => {
       const pushed = await store.pushBundle(bundleDir, ref);
       const smoke = await readFile(join(bundleDir, 'attestations/smoke.dsse.json'));

@@ -150,6 +150,17 @@ async function materialize(
 ): Promise<{ source: SourceRef; known?: readonly ExportedFile[]; hashing?: ExportResult['sourceHashing'] }> {
   const source = request.source;
   const ctx = Context.current();
+  const artifacts = await import('../store/model-source.js');
+  if (source.kind === 'onnx' && artifacts.isArtifactSource(source.path)) {
+    // A ModelPack artifact: its files are pulled (digests checked) and exported as a model folder.
+    const pulled = await artifacts.pullModelSource(source.path, { signal: ctx.cancellationSignal, onProgress: (bytes) => heartbeat({ step: 'pull-source', bytes }) });
+    try {
+      const done = await materialize(deps, { ...request, source: { ...source, path: pulled.modelDir } }, stagingModel, heartbeat, cache);
+      return { ...done, source: { uri: pulled.reference, sha256: done.source.sha256 } };
+    } finally {
+      await pulled.cleanup();
+    }
+  }
   if (source.kind === 'onnx') {
     const path = resolve(source.path);
     const kind = await statSource(path);

@@ -4,7 +4,7 @@
  * batch workflow's input: small JSON with absolute paths (relative ones are taken from the
  * file's folder), never model bytes or key material.
  */
-import { namesKeyByKid } from '../trust/signing-key-ref.js';
+import { namesKeyByKid } from '../release/signing-key-name.js';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';

@@ -16,7 +16,7 @@ import { errorMessage } from '../errors.js';
 import { checkBundleSignature, type BundleTrust } from '../trust/bundle-signature.js';
 import type { PolicyVerification } from '../trust/verify-with-policy.js';
 
-export type CheckName = 'manifest' | 'files' | 'root-digest' | 'signature' | 'provenance' | 'smoke';
+export type CheckName = 'artifact' | 'manifest' | 'files' | 'root-digest' | 'signature' | 'provenance' | 'smoke';
 
 export interface CheckResult {
   readonly check: CheckName;

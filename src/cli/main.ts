@@ -113,19 +113,39 @@ program
 program
   .command('verify')
   .description('re-hash a release bundle and check its manifest, JWS and attestations; or, with --format oms, a model folder against an OpenSSF model-signing bundle')
-  .argument('<bundle>', 'bundle folder (or model folder with --format oms)')
+  .argument('<bundle>', 'bundle folder, a registry reference (host/repo:version@sha256:…) or oci-layout:<dir>:version (or model folder with --format oms)')
   .option('--key <path>', 'trusted public key (Ed25519 SPKI PEM or JWK; an ECDSA PEM for --format oms)')
   .option('--keyring <file>', 'keyring.json: known keys, their validity and revocations (with --policy, instead of --key)')
   .option('--policy <file>', 'trust policy (YAML or JSON): trusted kids and threshold per model name (with --keyring)')
   .option('--at <time>', 'judge key validity and revocation at this ISO 8601 time instead of now (with --policy)')
   .option('--format <format>', 'modelship (default) or oms', 'modelship')
   .option('--signature <file>', 'the OpenSSF model-signing bundle (--format oms)')
+  .option('--plain-http', 'talk http to the registry (default for localhost; MODELSHIP_REGISTRY_PLAIN_HTTP=1)')
   .option('--json', 'print the report as JSON')
-  .action(async (bundle: string, options: { key?: string; keyring?: string; policy?: string; at?: string; format: string; signature?: string; json?: boolean }) => {
+  .action(async (bundle: string, options: { key?: string; keyring?: string; policy?: string; at?: string; format: string; signature?: string; json?: boolean; plainHttp?: boolean }) => {
     if (options.format !== 'oms') return (await import('./verify.js')).verifyCommand(bundle, options);
     if (options.key === undefined) throw new CliError('--format oms needs --key');
     return (await import('./oms.js')).verifyOmsCli(bundle, { ...options, key: options.key });
   });
+
+program
+  .command('push')
+  .description('push a release bundle to a registry (or an OCI layout folder) as a ModelPack artifact with its signature and attestations as referrers')
+  .argument('<bundle>', 'bundle folder')
+  .argument('<ref>', 'host[:port]/repository:version, or oci-layout:<dir>:version')
+  .option('--plain-http', 'talk http to the registry (default for localhost)')
+  .option('--json', 'print the result as JSON')
+  .action(lazy(async () => (await import('./oci.js')).pushCommand));
+
+program
+  .command('pull')
+  .description('pull a bundle by reference into a folder, checking every digest (blobs come from the local cache when it has them)')
+  .argument('<ref>', 'host[:port]/repository:version[@sha256:…], or oci-layout:<dir>:version')
+  .argument('<dir>', 'folder to write the bundle into (laid out as a release bundle)')
+  .option('--no-cache', 'write blobs straight into <dir>, keeping none in the host cache')
+  .option('--plain-http', 'talk http to the registry (default for localhost)')
+  .option('--json', 'print the result as JSON')
+  .action(lazy(async () => (await import('./oci.js')).pullCommand));
 
 program
   .command('sign')

@@ -1,4 +1,4 @@
-import { namesKeyByKid } from '../trust/signing-key-ref.js';
+import { namesKeyByKid } from '../release/signing-key-name.js';
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { CanaryPlan } from '../canary/plan.js';
@@ -80,7 +80,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
         input: resolve(model),
         ...(options.exporterTimeout ? { timeoutSeconds: Number(options.exporterTimeout) } : {}),
       }
-    : { kind: 'onnx', path: resolve(model), ...(options.allowSymlinks ? { allowSymlinks: true } : {}) };
+    : { kind: 'onnx', path: await sourcePath(model), ...(options.allowSymlinks ? { allowSymlinks: true } : {}) };
   const smoke = smokeOptions(options);
   const canary = await canaryPlan(options.canary);
   const request: ReleaseRequest = {
@@ -224,4 +224,17 @@ export function describeFailure(err: unknown): string {
 /** `--key`: a path (made absolute here) or `kid:<kid>`, which each worker resolves in its MODELSHIP_SIGNING_KEYS_DIR. */
 function keyArgument(key: string): string {
   return namesKeyByKid(key) ? key : resolve(key);
+}
+
+/** A model path made absolute, or an OCI ModelPack reference (no such path here) kept as it is, for the worker to pull. */
+async function sourcePath(model: string): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const { isArtifactSource } = await import('../store/model-source.js');
+  if (!isArtifactSource(model) || existsSync(model)) return resolve(model);
+  const { formatReference, parseReference } = await import('../oci/reference.js');
+  try {
+    return formatReference(parseReference(model));
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
 }

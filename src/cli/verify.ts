@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { verifyBundle } from '../bundle/verify.js';
 import { loadPublicKey } from '../crypto/keys.js';
@@ -7,7 +8,7 @@ import { CliError, printJson, say } from './output.js';
 
 export async function verifyCommand(
   bundle: string,
-  options: { key?: string; keyring?: string; policy?: string; at?: string; json?: boolean },
+  options: { key?: string; keyring?: string; policy?: string; at?: string; json?: boolean; plainHttp?: boolean },
 ): Promise<void> {
   if ((options.key === undefined) === (options.policy === undefined)) throw new CliError('give --key <public key>, or --policy <file> with --keyring <file>');
   if (options.policy !== undefined && options.keyring === undefined) throw new CliError('--policy needs --keyring <keyring.json>');
@@ -17,7 +18,12 @@ export async function verifyCommand(
     options.key !== undefined
       ? await loadPublicKey(resolve(options.key))
       : { keyring: await loadKeyring(resolve(options.keyring!)), policy: await loadTrustPolicy(resolve(options.policy!)), at };
-  const report = await verifyBundle(resolve(bundle), trust);
+  // A registry or OCI layout reference (and no folder of that name) is pulled and verified.
+  const { looksLikeReference } = await import('../oci/reference.js');
+  const remote = looksLikeReference(bundle) && !existsSync(bundle);
+  const report = remote
+    ? { ...(await (await import('../store/verify-reference.js')).verifyReference((await import('./oci.js')).storeFromCli(options), bundle, trust)), bundleDir: bundle }
+    : await verifyBundle(resolve(bundle), trust);
   if (options.json) printJson(report);
   else {
     if (report.policy) {

@@ -19,6 +19,20 @@ export interface PullResult extends StoredBundle {
   readonly bytesFromCache: number;
 }
 
+export interface PullOptions extends TransferOptions {
+  /** false: model blobs are written straight into the folder and not kept in the host's cache (default true). */
+  readonly useCache?: boolean;
+}
+
+/** The model files alone of a ModelPack artifact (any producer's: KitOps, Docker Model Runner, ours). */
+export interface ModelPull {
+  readonly reference: string;
+  readonly manifest: Descriptor;
+  readonly modelDir: string;
+  readonly bytesFetched: number;
+  readonly bytesFromCache: number;
+}
+
 /**
  * A release bundle as an OCI ModelPack artifact with its bundle files as referrers, in any
  * Target (memory, OCI layout folder, registry). Stages exchange `StoredBundle.reference`, never
@@ -32,5 +46,7 @@ export interface BundleStore {
   /** Reads one part's bytes (verified) without pulling the model files. */
   readPart(reference: string, part: BundlePart): Promise<Buffer | undefined>;
   /** Materialises the bundle into `dir`, every digest checked, model blobs through the local cache. */
-  pullBundle(reference: string, dir: string, options?: TransferOptions & { readonly parts?: readonly BundlePart[] }): Promise<PullResult>;
+  pullBundle(reference: string, dir: string, options?: PullOptions & { readonly parts?: readonly BundlePart[] }): Promise<PullResult>;
+  /** Writes only the model files of a ModelPack artifact into an empty `modelDir` (a release source). */
+  pullModel(reference: string, modelDir: string, options?: PullOptions): Promise<ModelPull>;
 }

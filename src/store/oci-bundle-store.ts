@@ -12,7 +12,7 @@ import { formatReference, parseReference, type Reference } from '../oci/referenc
 import { SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
 import { TEST_RESULT_V01 } from '../attest/test-result.js';
 import { BlobCache } from './blob-cache.js';
-import type { BundleStore, PullResult, StoredBundle } from './bundle-store.js';
+import type { BundleStore, ModelPull, PullOptions, PullResult, StoredBundle } from './bundle-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
 import type { Target, TransferOptions } from './target.js';
 import { writeVerified } from './verified-write.js';
@@ -30,8 +30,12 @@ const PREDICATE_TYPES: Partial<Record<BundlePart, string>> = { provenance: SLSA_
 
 const EMPTY_CONFIG: Descriptor = describeBytes(OCI_EMPTY, EMPTY_JSON);
 
-/** How many model files move at once: two keeps both cores busy hashing while the network waits. */
-const PARALLEL_LAYERS = 2;
+/** Manifests and bundle parts are read into memory: a store claiming more is refused (distribution caps manifests at 4 MiB). */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_PART_BYTES = 16 * 1024 * 1024;
+
+/** How many model files move at once (oras moves 3): enough to keep the link busy while one is written and hashed. */
+const PARALLEL_LAYERS = 3;
 
 export interface OciBundleStoreOptions extends OpenTargetOptions {
   readonly cache?: BlobCache;
@@ -170,6 +174,7 @@ export class OciBundleStore implements BundleStore {
     }
     if (!desc || !bytes) {
       desc = await target.resolve(ref.digest ?? ref.tag!);
+      if (desc.size > MAX_MANIFEST_BYTES) throw new NotAModelError(`${where}: the manifest is ${desc.size} bytes, more than a model manifest may be (${MAX_MANIFEST_BYTES})`);
       bytes = await this.fetchCached(target, desc);
     }
     const manifest = parseManifest(bytes, where);
@@ -210,15 +215,82 @@ export class OciBundleStore implements BundleStore {
     if (unique.length > 1) {
       throw new NotAModelError(`${where}: ${unique.length} ${spec.title} referrers (${unique.map((d) => d.digest).join(', ')}); one is expected`);
     }
+    if (unique[0]!.size > MAX_MANIFEST_BYTES) throw new NotAModelError(`${spec.title} referrer ${unique[0]!.digest} of ${where} is ${unique[0]!.size} bytes, too large for a manifest`);
     const referrerBytes = await this.fetchCached(target, { ...unique[0]!, mediaType: OCI_MANIFEST });
     const referrer = parseManifest(referrerBytes, `${spec.title} referrer ${unique[0]!.digest} of ${where}`);
     if (referrer.subject?.digest !== subject.digest) throw new NotAModelError(`${spec.title} referrer ${unique[0]!.digest} of ${where} has subject ${referrer.subject?.digest ?? '(none)'}`);
     const layer = referrer.layers[0];
     if (!layer || referrer.layers.length !== 1) throw new NotAModelError(`${spec.title} referrer ${unique[0]!.digest} of ${where} must have exactly one layer`);
+    if (layer.size > MAX_PART_BYTES) throw new NotAModelError(`${spec.title} referrer ${unique[0]!.digest} of ${where} holds ${layer.size} bytes, more than ${MAX_PART_BYTES}`);
     return { desc: unique[0]!, bytes: await this.fetchCached(target, layer) };
   }
 
-  async pullBundle(reference: string, dir: string, options: TransferOptions & { readonly parts?: readonly BundlePart[] } = {}): Promise<PullResult> {
+  /**
+   * Writes each raw layer to `<modelDir>/<org.cncf.model.filepath>`, through the blob cache,
+   * refusing paths that leave the folder. Every layer is checked before any is fetched; then a
+   * few move at once (a single stream leaves the link idle while a file is written and hashed).
+   */
+  private async materializeLayers(target: Target, manifest: ImageManifest, modelDir: string, where: string, options: PullOptions): Promise<{ bytesFetched: number; bytesFromCache: number }> {
+    const seen = new Set<string>();
+    const jobs = manifest.layers.map((layer, i) => {
+      const filePath = layer.annotations?.[ANNOTATION_FILEPATH] ?? layer.annotations?.[ANNOTATION_TITLE];
+      if (!MODEL_LAYER_TYPES.has(layer.mediaType)) throw new NotAModelError(`${where}: layer ${i} is ${layer.mediaType}; modelship reads unarchived ModelPack layers (.raw) only`);
+      if (!filePath) throw new NotAModelError(`${where}: layer ${i} (${layer.digest}) has no ${ANNOTATION_FILEPATH} annotation`);
+      const problem = canonicalPathProblem(filePath);
+      if (problem) throw new NotAModelError(`${where}: layer ${i} file path ${JSON.stringify(filePath)}: ${problem}`);
+      if (seen.has(filePath)) throw new NotAModelError(`${where}: two layers write ${filePath}`);
+      seen.add(filePath);
+      return { layer, dest: join(modelDir, filePath) };
+    });
+    let bytesFetched = 0;
+    let bytesFromCache = 0;
+    let done = 0;
+    const inFlight = new Map<number, number>();
+    const transfer = (i: number): TransferOptions => ({
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (n) => {
+        inFlight.set(i, n);
+        options.onProgress?.(done + [...inFlight.values()].reduce((a, b) => a + b, 0));
+      },
+    });
+    const one = async (i: number) => {
+      const { layer, dest } = jobs[i]!;
+      if (options.useCache === false) {
+        // Straight into the folder: one write per byte, nothing kept for the next pull.
+        await target.fetchToFile(layer, dest, transfer(i));
+        bytesFetched += layer.size;
+      } else {
+        if (await this.cache.has(layer)) bytesFromCache += layer.size;
+        else {
+          await target.fetchToFile(layer, this.cache.pathOf(layer), transfer(i));
+          bytesFetched += layer.size;
+        }
+        await this.cache.copyTo(layer, dest);
+      }
+      inFlight.delete(i);
+      done += layer.size;
+    };
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < jobs.length; i = next++) await one(i);
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, jobs.length) }, worker));
+    return { bytesFetched, bytesFromCache };
+  }
+
+  async pullModel(reference: string, modelDir: string, options: PullOptions = {}): Promise<ModelPull> {
+    const ref = parseReference(reference);
+    const where = formatReference(ref);
+    const target = this.target(ref);
+    const { desc, manifest } = await this.resolveModel(target, ref);
+    const present = await readdir(modelDir).catch(() => [] as string[]);
+    if (present.length) throw new BundleConflictError(`${modelDir} is not empty: pull a model into an empty folder`);
+    await mkdir(modelDir, { recursive: true });
+    const moved = await this.materializeLayers(target, manifest, modelDir, where, options);
+    return { reference: formatReference({ location: ref.location, ...(ref.tag ? { tag: ref.tag } : {}), digest: desc.digest }), manifest: desc, modelDir, ...moved };
+  }
+
+  async pullBundle(reference: string, dir: string, options: PullOptions & { readonly parts?: readonly BundlePart[] } = {}): Promise<PullResult> {
     const ref = parseReference(reference);
     const where = formatReference(ref);
     const target = this.target(ref);
@@ -230,24 +302,7 @@ export class OciBundleStore implements BundleStore {
     await rm(paths.modelDir, { recursive: true, force: true });
     await mkdir(paths.modelDir, { recursive: true });
 
-    let bytesFetched = 0;
-    let bytesFromCache = 0;
-    const seen = new Set<string>();
-    for (const [i, layer] of manifest.layers.entries()) {
-      const filePath = layer.annotations?.[ANNOTATION_FILEPATH] ?? layer.annotations?.[ANNOTATION_TITLE];
-      if (!MODEL_LAYER_TYPES.has(layer.mediaType)) throw new NotAModelError(`${where}: layer ${i} is ${layer.mediaType}; modelship reads unarchived ModelPack layers (.raw) only`);
-      if (!filePath) throw new NotAModelError(`${where}: layer ${i} (${layer.digest}) has no ${ANNOTATION_FILEPATH} annotation`);
-      const problem = canonicalPathProblem(filePath);
-      if (problem) throw new NotAModelError(`${where}: layer ${i} file path ${JSON.stringify(filePath)}: ${problem}`);
-      if (seen.has(filePath)) throw new NotAModelError(`${where}: two layers write ${filePath}`);
-      seen.add(filePath);
-      if (await this.cache.has(layer)) bytesFromCache += layer.size;
-      else {
-        await target.fetchToFile(layer, this.cache.pathOf(layer), options);
-        bytesFetched += layer.size;
-      }
-      await this.cache.copyTo(layer, join(paths.modelDir, filePath));
-    }
+    const { bytesFetched, bytesFromCache } = await this.materializeLayers(target, manifest, paths.modelDir, where, options);
 
     const parts: Partial<Record<BundlePart, Descriptor>> = {};
     for (const part of options.parts ?? BUNDLE_PARTS) {

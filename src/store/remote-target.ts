@@ -136,7 +136,13 @@ export class RemoteTarget implements Target {
       result = { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
       if (!(await this.exists({ mediaType, ...result }))) await this.uploadMonolithic(result.digest, bytes, options.signal);
     } else {
-      result = await this.uploadChunked(path, options);
+      // A file this host pushed before (same inode, size and mtime): its digest is known, so a HEAD may skip it.
+      const known = await this.knownDigest(path);
+      if (known && (await this.exists({ mediaType, digest: known, size }))) result = { digest: known, size };
+      else {
+        result = await this.uploadChunked(path, options);
+        await this.rememberDigest(path, result.digest);
+      }
     }
     return { mediaType, ...result, ...(options.annotations ? { annotations: options.annotations } : {}) };
   }
@@ -230,6 +236,25 @@ export class RemoteTarget implements Target {
     const s = await stat(path);
     const key = createHash('sha256').update(`${this.name}\n${path}\n${s.size}\n${s.mtimeMs}\n${s.ino}`).digest('hex');
     return join(this.uploadStateDir, `${key}.json`);
+  }
+
+  private async digestFile(path: string): Promise<string | undefined> {
+    if (!this.uploadStateDir) return undefined;
+    const s = await stat(path);
+    return join(this.uploadStateDir, `digest-${createHash('sha256').update(`${path}\n${s.size}\n${s.mtimeMs}\n${s.ino}\n${s.ctimeMs}`).digest('hex')}`);
+  }
+
+  private async knownDigest(path: string): Promise<Digest | undefined> {
+    const file = await this.digestFile(path);
+    const text = file ? await readFile(file, 'utf8').catch(() => undefined) : undefined;
+    return isDigest(text) ? text : undefined;
+  }
+
+  private async rememberDigest(path: string, digest: Digest): Promise<void> {
+    const file = await this.digestFile(path);
+    if (!file) return;
+    await mkdir(this.uploadStateDir!, { recursive: true });
+    await writeFile(file, digest);
   }
 
   /** How far the registry got with an upload session, or undefined if the session is gone. */

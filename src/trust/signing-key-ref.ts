@@ -5,17 +5,9 @@ import { loadPublicKey } from '../crypto/keys.js';
 import { pathExists } from '../path-exists.js';
 import { DEFAULT_KEYRING_FILE, loadKeyring } from './keyring.js';
 
-/**
- * How a release names its signing key (ReleaseRequest.signingKeyPath): a path that is valid on
- * every worker, or `kid:<RFC 7638 thumbprint>`, which each worker resolves in its own key folder
- * (MODELSHIP_SIGNING_KEYS_DIR). The second lets hosts keep the key where they like, each
- * encrypted under its own passphrase; either way only the path or kid enters history.
- */
-export const KID_PREFIX = 'kid:';
+import { KID_PREFIX, namesKeyByKid } from '../release/signing-key-name.js';
 
-export function namesKeyByKid(signingKey: string): boolean {
-  return signingKey.startsWith(KID_PREFIX);
-}
+export { KID_PREFIX, namesKeyByKid };
 
 /**
  * The encrypted private key file this worker signs with. A `kid:` is looked up in the folder's

@@ -28,7 +28,7 @@ export function orasUnavailable(): string | undefined {
   return existsSync(ORAS_BIN) ? undefined : `oras is not built (${ORAS_BIN}; registry/install-oras.sh)`;
 }
 
-export async function startRegistry(options: { users?: Record<string, string> } = {}): Promise<TestRegistry> {
+export async function startRegistry(options: { users?: Record<string, string>; token?: { realm: string; service: string; issuer: string; certFile: string } } = {}): Promise<TestRegistry> {
   const dataDir = await mkdtemp(join(tmpdir(), 'modelship-registry-'));
   const [port] = await freePorts(1);
   const args = [join(PROJECT_ROOT, 'registry', 'start.sh'), '--port', String(port), '--data-dir', join(dataDir, 'r')];
@@ -38,6 +38,7 @@ export async function startRegistry(options: { users?: Record<string, string> } 
     await writeFile(file, `${lines.join('\n')}\n`);
     args.push('--htpasswd', file);
   }
+  if (options.token) args.push('--token-realm', options.token.realm, '--token-service', options.token.service, '--token-issuer', options.token.issuer, '--token-cert', options.token.certFile);
   execFileSync('bash', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   let stopped = false;
   return {
