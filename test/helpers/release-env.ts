@@ -65,6 +65,8 @@ export async function startReleaseEnv(
     metrics?: WorkerMetrics;
     /** The worker's MODELSHIP_DIGEST_CACHE. */
     digestCachePath?: string;
+    /** The worker's MODELSHIP_STORE (a registry namespace); default an OCI layout folder in the env's folder. */
+    storeLocation?: string;
   } = {},
 ): Promise<ReleaseEnv> {
   installQuietRuntime();
@@ -74,7 +76,7 @@ export async function startReleaseEnv(
   const key = await generateKeyFiles(join(dir, 'keys'), 'release', TEST_PASSPHRASE);
   const taskQueue = `modelship-test-${randomBytes(4).toString('hex')}`;
   const store = new OciBundleStore({ cache: new BlobCache(join(dir, 'blobs')) });
-  const storeLocation = `oci-layout:${join(dir, 'oci')}`;
+  const storeLocation = options.storeLocation ?? `oci-layout:${join(dir, 'oci')}`;
 
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const worker: Worker = await createReleaseWorker({
