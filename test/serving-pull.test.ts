@@ -36,9 +36,10 @@ describe('serving pulls by digest', { skip }, () => {
   let v1: StoredBundle;
   let v2: StoredBundle;
 
+  /** A signed bundle of the sample model with a side file of its own (so no version shares all its blobs). */
   async function push(version: string): Promise<StoredBundle> {
     const dir = await temp.make();
-    await makeSignedBundle(dir, keys.signingKey, { name: 'pulled', version, modelPath: SAMPLE_MODEL });
+    await makeSignedBundle(dir, keys.signingKey, { name: 'pulled', version, modelPath: SAMPLE_MODEL, extraFiles: { 'labels.bin': randomBytes(4096) } });
     return store.pushBundle(dir, `${registry.address}/models/pulled:${version}`);
   }
 
@@ -134,9 +135,9 @@ describe('serving pulls by digest', { skip }, () => {
     const v3 = await push('3.0.0');
     const ref = parseReference(v3.reference);
     assert.ok(ref.digest);
-    // The layer of the model file: change its bytes where the registry keeps them.
-    const manifest = JSON.parse(await readFile(blobData(v3.manifest.digest), 'utf8')) as { layers: Array<{ digest: Digest }> };
-    const layer = blobData(manifest.layers[0]!.digest);
+    // The side file's layer (no other version has it): change its bytes where the registry keeps them.
+    const manifest = JSON.parse(await readFile(blobData(v3.manifest.digest), 'utf8')) as { layers: Array<{ digest: Digest; annotations?: Record<string, string> }> };
+    const layer = blobData(manifest.layers.find((l) => l.annotations?.['org.cncf.model.filepath'] === 'labels.bin')!.digest);
     const bytes = await readFile(layer);
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     await writeFile(layer, bytes);
@@ -161,6 +162,6 @@ describe('serving pulls by digest', { skip }, () => {
       assert.match(err.message, /signature: /);
       return true;
     });
-    assert.equal((await admin.status('pulled')).slots.stable?.version, '1.0.0');
+    assert.equal((await admin.status('pulled')).slots.stable?.version, '1.0.0', 'the stable slot is untouched');
   });
 });
