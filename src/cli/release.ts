@@ -107,7 +107,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
     if (options.json) return printJson({ ...result, url: link });
     say('');
     say(`released ${result.name}@${result.version}`);
-    say(`  bundle       ${result.bundleDir}`);
+    say(`  bundle       ${result.reference ?? result.bundleDir}`);
     say(`  root digest  sha256:${result.rootDigest}`);
     say(`  signed by    kid ${result.kid}`);
     if (result.smoke) say(`  smoke        ${result.smoke.result}, max abs diff ${result.smoke.maxAbsDiff.toExponential(2)} vs onnxruntime-node`);
