@@ -129,6 +129,21 @@ for (const kind of ['memory', 'layout'] as const) {
   });
 }
 
+describe('error types', () => {
+  it('only an unreachable registry is retryable; the rest are listed as non-retryable for the retry policies', async () => {
+    const errors = await import('../src/errors.js');
+    const listed = new Set<string>(errors.NON_RETRYABLE_ERROR_TYPES);
+    for (const E of [errors.ReferenceError, errors.RegistryAuthError, errors.DigestMismatchError, errors.NotAModelError, errors.ArtifactNotFoundError, errors.RegistryProtocolError]) {
+      const err = new E('x');
+      assert.equal(err.retryable, false, err.type);
+      assert.ok(listed.has(err.type), `${err.type} is missing from NON_RETRYABLE_ERROR_TYPES`);
+    }
+    const down = new errors.RegistryUnavailableError('x');
+    assert.equal(down.retryable, true);
+    assert.ok(!listed.has(down.type));
+  });
+});
+
 describe('bad content', () => {
   it('a blob changed in the store fails the pull naming blob, expected and actual digest', async () => {
     const target = new MemoryTarget('mem');
@@ -166,5 +181,28 @@ describe('bad content', () => {
     await writeFile(join(dir, 'precious.txt'), 'x');
     await assert.rejects(store.pullBundle(pushed.reference, dir), /precious\.txt/);
     assert.deepEqual(await readdir(dir), ['precious.txt']);
+  });
+});
+
+describe('CLI push, pull and verify on an OCI layout folder', () => {
+  it('push prints the pinned reference; pull and verify take it; a missing tag is a clear error', async () => {
+    const { runCli } = await import('./helpers/processes.js');
+    const home = await temp.make();
+    const env = { PATH: process.env.PATH, MODELSHIP_HOME: home, MODELSHIP_LOG_LEVEL: 'error' };
+    const layout = join(home, 'oci', 'sample-mlp');
+    const pushed = await runCli(['push', bundleDir, `oci-layout:${layout}:1.0.0`], env);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const reference = /^pushed (\S+)$/m.exec(pushed.stdout)?.[1];
+    assert.match(reference ?? '', /^oci-layout:.*:1\.0\.0@sha256:[0-9a-f]{64}$/);
+    const out = join(await temp.make(), 'pulled');
+    const pulled = await runCli(['pull', reference!, out, '--json'], env);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.equal((JSON.parse(pulled.stdout) as { reference: string }).reference, reference);
+    const verified = await runCli(['verify', `oci-layout:${layout}:1.0.0`, '--key', keys.files.publicKeyPath], env);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /ok {3}artifact/);
+    const missing = await runCli(['pull', `oci-layout:${layout}:2.0.0`, join(out, 'x')], env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /2\.0\.0 not found/);
   });
 });

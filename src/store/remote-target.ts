@@ -103,7 +103,7 @@ export class RemoteTarget implements Target {
   async fetchToFile(desc: Descriptor, path: string, options: TransferOptions = {}): Promise<void> {
     const res = await this.client.request({ method: 'GET', path: this.path('blobs', desc.digest), repository: this.repository, ...(options.signal ? { signal: options.signal } : {}) });
     if (!res.body) throw new RegistryProtocolError(`registry ${this.client.registry}: blob ${desc.digest} came without a body`);
-    await writeVerified(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), desc, path, `registry ${this.client.registry}: blob ${this.repository}@${desc.digest}`, options);
+    await writeVerified(chunksOf(res.body), desc, path, `registry ${this.client.registry}: blob ${this.repository}@${desc.digest}`, options);
   }
 
   async push(desc: Descriptor, content: Content, options: TransferOptions = {}): Promise<void> {
@@ -349,4 +349,24 @@ function artifactTypeOf(manifestBytes: Buffer): { artifactType?: string } {
   const m = JSON.parse(manifestBytes.toString('utf8')) as { artifactType?: unknown; config?: { mediaType?: unknown } };
   const type = typeof m.artifactType === 'string' ? m.artifactType : typeof m.config?.mediaType === 'string' ? m.config.mediaType : undefined;
   return type ? { artifactType: type } : {};
+}
+
+/** The body's chunks, read straight off the web stream (measured faster than Readable.fromWeb on Node 20). */
+async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        return;
+      }
+      yield value;
+    }
+  } finally {
+    // Stopped early (a write failed, the transfer was cancelled): drop the connection's rest.
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
 }

@@ -27,7 +27,7 @@ export function hashingTap(onProgress?: (bytes: number) => void) {
  * Writes a stream to `path` through a temporary file, checking digest and size before the rename,
  * so `path` only ever holds verified bytes. `what` names the object in a mismatch error.
  */
-export async function writeVerified(source: Readable, desc: Pick<Descriptor, 'digest' | 'size'>, path: string, what: string, options: TransferOptions = {}): Promise<void> {
+export async function writeVerified(source: Readable | AsyncIterable<Uint8Array>, desc: Pick<Descriptor, 'digest' | 'size'>, path: string, what: string, options: TransferOptions = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${randomUUID().slice(0, 8)}.partial`;
   const { tap, result } = hashingTap(options.onProgress);
