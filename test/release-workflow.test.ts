@@ -14,7 +14,7 @@ import { ModelDigest, ModelName, ModelVersion, ReleaseStage } from '../src/searc
 import { releaseStatusQuery } from '../src/workflows/definitions.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startReleaseEnv, TEST_PASSPHRASE, type ReleaseEnv } from './helpers/release-env.js';
-import { eventsOfType, historyJson, historyStrings, payloadSizes } from './helpers/history.js';
+import { activityResults, eventsOfType, historyJson, historyStrings, payloadSizes } from './helpers/history.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');
@@ -47,6 +47,11 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
     // Released through the store (the single-machine default, an OCI layout folder): pull it back.
     assert.match(result.reference ?? '', /^oci-layout:.*\/sample-mlp:1\.0\.\d+-[0-9a-f]+@sha256:[0-9a-f]{64}$/);
     const bundleDir = await env.bundleDirOf(result);
+    // Hash and smoke ran on the host that exported: the model came from its blob cache, none from the store.
+    for (const activity of ['hashBundle', 'smokeTest']) {
+      const [stage] = await activityResults<{ pulled?: { bytesFetched: number; bytesFromCache: number } }>(handle, activity);
+      assert.deepEqual(stage?.pulled, { bytesFetched: 0, bytesFromCache: 1630 }, activity);
+    }
     const report = await verifyBundle(bundleDir, await loadPublicKey(env.key.publicKeyPath));
     assert.equal(report.ok, true, JSON.stringify(report.checks, null, 2));
     assert.equal(result.kid, env.key.kid);

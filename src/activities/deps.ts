@@ -1,5 +1,5 @@
 import type { ExporterRegistry } from '../exporter/registry.js';
-import type { BundleStore } from '../store/bundle-store.js';
+import type { OciBundleStore } from '../store/oci-bundle-store.js';
 
 /** What activities report to the worker's metrics (src/metrics/worker-metrics.ts). */
 export interface ActivityMetrics {
@@ -10,7 +10,8 @@ export interface ActivityMetrics {
 export interface WorkerBundleStore {
   /** MODELSHIP_STORE as configured (a registry namespace or an oci-layout folder): where releases are pushed. */
   readonly location: string;
-  readonly bundles: BundleStore;
+  /** The bundle store over the location's Target, with this host's blob cache. */
+  readonly bundles: OciBundleStore;
   /** Per-activity working folders of pulled bundles (this host's disk; removed after each stage). */
   readonly workRoot: string;
 }

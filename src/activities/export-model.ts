@@ -19,7 +19,7 @@ import { openDigestCache } from './digest-cache.js';
 import type { DigestCache } from '../hashing/digest-cache.js';
 import type { ActivityDeps } from './deps.js';
 import { throttledHeartbeat } from './heartbeat.js';
-import { requireStore } from './bundle-checkout.js';
+import { requireStore, seedBlobCache } from './bundle-checkout.js';
 import { bundleReferenceFor } from '../store/config.js';
 import type { StoredBundle } from '../store/bundle-store.js';
 
@@ -118,6 +118,7 @@ async function publish(deps: ActivityDeps, bundleDir: string, request: ReleaseRe
     signal: ctx.cancellationSignal,
     onProgress: (bytes) => heartbeat({ step: 'push', bytes }),
   });
+  await seedBlobCache(store, bundle, bundleDir, ctx.cancellationSignal);
   ctx.log.info('bundle pushed', { reference: bundle.reference });
   return bundle;
 }

@@ -30,7 +30,7 @@ export type StoredStageInput<T> = T & { readonly bundle: StoredBundle };
  * holds. A store whose model.yaml disagrees with its files fails the release.
  */
 export async function hashInStore(deps: ActivityDeps, input: StoredStageInput<Omit<HashInput, 'bundleDir' | 'known'>>, settings: HashSettings): Promise<HashResult> {
-  return onPulledBundle(deps, input.bundle, ['manifest'], async (dir) => {
+  return onPulledBundle(deps, input.bundle, ['manifest'], async (dir, pulled) => {
     const manifestText = await readFile(bundlePaths(dir).manifest, 'utf8');
     const stored = sha256Hex(manifestText);
     // On a worker with a digest cache (opt-in: it trusts digests computed earlier), export's
@@ -40,7 +40,7 @@ export async function hashInStore(deps: ActivityDeps, input: StoredStageInput<Om
     if (result.manifestSha256 !== stored) {
       throw new ManifestError(`model.yaml in ${input.bundle.reference} (sha256 ${stored}) does not describe the files the store holds (they give sha256 ${result.manifestSha256}, root ${result.rootDigest})`);
     }
-    return { ...result, manifestPath: 'model.yaml', bundle: input.bundle };
+    return { ...result, manifestPath: 'model.yaml', bundle: input.bundle, pulled };
   });
 }
 
@@ -67,7 +67,7 @@ export async function attestInStore(deps: ActivityDeps, input: StoredStageInput<
 
 /** Smoke attaches its Test Result whether the model passed or not, so a failure is on record in the store too. */
 export async function smokeInStore(deps: ActivityDeps, input: StoredStageInput<Omit<SmokeInput, 'bundleDir'>>): Promise<SmokeResult> {
-  return onPulledBundle(deps, input.bundle, ['manifest', 'signature', 'provenance'], async (dir) => {
+  return onPulledBundle(deps, input.bundle, ['manifest', 'signature', 'provenance'], async (dir, pulled) => {
     const smokeFile = bundlePaths(dir).smoke;
     let result: SmokeResult;
     try {
@@ -77,6 +77,6 @@ export async function smokeInStore(deps: ActivityDeps, input: StoredStageInput<O
       throw err;
     }
     const bundle = await attachFile(deps, input.bundle, 'smoke', smokeFile);
-    return { ...result, attestationPath: 'attestations/smoke.dsse.json', bundle };
+    return { ...result, attestationPath: 'attestations/smoke.dsse.json', bundle, pulled };
   });
 }

@@ -118,6 +118,8 @@ export interface ExportResult {
 export interface HashResult {
   /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
   readonly bundle?: StoredBundle;
+  /** What this stage's pull moved: 0 bytes fetched when this host's blob cache held the model (releases through the store). */
+  readonly pulled?: { readonly bytesFetched: number; readonly bytesFromCache: number };
 
   readonly rootDigest: string;
   readonly files: readonly FileDigest[];
@@ -211,6 +213,8 @@ export interface SmokeVerification {
 export interface SmokeResult {
   /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
   readonly bundle?: StoredBundle;
+  /** What this stage's pull moved: 0 bytes fetched when this host's blob cache held the model (releases through the store). */
+  readonly pulled?: { readonly bytesFetched: number; readonly bytesFromCache: number };
 
   readonly result: 'PASSED' | 'WARNED';
   readonly attestationPath: string;
