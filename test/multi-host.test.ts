@@ -36,6 +36,8 @@ const SERVE_MAIN = join(PROJECT_ROOT, 'dist', 'src', 'serving', 'serve.js');
 const SIGNATURE = [{ name: 'features', type: 'float32', shape: ['batch', 4] }] as const;
 const MODEL = 'cross-host';
 const WORKERS = ['w1', 'w2'] as const;
+/** temporal.api.enums.v1.PendingActivityState.SCHEDULED (@temporalio/proto is not a direct dependency). */
+const PENDING_ACTIVITY_STATE_SCHEDULED = 1;
 type WorkerName = (typeof WORKERS)[number];
 
 const skip = !(await canSimulateHosts()) ? 'needs root with unshare and tmpfs to simulate hosts' : registryUnavailable();
@@ -165,7 +167,8 @@ describe('releases across hosts', { skip: skip ?? false }, () => {
   async function workerRunning(handle: WorkflowHandle, activityType: string): Promise<WorkerName> {
     for (let i = 0; i < 1200; i++) {
       const pending = (await handle.describe()).raw.pendingActivities ?? [];
-      const running = pending.find((p) => p.activityType?.name === activityType && p.lastWorkerIdentity && String(p.state) !== 'PENDING_ACTIVITY_STATE_SCHEDULED' && Number(p.state) !== 1);
+      // A worker identity appears once an attempt has started (SCHEDULED attempts have none yet).
+      const running = pending.find((p) => p.activityType?.name === activityType && p.lastWorkerIdentity && Number(p.state) !== PENDING_ACTIVITY_STATE_SCHEDULED);
       const pid = running?.lastWorkerIdentity?.split('@')[0];
       const name = [...workers].find(([, h]) => String(h.child.pid) === pid)?.[0];
       if (name) return name;
