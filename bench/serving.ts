@@ -1,129 +1,286 @@
 /**
- * The serving runtime against onnxruntime-node called directly, same model, same input, same
- * run: throughput and latency at a few concurrencies (closed loop, fixed duration), and 20 hot
- * swaps under load, which must fail no request. Server and clients share this process and its
- * two cores, so the overhead figure is an upper bound.
+ * Serving over the Open Inference Protocol against what a user would run instead, same model
+ * (the sample MLP), same input, same run: `modelship serve` (OIP JSON and binary tensors), a
+ * bare node:http + onnxruntime-node server (the floor for our stack: no routing, checks, metrics
+ * or request log) and KServe's Python model server with onnxruntime (JSON and binary). Each
+ * server is its own process; wrk (C, one thread) drives them, closed loop, at concurrency
+ * 1/4/16. Then 20 hot swaps under load, which must fail no request. Timings are reported against
+ * the goal (≥ 0.9× bare, ≥ 2× KServe at 16), never asserted; wrong answers fail the bench.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import ort from 'onnxruntime-node';
-import { pino } from 'pino';
+import { oipBinaryRequest } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { startServingRuntime } from '../src/serving/serve.js';
 import { ServingAdminClient } from '../src/serving/admin-client.js';
-import { percentile } from '../src/canary/analysis/percentiles.js';
 import { makeSignedBundle } from '../test/helpers/bundle-fixture.js';
 import { makeKeys } from '../test/helpers/fixtures.js';
 import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type Benchmark } from './types.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
+const MODEL = 'sample-mlp';
 const CONCURRENCY = [1, 4, 16];
 const SECONDS = 3;
-const FEATURES = [[0.1, -0.4, 0.8, 0.3]];
+const WARMUP_SECONDS = 1;
+const FEATURES = [0.1, -0.4, 0.8, 0.3];
+const GOAL_VS_BARE = 0.9;
+const GOAL_VS_KSERVE = 2;
 
-interface LoopResult {
+interface Body {
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+const jsonBody: Body = {
+  headers: { 'content-type': 'application/json' },
+  body: Buffer.from(JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: FEATURES }] })),
+};
+const binaryBody: Body = oipBinaryRequest([{ name: 'features', type: 'float32', dims: [1, 4], data: new Uint8Array(Float32Array.from(FEATURES).buffer) }]);
+
+interface Subject {
+  readonly name: string;
+  readonly format: 'JSON' | 'binary';
+  readonly url: string;
+  readonly body: Body;
+}
+
+interface WrkResult {
   readonly requests: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Non-2xx answers plus socket errors. */
   readonly failures: number;
-  readonly latenciesMs: number[];
-  readonly seconds: number;
 }
 
-async function closedLoop(concurrency: number, seconds: number, call: () => Promise<boolean>): Promise<LoopResult> {
-  const latenciesMs: number[] = [];
-  let failures = 0;
-  const started = performance.now();
-  const end = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        const ok = await call().catch(() => false);
-        latenciesMs.push(performance.now() - t0);
-        if (!ok) failures++;
-      }
-    }),
-  );
-  return { requests: latenciesMs.length, failures, latenciesMs, seconds: (performance.now() - started) / 1000 };
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
-function row(subject: string, input: string, r: LoopResult, ratio: string): BenchRow {
-  const p50 = percentile(r.latenciesMs, 50);
-  const p99 = percentile(r.latenciesMs, 99);
+/** Starts a server process and waits until `readyUrl` answers 200 (its output is kept for errors). */
+async function startServer(what: string, cmd: string, args: string[], readyUrl: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new BenchFailure(`serving: ${what} exited with ${child.exitCode}: ${output}`);
+    const ok = await fetch(readyUrl).then((r) => r.ok, () => false);
+    if (ok) return child;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new BenchFailure(`serving: ${what} did not become ready in 120 s: ${output}`);
+    }
+    await sleep(100);
+  }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  const exited = once(child, 'exit');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A wrk script sending `body` (bytes written as Lua decimal escapes, so binary bodies pass unchanged). */
+function wrkScript(body: Body): string {
+  const escaped = Array.from(body.body, (b) => `\\${String(b).padStart(3, '0')}`).join('');
+  const headers = Object.entries(body.headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
+  return ['wrk.method = "POST"', `wrk.body = "${escaped}"`, ...headers, ''].join('\n');
+}
+
+function wrkMs(text: string, what: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) throw new BenchFailure(`serving: cannot read wrk's ${what} ${JSON.stringify(text)}`);
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 'ms' ? 1 : 1000);
+}
+
+async function runWrk(script: string, url: string, concurrency: number, seconds: number): Promise<WrkResult> {
+  const child = spawn('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new BenchFailure(`serving: wrk exited with ${code}: ${out}`);
+  const find = (re: RegExp, what: string) => {
+    const m = re.exec(out);
+    if (!m) throw new BenchFailure(`serving: no ${what} in wrk's output: ${out}`);
+    return m;
+  };
+  const requests = Number(find(/(\d+) requests in/, 'request count')[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0;
+  return {
+    requests,
+    perSecond: Number(find(/Requests\/sec:\s+([\d.]+)/, 'Requests/sec')[1]),
+    p50Ms: wrkMs(find(/^\s+50%\s+(\S+)/m, '50%')[1]!, 'p50'),
+    p99Ms: wrkMs(find(/^\s+99%\s+(\S+)/m, '99%')[1]!, 'p99'),
+    failures: non2xx + socketErrors,
+  };
+}
+
+/** The probabilities a server answers for the bench input, from a JSON or a binary OIP response. */
+async function probabilities(subject: Subject): Promise<number[]> {
+  const response = await fetch(subject.url, { method: 'POST', headers: subject.body.headers, body: subject.body.body });
+  const bytes = Buffer.from(await response.arrayBuffer());
+  if (!response.ok) throw new BenchFailure(`serving: ${subject.name} (${subject.format}) answered ${response.status}: ${bytes.toString('utf8').slice(0, 300)}`);
+  const headerLength = response.headers.get('inference-header-content-length');
+  const json = JSON.parse(bytes.subarray(0, headerLength ? Number(headerLength) : bytes.length).toString('utf8')) as {
+    outputs: { name: string; data?: number[]; parameters?: { binary_data_size?: number } }[];
+  };
+  let offset = headerLength ? Number(headerLength) : 0;
+  for (const output of json.outputs) {
+    const size = output.parameters?.binary_data_size;
+    if (size !== undefined) {
+      const raw = bytes.subarray(offset, offset + size);
+      offset += size;
+      if (output.name === 'probabilities') return Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length)));
+    } else if (output.name === 'probabilities') return output.data!;
+  }
+  throw new BenchFailure(`serving: ${subject.name} (${subject.format}) answered no probabilities`);
+}
+
+function row(subject: Subject, concurrency: number, runs: number, r: WrkResult, ratio: string, check = ''): BenchRow {
   return {
     bench: 'serving',
-    subject: `${subject} (p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms)`,
-    input,
-    runs: 1,
-    medianSeconds: p50 / 1000,
-    throughput: { perSecond: r.requests / r.seconds, unit: 'req' },
+    subject: `${subject.name}, OIP ${subject.format} (p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms)`,
+    input: `concurrency ${concurrency}, batch 1`,
+    runs,
+    medianSeconds: r.p50Ms / 1000,
+    throughput: { perSecond: r.perSecond, unit: 'req' },
     ratio,
+    ...(check ? { check } : {}),
   };
 }
 
 export const servingBenchmark: Benchmark = {
   name: 'serving',
-  plan: () => [`serving: sample MLP, concurrency ${CONCURRENCY.join('/')} for ${SECONDS}s each, vs onnxruntime-node in-process; 20 hot swaps under load`],
+  plan: () => [
+    `serving: sample MLP over the Open Inference Protocol, wrk closed loop at concurrency ${CONCURRENCY.join('/')}, ${SECONDS}s per run: modelship serve (JSON, binary), bare node:http + onnxruntime-node, KServe ${'0.21.0'} + onnxruntime (JSON, binary); 20 hot swaps under load`,
+  ],
   async run(ctx: BenchContext): Promise<BenchResult> {
+    ctx.progress('serving: setting up wrk and the KServe venv (bench/setup-serving.sh)');
+    const kservePython = execFileSync('bash', [join(PROJECT_ROOT, 'bench', 'setup-serving.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
     const dir = await mkdtemp(join(tmpdir(), 'modelship-bench-serving-'));
-    const secret = randomBytes(24).toString('hex');
+    const children: ChildProcess[] = [];
     try {
       const keys = await makeKeys(join(dir, 'keys'));
-      const v1 = await makeSignedBundle(join(dir, 'v1'), keys.signingKey, { version: '1.0.0' });
-      const v2 = await makeSignedBundle(join(dir, 'v2'), keys.signingKey, { version: '2.0.0' });
-      const runtime = await startServingRuntime({
-        host: '127.0.0.1',
-        port: 0,
-        stateDir: join(dir, 'state'),
-        trustedKeysDir: join(dir, 'keys'),
-        adminSecret: secret,
-        logger: pino({ level: 'warn' }),
-      });
-      const admin = new ServingAdminClient({ baseUrl: runtime.url, secret });
-      try {
-        await admin.deploy('sample-mlp', 'stable', v1.bundleDir);
-        const url = `${runtime.url}/v1/models/sample-mlp/infer`;
-        const body = JSON.stringify({ inputs: { features: { dims: [1, 4], data: FEATURES.flat() } } });
-        const viaHttp = async () => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).ok;
-        const session = await ort.InferenceSession.create(SAMPLE);
-        const feeds = { features: new ort.Tensor('float32', Float32Array.from(FEATURES.flat()), [1, 4]) };
-        const direct = async () => Boolean(await session.run(feeds));
+      const v1 = await makeSignedBundle(join(dir, 'v1'), keys.signingKey, { name: MODEL, version: '1.0.0' });
+      const v2 = await makeSignedBundle(join(dir, 'v2'), keys.signingKey, { name: MODEL, version: '2.0.0' });
+      const secret = randomBytes(24).toString('hex');
+      await writeFile(join(dir, 'admin.key'), `${secret}\n`, { mode: 0o600 });
 
-        const rows: BenchRow[] = [];
-        for (const c of CONCURRENCY) {
-          ctx.progress(`serving: concurrency ${c}`);
-          const native = await closedLoop(c, SECONDS, direct);
-          const served = await closedLoop(c, SECONDS, viaHttp);
-          if (served.failures) throw new BenchFailure(`serving: ${served.failures} failed requests at concurrency ${c}`);
-          const input = `concurrency ${c}, batch 1`;
-          rows.push(row('onnxruntime-node in-process', input, native, '1.00x (base)'));
-          rows.push(row('serving runtime over HTTP', input, served, `${(served.requests / served.seconds / (native.requests / native.seconds)).toFixed(2)}x`));
+      ctx.progress('serving: starting modelship serve, the bare server and KServe');
+      const [oursPort, barePort, kservePort] = [await freePort(), await freePort(), await freePort()];
+      const ours = `http://127.0.0.1:${oursPort}`;
+      const env = { ...process.env, MODELSHIP_LOG_LEVEL: 'warn' };
+      children.push(await startServer('modelship serve', process.execPath, [join(PROJECT_ROOT, 'bin', 'modelship.js'), 'serve', '--port', String(oursPort), '--state-dir', join(dir, 'state'), '--trusted-keys-dir', join(dir, 'keys'), '--admin-key-file', join(dir, 'admin.key')], `${ours}/v2/health/ready`, env));
+      const admin = new ServingAdminClient({ baseUrl: ours, secret });
+      await admin.deploy(MODEL, 'stable', v1.bundleDir);
+      const bare = `http://127.0.0.1:${barePort}`;
+      children.push(await startServer('the bare server', process.execPath, [join(PROJECT_ROOT, 'dist', 'bench', 'bare-server.js'), SAMPLE, String(barePort)], bare));
+      const kserve = `http://127.0.0.1:${kservePort}`;
+      children.push(await startServer('KServe', kservePython, [join(PROJECT_ROOT, 'bench', 'kserve_server.py'), '--port', String(kservePort), '--model-name', MODEL, '--model-path', SAMPLE], `${kserve}/v2/models/${MODEL}/ready`));
+
+      const infer = (base: string) => `${base}/v2/models/${MODEL}/infer`;
+      const subjects: Subject[] = [
+        { name: 'modelship serve', format: 'JSON', url: infer(ours), body: jsonBody },
+        { name: 'modelship serve', format: 'binary', url: infer(ours), body: binaryBody },
+        { name: 'bare node:http + onnxruntime-node', format: 'JSON', url: infer(bare), body: jsonBody },
+        { name: 'KServe + onnxruntime (Python)', format: 'JSON', url: infer(kserve), body: jsonBody },
+        { name: 'KServe + onnxruntime (Python)', format: 'binary', url: infer(kserve), body: binaryBody },
+      ];
+
+      // Same answers first: onnxruntime-node run directly is the reference (Python's onnxruntime within 1e-5).
+      const session = await ort.InferenceSession.create(SAMPLE);
+      const direct = Array.from((await session.run({ features: new ort.Tensor('float32', Float32Array.from(FEATURES), [1, 4]) })).probabilities!.data as Float32Array);
+      await session.release();
+      for (const subject of subjects) {
+        const got = await probabilities(subject);
+        const worst = Math.max(...direct.map((v, i) => Math.abs(v - (got[i] ?? NaN))));
+        if (!(got.length === direct.length && worst <= 1e-5)) {
+          throw new BenchFailure(`serving: ${subject.name} (${subject.format}) answers ${JSON.stringify(got)}, onnxruntime-node ${JSON.stringify(direct)}`);
         }
-        await session.release();
-
-        ctx.progress('serving: 20 hot swaps under load');
-        let swaps = 0;
-        const swapping = (async () => {
-          for (; swaps < 20; swaps++) {
-            await admin.deploy('sample-mlp', 'stable', swaps % 2 === 0 ? v2.bundleDir : v1.bundleDir);
-            await new Promise((r) => setTimeout(r, 50));
-          }
-        })();
-        const underSwaps = await closedLoop(8, SECONDS + 2, viaHttp);
-        await swapping;
-        if (underSwaps.failures) throw new BenchFailure(`serving: ${underSwaps.failures} requests failed during hot swaps`);
-        rows.push(row(`serving during ${swaps} hot swaps, ${underSwaps.failures} failed`, 'concurrency 8, batch 1', underSwaps, ''));
-        return {
-          rows,
-          notes: [
-            'serving: "vs base" is the request rate relative to onnxruntime-node called in-process (lower means overhead: HTTP, JSON, routing, metrics); server and clients share the same 2 cores',
-          ],
-        };
-      } finally {
-        await runtime.close();
       }
+
+      const scripts = new Map<Subject, string>();
+      await mkdir(join(dir, 'wrk'));
+      for (const [i, subject] of subjects.entries()) {
+        const path = join(dir, 'wrk', `s${i}.lua`);
+        await writeFile(path, wrkScript(subject.body));
+        scripts.set(subject, path);
+      }
+      const rows: BenchRow[] = [];
+      const notes: string[] = [];
+      const runs = ctx.options.runs;
+      const loadBefore = loadavg()[0]!;
+      for (const c of CONCURRENCY) {
+        // Runs interleave the subjects (in a rotated order each run), so a noisy moment on a
+        // shared machine falls on all of them; each subject's row is its median run by req/s.
+        const measured = new Map<Subject, WrkResult[]>(subjects.map((s) => [s, []]));
+        for (let run = 0; run < runs; run++) {
+          for (let k = 0; k < subjects.length; k++) {
+            const subject = subjects[(k + run) % subjects.length]!;
+            ctx.progress(`serving: ${subject.name} ${subject.format}, concurrency ${c}, run ${run + 1}/${runs}`);
+            await runWrk(scripts.get(subject)!, subject.url, c, WARMUP_SECONDS);
+            const r = await runWrk(scripts.get(subject)!, subject.url, c, SECONDS);
+            if (r.failures) throw new BenchFailure(`serving: ${subject.name} (${subject.format}) failed ${r.failures} requests at concurrency ${c}`);
+            measured.get(subject)!.push(r);
+          }
+        }
+        const results = new Map<Subject, WrkResult>([...measured].map(([s, rs]) => [s, [...rs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rs.length / 2)]!]));
+        const floor = results.get(subjects[2]!)!.perSecond;
+        const kserveBest = Math.max(results.get(subjects[3]!)!.perSecond, results.get(subjects[4]!)!.perSecond);
+        for (const subject of subjects) {
+          const r = results.get(subject)!;
+          const vsBare = `${(r.perSecond / floor).toFixed(2)}x bare`;
+          let check = '';
+          if (subject.name === 'modelship serve' && c === 16) {
+            const a = r.perSecond / floor;
+            const b = r.perSecond / kserveBest;
+            check = `goal ≥${GOAL_VS_BARE}x bare ${a >= GOAL_VS_BARE ? 'met' : 'not met'}, ≥${GOAL_VS_KSERVE}x KServe ${b >= GOAL_VS_KSERVE ? 'met' : 'not met'} (${b.toFixed(2)}x)`;
+            notes.push(`serving at 16, OIP ${subject.format}: ${r.perSecond.toFixed(0)} req/s = ${a.toFixed(2)}x bare (${floor.toFixed(0)}), ${b.toFixed(2)}x KServe's best (${kserveBest.toFixed(0)})`);
+          }
+          rows.push(row(subject, c, runs, r, subject === subjects[2] ? '1.00x (base)' : vsBare, check));
+        }
+      }
+
+      ctx.progress('serving: 20 hot swaps under load');
+      const swapping = (async () => {
+        await sleep(300);
+        for (let i = 0; i < 20; i++) {
+          await admin.deploy(MODEL, 'stable', i % 2 === 0 ? v2.bundleDir : v1.bundleDir);
+          await sleep(100);
+        }
+      })();
+      const underSwaps = await runWrk(scripts.get(subjects[1]!)!, subjects[1]!.url, 8, SECONDS + 2);
+      await swapping;
+      if (underSwaps.failures) throw new BenchFailure(`serving: ${underSwaps.failures} requests failed during hot swaps`);
+      rows.push(row({ ...subjects[1]!, name: `modelship serve during 20 hot swaps, ${underSwaps.failures} failed` }, 8, 1, underSwaps, ''));
+      return {
+        rows,
+        notes: [
+          ...notes,
+          `serving: ${runs} interleaved runs of ${SECONDS}s per case (after ${WARMUP_SECONDS}s of warm-up), median by req/s; 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end on ${availableParallelism()} cores`,
+          'serving: every server is its own process; wrk (1 thread) shares the 2 cores with it; "x bare" is req/s relative to the bare node:http + onnxruntime-node server at the same concurrency; the goal is reported, not asserted',
+        ],
+      };
     } finally {
+      for (const child of children) await stopServer(child).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
   },

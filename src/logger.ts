@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { activeTraceFields } from './tracing/active-trace.js';
 
 export type { Logger } from 'pino';
 
@@ -9,7 +10,8 @@ export type { Logger } from 'pino';
 export function createLogger(name: string, options: LoggerOptions = {}): Logger {
   const format = process.env.MODELSHIP_LOG_FORMAT ?? (process.stderr.isTTY ? 'pretty' : 'json');
   const level = process.env.MODELSHIP_LOG_LEVEL ?? options.level ?? 'info';
-  const base: LoggerOptions = { name, level, ...options };
+  // trace_id/span_id of the active span on every line logged inside one (nothing when untraced).
+  const base: LoggerOptions = { name, level, mixin: activeTraceFields, ...options };
   if (format === 'pretty') {
     return pino({
       ...base,

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions, type WorkerPlugin } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { activityMetricsInterceptor } from './metrics/activity-interceptor.js';
 import type { ReleaseMetricsSinks } from './metrics/sinks.js';
@@ -28,6 +28,8 @@ export interface ReleaseWorkerOptions {
    * the SDK's own default (up to 0.8 × heartbeatTimeout, 24 s for the hash stage) is too coarse.
    */
   readonly heartbeatThrottleMs?: number;
+  /** Worker plugins, e.g. OpenTelemetry (src/tracing): interceptors and sinks only, no workflow commands. */
+  readonly plugins?: WorkerPlugin[];
 }
 
 /** The worker end of the release-outcome sink; registered even without metrics so no call is "unregistered". */
@@ -60,5 +62,6 @@ export function createReleaseWorker(options: ReleaseWorkerOptions): Promise<Work
     },
     sinks: releaseMetricsSinks(metrics),
     maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2_000,
+    ...(options.plugins?.length ? { plugins: options.plugins } : {}),
   });
 }

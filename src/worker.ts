@@ -2,7 +2,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createLogger } from './logger.js';
-import { adminSecretFromEnvironment } from './serving/admin-client.js';
+import { adminCredentialsFromEnvironment, type AdminCredentialsSource } from './serving/admin-client.js';
 import { pinoSdkLogger } from './sdk-logger.js';
 import { loadTemporalSettings } from './temporal-config.js';
 import { createReleaseWorker } from './release-worker.js';
@@ -20,11 +20,13 @@ import { WorkerMetrics } from './metrics/worker-metrics.js';
 import { configuredStore } from './store/config.js';
 import { OciBundleStore } from './store/oci-bundle-store.js';
 import type { WorkerBundleStore } from './activities/deps.js';
+import { nativeMemoryBytesFromEnv } from './native/isolated-runtime.js';
+import { startTracing } from './tracing/start.js';
 
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
-async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: string } }> {
+async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: AdminCredentialsSource } }> {
   if (!env.MODELSHIP_SERVING_URL) return {};
-  const secret = await adminSecretFromEnvironment(env);
+  const secret = await adminCredentialsFromEnvironment(env);
   if (!secret) throw new Error('MODELSHIP_SERVING_URL is set but no admin key: set MODELSHIP_SERVING_ADMIN_KEY_FILE or MODELSHIP_SERVING_ADMIN_KEY');
   return { serving: { url: env.MODELSHIP_SERVING_URL, secret } };
 }
@@ -93,6 +95,8 @@ async function installRuntime(logger: Logger, endpoint: MetricsEndpoint | undefi
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const logger = createLogger('modelship-worker');
   const { metrics, server } = await installRuntime(logger, options.metrics ?? resolveMetricsEndpoint());
+  const tracing = await startTracing('modelship-worker');
+  if (tracing) logger.info({ endpoint: tracing.config.endpoint, protocol: tracing.config.protocol }, 'exporting traces over OTLP');
   try {
     const settings = loadTemporalSettings();
     const bundlesRoot = process.env.MODELSHIP_BUNDLES_DIR ?? join(DATA_DIR, 'bundles');
@@ -112,12 +116,14 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
           ...(await servingFromEnvironment()),
           ...(hashWorkers ? { hashWorkers } : {}),
           ...(process.env.MODELSHIP_DIGEST_CACHE ? { digestCachePath: resolve(process.env.MODELSHIP_DIGEST_CACHE) } : {}),
+          nativeMemoryBytes: nativeMemoryBytesFromEnv(),
           ...trust,
           ...storeFromEnvironment(logger),
           ...(process.env.MODELSHIP_SIGNING_KEYS_DIR ? { signingKeysDir: resolve(process.env.MODELSHIP_SIGNING_KEYS_DIR) } : {}),
         },
         ...(metrics ? { metrics } : {}),
         ...(heartbeatThrottleMs ? { heartbeatThrottleMs } : {}),
+        ...(tracing ? { plugins: [tracing.temporalPlugin()] } : {}),
       });
       logger.info(
         { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, store: configuredStore(), smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys' },
@@ -129,6 +135,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       await connection.close();
     }
   } finally {
+    const problem = await tracing?.shutdown();
+    if (problem) logger.warn(problem);
     await server?.close();
   }
 }

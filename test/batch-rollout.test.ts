@@ -307,6 +307,31 @@ models:
     assert.equal(r.entries[1]!.source.kind === 'onnx' && r.entries[1]!.source.path, '/abs/churn');
   });
 
+  it('carries the smoke inputs a user gives (shapes, dims, integer ranges, per-output tolerances) and names a bad one', () => {
+    const r = parse(`
+models:
+  - name: det
+    version: 1.0.0
+    path: det.onnx
+    smoke: { shapes: { x: [1, 3, 640, 640] }, dims: { batch: 1 }, intRange: { min: 0, max: 255 }, intRanges: { sr: { min: 16000, max: 16000 } }, outputTolerances: { boxes: { absolute: 0.001 } } }
+`);
+    assert.deepEqual(r.entries[0]!.smoke, {
+      shapes: { x: [1, 3, 640, 640] },
+      dims: { batch: 1 },
+      intRange: { min: 0, max: 255 },
+      intRanges: { sr: { min: 16000, max: 16000 } },
+      outputTolerances: { boxes: { absolute: 0.001 } },
+    });
+    assert.throws(
+      () => parse({ models: [{ name: 'det', version: '1.0.0', path: 'd.onnx', smoke: { shapes: { x: [1, 'h'] }, intRanges: { sr: { min: 9, max: 1 } } } }] }),
+      (err: Error) => {
+        assert.match(err.message, /models\[0\] \(det@1\.0\.0\): smoke\.shapes\.x: must be a list of whole numbers >= 0, got \[1,"h"\]/);
+        assert.match(err.message, /models\[0\] \(det@1\.0\.0\): smoke\.intRanges\.sr: min 9 is above max 1/);
+        return true;
+      },
+    );
+  });
+
   it('reports every problem at once, naming the entry and the field', () => {
     let message = '';
     try {

@@ -10,7 +10,7 @@ import { readGraphInfo } from '../src/onnx/graph-info.js';
 import { compareTensors, DEFAULT_DATA_DIR, formatReport, runConformance } from '../src/onnx/conformance.js';
 import { fields, ProtobufError, WireType } from '../src/onnx/protobuf-reader.js';
 import { engineSupportedOps } from '../src/sandbox/onnx-engine.js';
-import type { Tensor } from '../src/sandbox/tensor-codec.js';
+import { elementValues, type Tensor } from '../src/sandbox/tensor-codec.js';
 
 const MISSING_SUITE = `the ONNX backend test suite is missing (${DEFAULT_DATA_DIR}): apt-get install libonnx-testdata`;
 
@@ -128,9 +128,9 @@ describe('decodeTensorProto', () => {
   test('unsupported element types are refused by name', () => {
     const cases: Array<[number, RegExp, Record<string, unknown>]> = [
       [8, /tensor s has unsupported element type STRING \(data_type 8\)/, { name: 's', stringData: [Buffer.from('a')] }],
-      [10, /unsupported element type FLOAT16 \(data_type 10\)/, { int32Data: [15360] }],
+      [16, /unsupported element type BFLOAT16 \(data_type 16\)/, { int32Data: [16256] }],
       [14, /unsupported element type COMPLEX64/, { floatData: [1, 2] }],
-      [13, /unsupported element type UINT64/, { uint64Data: ['1'] }],
+      [15, /unsupported element type COMPLEX128/, { doubleData: [1, 2] }],
     ];
     for (const [dataType, message, fields] of cases) {
       assert.throws(
@@ -139,6 +139,19 @@ describe('decodeTensorProto', () => {
         String(dataType),
       );
     }
+  });
+
+  test('float16, int16, uint16 travel in int32_data; uint32 and uint64 in uint64_data', () => {
+    const half = decodeTensorProto(encode({ dims: [3], dataType: 10, int32Data: [15360, 0xc000, 0x7c00] }));
+    assert.equal(half.type, 'float16');
+    assert.deepEqual([...tensorToTyped(half)], [15360, 0xc000, 0x7c00]);
+    assert.deepEqual(Array.from(elementValues(half)), [1, -2, Infinity]);
+    assert.deepEqual([...tensorToTyped(decodeTensorProto(encode({ dims: [2], dataType: 5, int32Data: [-32768, 32767] })))], [-32768, 32767]);
+    assert.deepEqual([...tensorToTyped(decodeTensorProto(encode({ dims: [1], dataType: 4, int32Data: [65535] })))], [65535]);
+    assert.deepEqual([...tensorToTyped(decodeTensorProto(encode({ dims: [2], dataType: 12, uint64Data: ['4294967295', '7'] })))], [4294967295, 7]);
+    assert.deepEqual([...tensorToTyped(decodeTensorProto(encode({ dims: [1], dataType: 13, uint64Data: ['18446744073709551615'] })))], [2n ** 64n - 1n]);
+    assert.throws(() => decodeTensorProto(encode({ dims: [1], dataType: 4, int32Data: [65536] })), /int32_data value 65536 is out of range for uint16/);
+    assert.throws(() => decodeTensorProto(encode({ dims: [1], dataType: 12, uint64Data: ['4294967296'] })), /out of range for uint32/);
   });
 
   test('a file from the suite: test_add input_0.pb', () => {

@@ -272,11 +272,16 @@ describe('releases across hosts', { skip: skip ?? false }, () => {
       const version = `2.${i}.0`;
       setBudget(budget ?? Number.POSITIVE_INFINITY);
       const handle = await start(version, 3);
-      const victimName = await workerRunning(handle, activity);
+      let victimName: WorkerName;
       if (stage === 'canary bake') {
-        for (let j = 0; j < 400 && (await handle.query(releaseStatusQuery).catch(() => undefined))?.canary?.phase !== 'baking'; j++) await sleep(25);
-      } else if (budget !== undefined) {
-        await sleep(300); // the stage is now blocked reading its passphrase
+        // The bake is a timer: the worker to kill is the one that just set the weight (and holds the workflow).
+        for (let j = 0; j < 1200 && (await handle.query(releaseStatusQuery).catch(() => undefined))?.canary?.phase !== 'baking'; j++) await sleep(25);
+        const [weighted] = startedBy(await handle.fetchHistory(), activity);
+        const pid = weighted?.identity.split('@')[0];
+        victimName = [...workers].find(([, h]) => String(h.child.pid) === pid)?.[0] ?? assert.fail(`no running worker set the weight (${weighted?.identity})`);
+      } else {
+        victimName = await workerRunning(handle, activity);
+        if (budget !== undefined) await sleep(300); // the stage is now blocked reading its passphrase
       }
       const victim = workers.get(victimName)!;
       await victim.kill9();

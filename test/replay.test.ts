@@ -11,6 +11,9 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { releaseMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../src/release-worker.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { Resource } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 
 const HISTORIES = join(PROJECT_ROOT, 'test', 'histories');
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -39,6 +42,21 @@ describe('replay of recorded workflow histories', () => {
     assert.equal(replayed, histories.length);
     // A replay is not a release finishing: nothing is counted.
     assert.doesNotMatch(await metrics.render(), /^modelship_releases_total\{[^}]*\} [1-9]/m);
+  });
+
+  it('a traced worker (the OpenTelemetry plugin) replays every recorded history too', async () => {
+    // Histories were recorded untraced; a worker that starts tracing must still replay them.
+    const histories = await recorded();
+    const exporter = new InMemorySpanExporter();
+    const plugin = new OpenTelemetryPlugin({ resource: new Resource({ 'service.name': 'replay-test' }), spanProcessor: new SimpleSpanProcessor(exporter) });
+    const metrics = new WorkerMetrics({ defaultMetrics: false });
+    const options = { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }, sinks: releaseMetricsSinks(metrics), plugins: [plugin] };
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories(options, histories)) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${result.error?.message}`);
+      replayed++;
+    }
+    assert.equal(replayed, histories.length);
   });
 
   it('a reordered workflow fails replay with a determinism error', async () => {

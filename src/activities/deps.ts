@@ -1,3 +1,4 @@
+import type { AdminCredentialsSource } from '../serving/admin-client.js';
 import type { ExporterRegistry } from '../exporter/registry.js';
 import type { OciBundleStore } from '../store/oci-bundle-store.js';
 
@@ -23,8 +24,11 @@ export interface ActivityDeps {
   readonly exporters: ExporterRegistry;
   /** Where the signing key passphrase comes from; the worker's environment by default. */
   readonly passphrase: () => Promise<string>;
-  /** The serving runtime this worker deploys to; none means releases end after smoke. */
-  readonly serving?: { readonly url: string; readonly secret: string };
+  /**
+   * The serving runtime this worker deploys to; none means releases end after smoke. The admin
+   * key is a fixed secret or a source read for each request (a key file a rotation replaces).
+   */
+  readonly serving?: { readonly url: string; readonly secret: string | AdminCredentialsSource };
   /** Threads for the hash stage (MODELSHIP_HASH_THREADS; default: the cores available). */
   readonly hashWorkers?: number;
   /**
@@ -42,6 +46,11 @@ export interface ActivityDeps {
   readonly store?: WorkerBundleStore;
   /** MODELSHIP_SIGNING_KEYS_DIR: where a release that names its key as `kid:<kid>` finds it on this worker. */
   readonly signingKeysDir?: string;
+  /**
+   * The memory ceiling of onnxruntime's child process (export's load check, smoke's reference run):
+   * MODELSHIP_NATIVE_MEMORY_MIB, default 8 GiB.
+   */
+  readonly nativeMemoryBytes?: number;
   /** The worker's metrics; none when it serves none. */
   readonly metrics?: ActivityMetrics;
 }

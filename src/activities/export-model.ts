@@ -62,7 +62,9 @@ export async function exportModel(deps: ActivityDeps, input: ExportInput): Promi
     }
     const modelFile = onnxFiles[0]!.path;
     heartbeat({ step: 'inspect', modelFile }, true);
-    const info = await inspectOnnxModel(join(stagingModel, modelFile));
+    // onnxruntime loads the model in a child process; a large one takes longer than a heartbeat timeout.
+    const beat = setInterval(() => heartbeat({ step: 'inspect', modelFile }, true), 5_000);
+    const info = await inspectOnnxModel(join(stagingModel, modelFile), deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}, ctx.cancellationSignal).finally(() => clearInterval(beat));
     ctx.log.info('model inspected', { modelFile, opsets: info.opsets, inputs: info.inputs.length, outputs: info.outputs.length });
 
     const draft: ManifestDraft = {

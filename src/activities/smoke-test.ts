@@ -12,11 +12,11 @@ import { ModelshipError, errorMessage } from '../errors.js';
 import { loadEngineWasm, runOnnxInSandbox } from '../sandbox/onnx-engine.js';
 import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../sandbox/limits.js';
 import type { Tensor } from '../sandbox/tensor-codec.js';
-import { generateInputs, readInputsFile } from '../smoke/test-inputs.js';
+import { smokeInputs } from '../smoke/smoke-inputs.js';
 import { runNative } from '../smoke/native-runner.js';
 import { compareOutputs, DEFAULT_TOLERANCE, type Tolerance } from '../smoke/compare-outputs.js';
 import { runUserPlugin, type UserPluginVerdict } from '../smoke/user-plugins.js';
-import { BundleVerificationFailedError, SmokeFailedError, type FailedVerification } from '../smoke/errors.js';
+import { BundleVerificationFailedError, NativeInferenceError, SmokeFailedError, type FailedVerification } from '../smoke/errors.js';
 import { verifyBeforeSmoke } from '../smoke/verify-before-smoke.js';
 import type { SmokeOptions, SmokeResult, SmokeVerification } from '../release/types.js';
 import type { ActivityDeps } from './deps.js';
@@ -65,7 +65,18 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
           { name: 'onnx-engine.wasm', digest: { sha256: engineSha256 } },
           {
             name: 'smoke-configuration',
-            annotations: { seed, inputsPath: options.inputsPath ?? null, tolerance, timeoutMs: limits.timeoutMs, maxMemoryBytes: limits.maxMemoryBytes },
+            annotations: {
+              seed,
+              inputsPath: options.inputsPath ?? null,
+              tolerance,
+              ...(options.outputTolerances ? { outputTolerances: options.outputTolerances } : {}),
+              ...(options.shapes ? { shapes: options.shapes } : {}),
+              ...(options.dims ? { dims: options.dims } : {}),
+              ...(options.intRange ? { intRange: options.intRange } : {}),
+              ...(options.intRanges ? { intRanges: options.intRanges } : {}),
+              timeoutMs: limits.timeoutMs,
+              maxMemoryBytes: limits.maxMemoryBytes,
+            },
           },
           { name: 'bundle-verification', annotations: { ...verification } },
           ...pluginVerdicts.map((p) => ({ name: `plugin:${p.path}`, digest: { sha256: p.sha256 } })),
@@ -100,9 +111,13 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     passed.push(`bundle-verification: ${verification.checks.join(', ')} under ${verification.rule} (${verification.counted} of ${verification.threshold})`);
     step = 'smoke';
 
-    const inputs = options.inputsPath ? await readInputsFile(options.inputsPath, manifest.signature.inputs) : generateInputs(manifest.signature.inputs, seed);
+    const inputs = await smokeInputs(model, manifest.signature.inputs, options);
     const nativeStart = performance.now();
-    const native = await runNative(model, inputs);
+    const native = await runNative(model, inputs, { timeoutMs: limits.timeoutMs, ...(deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}) }, ctx.cancellationSignal).catch(
+      (err: unknown) => {
+        throw options.inputsPath ? err : withShapeHint(err, inputs);
+      },
+    );
     const nativeMs = performance.now() - nativeStart;
 
     let sandbox: Tensor[] | undefined;
@@ -125,7 +140,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
 
     let figures: Pick<SmokeResult, 'outputs' | 'maxAbsDiff' | 'maxRelDiff'> = { outputs: [], maxAbsDiff: 0, maxRelDiff: 0 };
     if (sandbox) {
-      const verdict = compareOutputs(sandbox, native, tolerance);
+      const verdict = compareOutputs(sandbox, native, tolerance, options.outputTolerances);
       figures = { outputs: verdict.outputs, maxAbsDiff: verdict.maxAbsDiff, maxRelDiff: verdict.maxRelDiff };
       if (!verdict.ok) {
         failed.push(`outputs-agree: ${verdict.reason}`);
@@ -173,6 +188,13 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
   } finally {
     clearInterval(beat);
   }
+}
+
+/** onnxruntime refusing generated inputs is most often a shape the model cannot take: say which were used and how to set them. */
+function withShapeHint(err: unknown, inputs: readonly Tensor[]): unknown {
+  if (!(err instanceof NativeInferenceError)) return err;
+  const shapes = inputs.map((t) => `${t.name}=${t.dims.join('x') || '(scalar)'}`).join(' ');
+  return new NativeInferenceError(`${err.message} (on generated inputs ${shapes}; set shapes with --smoke-shape INPUT=AxB or --smoke-dim NAME=N, request smoke.shapes / smoke.dims, or give inputs with --smoke-inputs)`);
 }
 
 function typeOf(err: unknown): string {

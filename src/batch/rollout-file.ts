@@ -12,6 +12,7 @@ import { ModelshipError } from '../errors.js';
 import { assertSafeName } from '../release/ids.js';
 import { canaryPlanProblems, resolveCanaryPlan, type CanaryPlan } from '../canary/plan.js';
 import type { ModelSource, SmokeOptions } from '../release/types.js';
+import { smokeSpecProblems } from '../smoke/input-spec.js';
 import type { HaltMode, HaltPolicy, Rollout, RolloutEntry } from './types.js';
 
 export class RolloutFileError extends ModelshipError {
@@ -34,7 +35,7 @@ const HALT_KEYS = ['maxFailures', 'maxFailureFraction', 'onHalt'];
 const DEFAULTS_KEYS = ['canary', 'smoke'];
 const ENTRY_KEYS = ['name', 'version', 'path', 'exporter', 'exporterTimeoutSeconds', 'allowSymlinks', 'canary', 'smoke', 'signingKeyPath'];
 const CANARY_KEYS = ['model', 'steps', 'shadow', 'policy', 'maxExtensions', 'approvalTimeoutSeconds'];
-const SMOKE_KEYS = ['seed', 'inputsPath', 'tolerance', 'timeoutMs', 'maxMemoryMiB', 'onUnsupported', 'plugins'];
+const SMOKE_KEYS = ['seed', 'inputsPath', 'tolerance', 'outputTolerances', 'shapes', 'dims', 'intRange', 'intRanges', 'timeoutMs', 'maxMemoryMiB', 'onUnsupported', 'plugins'];
 
 export interface RolloutFileOptions {
   /** Used when the file names no signingKeyPath (the CLI's default key). */
@@ -223,11 +224,13 @@ function smokeOptions(raw: unknown, where: string, baseDir: string, problems: Pr
     if (typeof raw.inputsPath !== 'string') problems.add(`${where}.inputsPath`, 'must be a path');
     else out.inputsPath = absolute(raw.inputsPath, baseDir);
   }
-  if (raw.tolerance !== undefined) {
-    const t = raw.tolerance;
-    if (!isObj(t) || Object.keys(t).some((k) => k !== 'absolute' && k !== 'relative') || Object.values(t).some((v) => !(typeof v === 'number' && v >= 0))) {
-      problems.add(`${where}.tolerance`, 'must be { absolute?: number >= 0, relative?: number >= 0 }');
-    } else out.tolerance = t as { absolute?: number; relative?: number };
+  // Shapes, dimension sizes, integer ranges and tolerances: the same validator as the worker's.
+  const specProblems = smokeSpecProblems(raw);
+  for (const p of specProblems) problems.add(`${where}.${p.field}`, p.problem);
+  if (!specProblems.length) {
+    for (const key of ['tolerance', 'outputTolerances', 'shapes', 'dims', 'intRange', 'intRanges'] as const) {
+      if (raw[key] !== undefined) (out as Obj)[key] = raw[key];
+    }
   }
   for (const key of ['timeoutMs', 'maxMemoryMiB'] as const) {
     if (raw[key] === undefined) continue;

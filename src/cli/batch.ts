@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type ClientPlugin, type WorkflowExecutionDescription, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { readRolloutFile, RolloutFileError } from '../batch/rollout-file.js';
 import { batchStartOptions } from '../batch/start-metadata.js';
@@ -14,6 +14,8 @@ import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
 import { DEFAULT_SIGNING_KEY } from './defaults.js';
 import { CliError, printJson, say, warn } from './output.js';
+import { traceCommand } from '../tracing/cli-trace.js';
+import { TRACE_ID_MEMO_KEY, withTraceMetadata } from '../tracing/trace-metadata.js';
 
 const FINAL: ReadonlySet<string> = new Set(['released', 'promoted', 'rolled_back', 'failed', 'skipped']);
 
@@ -50,9 +52,14 @@ export async function batchStartCommand(file: string, options: { id?: string; wa
   } catch (err) {
     throw new CliError((err as Error).message, 2);
   }
-  const { client, settings, close } = await connectClient();
+  // The CLI span is the root of the batch's trace; its releases (child workflows) join it.
+  await traceCommand('modelship batch start', { 'modelship.batch_id': batchId, 'modelship.wait': options.wait ?? false }, ({ plugins, traceId }) => startBatch(rollout, batchId, options, plugins, traceId));
+}
+
+async function startBatch(rollout: Rollout, batchId: string, options: { wait?: boolean; json?: boolean }, plugins: ClientPlugin[], traceId: string | undefined): Promise<void> {
+  const { client, untraced, settings, close } = await connectClient(plugins);
   try {
-    const start = batchStartOptions(rollout, batchId);
+    const start = withTraceMetadata(batchStartOptions(rollout, batchId), traceId);
     let handle: WorkflowHandleWithFirstExecutionRunId;
     try {
       handle = await client.workflow.start(BATCH_WORKFLOW_TYPE, { taskQueue: settings.taskQueue, ...start });
@@ -62,15 +69,17 @@ export async function batchStartCommand(file: string, options: { id?: string; wa
     }
     const url = runUrl(settings, start.workflowId);
     if (!options.wait) {
-      if (options.json) return printJson({ batchId, workflowId: start.workflowId, runId: handle.firstExecutionRunId, url });
+      if (options.json) return printJson({ batchId, workflowId: start.workflowId, runId: handle.firstExecutionRunId, url, ...(traceId ? { traceId } : {}) });
       say(`batch ${batchId} started: ${start.staticSummary}`);
       say(`  workflow ${start.workflowId} on task queue ${settings.taskQueue}`);
       say(`  follow it with 'modelship batch status ${batchId}'; Web UI ${url}`);
+      if (traceId) say(`  trace ${traceId}`);
       return;
     }
     if (!options.json) say(`batch ${batchId} started: ${start.staticSummary}`);
-    const status = await follow(client, start.workflowId, !options.json);
-    if (options.json) printJson({ ...status, url });
+    // Polled without spans (see ConnectedClient.untraced).
+    const status = await follow(untraced, start.workflowId, !options.json);
+    if (options.json) printJson({ ...status, url, ...(traceId ? { traceId } : {}) });
     else printSummary(status, url);
     const t = status.totals;
     if (status.state === 'cancelled' || status.state === 'halted' || t.failed + t.rolledBack > 0) {
@@ -92,14 +101,18 @@ export async function batchStatusCommand(id: string, options: { json?: boolean }
     } catch {
       status = undefined; // the query needs a worker; the search attributes still say where it is
     }
-    if (options.json) return printJson({ workflowId: handle.workflowId, runId: description.runId, workflowStatus: description.status.name, stage: description.typedSearchAttributes.get(BatchStage), status, url });
+    const memoTrace = description.memo?.[TRACE_ID_MEMO_KEY];
+    const traceId = typeof memoTrace === 'string' ? memoTrace : undefined;
+    if (options.json) return printJson({ workflowId: handle.workflowId, runId: description.runId, workflowStatus: description.status.name, stage: description.typedSearchAttributes.get(BatchStage), status, url, ...(traceId ? { traceId } : {}) });
     if (!status) {
       say(`batch ${batchIdFromWorkflowId(handle.workflowId)}  (${description.status.name}, stage ${description.typedSearchAttributes.get(BatchStage) ?? '?'})`);
+      if (traceId) say(`  trace   ${traceId}`);
       say('  (entries need a running worker to answer the batchStatus query)');
       say(`  Web UI  ${url}`);
       return;
     }
     say(`batch ${status.batchId}  (${description.status.name})`);
+    if (traceId) say(`  trace ${traceId} (the batch and its releases)`);
     for (const entry of status.entries) say(entryLine(entry));
     printSummary(status, url);
   } finally {

@@ -1,14 +1,20 @@
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, type ClientPlugin, type ConnectionOptions } from '@temporalio/client';
 import { loadTemporalSettings, type TemporalSettings } from '../temporal-config.js';
 import { CliError } from './output.js';
 
 export interface ConnectedClient {
   readonly client: Client;
+  /**
+   * The same connection without plugins: for polling (status queries, describes) that would
+   * otherwise put a span per poll into the command's trace. `client` itself when untraced.
+   */
+  readonly untraced: Client;
   readonly settings: TemporalSettings;
   close(): Promise<void>;
 }
 
-export async function connectClient(): Promise<ConnectedClient> {
+/** `plugins`: e.g. OpenTelemetry's, from a traced command (src/tracing/cli-trace.ts). */
+export async function connectClient(plugins: ClientPlugin[] = []): Promise<ConnectedClient> {
   const settings = loadTemporalSettings();
   let connection: Connection;
   try {
@@ -19,5 +25,7 @@ export async function connectClient(): Promise<ConnectedClient> {
         `start the local dev server with 'npm run temporal:start', or set TEMPORAL_ADDRESS / a Temporal profile`,
     );
   }
-  return { client: new Client({ connection, namespace: settings.namespace }), settings, close: () => connection.close() };
+  const untraced = new Client({ connection, namespace: settings.namespace });
+  const client = plugins.length ? new Client({ connection, namespace: settings.namespace, plugins }) : untraced;
+  return { client, untraced, settings, close: () => connection.close() };
 }

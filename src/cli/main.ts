@@ -72,10 +72,13 @@ program
   .option('--key <path>', 'encrypted signing key, as the worker sees it', DEFAULT_SIGNING_KEY)
   .option('--exporter <name>', 'exporter the worker runs to turn <model> into ONNX (e.g. sklearn)')
   .option('--exporter-timeout <seconds>', 'shorter exporter timeout than the worker default')
-  .option('--smoke-inputs <file>', 'JSON file of smoke test inputs instead of generated ones')
+  .option('--smoke-inputs <path>', 'smoke test inputs instead of generated ones: .json, .npy, .npz, TensorProto .pb, or a folder of .npy/.pb')
   .option('--smoke-seed <n>', 'seed for generated smoke inputs (default 1)')
+  .option('--smoke-shape <input=AxBxC>', 'shape of a generated input, e.g. x=1x3x224x224 (repeatable)', collect, [])
+  .option('--smoke-dim <name=size>', 'size of a symbolic dimension in generated inputs, e.g. batch=1 (repeatable)', collect, [])
+  .option('--smoke-int-range <[input=]min:max>', 'range of generated integer values, e.g. 0:255, or input_ids=0:30521 for one input (repeatable)', collect, [])
   .option('--smoke-plugin <wasm...>', 'your own Extism plugin(s) to check the outputs, run sandboxed')
-  .option('--smoke-tolerance <abs>', 'largest absolute difference allowed against onnxruntime-node (default 1e-4)')
+  .option('--smoke-tolerance <[output=]atol[:rtol]>', 'allowed |sandbox - native| <= atol + rtol*|native| (default 1e-4:1e-3); output=... for one output (repeatable)', collect, [])
   .option('--smoke-timeout <seconds>', 'sandbox deadline per call (default 30)')
   .option('--allow-symlinks', 'follow symbolic links to files inside a model folder (links out of it are always refused)')
   .option('--allow-unsupported', 'warn instead of failing when the sandbox engine does not support the model')
@@ -254,11 +257,32 @@ program
   .description('run the serving runtime (stable and canary slots, admin API, /metrics)')
   .allowUnknownOption()
   .helpOption(false)
-  .argument('[options...]', '--port, --host, --state-dir, --trusted-keys-dir, --admin-key-file')
+  .argument('[options...]', '--port, --host, --state-dir, --trusted-keys-dir, --admin-key-file, --admin-keys-dir')
   .action(async (args: string[]) => {
     const { main } = await import('../serving/serve.js');
     await main(args);
   });
+
+const serving = program.command('serving').description('operate the serving runtime');
+serving
+  .command('rotate-admin-key')
+  .description('replace the admin key without a failed call: introduce a new key on the server, switch the clients\' key file, retire the old key')
+  .option('--keys-dir <dir>', 'the serving runtime\'s --admin-keys-dir (default MODELSHIP_SERVING_ADMIN_KEYS_DIR)')
+  .option('--key-file <file>', 'the key file workers and the CLI sign with (default MODELSHIP_SERVING_ADMIN_KEY_FILE)')
+  .option('--url <url>', 'serving runtime (default MODELSHIP_SERVING_URL or http://127.0.0.1:8300)')
+  .option('--kid <id>', 'id of the new key (default admin-<UTC time>)')
+  .option('--grace-seconds <n>', 'wait between switching the clients and retiring the old key', '10')
+  .option('--keep-old', 'stop after the switch, both keys valid (clients on other hosts); retire later with retire-admin-key')
+  .option('--json', 'print the result as JSON')
+  .action(lazy(async () => (await import('./admin-key-rotation.js')).rotateAdminKeyCommand));
+serving
+  .command('retire-admin-key')
+  .description('remove an admin key from the server\'s admin keys folder')
+  .argument('<kid>', 'the key id')
+  .option('--keys-dir <dir>', 'the serving runtime\'s --admin-keys-dir (default MODELSHIP_SERVING_ADMIN_KEYS_DIR)')
+  .option('--key-file <file>', 'refuse when this clients\' key file still holds the key (default MODELSHIP_SERVING_ADMIN_KEY_FILE)')
+  .option('--json', 'print the result as JSON')
+  .action(lazy(async () => (await import('./admin-key-rotation.js')).retireAdminKeyCommand));
 
 program
   .command('load')

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { abortUpdate, approveUpdate, promoteUpdate } from '../workflows/definitions.js';
-import { adminSecretFromEnvironment, ServingAdminClient } from '../serving/admin-client.js';
+import { adminCredentialsFromEnvironment, ServingAdminClient } from '../serving/admin-client.js';
 import { parseManifestDraft } from '../bundle/manifest.js';
 import { generateLoad } from '../load/load-generator.js';
 import { connectClient } from './client.js';
@@ -33,7 +33,7 @@ export async function controlCommand(control: Control, releaseId: string, option
 
 async function servingAdmin(options: { url?: string }): Promise<ServingAdminClient> {
   const baseUrl = options.url ?? process.env.MODELSHIP_SERVING_URL ?? 'http://127.0.0.1:8300';
-  const secret = await adminSecretFromEnvironment();
+  const secret = await adminCredentialsFromEnvironment();
   if (!secret) throw new CliError('no serving admin key: set MODELSHIP_SERVING_ADMIN_KEY_FILE or MODELSHIP_SERVING_ADMIN_KEY', 2);
   return new ServingAdminClient({ baseUrl, secret });
 }

@@ -7,6 +7,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   type Client,
+  type ClientPlugin,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -20,6 +21,9 @@ import { connectClient } from './client.js';
 import { CliError, printJson, say, seconds, warn } from './output.js';
 import { canaryProgressOf, hashProgressOf, progressView, silentProgress, type ProgressView } from './progress.js';
 import { DEFAULT_SIGNING_KEY } from './defaults.js';
+import { traceCommand } from '../tracing/cli-trace.js';
+import { withTraceMetadata } from '../tracing/trace-metadata.js';
+import { parseDimFlag, parseIntRangeFlag, parseShapeFlag, parseToleranceFlag, SpecSyntaxError, type IntRange, type ToleranceOption } from '../smoke/input-spec.js';
 
 export interface ReleaseOptions {
   name: string;
@@ -32,7 +36,10 @@ export interface ReleaseOptions {
   smokeInputs?: string;
   smokeSeed?: string;
   smokePlugin?: string[];
-  smokeTolerance?: string;
+  smokeTolerance?: string[];
+  smokeShape?: string[];
+  smokeDim?: string[];
+  smokeIntRange?: string[];
   smokeTimeout?: string;
   allowUnsupported?: boolean;
   allowSymlinks?: boolean;
@@ -54,10 +61,47 @@ function smokeOptions(options: ReleaseOptions): SmokeOptions | undefined {
   if (options.smokeInputs) smoke.inputsPath = resolve(options.smokeInputs);
   if (options.smokeSeed) smoke.seed = positiveNumber(options.smokeSeed, '--smoke-seed');
   if (options.smokePlugin?.length) smoke.plugins = options.smokePlugin.map((p) => ({ path: resolve(p) }));
-  if (options.smokeTolerance) smoke.tolerance = { absolute: positiveNumber(options.smokeTolerance, '--smoke-tolerance') };
+  try {
+    Object.assign(smoke, smokeSpecFromFlags(options));
+  } catch (err) {
+    if (err instanceof SpecSyntaxError) throw new CliError(err.message, 2);
+    throw err;
+  }
   if (options.smokeTimeout) smoke.timeoutMs = positiveNumber(options.smokeTimeout, '--smoke-timeout') * 1000;
   if (options.allowUnsupported) smoke.onUnsupported = 'warn';
   return Object.keys(smoke).length ? smoke : undefined;
+}
+
+/** The repeatable --smoke-shape, --smoke-dim, --smoke-int-range and --smoke-tolerance flags as request fields. */
+function smokeSpecFromFlags(options: ReleaseOptions): Partial<SmokeOptions> {
+  const out: { -readonly [K in keyof SmokeOptions]: SmokeOptions[K] } = {};
+  const shapes: Record<string, number[]> = {};
+  for (const flag of options.smokeShape ?? []) {
+    const [name, dims] = parseShapeFlag(flag);
+    shapes[name] = dims;
+  }
+  const dims: Record<string, number> = {};
+  for (const flag of options.smokeDim ?? []) {
+    const [name, size] = parseDimFlag(flag);
+    dims[name] = size;
+  }
+  const intRanges: Record<string, IntRange> = {};
+  for (const flag of options.smokeIntRange ?? []) {
+    const { input, range } = parseIntRangeFlag(flag);
+    if (input === undefined) out.intRange = range;
+    else intRanges[input] = range;
+  }
+  const outputTolerances: Record<string, ToleranceOption> = {};
+  for (const flag of options.smokeTolerance ?? []) {
+    const { output, tolerance } = parseToleranceFlag(flag);
+    if (output === undefined) out.tolerance = tolerance;
+    else outputTolerances[output] = tolerance;
+  }
+  if (Object.keys(shapes).length) out.shapes = shapes;
+  if (Object.keys(dims).length) out.dims = dims;
+  if (Object.keys(intRanges).length) out.intRanges = intRanges;
+  if (Object.keys(outputTolerances).length) out.outputTolerances = outputTolerances;
+  return out;
 }
 
 function positiveNumber(text: string, flag: string): number {
@@ -93,18 +137,25 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
     ...(canary !== undefined ? { canary } : {}),
   };
 
-  const { client, settings, close } = await connectClient();
+  const releaseId = releaseIdFor(request.name, request.version);
+  // The CLI span is the root of the release's trace: start, and with --follow every stage to the end.
+  await traceCommand('modelship release', { 'modelship.release_id': releaseId, 'modelship.follow': options.follow }, ({ plugins, traceId }) => runRelease(options, request, releaseId, plugins, traceId));
+}
+
+async function runRelease(options: ReleaseOptions, request: ReleaseRequest, releaseId: string, plugins: ClientPlugin[], traceId: string | undefined): Promise<void> {
+  const { client, untraced, settings, close } = await connectClient(plugins);
   try {
-    const releaseId = releaseIdFor(request.name, request.version);
-    const handle = await startRelease(client, settings.taskQueue, releaseId, request);
+    const handle = await startRelease(client, settings.taskQueue, releaseId, request, traceId);
     const link = runUrl(settings, releaseId, handle.firstExecutionRunId);
     if (!options.json) {
       say(`release ${releaseId} started on task queue ${settings.taskQueue}`);
       say(`Web UI: ${link}`);
+      if (traceId) say(`trace: ${traceId}`);
     }
-    if (!options.follow) return options.json ? printJson({ releaseId, runId: handle.firstExecutionRunId, url: link }) : undefined;
-    const result = await follow(handle, options.json ? silentProgress : progressView());
-    if (options.json) return printJson({ ...result, url: link });
+    if (!options.follow) return options.json ? printJson({ releaseId, runId: handle.firstExecutionRunId, url: link, ...(traceId ? { traceId } : {}) }) : undefined;
+    // Polled without spans: the trace holds the release's work, not one query span per half second.
+    const result = await follow(untraced.workflow.getHandle(releaseId, handle.firstExecutionRunId), options.json ? silentProgress : progressView());
+    if (options.json) return printJson({ ...result, url: link, ...(traceId ? { traceId } : {}) });
     say('');
     say(`released ${result.name}@${result.version}`);
     say(`  bundle       ${result.reference ?? result.bundleDir}`);
@@ -113,15 +164,16 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
     if (result.smoke) say(`  smoke        ${result.smoke.result}, max abs diff ${result.smoke.maxAbsDiff.toExponential(2)} vs onnxruntime-node`);
     if (result.canary) say(`  serving      ${result.canary.model}: ${result.canary.firstVersion ? 'first version, deployed to stable' : 'canary promoted to stable at 100%'}`);
     say(`  Web UI       ${link}`);
+    if (traceId) say(`  trace        ${traceId}`);
   } finally {
     await close();
   }
 }
 
-async function startRelease(client: Client, taskQueue: string, releaseId: string, request: ReleaseRequest) {
+async function startRelease(client: Client, taskQueue: string, releaseId: string, request: ReleaseRequest, traceId: string | undefined) {
   try {
-    // Summary, details and search attributes for the Web UI; a version is released once.
-    return await client.workflow.start(RELEASE_WORKFLOW_TYPE, { taskQueue, ...releaseStartOptions(request) });
+    // Summary, details and search attributes for the Web UI (and the trace id); a version is released once.
+    return await client.workflow.start(RELEASE_WORKFLOW_TYPE, { taskQueue, ...withTraceMetadata(releaseStartOptions(request), traceId) });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new CliError(

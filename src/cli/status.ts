@@ -44,6 +44,7 @@ export async function statusCommand(releaseId: string, options: { json?: boolean
         runId: description.runId,
         workflowStatus: description.status.name,
         attributes,
+        ...(report.traceId ? { traceId: report.traceId } : {}),
         startedAt: report.startedAt,
         closedAt: report.closedAt,
         durationMs: report.durationMs,
@@ -60,6 +61,7 @@ export async function statusCommand(releaseId: string, options: { json?: boolean
     if (attributes.ModelDigest) say(`  digest    ${attributes.ModelDigest}`);
     if (attributes.CanaryWeight !== undefined) say(`  canary    ${attributes.CanaryWeight}% of traffic`);
     if (attributes.BatchId) say(`  batch     ${attributes.BatchId}`);
+    if (report.traceId) say(`  trace     ${report.traceId}`);
     say(`  started   ${report.startedAt ?? '?'}${report.closedAt ? `, ended ${report.closedAt} after ${fmtElapsed(report.durationMs)}` : ''}`);
     if (report.outcomeMessage) say(`  why       ${report.outcomeMessage}`);
     say('');

@@ -77,7 +77,15 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  private readonly activitiesRunning = new Gauge({
+    name: 'modelship_activities_running',
+    help: 'Activity attempts running now on this worker, by activity (with modelship_hashed_bytes_total: a hash that makes no progress).',
+    labelNames: ['activity'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
+    for (const activity of Object.keys(ACTIVITY_STAGE)) this.activitiesRunning.set({ activity }, 0);
     // Every outcome exists from the start, so rates and ratios work before the first failure.
     for (const outcome of RELEASE_OUTCOMES) this.releases.inc({ outcome }, 0);
     this.hashedBytes.inc(0);
@@ -90,10 +98,12 @@ export class WorkerMetrics {
   }
 
   activityStarted(activity: string, attempt: number): void {
+    this.activitiesRunning.inc({ activity });
     if (attempt > 1) this.activityRetries.inc({ activity });
   }
 
   activityFinished(activity: string, seconds: number, outcome: AttemptOutcome, errorType?: string): void {
+    this.activitiesRunning.dec({ activity });
     const stage = (ACTIVITY_STAGE as Record<string, string | undefined>)[activity] ?? 'other';
     this.stageDuration.observe({ stage, activity, outcome }, seconds);
     if (outcome === 'failed') this.activityFailures.inc({ activity, error_type: errorType ?? 'Error' });

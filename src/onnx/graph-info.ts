@@ -19,8 +19,10 @@ export type ValueKind = 'tensor' | 'sequence' | 'map' | 'optional' | 'sparse_ten
 export interface ValueInfo {
   readonly name: string;
   readonly kind: ValueKind;
-  /** TensorProto.DataType of a tensor value (0 when not declared). */
+  /** TensorProto.DataType of a tensor value, or of the tensors in a sequence or optional (0 when not declared). */
   readonly elemType: number;
+  /** For a sequence or optional: the kind it holds. */
+  readonly innerKind?: ValueKind;
 }
 
 export interface GraphInfo {
@@ -142,24 +144,38 @@ function readNode(bytes: Uint8Array): OpRef {
 
 function readValueInfo(bytes: Uint8Array): ValueInfo {
   let name = '';
-  let kind: ValueKind = 'unknown';
-  let elemType = 0;
+  let type: Omit<ValueInfo, 'name'> = { kind: 'unknown', elemType: 0 };
   for (const f of fields(bytes)) {
     if (f.number === VALUE_NAME) name = fieldString(f, 'value_info.name');
-    else if (f.number === VALUE_TYPE) {
-      for (const t of fields(message(f.bytes, 'value_info.type'))) {
-        const k = TYPE_KINDS[t.number];
-        if (!k) continue;
-        kind = k;
-        if (k === 'tensor') {
-          for (const e of fields(message(t.bytes, 'type.tensor_type'))) {
-            if (e.number === TENSOR_ELEM_TYPE) elemType = fieldInt(e, 'tensor_type.elem_type');
-          }
-        }
+    else if (f.number === VALUE_TYPE) type = readType(message(f.bytes, 'value_info.type'), 0);
+  }
+  return { name, ...type };
+}
+
+/** A TypeProto: its kind, and for sequences and optionals what they hold (TypeProto.Sequence/Optional field 1). */
+function readType(bytes: Uint8Array, depth: number): Omit<ValueInfo, 'name'> {
+  let kind: ValueKind = 'unknown';
+  let elemType = 0;
+  let innerKind: ValueKind | undefined;
+  for (const t of fields(bytes)) {
+    const k = TYPE_KINDS[t.number];
+    if (!k) continue;
+    kind = k;
+    if (k === 'tensor') {
+      for (const e of fields(message(t.bytes, 'type.tensor_type'))) {
+        if (e.number === TENSOR_ELEM_TYPE) elemType = fieldInt(e, 'tensor_type.elem_type');
+      }
+    } else if ((k === 'sequence' || k === 'optional') && depth < 4) {
+      for (const e of fields(message(t.bytes, `type.${k}_type`))) {
+        if (e.number !== 1) continue;
+        const inner = readType(message(e.bytes, `${k}_type.elem_type`), depth + 1);
+        innerKind = inner.kind;
+        elemType = inner.elemType;
+        if (inner.innerKind !== undefined && inner.innerKind !== 'tensor') innerKind = 'unknown';
       }
     }
   }
-  return { name, kind, elemType };
+  return innerKind === undefined ? { kind, elemType } : { kind, elemType, innerKind };
 }
 
 function tensorName(bytes: Uint8Array): string {

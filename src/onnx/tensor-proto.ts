@@ -69,7 +69,12 @@ const TYPED_FIELD: Record<TensorType, DataSource> = {
   int32: 'int32_data',
   int8: 'int32_data',
   uint8: 'int32_data',
+  int16: 'int32_data',
+  uint16: 'int32_data',
+  float16: 'int32_data',
   bool: 'int32_data',
+  uint32: 'uint64_data',
+  uint64: 'uint64_data',
 };
 
 export function decodeTensorProto(bytes: Uint8Array): Tensor {
@@ -169,7 +174,7 @@ function typedFieldBytes(
   label: string,
   fixed32: Uint8Array[],
   fixed64: Uint8Array[],
-  varints: { int32: bigint[]; int64: bigint[] },
+  varints: { int32: bigint[]; int64: bigint[]; uint64: bigint[] },
 ): Uint8Array {
   const mismatch = (have: number) => new TensorProtoError(`${label}: ${TYPED_FIELD[type]} has ${have} values, shape needs ${count}`);
   switch (type) {
@@ -187,15 +192,36 @@ function typedFieldBytes(
       varints.int64.forEach((v, i) => out.writeBigInt64LE(BigInt.asIntN(64, v), i * 8));
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }
+    case 'uint32':
+    case 'uint64': {
+      if (varints.uint64.length !== count) throw mismatch(varints.uint64.length);
+      const out = Buffer.alloc(count * ELEMENT_BYTES[type]);
+      varints.uint64.forEach((v, i) => {
+        if (type === 'uint64') out.writeBigUInt64LE(BigInt.asUintN(64, v), i * 8);
+        else if (v > 0xffffffffn) throw new TensorProtoError(`${label}: uint64_data value ${v} is out of range for uint32`);
+        else out.writeUInt32LE(Number(v), i * 4);
+      });
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    }
     default: {
-      // int32, int8, uint8 and bool all travel in int32_data, one varint per element.
+      // int32, int16, uint16, int8, uint8, bool and float16 (its bits) travel in int32_data, one varint per element.
       if (varints.int32.length !== count) throw mismatch(varints.int32.length);
-      const [min, max] = { int32: [-2147483648, 2147483647], int8: [-128, 127], uint8: [0, 255], bool: [0, 1] }[type];
+      const [min, max] = {
+        int32: [-2147483648, 2147483647],
+        int16: [-32768, 32767],
+        uint16: [0, 65535],
+        float16: [0, 65535],
+        int8: [-128, 127],
+        uint8: [0, 255],
+        bool: [0, 1],
+      }[type];
       const out = Buffer.alloc(count * ELEMENT_BYTES[type]);
       varints.int32.forEach((v, i) => {
         const n = Number(BigInt.asIntN(64, v));
         if (n < min! || n > max!) throw new TensorProtoError(`${label}: int32_data value ${n} is out of range for ${type}`);
         if (type === 'int32') out.writeInt32LE(n, i * 4);
+        else if (type === 'int16') out.writeInt16LE(n, i * 2);
+        else if (type === 'uint16' || type === 'float16') out.writeUInt16LE(n, i * 2);
         else if (type === 'int8') out.writeInt8(n, i);
         else out.writeUInt8(n, i);
       });

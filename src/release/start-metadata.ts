@@ -106,9 +106,16 @@ function smokeLines(smoke: SmokeOptions | undefined): string[] {
   const tolerance = s.tolerance
     ? [s.tolerance.absolute !== undefined ? `absolute ${s.tolerance.absolute}` : 'absolute default', s.tolerance.relative !== undefined ? `relative ${s.tolerance.relative}` : 'relative default'].join(', ')
     : 'worker default';
+  const given = [
+    ...Object.entries(s.shapes ?? {}).map(([name, dims]) => `${code(name)} [${dims.join(', ')}]`),
+    ...Object.entries(s.dims ?? {}).map(([name, size]) => `${code(name)} = ${size}`),
+    ...(s.intRange ? [`integers ${s.intRange.min}..${s.intRange.max}`] : []),
+    ...Object.entries(s.intRanges ?? {}).map(([name, r]) => `${code(name)} ${r.min}..${r.max}`),
+  ];
+  const perOutput = Object.entries(s.outputTolerances ?? {}).map(([name, t]) => `${code(name)} ${t.absolute ?? 'default'}:${t.relative ?? 'default'}`);
   return [
-    `- inputs: ${s.inputsPath ? code(s.inputsPath) : `generated, seed ${s.seed ?? 1}`}`,
-    `- tolerance: ${tolerance}`,
+    `- inputs: ${s.inputsPath ? code(s.inputsPath) : `generated, seed ${s.seed ?? 1}`}${given.length ? `; ${given.join(', ')}` : ''}`,
+    `- tolerance: ${tolerance}${perOutput.length ? `; per output ${perOutput.join(', ')}` : ''}`,
     `- sandbox: ${s.timeoutMs !== undefined ? `${fmtDuration(s.timeoutMs / 1000)} per call` : 'default deadline'}, ${s.maxMemoryMiB !== undefined ? `${s.maxMemoryMiB} MiB` : 'default memory ceiling'}`,
     `- a model the sandbox engine cannot run: ${s.onUnsupported === 'warn' ? 'warn and go on' : 'fail the release'}`,
     `- plugins: ${s.plugins?.length ? s.plugins.map((p) => `${code(p.path)}${p.function ? ` (${code(p.function)})` : ''}`).join(', ') : 'none'}`,

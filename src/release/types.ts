@@ -1,6 +1,7 @@
 import type { CanaryPlan } from '../canary/plan.js';
 import type { FileIdentity } from '../hashing/digest-cache.js';
 import type { StoredBundle } from '../store/bundle-store.js';
+import type { SmokeInputSpec, ToleranceOption } from '../smoke/input-spec.js';
 
 /**
  * The data that crosses Temporal: small, JSON, and never secret. Paths are as the worker
@@ -19,13 +20,23 @@ export type ModelSource =
       readonly timeoutSeconds?: number;
     };
 
-/** How the smoke stage tests the model; every field has a default. */
-export interface SmokeOptions {
+/**
+ * How the smoke stage tests the model; every field has a default. Generated inputs follow
+ * `shapes` (by input), `dims` (by symbolic dimension name), `intRange` / `intRanges`
+ * (SmokeInputSpec, src/smoke/input-spec.ts).
+ */
+export interface SmokeOptions extends SmokeInputSpec {
   /** Seed for generated inputs (default 1). */
   readonly seed?: number;
-  /** A JSON file of inputs on the worker, instead of generated ones (see src/smoke/test-inputs.ts). */
+  /**
+   * Inputs on the worker instead of generated ones, by path (the bytes never enter history):
+   * .json, .npy, .npz, TensorProto .pb, or a folder of .npy/.pb (src/smoke/inputs-file.ts).
+   */
   readonly inputsPath?: string;
-  readonly tolerance?: { readonly absolute?: number; readonly relative?: number };
+  /** numpy.allclose's atol and rtol for every output (default 1e-4 and 1e-3). */
+  readonly tolerance?: ToleranceOption;
+  /** Per output, over `tolerance`. */
+  readonly outputTolerances?: Readonly<Record<string, ToleranceOption>>;
   /** Sandbox wall-clock deadline per call (default 30 s). */
   readonly timeoutMs?: number;
   /** Sandbox linear memory ceiling (default 256 MiB). */
@@ -184,6 +195,21 @@ export interface SmokeOutputFigures {
   readonly maxAbsDiff: number;
   readonly maxRelDiff: number;
   readonly nonFinite: number;
+  /** The allclose tolerance this output was judged under (absent in results recorded before per-element comparison). */
+  readonly tolerance?: { readonly absolute: number; readonly relative: number };
+  /** The element nearest to (or furthest past) its allowed difference (absent in older results and for empty outputs). */
+  readonly worst?: SmokeWorstElement;
+}
+
+export interface SmokeWorstElement {
+  /** Row-major flat index. */
+  readonly index: number;
+  /** The same as an N-d index. */
+  readonly at: readonly number[];
+  readonly sandbox: number;
+  readonly native: number;
+  /** |s − n| / (atol + rtol·|n|): above 1 fails; -1 when past every bound (NaN, an integer mismatch). */
+  readonly ratio: number;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { canaryDecisionText, isExtension, isOperatorWait } from '../release/canary-wording.js';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { traceIdOfStart } from '../tracing/trace-metadata.js';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { describe } from '../canary/analysis/judge.js';
 import type { CheckResult, Judgement, SlotMetrics } from '../canary/analysis/types.js';
@@ -114,6 +115,8 @@ export interface ReleaseReport {
   readonly runId?: string;
   readonly workflowType: string;
   readonly staticSummary?: string;
+  /** The OpenTelemetry trace the release recorded into (memo or propagated header), if traced. */
+  readonly traceId?: string;
   readonly request?: {
     readonly name: string;
     readonly version: string;
@@ -180,6 +183,7 @@ export function buildReleaseReport(history: History, releaseId = ''): ReleaseRep
   let workflowType = '';
   let runId: string | undefined;
   let staticSummary: string | undefined;
+  let traceId: string | undefined;
   let startedMs: number | undefined;
   let closedMs: number | undefined;
   let outcome: ReportOutcome = 'running';
@@ -207,6 +211,7 @@ export function buildReleaseReport(history: History, releaseId = ''): ReleaseRep
       runId = started.originalExecutionRunId ?? undefined;
       request = first(started.input?.payloads) as ReleaseRequest | undefined;
       staticSummary = decodePayload(event.userMetadata?.summary) as string | undefined;
+      traceId = traceIdOfStart(started, (p) => defaultPayloadConverter.fromPayload(p));
       continue;
     }
     const sched = event.activityTaskScheduledEventAttributes;
@@ -394,6 +399,7 @@ export function buildReleaseReport(history: History, releaseId = ''): ReleaseRep
     ...(runId ? { runId } : {}),
     workflowType,
     ...(staticSummary ? { staticSummary } : {}),
+    ...(traceId ? { traceId } : {}),
     ...(request
       ? {
           request: {

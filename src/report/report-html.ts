@@ -53,6 +53,7 @@ export function renderReportHtml(report: ReleaseReport, generatedAt = new Date()
 function overview(r: ReleaseReport): string {
   const rows: Array<[string, string]> = [];
   if (r.staticSummary) rows.push(['summary', h(r.staticSummary)]);
+  if (r.traceId) rows.push(['trace', `<code>${h(r.traceId)}</code>`]);
   if (r.request) {
     rows.push(['source', `<code>${h(r.request.source)}</code>`]);
     if (r.request.requestedBy) rows.push(['requested by', h(r.request.requestedBy)]);

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../paths.js';
 import { decodeResponse, encodeRequest, type Tensor } from './tensor-codec.js';
+import { decodeValuesResponse, encodeValuesRequest, type Value } from './value-codec.js';
 import type { SandboxLimits } from './limits.js';
 import { runPlugin } from './run-plugin.js';
 
@@ -32,6 +33,13 @@ export async function runOnnxInSandbox(model: Uint8Array, inputs: readonly Tenso
   const wasm = await loadEngineWasm();
   const output = await runPlugin(wasm, 'run', encodeRequest(model, inputs), limits);
   return decodeResponse(output);
+}
+
+/** runOnnxInSandbox for graphs whose inputs or outputs may be sequences or optionals. */
+export async function runOnnxValuesInSandbox(model: Uint8Array, inputs: readonly Value[], limits?: Partial<SandboxLimits>): Promise<Value[]> {
+  const wasm = await loadEngineWasm();
+  const output = await runPlugin(wasm, 'run', encodeValuesRequest(model, inputs), limits);
+  return decodeValuesResponse(output);
 }
 
 /** The operator names the engine implements (its plugin function supported_ops), read once per process. */

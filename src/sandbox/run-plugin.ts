@@ -6,7 +6,8 @@
  *    core module; every import must be an allow-listed, I/O-free Extism kernel function
  *    (limits.ts); it must define its own memory (not import one) with a declared maximum of at
  *    most `maxMemoryBytes`, tables with a bounded maximum, and export the function to call.
- * 2. The call runs in a fresh worker thread (sandbox-worker.ts) that creates the plugin with no
+ * 2. The module is compiled once per process (compiled-module.ts) and the call runs in a fresh
+ *    worker thread (sandbox-worker.ts) on a fresh instance of it, created with no
  *    WASI, no network, no paths, and kernel overrides counting host-side bytes against
  *    `maxHostBytes`.
  * 3. The parent races the worker's reply against a deadline; at the deadline it terminates the
@@ -29,6 +30,7 @@ import type { SandboxFailure, SandboxWorkerReply, SandboxWorkerRequest } from '.
 /** = SANDBOX_WORKER_TAG in sandbox-worker.ts (not imported: that module is the worker's entry). */
 const SANDBOX_WORKER_TAG = 'modelship-sandbox-call/1';
 import { parseWasmModuleInfo, WasmParseError, type WasmModuleInfo } from './wasm-module-info.js';
+import { compiledModule, type CompiledModule } from './compiled-module.js';
 
 const WORKER_URL = new URL('./sandbox-worker.js', import.meta.url);
 
@@ -148,13 +150,19 @@ export async function runPlugin(
 ): Promise<Uint8Array> {
   const resolved = resolveSandboxLimits(limits);
   const { linearLimitBytes } = checkPlugin(wasm, functionName, resolved);
+  let module: CompiledModule;
+  try {
+    module = await compiledModule(wasm);
+  } catch (err) {
+    throw new SandboxInvalidModuleError(functionName, `not valid WebAssembly: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 
   // Exact-size copies (`new Uint8Array(view)` copies; Buffer#slice would not): a view's whole
   // underlying buffer would otherwise travel, a pooled Buffer's neighbours would become part of
   // the plugin's input, and transferring it would detach the caller's memory.
   const request: SandboxWorkerRequest = {
     tag: SANDBOX_WORKER_TAG,
-    wasm: new Uint8Array(wasm),
+    module,
     functionName,
     input: new Uint8Array(input),
     maxHostBytes: resolved.maxHostBytes,
@@ -164,7 +172,7 @@ export async function runPlugin(
   const started = performance.now();
   const worker = new Worker(WORKER_URL, {
     workerData: request,
-    transferList: [request.wasm.buffer as ArrayBuffer, request.input.buffer as ArrayBuffer],
+    transferList: [request.input.buffer as ArrayBuffer],
     resourceLimits: WORKER_RESOURCE_LIMITS,
     // --no-warnings: @extism/extism loads node:wasi (unused here), which prints an ExperimentalWarning.
     execArgv: ['--no-warnings'],

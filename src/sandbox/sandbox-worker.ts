@@ -15,13 +15,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import createPlugin, { type CallContext, type Plugin } from '@extism/extism';
 import { EXTISM_KERNEL_MODULE, WASM_PAGE_BYTES, forbiddenImportReason } from './limits.js';
+import type { CompiledModule } from './compiled-module.js';
 
 /** Marks workerData as a sandbox call, so this module does nothing when imported elsewhere. */
 export const SANDBOX_WORKER_TAG = 'modelship-sandbox-call/1';
 
 export interface SandboxWorkerRequest {
   readonly tag: typeof SANDBOX_WORKER_TAG;
-  readonly wasm: Uint8Array;
+  /** The plugin, compiled once by the parent (a WebAssembly.Module; cloned, not copied, into the thread). */
+  readonly module: CompiledModule;
   readonly functionName: string;
   readonly input: Uint8Array;
   readonly maxHostBytes: number;
@@ -68,8 +70,7 @@ export const MAX_KERNEL_BLOCKS = 32_000;
  * @types/node 20, which declare no WebAssembly global, so it is typed locally.
  */
 interface WasmApi {
-  compile(bytes: Uint8Array): Promise<object>;
-  readonly Module: { imports(module: object): { module: string; name: string; kind: string }[] };
+  readonly Module: (abstract new (...args: never[]) => object) & { imports(module: object): { module: string; name: string; kind: string }[] };
   readonly Memory: abstract new (...args: never[]) => { readonly buffer: ArrayBuffer };
   readonly RuntimeError: abstract new (...args: never[]) => Error;
 }
@@ -245,11 +246,9 @@ function linearMemoryBytes(instance: unknown): number | null {
 async function runRequest(request: SandboxWorkerRequest): Promise<{ reply: SandboxWorkerReply; transfer: ArrayBuffer[] }> {
   const fail = (failure: SandboxFailure) => ({ reply: { ok: false, failure } as const, transfer: [] });
 
-  let module: object;
-  try {
-    module = await wasmApi.compile(request.wasm);
-  } catch (err) {
-    return fail({ kind: 'invalid-module', reason: `not valid WebAssembly: ${errorText(err)}` });
+  const module = request.module;
+  if (!(module instanceof wasmApi.Module)) {
+    return fail({ kind: 'invalid-module', reason: 'the sandbox worker was not given a compiled module' });
   }
   for (const imp of wasmApi.Module.imports(module)) {
     if (imp.kind === 'memory') {

@@ -17,10 +17,15 @@ export const ONNX_DATA_TYPE = {
   float32: 1,
   uint8: 2,
   int8: 3,
+  uint16: 4,
+  int16: 5,
   int32: 6,
   int64: 7,
   bool: 9,
+  float16: 10,
   float64: 11,
+  uint32: 12,
+  uint64: 13,
 } as const;
 
 export type TensorType = keyof typeof ONNX_DATA_TYPE;
@@ -33,7 +38,25 @@ export interface Tensor {
   readonly data: Uint8Array;
 }
 
-export const ELEMENT_BYTES: Record<TensorType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float64: 8 };
+export const ELEMENT_BYTES: Record<TensorType, number> = {
+  float32: 4,
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  bool: 1,
+  float16: 2,
+  float64: 8,
+  uint32: 4,
+  uint64: 8,
+};
+
+/** The float types (compared within a tolerance); every other type compares exactly. */
+export function isFloatType(type: TensorType): boolean {
+  return type === 'float32' || type === 'float64' || type === 'float16';
+}
 
 export function elementCount(dims: readonly number[]): number {
   return dims.reduce((n, d) => n * d, 1);
@@ -118,9 +141,22 @@ function u32(n: number): Uint8Array {
   return b;
 }
 
-export type TypedValues = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+export type TypedValues =
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Uint8Array
+  | Int8Array;
 
-/** A typed-array copy of a tensor's elements (bool as 0/1 in a Uint8Array); assumes a little-endian host. */
+/**
+ * A typed-array copy of a tensor's elements (bool as 0/1 in a Uint8Array, float16 as its bit
+ * patterns in a Uint16Array, which is what onnxruntime-node takes); assumes a little-endian host.
+ */
 export function typedValues(t: Tensor): TypedValues {
   const buffer = Uint8Array.from(t.data).buffer; // a fresh, aligned copy
   switch (t.type) {
@@ -130,12 +166,37 @@ export function typedValues(t: Tensor): TypedValues {
       return new Float64Array(buffer);
     case 'int64':
       return new BigInt64Array(buffer);
+    case 'uint64':
+      return new BigUint64Array(buffer);
     case 'int32':
       return new Int32Array(buffer);
+    case 'uint32':
+      return new Uint32Array(buffer);
+    case 'int16':
+      return new Int16Array(buffer);
+    case 'uint16':
+    case 'float16':
+      return new Uint16Array(buffer);
     case 'int8':
       return new Int8Array(buffer);
     case 'uint8':
     case 'bool':
       return new Uint8Array(buffer);
   }
+}
+
+/** The value of an IEEE 754 binary16 bit pattern. */
+export function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const mant = bits & 0x3ff;
+  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** A tensor's element values: numbers (float16 decoded, bool 0/1) or bigints (int64, uint64). */
+export function elementValues(t: Tensor): ArrayLike<number | bigint> {
+  const values = typedValues(t);
+  return t.type === 'float16' ? Float64Array.from(values as Uint16Array, halfToNumber) : values;
 }

@@ -1,16 +1,24 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { ADMIN_HEADERS, adminSignature, canonicalAdminRequest, NONCE_BYTES } from './admin-signing.js';
+import { ADMIN_HEADERS, ADMIN_KEY_ID_PATTERN, adminSignature, canonicalAdminRequest, NONCE_BYTES } from './admin-signing.js';
 
 /** How far an admin request's timestamp may be from the server's clock. */
 export const ADMIN_CLOCK_WINDOW_MS = 60_000;
 /** Nonces remembered at once; a window with more signed requests than this is refused (429) until some expire. */
 export const DEFAULT_MAX_NONCES = 100_000;
 
-export type AdminAuthResult = { readonly ok: true } | { readonly ok: false; readonly status: 401 | 429; readonly reason: string };
+/** On success, the id of the key that verified (for the logs; never the secret). */
+export type AdminAuthResult = { readonly ok: true; readonly kid: string } | { readonly ok: false; readonly status: 401 | 429; readonly reason: string };
+
+/** The admin keys valid now, by key id. */
+export type AdminKeys = ReadonlyMap<string, Uint8Array>;
+
+/** Key id of a secret configured without one (--admin-key-file / MODELSHIP_SERVING_ADMIN_KEY with a bare secret). */
+export const DEFAULT_ADMIN_KEY_ID = 'default';
 
 export interface AdminAuthOptions {
-  readonly secret: string;
+  /** A single fixed key (id `default`), used when `verify` is given no key set. */
+  readonly secret?: string;
   readonly windowMs?: number;
   readonly maxNonces?: number;
   readonly now?: () => number;
@@ -22,9 +30,13 @@ export interface AdminAuthOptions {
  * by an accepted request in the window. A nonce is remembered until its timestamp leaves the
  * window (after that the timestamp alone refuses a replay), so memory stays bounded by the
  * number of requests per window, capped at `maxNonces`.
+ *
+ * Keys are identified by id, and several may be valid at once (a rotation has two): a request
+ * naming its key id (x-modelship-key-id, signed with it) is checked against that key only; one
+ * without, against each valid key in turn, so clients that predate key ids keep working.
  */
 export class AdminAuthenticator {
-  readonly #secret: Buffer;
+  readonly #fixed: AdminKeys;
   private readonly windowMs: number;
   private readonly maxNonces: number;
   private readonly now: () => number;
@@ -33,7 +45,7 @@ export class AdminAuthenticator {
   private lastSweep = 0;
 
   constructor(options: AdminAuthOptions) {
-    this.#secret = Buffer.from(options.secret, 'utf8');
+    this.#fixed = new Map(options.secret === undefined ? [] : [[DEFAULT_ADMIN_KEY_ID, Buffer.from(options.secret, 'utf8')]]);
     this.windowMs = options.windowMs ?? ADMIN_CLOCK_WINDOW_MS;
     this.maxNonces = options.maxNonces ?? DEFAULT_MAX_NONCES;
     this.now = options.now ?? Date.now;
@@ -44,7 +56,7 @@ export class AdminAuthenticator {
     return this.nonces.size;
   }
 
-  verify(method: string, pathWithQuery: string, headers: IncomingHttpHeaders, body: Uint8Array): AdminAuthResult {
+  verify(method: string, pathWithQuery: string, headers: IncomingHttpHeaders, body: Uint8Array, keys: AdminKeys = this.#fixed): AdminAuthResult {
     const fail = (reason: string, status: 401 | 429 = 401): AdminAuthResult => ({ ok: false, status, reason });
     const timestamp = single(headers[ADMIN_HEADERS.timestamp]);
     const nonceHeader = single(headers[ADMIN_HEADERS.nonce]);
@@ -66,9 +78,23 @@ export class AdminAuthenticator {
     if (Math.abs(skew) > this.windowMs) {
       return fail(`timestamp is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'old' : 'in the future'}; admin requests are accepted within ±${this.windowMs / 1000} s`);
     }
-    const expected = Buffer.from(adminSignature(this.#secret, canonicalAdminRequest(method, pathWithQuery, timestamp!, nonceHeader!, body)), 'hex');
+    const keyId = headers[ADMIN_HEADERS.keyId];
+    if (Array.isArray(keyId) || (keyId !== undefined && !ADMIN_KEY_ID_PATTERN.test(keyId))) return fail(`${ADMIN_HEADERS.keyId} must be one key id matching ${ADMIN_KEY_ID_PATTERN}`);
+    if (keys.size === 0) return fail('the server has no admin key configured');
     const given = Buffer.from(signature!, 'hex');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return fail('bad signature');
+    const matches = (secret: Uint8Array, signedKeyId?: string) => {
+      const expected = Buffer.from(adminSignature(secret, canonicalAdminRequest(method, pathWithQuery, timestamp!, nonceHeader!, body, signedKeyId)), 'hex');
+      return timingSafeEqual(given, expected);
+    };
+    let kid: string | undefined;
+    if (keyId !== undefined) {
+      const secret = keys.get(keyId);
+      if (!secret) return fail(`unknown or retired admin key id ${JSON.stringify(keyId)}`);
+      if (matches(secret, keyId)) kid = keyId;
+    } else {
+      for (const [id, secret] of keys) if (matches(secret)) kid ??= id;
+    }
+    if (kid === undefined) return fail('bad signature');
 
     const nonce = nonceHeader!.toLowerCase();
     this.sweep(now);
@@ -78,7 +104,7 @@ export class AdminAuthenticator {
       if (this.nonces.size >= this.maxNonces) return fail(`too many admin requests in the last ${this.windowMs / 1000} s; retry later`, 429);
     }
     this.nonces.set(nonce, Number(timestamp) + this.windowMs);
-    return { ok: true };
+    return { ok: true, kid };
   }
 
   /** Forgets nonces whose timestamps left the window (at most once a second unless forced). */

@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { parseAdminKey, readAdminKey, type AdminCredentials } from './admin-key-file.js';
 import { signAdminRequest } from './admin-signing.js';
+import { injectTraceHeaders } from '../tracing/active-trace.js';
 import { ServingRejectedError, ServingUnavailableError } from './errors.js';
 import type { SlotName } from './model-slot.js';
 import type { ObservationsSince } from './observations.js';
@@ -10,6 +11,10 @@ export type { BundleRef } from './loaded-model.js';
 import type { DeployTarget } from './deploy-target.js';
 export type { ObservationsSince, RequestObservation, ShadowComparison } from './observations.js';
 export type { SlotName } from './model-slot.js';
+export type { AdminCredentials } from './admin-key-file.js';
+
+/** Where a client takes its admin key for each request: e.g. a key file that a rotation replaces. */
+export type AdminCredentialsSource = () => Promise<AdminCredentials>;
 
 export interface ObservationsResponse extends ObservationsSince {
   readonly model: string;
@@ -18,8 +23,11 @@ export interface ObservationsResponse extends ObservationsSince {
 export interface ServingAdminClientOptions {
   /** e.g. `http://127.0.0.1:8300`. */
   readonly baseUrl: string;
-  /** The admin HMAC secret. Kept private to the client; never sent. */
-  readonly secret: string;
+  /**
+   * The admin HMAC secret (signed without a key id), or a source asked before every request
+   * (signed with its key id). Kept private to the client; never sent.
+   */
+  readonly secret: string | AdminCredentialsSource;
   /** Per request (default 60 s: a deploy verifies, loads and warms a model). */
   readonly timeoutMs?: number;
 }
@@ -32,15 +40,22 @@ export interface ServingAdminClientOptions {
  * Errors: `ServingUnavailableError` (retryable) when the server cannot be reached, times out,
  * or answers 5xx/429; `ServingRejectedError` (not retryable) for any other 4xx, with the
  * server's reason as the message and its whole answer in `body`.
+ *
+ * With a credentials source, a 401 is retried once when the source now gives another key: a
+ * request signed just before a rotation switched keys, and refused just after the old key was
+ * retired, goes through with the new one instead of failing a deploy.
  */
 export class ServingAdminClient {
   readonly baseUrl: string;
-  readonly #secret: string;
+  readonly #credentials: AdminCredentialsSource;
+  private readonly dynamic: boolean;
   private readonly timeoutMs: number;
 
   constructor(options: ServingAdminClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.#secret = options.secret;
+    const fixed = options.secret;
+    this.dynamic = typeof fixed !== 'string';
+    this.#credentials = typeof fixed === 'string' ? () => Promise.resolve({ secret: fixed }) : fixed;
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 
@@ -80,13 +95,25 @@ export class ServingAdminClient {
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = new URL(this.baseUrl + path);
     const text = body === undefined ? '' : JSON.stringify(body);
-    const headers: Record<string, string> = signAdminRequest({ secret: this.#secret, method, pathWithQuery: url.pathname + url.search, body: text });
-    if (text) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetch(url, { method, headers, body: text || undefined, signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (err) {
-      throw new ServingUnavailableError(`cannot reach the serving runtime at ${this.baseUrl} (${method} ${url.pathname}): ${networkReason(err)}`, undefined, { cause: err });
+    const send = async (key: AdminCredentials): Promise<Response> => {
+      const headers: Record<string, string> = signAdminRequest({ secret: key.secret, keyId: key.kid, method, pathWithQuery: url.pathname + url.search, body: text });
+      if (text) headers['content-type'] = 'application/json';
+      // The caller's span (a release's RunActivity) becomes the parent of the runtime's spans.
+      injectTraceHeaders(headers);
+      try {
+        return await fetch(url, { method, headers, body: text || undefined, signal: AbortSignal.timeout(this.timeoutMs) });
+      } catch (err) {
+        throw new ServingUnavailableError(`cannot reach the serving runtime at ${this.baseUrl} (${method} ${url.pathname}): ${networkReason(err)}`, undefined, { cause: err });
+      }
+    };
+    const key = await this.#credentials();
+    let response = await send(key);
+    if (response.status === 401 && this.dynamic) {
+      const next = await this.#credentials();
+      if (next.kid !== key.kid || next.secret !== key.secret) {
+        await response.arrayBuffer().catch(() => undefined);
+        response = await send(next);
+      }
     }
     const raw = await response.text().catch(() => '');
     let json: unknown;
@@ -116,8 +143,19 @@ function networkReason(err: unknown): string {
   return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
 }
 
-/** The admin API's secret from MODELSHIP_SERVING_ADMIN_KEY, else the file MODELSHIP_SERVING_ADMIN_KEY_FILE names (trimmed). */
-export async function adminSecretFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+/**
+ * The admin key from MODELSHIP_SERVING_ADMIN_KEY (fixed), else from the file
+ * MODELSHIP_SERVING_ADMIN_KEY_FILE names, read again for every request so a rotation that
+ * replaces the file switches the client without a restart. The file is read once here, so a
+ * missing or malformed one fails at start. Undefined when neither is set.
+ */
+export async function adminCredentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<AdminCredentialsSource | undefined> {
+  if (env.MODELSHIP_SERVING_ADMIN_KEY) {
+    const key = parseAdminKey(env.MODELSHIP_SERVING_ADMIN_KEY, 'MODELSHIP_SERVING_ADMIN_KEY');
+    return () => Promise.resolve(key);
+  }
   const file = env.MODELSHIP_SERVING_ADMIN_KEY_FILE;
-  return env.MODELSHIP_SERVING_ADMIN_KEY ?? (file ? (await readFile(file, 'utf8')).trim() : undefined);
+  if (!file) return undefined;
+  await readAdminKey(file);
+  return () => readAdminKey(file);
 }

@@ -30,6 +30,13 @@ export class UnknownModelError extends ServingHttpError {
   readonly status = 404;
 }
 
+/** 404: the addressed version or forced slot holds no loaded model. */
+export class TargetNotLoadedError extends ServingHttpError {
+  readonly type = 'TargetNotLoadedError';
+  readonly retryable = false;
+  readonly status = 404;
+}
+
 /** 409: the request is well formed but does not fit the model's current state. */
 export class ServingConflictError extends ServingHttpError {
   readonly type = 'ServingConflictError';

@@ -1,29 +1,50 @@
 import type ort from 'onnxruntime-node';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
-import { InferenceFailedError, NoStableSlotError, UnknownModelError } from './errors.js';
-import type { Lease, SlotName } from './model-slot.js';
+import { InferenceFailedError, InvalidRequestError, NoStableSlotError, TargetNotLoadedError, UnknownModelError } from './errors.js';
+import type { BundleRef, LoadedModel } from './loaded-model.js';
+import { SLOT_NAMES, type Lease, type SlotName } from './model-slot.js';
 import type { ModelEntry, ModelRegistry } from './registry.js';
 import type { ServingMetrics } from './metrics.js';
 import { chooseSlot, randomBucket, trafficBucket } from './router.js';
 import { compareShadow } from './shadow.js';
-import { outputsToJson, parseInferenceBody, type JsonTensor } from './tensors.js';
 
-export interface InferenceResponse {
+/** How a request asks to be routed. */
+export interface Routing {
+  /** The sticky key (x-request-key); without one the bucket is random. */
+  readonly key?: string | undefined;
+  /** A slot forced by the caller (x-modelship-slot): bypasses the split, even at weight 0. */
+  readonly slot?: SlotName | undefined;
+  /** A model version addressed by the caller (`/versions/{v}`): the slot holding it answers. */
+  readonly version?: string | undefined;
+}
+
+/**
+ * `split`: chosen by the canary weight (what canary analysis judges); `forced`: the caller
+ * picked the slot or version, so the request is recorded and counted apart.
+ */
+export type RoutedBy = 'split' | 'forced';
+
+export interface InferenceAnswer {
   readonly model: string;
   readonly slot: SlotName;
-  readonly version: string;
-  /** `sha256:<root>` of the release that answered. */
-  readonly digest: string;
-  readonly outputs: Record<string, JsonTensor>;
+  readonly routedBy: RoutedBy;
+  /** The release that answered. */
+  readonly ref: BundleRef;
+  readonly results: ort.InferenceSession.OnnxValueMapType;
+  /** The model's outputs in its declared order. */
+  readonly outputNames: readonly string[];
   /** Validated input to outputs ready, in ms (body upload and response writing not included). */
   readonly latencyMs: number;
 }
 
+/** Builds the feeds for the model that will answer (its signature decides what is valid). */
+export type PrepareFeeds = (model: LoadedModel) => Record<string, ort.Tensor>;
+
 /**
- * Answers inference requests: picks the slot (sticky by request key), runs the model under a
- * lease, records the outcome, and — in shadow mode — runs the canary on the same inputs after
- * the answer is on its way, comparing the two predictions.
+ * Answers inference requests, whatever protocol they came in: picks the slot (sticky by request
+ * key, or forced), runs the model under a lease, records the outcome, and — in shadow mode —
+ * runs the canary on the same inputs after the answer is on its way, comparing the predictions.
  */
 export class InferenceService {
   private shadowInFlight = 0;
@@ -36,32 +57,29 @@ export class InferenceService {
     private readonly maxShadowInFlight: number,
   ) {}
 
-  async infer(name: string, requestKey: string | undefined, body: unknown): Promise<InferenceResponse> {
+  async run(name: string, routing: Routing, prepare: PrepareFeeds): Promise<InferenceAnswer> {
     const entry = this.registry.get(name);
     if (!entry) throw new UnknownModelError(`no model named ${JSON.stringify(name)}`);
-    if (!entry.slots.stable.model) throw new NoStableSlotError(`${name} has no stable release loaded`);
-    const bucket = requestKey === undefined ? randomBucket() : trafficBucket(name, requestKey);
-    const slot = chooseSlot(bucket, entry.canaryWeight, entry.slots.canary.model !== undefined);
+    const { slot, routedBy } = pickSlot(entry, routing);
     // Reading the slot and taking the lease happen in one synchronous step: a swap cannot come between.
     const lease = entry.slots[slot].lease()!;
     const { model } = lease;
     try {
-      const feeds = parseInferenceBody(body, model.manifest.signature.inputs);
+      const feeds = prepare(model);
       const started = performance.now();
       let results: ort.InferenceSession.OnnxValueMapType;
       try {
         results = await model.session.run(feeds);
       } catch (err) {
         const latencyMs = performance.now() - started;
-        this.record(entry, slot, model.ref.version, latencyMs, true);
-        this.logger.warn({ model: name, slot, version: model.ref.version, err: firstLine(err) }, 'inference failed');
+        this.record(entry, slot, routedBy, model.ref.version, latencyMs, true);
+        this.logger.warn({ model: name, slot, routedBy, version: model.ref.version, err: firstLine(err) }, 'inference failed');
         throw new InferenceFailedError(`${name}@${model.ref.version} (${slot}) failed to run: ${firstLine(err)}`);
       }
-      const outputs = outputsToJson(results, model.session.outputNames);
       const latencyMs = performance.now() - started;
-      this.record(entry, slot, model.ref.version, latencyMs, false);
-      if (slot === 'stable' && entry.shadow) this.startShadow(entry, lease, feeds, results);
-      return { model: name, slot, version: model.ref.version, digest: model.ref.digest, outputs, latencyMs };
+      this.record(entry, slot, routedBy, model.ref.version, latencyMs, false);
+      if (slot === 'stable' && routedBy === 'split' && entry.shadow) this.startShadow(entry, lease, feeds, results);
+      return { model: name, slot, routedBy, ref: model.ref, results, outputNames: model.session.outputNames, latencyMs };
     } finally {
       lease.release();
     }
@@ -72,9 +90,15 @@ export class InferenceService {
     await Promise.all(this.shadowRuns);
   }
 
-  private record(entry: ModelEntry, slot: SlotName, version: string, latencyMs: number, error: boolean): void {
+  private record(entry: ModelEntry, slot: SlotName, routedBy: RoutedBy, version: string, latencyMs: number, error: boolean): void {
+    const observation = { t: Date.now(), latencyMs, error, version };
+    if (routedBy === 'forced') {
+      this.metrics.observeForcedRequest(entry.name, slot, error);
+      entry.observations.recordForced(slot, observation);
+      return;
+    }
     this.metrics.observeRequest(entry.name, slot, latencyMs / 1000, error);
-    entry.observations.recordRequest(slot, { t: Date.now(), latencyMs, error, version });
+    entry.observations.recordRequest(slot, observation);
   }
 
   /**
@@ -115,6 +139,31 @@ export class InferenceService {
     this.shadowRuns.add(run);
     void run.finally(() => this.shadowRuns.delete(run));
   }
+}
+
+/**
+ * The slot that answers, decided synchronously with taking the lease. An addressed version is
+ * answered by the slot holding it; a forced slot must be loaded; otherwise the split decides
+ * and needs a stable release.
+ */
+function pickSlot(entry: ModelEntry, routing: Routing): { slot: SlotName; routedBy: RoutedBy } {
+  const loaded = (slot: SlotName) => entry.slots[slot].model;
+  const held = () => SLOT_NAMES.map((s) => `${s} ${loaded(s)?.ref.version ?? '(none)'}`).join(', ');
+  if (routing.version !== undefined) {
+    const holder = SLOT_NAMES.find((s) => loaded(s)?.ref.version === routing.version);
+    if (!holder) throw new TargetNotLoadedError(`${entry.name} has no version ${JSON.stringify(routing.version)} loaded (${held()})`);
+    if (routing.slot !== undefined && routing.slot !== holder) {
+      throw new InvalidRequestError(`version ${routing.version} of ${entry.name} is in the ${holder} slot, but the request forces the ${routing.slot} slot`);
+    }
+    return { slot: holder, routedBy: 'forced' };
+  }
+  if (routing.slot !== undefined) {
+    if (!loaded(routing.slot)) throw new TargetNotLoadedError(`${entry.name} has no ${routing.slot} release loaded (${held()})`);
+    return { slot: routing.slot, routedBy: 'forced' };
+  }
+  if (!loaded('stable')) throw new NoStableSlotError(`${entry.name} has no stable release loaded`);
+  const bucket = routing.key === undefined ? randomBucket() : trafficBucket(entry.name, routing.key);
+  return { slot: chooseSlot(bucket, entry.canaryWeight, loaded('canary') !== undefined), routedBy: 'split' };
 }
 
 function firstLine(err: unknown): string {

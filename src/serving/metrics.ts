@@ -29,6 +29,18 @@ export class ServingMetrics {
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
+  private readonly forced = new Counter({
+    name: 'modelship_forced_requests_total',
+    help: 'Inference requests whose caller forced the slot (x-modelship-slot) or addressed a version; not in modelship_requests_total.',
+    labelNames: ['model', 'slot'] as const,
+    registers: [this.registry],
+  });
+  private readonly forcedErrors = new Counter({
+    name: 'modelship_forced_request_errors_total',
+    help: 'Forced inference requests that failed while running on the model.',
+    labelNames: ['model', 'slot'] as const,
+    registers: [this.registry],
+  });
   private readonly shadow = new Counter({
     name: 'modelship_shadow_comparisons_total',
     help: 'Shadow runs of the canary on requests the stable slot answered, by result (agree, disagree, error).',
@@ -53,13 +65,34 @@ export class ServingMetrics {
     labelNames: ['model', 'slot', 'version', 'digest'] as const,
     registers: [this.registry],
   });
+  private readonly bundlesRefused = new Counter({
+    name: 'modelship_bundles_refused_total',
+    help: 'Deploys refused (bundle failed verification, wrong model, incompatible signature, ...), by model, slot and error type.',
+    labelNames: ['model', 'slot', 'reason'] as const,
+    registers: [this.registry],
+  });
   private readonly slotLabels = new Map<string, { model: string; slot: SlotName; version: string; digest: string }>();
+  /** Label-bound series per model and slot: prom-client hashes a labels object on every call, a bound child does not (~2x cheaper per request). */
+  private readonly bound = new Map<string, { requests: { inc(): void }; errors: { inc(): void }; duration: { observe(v: number): void } }>();
+
+  private series(model: string, slot: SlotName) {
+    const key = `${model}\0${slot}`;
+    let series = this.bound.get(key);
+    if (!series) {
+      const labels = { model, slot };
+      series = { requests: this.requests.labels(labels), errors: this.errors.labels(labels), duration: this.duration.labels(labels) };
+      this.bound.set(key, series);
+    }
+    return series;
+  }
 
   /** Creates every series of a model at zero, so rates and ratios exist before the first request. */
   initModel(model: string): void {
     for (const slot of ['stable', 'canary'] as const) {
       this.requests.inc({ model, slot }, 0);
       this.errors.inc({ model, slot }, 0);
+      this.forced.inc({ model, slot }, 0);
+      this.forcedErrors.inc({ model, slot }, 0);
     }
     for (const result of ['agree', 'disagree', 'error'] as const) this.shadow.inc({ model, result }, 0);
     this.shadowSkipped.inc({ model }, 0);
@@ -67,9 +100,15 @@ export class ServingMetrics {
   }
 
   observeRequest(model: string, slot: SlotName, seconds: number, failed: boolean): void {
-    this.requests.inc({ model, slot });
-    if (failed) this.errors.inc({ model, slot });
-    this.duration.observe({ model, slot }, seconds);
+    const series = this.series(model, slot);
+    series.requests.inc();
+    if (failed) series.errors.inc();
+    series.duration.observe(seconds);
+  }
+
+  observeForcedRequest(model: string, slot: SlotName, failed: boolean): void {
+    this.forced.inc({ model, slot });
+    if (failed) this.forcedErrors.inc({ model, slot });
   }
 
   observeShadow(model: string, result: ShadowResult): void {
@@ -78,6 +117,10 @@ export class ServingMetrics {
 
   shadowSkippedFor(model: string): void {
     this.shadowSkipped.inc({ model });
+  }
+
+  bundleRefused(model: string, slot: SlotName, reason: string): void {
+    this.bundlesRefused.inc({ model, slot, reason });
   }
 
   setCanaryWeight(model: string, weight: number): void {

@@ -65,18 +65,27 @@ export interface ObservationsSince {
   readonly retainedFrom: number | null;
   /** True when observations at or after `since` may have been overwritten (the buffer is full and starts after `since`). */
   readonly truncated: boolean;
+  /** Requests the split routed: what canary analysis judges. */
   readonly slots: Record<SlotName, RequestObservation[]>;
+  /** Requests whose caller forced the slot (x-modelship-slot) or addressed a version: kept apart, never judged. */
+  readonly forced: Record<SlotName, RequestObservation[]>;
   readonly shadow: ShadowComparison[];
 }
 
 /** The bounded record of one model's traffic, for canary analysis. */
 export class ModelObservations {
   private readonly requests: RingBuffer<RequestObservation & { readonly slot: SlotName }>;
+  private readonly forcedRequests: RingBuffer<RequestObservation & { readonly slot: SlotName }>;
   private readonly comparisons: RingBuffer<ShadowComparison>;
 
   constructor(capacity: number) {
     this.requests = new RingBuffer(capacity);
+    this.forcedRequests = new RingBuffer(capacity);
     this.comparisons = new RingBuffer(capacity);
+  }
+
+  recordForced(slot: SlotName, observation: RequestObservation): void {
+    this.forcedRequests.push({ slot, ...observation });
   }
 
   recordRequest(slot: SlotName, observation: RequestObservation): void {
@@ -91,10 +100,12 @@ export class ModelObservations {
   since(since: number, now = Date.now()): ObservationsSince {
     const slots: Record<SlotName, RequestObservation[]> = { stable: [], canary: [] };
     for (const { slot, ...o } of this.requests) if (o.t >= since && o.t < now) slots[slot].push(o);
+    const forced: Record<SlotName, RequestObservation[]> = { stable: [], canary: [] };
+    for (const { slot, ...o } of this.forcedRequests) if (o.t >= since && o.t < now) forced[slot].push(o);
     const shadow: ShadowComparison[] = [];
     for (const c of this.comparisons) if (c.t >= since && c.t < now) shadow.push(c);
     const oldest = [this.requests.oldest()?.t, this.comparisons.oldest()?.t].filter((t): t is number => t !== undefined);
     const truncated = [this.requests, this.comparisons].some((ring) => ring.wrapped && (ring.oldest()?.t ?? 0) > since);
-    return { since, until: now, retainedFrom: oldest.length ? Math.min(...oldest) : null, truncated, slots, shadow };
+    return { since, until: now, retainedFrom: oldest.length ? Math.min(...oldest) : null, truncated, slots, forced, shadow };
   }
 }

@@ -16,6 +16,7 @@ import { ModelObservations } from './observations.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PersistedModel, PersistedState, StateStore } from './state-store.js';
 import { KeyedMutex, Mutex } from './mutex.js';
+import { inSpan } from '../tracing/spans.js';
 
 /** Model names: what may appear in a URL path segment and a metric label without surprises. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -171,12 +172,23 @@ export class ModelRegistry {
     }
   }
 
-  /** Verifies, loads and warms a bundle, then swaps it into the slot. Deploying the bundle already there is a no-op. */
   /**
    * Verifies, loads and warms a bundle, then swaps it into the slot. Deploying the bundle already
-   * there is a no-op. `target` is the admin body (`{ reference }` or `{ bundleDir }`), or a folder path.
+   * there is a no-op. `target` is the admin body (`{ reference }` or `{ bundleDir }`), or a folder
+   * path. Traced as `deploy` (under the caller's traceparent); a refusal is counted in
+   * modelship_bundles_refused_total by error type.
    */
   async deploy(name: string, slot: SlotName, target: unknown): Promise<AdminResult> {
+    const named = typeof target === 'object' && target !== null ? ((target as Record<string, unknown>).reference ?? (target as Record<string, unknown>).bundleDir) : target;
+    const attributes = { 'modelship.model': name, 'modelship.slot': slot, 'modelship.bundle_dir': String(named) };
+    return inSpan('deploy', attributes, () => this.deployBundle(name, slot, target)).catch((err: unknown) => {
+      const reason = err instanceof Error && 'type' in err && typeof err.type === 'string' ? err.type : 'Error';
+      this.deps.metrics.bundleRefused(MODEL_NAME_PATTERN.test(name) ? name : '', slot, reason);
+      throw err;
+    });
+  }
+
+  private async deployBundle(name: string, slot: SlotName, target: unknown): Promise<AdminResult> {
     if (!MODEL_NAME_PATTERN.test(name)) throw new InvalidRequestError(`model name ${JSON.stringify(name)} must match ${MODEL_NAME_PATTERN}`);
     const wanted = parseDeployTarget(typeof target === 'object' && target !== null && !Array.isArray(target) ? (target as Record<string, unknown>) : { bundleDir: target });
     const where = 'reference' in wanted ? wanted.reference : wanted.bundleDir;

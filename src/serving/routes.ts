@@ -2,63 +2,29 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
 import type { AdminAuthenticator } from './admin-auth.js';
+import type { AdminKeyring } from './admin-keyring.js';
 import type { ServingLimits } from './config.js';
 import { InvalidRequestError, PayloadTooLargeError, ServingHttpError, UnknownModelError } from './errors.js';
 import { parseJson, readBody, sendError, sendJson } from './http.js';
+import { handleOip, sendOipError } from './oip-routes.js';
+import { routingFromHeaders } from './request-routing.js';
+import { allow, NoRouteError, parseTarget, type Target } from './route-target.js';
+import { outputsToJson, parseInferenceBody } from './tensors.js';
 import type { InferenceService } from './inference.js';
 import type { ServingMetrics } from './metrics.js';
 import type { SlotName } from './model-slot.js';
 import type { ModelRegistry } from './registry.js';
 
-/** Header carrying the sticky routing key of an inference request. */
-export const REQUEST_KEY_HEADER = 'x-request-key';
-export const MAX_REQUEST_KEY_LENGTH = 1024;
+export { MAX_REQUEST_KEY_LENGTH, REQUEST_KEY_HEADER, SLOT_HEADER } from './request-routing.js';
 
 export interface RouteDeps {
   readonly registry: ModelRegistry;
   readonly inference: InferenceService;
   readonly auth: AdminAuthenticator;
+  readonly keyring: AdminKeyring;
   readonly metrics: ServingMetrics;
   readonly logger: Logger;
   readonly limits: ServingLimits;
-}
-
-class MethodNotAllowedError extends ServingHttpError {
-  readonly type = 'MethodNotAllowed';
-  readonly retryable = false;
-  readonly status = 405;
-}
-
-class NoRouteError extends ServingHttpError {
-  readonly type = 'NoRoute';
-  readonly retryable = false;
-  readonly status = 404;
-}
-
-interface Target {
-  readonly method: string;
-  /** The request target exactly as sent (what admin signatures cover). */
-  readonly raw: string;
-  readonly segments: readonly string[];
-  readonly query: URLSearchParams;
-}
-
-function parseTarget(req: IncomingMessage): Target {
-  const raw = req.url ?? '/';
-  const q = raw.indexOf('?');
-  const path = q < 0 ? raw : raw.slice(0, q);
-  let segments: string[];
-  try {
-    segments = path.split('/').slice(1).map((s) => decodeURIComponent(s));
-  } catch {
-    throw new InvalidRequestError(`the path ${JSON.stringify(path)} is not valid percent-encoding`);
-  }
-  if (segments.length && segments[segments.length - 1] === '') segments.pop();
-  return { method: req.method ?? 'GET', raw, segments, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
-}
-
-function allow(target: Target, ...methods: string[]): void {
-  if (!methods.includes(target.method)) throw new MethodNotAllowedError(`${target.method} is not allowed on ${target.raw.split('?')[0]} (allowed: ${methods.join(', ')})`, { allow: methods });
 }
 
 /** The request handler: inference, metrics, health, and the signed admin API. */
@@ -67,7 +33,9 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
     handle(deps, req, res).catch((err: unknown) => {
       if (!(err instanceof ServingHttpError)) deps.logger.error({ err: errorMessage(err), method: req.method, url: req.url }, 'unexpected error handling a request');
       // After a refused body the rest of it is not read: close the connection rather than drain it.
-      sendError(res, err, err instanceof PayloadTooLargeError ? { connection: 'close' } : {});
+      const headers: Record<string, string> = err instanceof PayloadTooLargeError ? { connection: 'close' } : {};
+      if (req.url?.startsWith('/v2')) sendOipError(res, err, headers);
+      else sendError(res, err, headers);
     });
   };
 }
@@ -87,27 +55,32 @@ async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse
     res.end(text);
     return;
   }
-  // POST /v1/models/{name}/infer
+  if (first === 'v2') return handleOip(deps, target, req, res);
+  // POST /v1/models/{name}/infer: deprecated, the same inference path as /v2 with the older JSON shape.
   if (first === 'v1' && second === 'models' && target.segments.length === 4 && target.segments[3] === 'infer') {
     allow(target, 'POST');
     const model = third!;
-    const key = req.headers[REQUEST_KEY_HEADER];
-    if (Array.isArray(key) || (key !== undefined && key.length > MAX_REQUEST_KEY_LENGTH)) {
-      throw new InvalidRequestError(`${REQUEST_KEY_HEADER} must be one value of at most ${MAX_REQUEST_KEY_LENGTH} characters`);
-    }
+    const routing = routingFromHeaders(req.headers);
     if (!deps.registry.get(model)) throw new UnknownModelError(`no model named ${JSON.stringify(model)}`);
     const body = parseJson(await readBody(req, deps.limits.maxInferBodyBytes));
-    const answer = await deps.inference.infer(model, key, body);
-    return sendJson(res, 200, answer);
+    const answer = await deps.inference.run(model, routing, (m) => parseInferenceBody(body, m.manifest.signature.inputs));
+    const outputs = outputsToJson(answer.results, answer.outputNames);
+    return sendJson(
+      res,
+      200,
+      { model, slot: answer.slot, routedBy: answer.routedBy, version: answer.ref.version, digest: answer.ref.digest, outputs, latencyMs: answer.latencyMs },
+      { deprecation: 'true', link: `</v2/models/${encodeURIComponent(model)}/infer>; rel="successor-version"` },
+    );
   }
   if (first === 'admin') {
     // Every admin request is authenticated before anything else, so unsigned callers learn nothing (not even which models exist).
     const body = await readBody(req, deps.limits.maxAdminBodyBytes);
-    const verdict = deps.auth.verify(target.method, target.raw, req.headers, body);
+    const verdict = deps.auth.verify(target.method, target.raw, req.headers, body, await deps.keyring.keys());
     if (!verdict.ok) {
       deps.logger.warn({ method: target.method, path: target.raw.split('?')[0], remote: req.socket.remoteAddress, reason: verdict.reason }, 'admin request refused');
       return sendJson(res, verdict.status, { error: verdict.reason, type: 'AdminAuthError' });
     }
+    deps.logger.debug({ method: target.method, path: target.raw.split('?')[0], kid: verdict.kid }, 'admin request accepted');
     if (second === 'v1' && third === 'models') {
       return sendJson(res, 200, await admin(deps, target, name, action, rest, body));
     }

@@ -6,12 +6,16 @@ import { BlobCache } from '../store/blob-cache.js';
 import { createLogger, type Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
 import { AdminAuthenticator } from './admin-auth.js';
+import type { AdminCredentials } from './admin-key-file.js';
+import { AdminKeyring } from './admin-keyring.js';
 import { checkAdminSecret, DEFAULT_LIMITS, resolveServeOptions, type ServingLimits } from './config.js';
 import { InferenceService } from './inference.js';
 import { ServingMetrics } from './metrics.js';
 import { ModelRegistry } from './registry.js';
 import { createRequestHandler } from './routes.js';
 import { HttpServer } from './server.js';
+import { tracedRequestHandler } from './request-tracing.js';
+import { startTracing } from '../tracing/start.js';
 import { lockStateDir, StateStore } from './state-store.js';
 
 export interface ServingRuntimeConfig {
@@ -22,8 +26,12 @@ export interface ServingRuntimeConfig {
   readonly stateDir: string;
   /** `*.pub.pem` / `*.pub.jwk.json`: the keys a bundle's JWS must verify with. */
   readonly trustedKeysDir: string;
-  /** HMAC key of the admin API. Never logged, never in a response. */
-  readonly adminSecret: string;
+  /** HMAC key of the admin API (key id `default`). Never logged, never in a response. */
+  readonly adminSecret?: string;
+  /** A fixed admin key with its id (what `modelship serve` reads from --admin-key-file). */
+  readonly adminKey?: AdminCredentials;
+  /** `<kid>.key` files, read again for each admin request: keys are added and retired without a restart. */
+  readonly adminKeysDir?: string;
   readonly logger?: Logger;
   readonly limits?: Partial<ServingLimits>;
   /**
@@ -46,7 +54,9 @@ export interface ServingRuntime {
 export async function startServingRuntime(config: ServingRuntimeConfig): Promise<ServingRuntime> {
   const logger = config.logger ?? createLogger('serving');
   const limits: ServingLimits = { ...DEFAULT_LIMITS, ...config.limits };
-  const auth = new AdminAuthenticator({ secret: checkAdminSecret(config.adminSecret) });
+  const fixedKey = config.adminKey ?? (config.adminSecret !== undefined || !config.adminKeysDir ? { secret: checkAdminSecret(config.adminSecret) } : undefined);
+  const keyring = new AdminKeyring(fixedKey, config.adminKeysDir, logger);
+  const auth = new AdminAuthenticator({});
   const unlock = await lockStateDir(config.stateDir);
   const store = new StateStore(config.stateDir);
   const metrics = new ServingMetrics();
@@ -60,7 +70,7 @@ export async function startServingRuntime(config: ServingRuntimeConfig): Promise
     session: { intraOpNumThreads: limits.sessionThreads },
   });
   const inference = new InferenceService(registry, metrics, logger, limits.maxShadowInFlight);
-  const server = new HttpServer(createRequestHandler({ registry, inference, auth, metrics, logger, limits }));
+  const server = new HttpServer(tracedRequestHandler(createRequestHandler({ registry, inference, auth, keyring, metrics, logger, limits })));
   let url: string;
   try {
     await registry.restore(await store.load());
@@ -70,7 +80,7 @@ export async function startServingRuntime(config: ServingRuntimeConfig): Promise
     await unlock();
     throw err;
   }
-  logger.info({ url, stateDir: config.stateDir, trustedKeysDir: config.trustedKeysDir, models: registry.statusAll().map((m) => m.name) }, 'serving runtime listening');
+  logger.info({ url, stateDir: config.stateDir, trustedKeysDir: config.trustedKeysDir, adminKeysDir: config.adminKeysDir, models: registry.statusAll().map((m) => m.name) }, 'serving runtime listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -93,7 +103,15 @@ export async function startServingRuntime(config: ServingRuntimeConfig): Promise
 export async function main(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<ServingRuntime> {
   const logger = createLogger('serving');
   const options = await resolveServeOptions(argv, env);
-  const runtime = await startServingRuntime({ ...options, logger });
+  const tracing = await startTracing('modelship-serving', env);
+  if (tracing) logger.info({ endpoint: tracing.config.endpoint, protocol: tracing.config.protocol }, 'exporting traces over OTLP');
+  const started = await startServingRuntime({ ...options, logger });
+  // Closing also flushes the spans still buffered.
+  const flush = async () => {
+    const problem = await tracing?.shutdown();
+    if (problem) logger.warn(problem);
+  };
+  const runtime: ServingRuntime = tracing ? { url: started.url, close: () => started.close().finally(flush) } : started;
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');
     runtime.close().then(

@@ -1,6 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { TensorSignature } from '../release/types.js';
 import { InvalidRequestError } from './errors.js';
+import { fromHalfBits, toHalfBits } from './oip-datatypes.js';
 
 /** A tensor in the JSON API: row-major values and their dimensions. */
 export interface JsonTensor {
@@ -14,6 +15,7 @@ type Feeds = Record<string, ort.Tensor>;
 const JSON_TYPES: Record<string, { what: string; make: (values: unknown[], where: string) => ort.Tensor['data'] }> = {
   float32: { what: 'a number', make: (v, w) => Float32Array.from(numbers(v, w)) },
   float64: { what: 'a number', make: (v, w) => Float64Array.from(numbers(v, w)) },
+  float16: { what: 'a number', make: (v, w) => Uint16Array.from(numbers(v, w), toHalfBits) },
   int64: { what: 'an integer', make: (v, w) => BigInt64Array.from(integers(v, w, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), (n) => BigInt(n)) },
   uint64: { what: 'an integer', make: (v, w) => BigUint64Array.from(integers(v, w, 0, Number.MAX_SAFE_INTEGER), (n) => BigInt(n)) },
   int32: { what: 'an integer', make: (v, w) => Int32Array.from(integers(v, w, -0x80000000, 0x7fffffff)) },
@@ -57,7 +59,15 @@ function strings(values: unknown[], where: string): string[] {
   return values as string[];
 }
 
-function describe(x: unknown): string {
+/**
+ * Typed data of onnxruntime element type `type` from JSON values, each checked (numbers in the
+ * type's range, integers exact, booleans as true/false or 0/1); errors name `where[i]`.
+ */
+export function tensorDataFromJson(type: string, values: unknown[], where: string): ort.Tensor['data'] | undefined {
+  return JSON_TYPES[type]?.make(values, where);
+}
+
+export function describe(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return 'an array';
   if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x);
@@ -65,11 +75,11 @@ function describe(x: unknown): string {
   return String(x);
 }
 
-function isRecord(x: unknown): x is Record<string, unknown> {
+export function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-function shapeText(shape: readonly (number | string)[]): string {
+export function shapeText(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;
 }
 
@@ -111,17 +121,7 @@ function parseTensor(value: unknown, signature: TensorSignature, where: string):
   dims.forEach((d, i) => {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw new InvalidRequestError(`${where}.dims[${i}] must be a size ≥ 0, got ${describe(d)}`);
   });
-  const shape = signature.shape;
-  if (shape.length > 0) {
-    if (dims.length !== shape.length) {
-      throw new InvalidRequestError(`${where}.dims has ${dims.length} dimension(s) [${dims.join(', ')}], the model expects ${shape.length}: ${shapeText(shape)}`);
-    }
-    shape.forEach((want, i) => {
-      if (typeof want === 'number' && want >= 0 && dims[i] !== want) {
-        throw new InvalidRequestError(`${where}.dims[${i}] is ${dims[i]}, the model expects ${want} (shape ${shapeText(shape)})`);
-      }
-    });
-  }
+  checkDims(dims as number[], signature, `${where}.dims`);
   const data = value.data;
   if (!Array.isArray(data)) throw new InvalidRequestError(`${where}.data must be an array of values, got ${describe(data)}`);
   const count = (dims as number[]).reduce((n, d) => n * d, 1);
@@ -129,6 +129,20 @@ function parseTensor(value: unknown, signature: TensorSignature, where: string):
     throw new InvalidRequestError(`${where}.data has ${data.length} value(s), but dims [${dims.join(', ')}] need ${count}`);
   }
   return new ort.Tensor(signature.type as ort.Tensor.Type, codec.make(data, `${where}.data`) as never, dims as number[]);
+}
+
+/** Fixed dimensions of the signature must match; symbolic ones are free; an unknown rank takes any. */
+export function checkDims(dims: readonly number[], signature: TensorSignature, where: string): void {
+  const shape = signature.shape;
+  if (shape.length === 0) return;
+  if (dims.length !== shape.length) {
+    throw new InvalidRequestError(`${where} has ${dims.length} dimension(s) [${dims.join(', ')}], the model expects ${shape.length}: ${shapeText(shape)}`);
+  }
+  shape.forEach((want, i) => {
+    if (typeof want === 'number' && want >= 0 && dims[i] !== want) {
+      throw new InvalidRequestError(`${where}[${i}] is ${dims[i]}, the model expects ${want} (shape ${shapeText(shape)})`);
+    }
+  });
 }
 
 /**
@@ -157,15 +171,26 @@ export function outputsToJson(results: ort.InferenceSession.OnnxValueMapType, na
   for (const name of names) {
     const value = results[name] as ort.Tensor | undefined;
     if (!value) continue;
-    const raw = value.data as ArrayLike<number | bigint | string>;
-    const data: Array<number | boolean | string | null> = new Array(raw.length);
-    if (value.type === 'bool') for (let i = 0; i < raw.length; i++) data[i] = raw[i] !== 0;
-    else if (value.type === 'string') for (let i = 0; i < raw.length; i++) data[i] = raw[i] as string;
-    else for (let i = 0; i < raw.length; i++) {
-      const n = Number(raw[i]);
-      data[i] = Number.isFinite(n) ? n : null;
-    }
-    out[name] = { dims: [...value.dims], data };
+    out[name] = { dims: [...value.dims], data: tensorToJsonValues(value) };
   }
   return out;
+}
+
+/**
+ * A tensor's values for JSON, row-major. 64-bit integers become numbers (exact up to 2^53),
+ * booleans true/false, float16 their value, and non-finite floats null (JSON has no NaN/Infinity).
+ */
+export function tensorToJsonValues(value: ort.Tensor): Array<number | boolean | string | null> {
+  const raw = value.data as ArrayLike<number | bigint | string>;
+  const data: Array<number | boolean | string | null> = new Array(raw.length);
+  if (value.type === 'bool') for (let i = 0; i < raw.length; i++) data[i] = raw[i] !== 0;
+  else if (value.type === 'string') for (let i = 0; i < raw.length; i++) data[i] = raw[i] as string;
+  else {
+    const half = value.type === 'float16' && raw instanceof Uint16Array;
+    for (let i = 0; i < raw.length; i++) {
+      const n = half ? fromHalfBits(raw[i] as number) : Number(raw[i]);
+      data[i] = Number.isFinite(n) ? n : null;
+    }
+  }
+  return data;
 }

@@ -1,64 +1,109 @@
-import { readFile } from 'node:fs/promises';
 import type { TensorSignature } from '../release/types.js';
-import { elementCount, ONNX_DATA_TYPE, type Tensor, type TensorType } from '../sandbox/tensor-codec.js';
+import type { DeclaredInput } from '../onnx/declared-shapes.js';
+import { ELEMENT_BYTES, elementCount, type Tensor, type TensorType } from '../sandbox/tensor-codec.js';
 import { seededRandom } from './seeded-random.js';
 import { SmokeInputError } from './errors.js';
+import { INTEGER_RANGES, isFloat, numberToHalf, tensorTypeOf } from './element-values.js';
 
-/** What a symbolic dimension ("batch", "N", ...) becomes in generated inputs. */
-export const SYMBOLIC_DIM_SIZE = 2;
+export { tensorTypeOf };
+import { MAX_GENERATED_ELEMENTS, type IntRange, type SmokeInputSpec } from './input-spec.js';
+import { resolveInputShapes } from './input-shapes.js';
 
-/**
- * Deterministic inputs for a model's input signature: float32 values uniform in [-1, 1),
- * int64 values in [0, 4) (small, so index-like inputs stay in range), from the seed.
- */
-export function generateInputs(signature: readonly TensorSignature[], seed: number): Tensor[] {
-  const random = seededRandom(seed);
-  return signature.map((input) => {
-    const dims = input.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : SYMBOLIC_DIM_SIZE));
-    const n = elementCount(dims);
-    switch (input.type) {
-      case 'float32': {
-        const values = new Float32Array(n);
-        for (let i = 0; i < n; i++) values[i] = random() * 2 - 1;
-        return { name: input.name, type: 'float32', dims, data: new Uint8Array(values.buffer) };
-      }
-      case 'int64': {
-        const values = new BigInt64Array(n);
-        for (let i = 0; i < n; i++) values[i] = BigInt(Math.floor(random() * 4));
-        return { name: input.name, type: 'int64', dims, data: new Uint8Array(values.buffer) };
-      }
-      default:
-        throw new SmokeInputError(`cannot generate smoke inputs of type ${input.type} (input ${input.name}); give inputs in the release request`);
-    }
-  });
-}
+export { SYMBOLIC_DIM_SIZE } from './input-shapes.js';
+export { readInputsFile } from './inputs-file.js';
 
-interface JsonTensor {
-  readonly type?: TensorType;
-  readonly dims: readonly number[];
-  readonly data: readonly (number | string)[];
+/** Generated integer inputs are in 0..3 unless the user gives a range: small, so index-like inputs stay in range. */
+export const DEFAULT_INT_RANGE: IntRange = { min: 0, max: 3 };
+
+export interface GenerateOptions {
+  /** Shapes, symbolic dimension sizes and integer ranges the user gave. */
+  readonly spec?: SmokeInputSpec;
+  /** The model file's own input declarations (tell a scalar from an unknown rank). */
+  readonly declared?: readonly DeclaredInput[];
 }
 
 /**
- * Inputs given with the release: a JSON file `{ "<input name>": { "type": "float32", "dims": [2, 4], "data": [...] } }`
- * (type defaults to float32; int64 data may be numbers or decimal strings).
+ * Deterministic inputs for a model's input signature, from the seed: floats (float16, float32,
+ * float64) uniform in [-1, 1), integers uniform in their range (default 0..3, or the user's),
+ * bools 0 or 1; shapes from resolveInputShapes.
  */
-export async function readInputsFile(path: string, signature: readonly TensorSignature[]): Promise<Tensor[]> {
-  let doc: Record<string, JsonTensor>;
-  try {
-    doc = JSON.parse(await readFile(path, 'utf8')) as Record<string, JsonTensor>;
-  } catch (err) {
-    throw new SmokeInputError(`cannot read smoke inputs ${path}: ${(err as Error).message}`);
+export function generateInputs(signature: readonly TensorSignature[], seed: number, options: GenerateOptions = {}): Tensor[] {
+  const spec = options.spec ?? {};
+  const names = new Set(signature.map((s) => s.name));
+  for (const name of Object.keys(spec.intRanges ?? {})) {
+    if (!names.has(name)) throw new SmokeInputError(`smoke intRanges name ${JSON.stringify(name)}, which is not an input of the model (inputs: ${[...names].join(', ')})`);
   }
-  return signature.map((input) => {
-    const t = doc[input.name];
-    if (!t) throw new SmokeInputError(`${path} has no tensor for model input ${input.name}`);
-    const type = t.type ?? 'float32';
-    if (!(type in ONNX_DATA_TYPE)) throw new SmokeInputError(`${path}: input ${input.name} has unknown type ${type}`);
-    const n = elementCount(t.dims);
-    if (!Array.isArray(t.data) || t.data.length !== n) throw new SmokeInputError(`${path}: input ${input.name} needs ${n} values for dims [${t.dims}], has ${t.data?.length}`);
-    if (type === 'float32') return { name: input.name, type, dims: [...t.dims], data: new Uint8Array(Float32Array.from(t.data.map(Number)).buffer) };
-    if (type === 'int64') return { name: input.name, type, dims: [...t.dims], data: new Uint8Array(BigInt64Array.from(t.data.map((v) => BigInt(v))).buffer) };
-    throw new SmokeInputError(`${path}: input ${input.name} of type ${type} is not supported in input files (float32, int64)`);
+  const shapes = resolveInputShapes(signature, options.declared, spec);
+  const random = seededRandom(seed);
+  return signature.map((input, i) => {
+    const type = tensorTypeOf(input);
+    const dims = shapes[i]!;
+    const n = elementCount(dims);
+    if (n > MAX_GENERATED_ELEMENTS) {
+      throw new SmokeInputError(`input ${input.name}: shape [${dims.join(', ')}] has ${n} elements, more than ${MAX_GENERATED_ELEMENTS} for a smoke input; give a smaller shape with --smoke-shape ${input.name}=... (smoke.shapes)`);
+    }
+    const out = Buffer.alloc(n * ELEMENT_BYTES[type]);
+    if (isFloat(type)) {
+      for (let k = 0; k < n; k++) {
+        const v = random() * 2 - 1;
+        if (type === 'float32') out.writeFloatLE(v, k * 4);
+        else if (type === 'float64') out.writeDoubleLE(v, k * 8);
+        else out.writeUInt16LE(numberToHalf(v), k * 2);
+      }
+    } else {
+      const range = integerRange(input.name, type, spec);
+      const span = range.max - range.min + 1;
+      const wide = ELEMENT_BYTES[type] === 8;
+      for (let k = 0; k < n; k++) {
+        const v = range.min + Math.floor(random() * span);
+        writeInteger(out, type, k, wide ? BigInt(v) : v);
+      }
+    }
+    return { name: input.name, type, dims, data: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) };
   });
+}
+
+function integerRange(input: string, type: TensorType, spec: SmokeInputSpec): IntRange {
+  const own = spec.intRanges?.[input];
+  // The model-wide range is for integer inputs; a bool input is 0 or 1 unless given its own.
+  if (type === 'bool' && !own) return { min: 0, max: 1 };
+  const range = own ?? spec.intRange ?? DEFAULT_INT_RANGE;
+  const [min, max] = INTEGER_RANGES[type]!;
+  if (BigInt(range.min) < min || BigInt(range.max) > max) {
+    const where = own ? `smoke intRanges["${input}"]` : spec.intRange ? 'smoke intRange' : 'the default range';
+    throw new SmokeInputError(`input ${input} of type ${type}: ${where} ${range.min}:${range.max} is outside the type's ${min}..${max}; set one that fits with --smoke-int-range ${input}=MIN:MAX`);
+  }
+  return range;
+}
+
+function writeInteger(out: Buffer, type: TensorType, k: number, v: number | bigint): void {
+  switch (type) {
+    case 'bool':
+    case 'uint8':
+      out.writeUInt8(v as number, k);
+      return;
+    case 'int8':
+      out.writeInt8(v as number, k);
+      return;
+    case 'int16':
+      out.writeInt16LE(v as number, k * 2);
+      return;
+    case 'uint16':
+      out.writeUInt16LE(v as number, k * 2);
+      return;
+    case 'int32':
+      out.writeInt32LE(v as number, k * 4);
+      return;
+    case 'uint32':
+      out.writeUInt32LE(v as number, k * 4);
+      return;
+    case 'int64':
+      out.writeBigInt64LE(v as bigint, k * 8);
+      return;
+    case 'uint64':
+      out.writeBigUInt64LE(v as bigint, k * 8);
+      return;
+    default:
+      throw new SmokeInputError(`cannot generate integers of type ${type}`);
+  }
 }

@@ -67,6 +67,8 @@ export async function startReleaseEnv(
     digestCachePath?: string;
     /** The worker's MODELSHIP_STORE (a registry namespace); default an OCI layout folder in the env's folder. */
     storeLocation?: string;
+    /** The worker's MODELSHIP_NATIVE_MEMORY_MIB, in bytes. */
+    nativeMemoryBytes?: number;
   } = {},
 ): Promise<ReleaseEnv> {
   installQuietRuntime();
@@ -93,6 +95,7 @@ export async function startReleaseEnv(
       ...(options.digestCachePath ? { digestCachePath: options.digestCachePath } : {}),
       // The single-machine default: an OCI layout folder, this worker's own blob cache.
       store: { location: storeLocation, bundles: store, workRoot: join(dir, 'work') },
+      ...(options.nativeMemoryBytes ? { nativeMemoryBytes: options.nativeMemoryBytes } : {}),
     },
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });

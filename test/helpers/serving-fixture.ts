@@ -123,3 +123,29 @@ export function reshapeModelBytes(): Buffer {
   const opset = [...fieldString(1, ''), ...fieldVarint(2, 17)];
   return Buffer.from([...fieldVarint(1, 8), ...fieldString(2, 'modelship-tests'), ...fieldBytes(7, graph), ...fieldBytes(8, opset)]);
 }
+
+/** ONNX TensorProto element types by onnxruntime name. */
+export const ONNX_ELEM_TYPE = {
+  float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13,
+} as const;
+
+/** ValueInfoProto of a 2-D tensor with symbolic dims `${name}_rows` × `${name}_cols`. */
+function matrixValueInfo(name: string, elemType: number): number[] {
+  const shape = [...fieldBytes(1, fieldString(2, `${name}_rows`)), ...fieldBytes(1, fieldString(2, `${name}_cols`))];
+  const tensorType = [...fieldVarint(1, elemType), ...fieldBytes(2, shape)];
+  return [...fieldString(1, name), ...fieldBytes(2, fieldBytes(1, tensorType))];
+}
+
+/**
+ * One `Identity` per element type: input `in_<type>` → output `out_<type>`, each 2-D with free
+ * dims. onnxruntime copies every type through, so a request's tensors must come back unchanged.
+ */
+export function identityModelBytes(types: readonly (keyof typeof ONNX_ELEM_TYPE)[]): Buffer {
+  const graph: number[] = [];
+  for (const t of types) graph.push(...fieldBytes(1, [...fieldString(1, `in_${t}`), ...fieldString(2, `out_${t}`), ...fieldString(4, 'Identity')]));
+  graph.push(...fieldString(2, 'identity'));
+  for (const t of types) graph.push(...fieldBytes(11, matrixValueInfo(`in_${t}`, ONNX_ELEM_TYPE[t])));
+  for (const t of types) graph.push(...fieldBytes(12, matrixValueInfo(`out_${t}`, ONNX_ELEM_TYPE[t])));
+  const opset = [...fieldString(1, ''), ...fieldVarint(2, 17)];
+  return Buffer.from([...fieldVarint(1, 8), ...fieldString(2, 'modelship-tests'), ...fieldBytes(7, graph), ...fieldBytes(8, opset)]);
+}

@@ -1,41 +1,16 @@
-// Graph execution: validates the graph and the request's inputs, runs nodes in order,
-// drops intermediate tensors after their last use, and collects the graph outputs.
+// Model execution: validates the model and the request's inputs, runs the main graph
+// (subgraph.ts: nodes in order, tensors dropped after their last use), and collects the
+// graph outputs.
 import { failed, modelError, unsupported } from "./errors";
-import { Graph, Model, Node, TYPE_NONE, TYPE_TENSOR, ValueInfo, typeKindName } from "./onnx/model";
+import { Graph, Model, TYPE_OPTIONAL, TYPE_SEQUENCE, TYPE_TENSOR, ValueInfo, typeKindName } from "./onnx/model";
 import { NamedTensor } from "./onnx/tensor-proto";
-import { OpContext } from "./ops/context";
-import { dispatch, isSupported } from "./ops/registry";
-import { Tensor, dimsToString, elementSize, releaseBuffer, typeName } from "./tensor";
+import { BufferRefs, Scope } from "./scope";
+import { checkGraph, checkOperators, checkValueType, resetPlans, runNodes } from "./subgraph";
+import { Tensor, dimsToString, typeName } from "./tensor";
+import { OptionalValue, SequenceValue, isTensorValue, valueKindName } from "./values";
 
 /** Newest ai.onnx opset whose semantics for the supported operators this engine knows. */
 export const MAX_OPSET: i64 = 23;
-
-function domainName(d: string): string {
-  return d.length == 0 ? "ai.onnx" : d;
-}
-
-/** The first unsupported operator in the graph, as an error; false if there is none. */
-function checkOperators(g: Graph): bool {
-  for (let i = 0; i < g.nodes.length; i++) {
-    const n = g.nodes[i];
-    const known = (n.domain == "" || n.domain == "ai.onnx") && isSupported(n.opType);
-    if (!known) {
-      unsupported("operator " + n.opType + " (" + n.label() + ", domain " + domainName(n.domain) + ")");
-      return true;
-    }
-  }
-  return false;
-}
-
-function checkValueType(v: ValueInfo, what: string): void {
-  if (v.kind != TYPE_TENSOR && v.kind != TYPE_NONE) {
-    unsupported("type " + typeKindName(v.kind) + " for " + what + " " + v.name + " (only tensors are supported)");
-    return;
-  }
-  if (v.kind == TYPE_TENSOR && v.elemType != 0 && elementSize(v.elemType) == 0) {
-    unsupported("data type " + typeName(v.elemType) + " for " + what + " " + v.name);
-  }
-}
 
 function declaredShape(v: ValueInfo): string {
   let s = "[";
@@ -48,6 +23,11 @@ function declaredShape(v: ValueInfo): string {
 }
 
 function checkInput(v: ValueInfo, t: Tensor): void {
+  if (!declaredKindMatches(v, t)) {
+    modelError("input " + v.name + " is " + valueKindName(t) + ", the model declares " + kindWithArticle(v.kind));
+    return;
+  }
+  if (!isTensorValue(t)) return;
   if (v.kind == TYPE_TENSOR && v.elemType != 0 && v.elemType != t.dtype) {
     modelError("input " + v.name + " is " + typeName(t.dtype) + ", the model declares " + typeName(v.elemType));
     return;
@@ -61,31 +41,20 @@ function checkInput(v: ValueInfo, t: Tensor): void {
   if (!ok) modelError("input " + v.name + " has shape " + dimsToString(t.dims) + ", the model declares " + declaredShape(v));
 }
 
-/** How many entries of the value table use each data buffer. */
-class BufferRefs {
-  counts: Map<usize, i32> = new Map<usize, i32>();
+function kindWithArticle(kind: i32): string {
+  return kind == TYPE_OPTIONAL ? "an optional" : "a " + typeKindName(kind);
+}
 
-  add(t: Tensor): void {
-    const p = changetype<usize>(t.data);
-    this.counts.set(p, this.counts.has(p) ? this.counts.get(p) + 1 : 1);
-  }
-
-  /** Drops one use; at zero the buffer goes back to the pool. */
-  drop(t: Tensor): void {
-    const p = changetype<usize>(t.data);
-    if (!this.counts.has(p)) return;
-    const n = this.counts.get(p) - 1;
-    if (n > 0) {
-      this.counts.set(p, n);
-      return;
-    }
-    this.counts.delete(p);
-    releaseBuffer(t.data);
-  }
+function declaredKindMatches(v: ValueInfo, t: Tensor): bool {
+  if (v.kind == TYPE_SEQUENCE) return t instanceof SequenceValue;
+  if (v.kind == TYPE_OPTIONAL) return t instanceof OptionalValue;
+  if (v.kind == TYPE_TENSOR) return isTensorValue(t);
+  return true;
 }
 
 /** Puts initializers and the request's inputs into `values`, checking them against the graph. */
-function bindInputs(g: Graph, inputs: Array<NamedTensor>, values: Map<string, Tensor>, isInitializer: Set<string>): bool {
+function bindInputs(g: Graph, inputs: Array<NamedTensor>, scope: Scope): bool {
+  const isInitializer = new Set<string>();
   for (let i = 0; i < g.initializers.length; i++) {
     const init = g.initializers[i];
     if (isInitializer.has(init.name)) {
@@ -93,12 +62,12 @@ function bindInputs(g: Graph, inputs: Array<NamedTensor>, values: Map<string, Te
       return false;
     }
     isInitializer.add(init.name);
-    values.set(init.name, init.tensor);
+    scope.set(init.name, init.tensor);
   }
   const graphInputs = new Set<string>();
   for (let i = 0; i < g.inputs.length; i++) {
     const v = g.inputs[i];
-    checkValueType(v, "graph input");
+    checkValueType(v, "graph input", true);
     if (failed()) return false;
     graphInputs.add(v.name);
     let given: Tensor | null = null;
@@ -108,7 +77,8 @@ function bindInputs(g: Graph, inputs: Array<NamedTensor>, values: Map<string, Te
     if (given !== null) {
       checkInput(v, given);
       if (failed()) return false;
-      values.set(v.name, given); // overrides an initializer of the same name
+      scope.remove(v.name); // overrides an initializer of the same name
+      scope.set(v.name, given);
     } else if (!isInitializer.has(v.name)) {
       modelError("missing input " + v.name + " (" + typeName(v.elemType) + " " + declaredShape(v) + ")");
       return false;
@@ -121,7 +91,7 @@ function bindInputs(g: Graph, inputs: Array<NamedTensor>, values: Map<string, Te
     }
   }
   for (let i = 0; i < g.outputs.length; i++) {
-    checkValueType(g.outputs[i], "graph output");
+    checkValueType(g.outputs[i], "graph output", true);
     if (failed()) return false;
   }
   // the values map now owns the inputs; letting go of the request's list lets the GC
@@ -137,7 +107,7 @@ export function runModel(model: Model, inputs: Array<NamedTensor>): Array<NamedT
     modelError("model has no graph");
     return null;
   }
-  if (checkOperators(g)) return null;
+  if (checkOperators(g, "")) return null;
   if (model.opset < 0 && g.nodes.length > 0) {
     modelError("the model imports no ai.onnx opset but has ai.onnx nodes");
     return null;
@@ -156,46 +126,27 @@ export function runModel(model: Model, inputs: Array<NamedTensor>): Array<NamedT
     return null;
   }
 
-  const values = new Map<string, Tensor>();
-  const isInitializer = new Set<string>();
+  resetPlans();
+  const scope = new Scope(null, new BufferRefs());
   // binding happens in its own function so that no local of this frame keeps an input
   // alive (the GC can then reclaim it after its last use)
-  if (!bindInputs(g, inputs, values, isInitializer)) return null;
-
-  // last node index reading each value; graph outputs are kept to the end
-  const lastUse = new Map<string, i32>();
-  for (let i = 0; i < g.nodes.length; i++) {
-    const n = g.nodes[i];
-    for (let k = 0; k < n.inputs.length; k++) lastUse.set(n.inputs[k], i);
-  }
-  for (let i = 0; i < g.outputs.length; i++) lastUse.set(g.outputs[i].name, i32.MAX_VALUE);
-
-  const refs = new BufferRefs();
-  const names = values.keys();
-  for (let i = 0; i < names.length; i++) refs.add(values.get(names[i]));
-  for (let i = 0; i < g.nodes.length; i++) {
-    const n = g.nodes[i];
-    // Past half of the 256 MiB cap, collect garbage before each node so dropped
-    // intermediates are reused rather than growing memory toward the limit.
-    if (memory.size() >= 2048) __collect();
-    if (!runNode(n, opset, values, refs)) return null;
-    for (let k = 0; k < n.inputs.length; k++) {
-      const name = n.inputs[k];
-      if (name.length > 0 && lastUse.has(name) && lastUse.get(name) == i && !isInitializer.has(name) && values.has(name)) {
-        refs.drop(values.get(name));
-        values.delete(name);
-      }
-    }
-  }
+  if (!bindInputs(g, inputs, scope)) return null;
+  if (!checkGraph(g, null, opset, "")) return null;
+  if (!runNodes(g, scope, opset)) return null;
 
   const outs = new Array<NamedTensor>();
   for (let i = 0; i < g.outputs.length; i++) {
     const v = g.outputs[i];
-    if (!values.has(v.name)) {
+    const t = scope.lookup(v.name);
+    if (t === null) {
       modelError("graph output " + v.name + " is not produced by any node, input or initializer");
       return null;
     }
-    const t = values.get(v.name);
+    if (!declaredKindMatches(v, t)) {
+      modelError("graph output " + v.name + " is " + valueKindName(t) + ", the model declares " + kindWithArticle(v.kind));
+      return null;
+    }
+    if (t instanceof OptionalValue && v.innerKind == TYPE_SEQUENCE) (<OptionalValue>t).ofSequence = true;
     if (v.kind == TYPE_TENSOR && v.elemType != 0 && v.elemType != t.dtype) {
       modelError("graph output " + v.name + " is " + typeName(t.dtype) + ", the model declares " + typeName(v.elemType));
       return null;
@@ -203,36 +154,4 @@ export function runModel(model: Model, inputs: Array<NamedTensor>): Array<NamedT
     outs.push(new NamedTensor(v.name, t));
   }
   return outs;
-}
-
-function runNode(n: Node, opset: i32, values: Map<string, Tensor>, refs: BufferRefs): bool {
-  const ins = new Array<Tensor | null>(n.inputs.length);
-  for (let k = 0; k < n.inputs.length; k++) {
-    const name = n.inputs[k];
-    if (name.length == 0) continue; // an omitted optional input
-    if (!values.has(name)) {
-      modelError(n.opType + " (" + n.label() + ") reads " + name + ", which no earlier node, graph input or initializer provides");
-      return false;
-    }
-    ins[k] = values.get(name);
-  }
-  const ctx = new OpContext(n, opset, ins);
-  dispatch(ctx);
-  if (failed()) return false;
-  for (let k = 0; k < n.outputs.length; k++) {
-    const name = n.outputs[k];
-    if (name.length == 0) continue;
-    const t = ctx.outputs[k];
-    if (t === null) {
-      modelError(n.opType + " (" + n.label() + ") does not produce output " + k.toString() + " (" + name + ")");
-      return false;
-    }
-    if (values.has(name)) {
-      modelError(n.opType + " (" + n.label() + ") writes " + name + ", which is already defined");
-      return false;
-    }
-    values.set(name, t);
-    refs.add(t);
-  }
-  return true;
 }

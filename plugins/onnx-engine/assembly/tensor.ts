@@ -1,14 +1,59 @@
 // Tensors: a data type (ONNX TensorProto.DataType code), i32 dims and raw little-endian bytes.
 // Tensors are immutable once built, so ops may share buffers (Reshape, Identity, ...).
+//
+// Element types: every numeric ONNX type up to 64 bits plus bool. Ops that handle any type
+// read and write elements through Tensor.loadF64/storeF64 (float family, and integers as
+// values) and Tensor.loadI64/storeI64 (integer family, exact; uint64 as its bit pattern).
+// `typeClass` picks the arithmetic: float types compute in f64 and round once on store
+// (float16 to nearest even), integer types in i64 and wrap to their width on store.
 import { failed, modelError } from "./errors";
+import { f64ToHalf, halfToF32 } from "./half";
 
 export const FLOAT: i32 = 1;
 export const UINT8: i32 = 2;
 export const INT8: i32 = 3;
+export const UINT16: i32 = 4;
+export const INT16: i32 = 5;
 export const INT32: i32 = 6;
 export const INT64: i32 = 7;
 export const BOOL: i32 = 9;
+export const FLOAT16: i32 = 10;
 export const DOUBLE: i32 = 11;
+export const UINT32: i32 = 12;
+export const UINT64: i32 = 13;
+
+/** Arithmetic families (typeClass). */
+export const CLASS_NONE: i32 = 0;
+export const CLASS_FLOAT: i32 = 1;
+export const CLASS_SIGNED: i32 = 2;
+export const CLASS_UNSIGNED: i32 = 3;
+export const CLASS_BOOL: i32 = 4;
+
+export function typeClass(t: i32): i32 {
+  switch (t) {
+    case FLOAT: case DOUBLE: case FLOAT16: return CLASS_FLOAT;
+    case INT8: case INT16: case INT32: case INT64: return CLASS_SIGNED;
+    case UINT8: case UINT16: case UINT32: case UINT64: return CLASS_UNSIGNED;
+    case BOOL: return CLASS_BOOL;
+  }
+  return CLASS_NONE;
+}
+
+@inline export function isFloatType(t: i32): bool {
+  return t == FLOAT || t == DOUBLE || t == FLOAT16;
+}
+
+/** Signed or unsigned integer (not bool). */
+@inline export function isIntegerType(t: i32): bool {
+  const c = typeClass(t);
+  return c == CLASS_SIGNED || c == CLASS_UNSIGNED;
+}
+
+/** Float or integer (not bool). */
+@inline export function isNumericType(t: i32): bool {
+  const c = typeClass(t);
+  return c == CLASS_FLOAT || c == CLASS_SIGNED || c == CLASS_UNSIGNED;
+}
 
 /** Largest tensor the engine will allocate (linear memory is capped at 256 MiB). */
 export const MAX_TENSOR_BYTES: i64 = 192 * 1024 * 1024;
@@ -28,9 +73,12 @@ export function typeName(t: i32): string {
 
 /** Bytes per element of the data types the engine can hold, or 0 for any other type. */
 export function elementSize(t: i32): i32 {
-  if (t == FLOAT || t == INT32) return 4;
-  if (t == INT64 || t == DOUBLE) return 8;
-  if (t == UINT8 || t == INT8 || t == BOOL) return 1;
+  switch (t) {
+    case UINT8: case INT8: case BOOL: return 1;
+    case UINT16: case INT16: case FLOAT16: return 2;
+    case FLOAT: case INT32: case UINT32: return 4;
+    case INT64: case DOUBLE: case UINT64: return 8;
+  }
   return 0;
 }
 
@@ -116,6 +164,71 @@ export class Tensor {
 
   getI64(i: i32): i64 {
     return load<i64>(this.ptr + (<usize>i << 3));
+  }
+
+  /** Element i of any numeric or bool type as f64 (uint64 and int64 round above 2^53). */
+  loadF64(i: i32): f64 {
+    const p = this.ptr;
+    switch (this.dtype) {
+      case FLOAT: return <f64>load<f32>(p + (<usize>i << 2));
+      case DOUBLE: return load<f64>(p + (<usize>i << 3));
+      case FLOAT16: return <f64>halfToF32(<u32>load<u16>(p + (<usize>i << 1)));
+      case INT8: return <f64>load<i8>(p + <usize>i);
+      case UINT8: return <f64>load<u8>(p + <usize>i);
+      case BOOL: return load<u8>(p + <usize>i) != 0 ? 1 : 0;
+      case INT16: return <f64>load<i16>(p + (<usize>i << 1));
+      case UINT16: return <f64>load<u16>(p + (<usize>i << 1));
+      case INT32: return <f64>load<i32>(p + (<usize>i << 2));
+      case UINT32: return <f64>load<u32>(p + (<usize>i << 2));
+      case INT64: return <f64>load<i64>(p + (<usize>i << 3));
+      case UINT64: return <f64>load<u64>(p + (<usize>i << 3));
+    }
+    return 0;
+  }
+
+  /**
+   * Stores v into element i: float types round (float16 to nearest even); integer types take
+   * v truncated toward zero and wrapped to their width (callers keep v in range); bool is v != 0.
+   */
+  storeF64(i: i32, v: f64): void {
+    const p = this.ptr;
+    switch (this.dtype) {
+      case FLOAT: store<f32>(p + (<usize>i << 2), <f32>v); break;
+      case DOUBLE: store<f64>(p + (<usize>i << 3), v); break;
+      case FLOAT16: store<u16>(p + (<usize>i << 1), f64ToHalf(v)); break;
+      case BOOL: store<u8>(p + <usize>i, v != 0 ? 1 : 0); break;
+      case UINT64: store<u64>(p + (<usize>i << 3), v >= 9223372036854775808.0 ? <u64>v : <u64>(<i64>v)); break;
+      default: this.storeI64(i, v != v ? 0 : <i64>v);
+    }
+  }
+
+  /** Element i of an integer or bool type, exactly (uint64 as its bit pattern); floats truncate. */
+  loadI64(i: i32): i64 {
+    const p = this.ptr;
+    switch (this.dtype) {
+      case INT64: case UINT64: return load<i64>(p + (<usize>i << 3));
+      case INT32: return <i64>load<i32>(p + (<usize>i << 2));
+      case UINT32: return <i64>load<u32>(p + (<usize>i << 2));
+      case INT16: return <i64>load<i16>(p + (<usize>i << 1));
+      case UINT16: return <i64>load<u16>(p + (<usize>i << 1));
+      case INT8: return <i64>load<i8>(p + <usize>i);
+      case UINT8: return <i64>load<u8>(p + <usize>i);
+      case BOOL: return load<u8>(p + <usize>i) != 0 ? 1 : 0;
+    }
+    return <i64>this.loadF64(i);
+  }
+
+  /** Stores v into element i, wrapped to an integer type's width; float types convert; bool is v != 0. */
+  storeI64(i: i32, v: i64): void {
+    const p = this.ptr;
+    switch (this.dtype) {
+      case INT64: case UINT64: store<i64>(p + (<usize>i << 3), v); break;
+      case INT32: case UINT32: store<i32>(p + (<usize>i << 2), <i32>v); break;
+      case INT16: case UINT16: store<i16>(p + (<usize>i << 1), <i16>v); break;
+      case INT8: case UINT8: store<i8>(p + <usize>i, <i8>v); break;
+      case BOOL: store<u8>(p + <usize>i, v != 0 ? 1 : 0); break;
+      default: if (isFloatType(this.dtype)) this.storeF64(i, <f64>v);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // ONNX ModelProto / GraphProto / NodeProto / AttributeProto / ValueInfoProto decoding.
-// Field numbers follow onnx/onnx.proto (IR version 10). Unknown fields are skipped;
-// subgraph attributes are skipped unparsed (no op that takes one is supported).
+// Field numbers follow onnx/onnx.proto (IR version 10). Unknown fields are skipped.
+// Subgraph attributes (GRAPH `g`, GRAPHS `graphs`) are decoded as Graphs, nested at most
+// MAX_GRAPH_DEPTH deep so that a hostile model cannot exhaust the stack.
 import { decodeError, failed } from "../errors";
 import { Reader } from "../protobuf";
 import { Tensor } from "../tensor";
@@ -15,6 +16,7 @@ export const ATTR_GRAPH: i32 = 5;
 export const ATTR_FLOATS: i32 = 6;
 export const ATTR_INTS: i32 = 7;
 export const ATTR_STRINGS: i32 = 8;
+export const ATTR_GRAPHS: i32 = 10;
 
 const ATTR_TYPE_NAMES: StaticArray<string> = [
   "UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR", "GRAPH", "FLOATS", "INTS", "STRINGS", "TENSORS",
@@ -35,12 +37,16 @@ export class Attribute {
   t: Tensor | null = null;
   floats: Array<f32> = new Array<f32>();
   ints: Array<i64> = new Array<i64>();
+  strings: Array<string> = new Array<string>();
+  g: Graph | null = null;
+  graphs: Array<Graph> = new Array<Graph>();
   refAttrName: string = "";
   // which value fields were present (for attributes written without a type)
   seenF: bool = false;
   seenI: bool = false;
   seenS: bool = false;
   seenT: bool = false;
+  seenG: bool = false;
   seenOther: bool = false;
 }
 
@@ -89,12 +95,18 @@ export class ValueInfo {
   name: string = "";
   kind: i32 = TYPE_NONE;
   elemType: i32 = 0;
+  /** For a sequence or optional: the kind it holds (an optional may hold a sequence). */
+  innerKind: i32 = TYPE_NONE;
   hasShape: bool = false;
   /** -1 for a symbolic or unknown dimension */
   dims: Array<i64> = new Array<i64>();
 }
 
+/** How deep subgraphs may nest (the main graph is depth 0). */
+export const MAX_GRAPH_DEPTH: i32 = 32;
+
 export class Graph {
+  name: string = "";
   nodes: Array<Node> = new Array<Node>();
   initializers: Array<NamedTensor> = new Array<NamedTensor>();
   inputs: Array<ValueInfo> = new Array<ValueInfo>();
@@ -119,7 +131,7 @@ export function decodeModel(base: usize, start: i32, end: i32): Model | null {
     if (f == 1) m.irVersion = r.int64();
     else if (f == 7) {
       graphs++;
-      m.graph = decodeGraph(r.sub("GraphProto"));
+      m.graph = decodeGraph(r.sub("GraphProto"), 0);
     } else if (f == 8) {
       const o = r.sub("OperatorSetIdProto");
       let domain = "";
@@ -147,12 +159,17 @@ export function decodeModel(base: usize, start: i32, end: i32): Model | null {
   return m;
 }
 
-function decodeGraph(r: Reader): Graph | null {
+function decodeGraph(r: Reader, depth: i32): Graph | null {
+  if (depth > MAX_GRAPH_DEPTH) {
+    decodeError("subgraphs nest more than " + MAX_GRAPH_DEPTH.toString() + " levels deep");
+    return null;
+  }
   const g = new Graph();
   while (r.next()) {
     const f = r.field;
-    if (f == 1) {
-      const n = decodeNode(r.sub("NodeProto"));
+    if (f == 2) g.name = r.string();
+    else if (f == 1) {
+      const n = decodeNode(r.sub("NodeProto"), depth);
       if (n !== null) {
         n.index = g.nodes.length;
         g.nodes.push(n);
@@ -174,7 +191,7 @@ function decodeGraph(r: Reader): Graph | null {
   return failed() ? null : g;
 }
 
-function decodeNode(r: Reader): Node | null {
+function decodeNode(r: Reader, depth: i32): Node | null {
   const n = new Node();
   while (r.next()) {
     const f = r.field;
@@ -184,14 +201,14 @@ function decodeNode(r: Reader): Node | null {
     else if (f == 4) n.opType = r.string();
     else if (f == 7) n.domain = r.string();
     else if (f == 5) {
-      const a = decodeAttribute(r.sub("AttributeProto"));
+      const a = decodeAttribute(r.sub("AttributeProto"), depth);
       if (a !== null) n.attributes.push(a);
     } else r.skip();
   }
   return failed() ? null : n;
 }
 
-function decodeAttribute(r: Reader): Attribute | null {
+function decodeAttribute(r: Reader, depth: i32): Attribute | null {
   const a = new Attribute();
   while (r.next()) {
     const f = r.field;
@@ -213,7 +230,14 @@ function decodeAttribute(r: Reader): Attribute | null {
     } else if (f == 7) r.float32s(a.floats);
     else if (f == 8) r.int64s(a.ints);
     else if (f == 21) a.refAttrName = r.string();
-    else if (f == 6 || f == 9 || f == 10 || f == 11 || f == 14 || f == 15 || f == 22 || f == 23) {
+    else if (f == 6) {
+      a.g = decodeGraph(r.sub("attribute GraphProto"), depth + 1);
+      a.seenG = true;
+    } else if (f == 11) {
+      const sub = decodeGraph(r.sub("attribute GraphProto"), depth + 1);
+      if (sub !== null) a.graphs.push(sub);
+    } else if (f == 9) a.strings.push(r.string());
+    else if (f == 10 || f == 14 || f == 15 || f == 22 || f == 23) {
       a.seenOther = true;
       r.skip();
     } else r.skip();
@@ -222,11 +246,14 @@ function decodeAttribute(r: Reader): Attribute | null {
   if (a.type == 0) {
     // IR version < 0.0.2 attributes have no type; infer it from the field that is set
     if (a.seenT) a.type = ATTR_TENSOR;
+    else if (a.seenG) a.type = ATTR_GRAPH;
     else if (a.seenS) a.type = ATTR_STRING;
     else if (a.seenF) a.type = ATTR_FLOAT;
     else if (a.seenI) a.type = ATTR_INT;
     else if (a.floats.length > 0) a.type = ATTR_FLOATS;
     else if (a.ints.length > 0) a.type = ATTR_INTS;
+    else if (a.graphs.length > 0) a.type = ATTR_GRAPHS;
+    else if (a.strings.length > 0) a.type = ATTR_STRINGS;
   }
   return a;
 }
@@ -266,7 +293,20 @@ function decodeType(r: Reader, v: ValueInfo): void {
           }
         } else t.skip();
       }
-    } else if (f == TYPE_SEQUENCE || f == TYPE_MAP || f == TYPE_SPARSE || f == TYPE_OPTIONAL) {
+    } else if (f == TYPE_SEQUENCE || f == TYPE_OPTIONAL) {
+      // elem_type (field 1) is a TypeProto: keep what it holds and its tensors' element type
+      v.kind = f;
+      const c = r.sub("TypeProto.Sequence");
+      while (c.next()) {
+        if (c.field == 1) {
+          const inner = new ValueInfo();
+          decodeType(c.sub("TypeProto"), inner);
+          v.innerKind = inner.kind;
+          v.elemType = inner.elemType;
+          if (inner.innerKind != TYPE_NONE && inner.innerKind != TYPE_TENSOR) v.innerKind = TYPE_MAP; // nested beyond what the engine holds
+        } else c.skip();
+      }
+    } else if (f == TYPE_MAP || f == TYPE_SPARSE) {
       v.kind = f;
       r.skip();
     } else r.skip();

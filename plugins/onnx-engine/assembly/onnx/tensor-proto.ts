@@ -1,8 +1,8 @@
 // TensorProto decoding: dims, data_type, raw_data and the typed data fields
-// (float_data, int32_data, int64_data, double_data), all length-checked.
+// (float_data, int32_data, int64_data, double_data, uint64_data), all length-checked.
 import { decodeError, failed, unsupported } from "../errors";
 import { Reader, WIRE_LEN } from "../protobuf";
-import { BOOL, DOUBLE, FLOAT, INT32, INT64, INT8, MAX_RANK, MAX_TENSOR_BYTES, Tensor, UINT8, elementSize, shapeFitsI32, typeName } from "../tensor";
+import { DOUBLE, FLOAT, FLOAT16, INT64, MAX_RANK, MAX_TENSOR_BYTES, Tensor, UINT16, UINT32, UINT64, elementSize, shapeFitsI32, typeName } from "../tensor";
 
 export class NamedTensor {
   constructor(public name: string, public tensor: Tensor) {}
@@ -19,7 +19,7 @@ export function decodeTensorProto(r: Reader, what: string): NamedTensor | null {
   const int32s = new Array<i64>();
   const int64s = new Array<i64>();
   const doubles = new Array<f64>();
-  let uint64Count = 0;
+  const uint64s = new Array<i64>();
   let stringCount = 0;
   let external = false;
   let segmented = false;
@@ -45,11 +45,8 @@ export function decodeTensorProto(r: Reader, what: string): NamedTensor | null {
         rawEnd = r.pos;
       }
     } else if (f == 10) r.float64s(doubles);
-    else if (f == 11) {
-      const tmp = new Array<i64>();
-      r.int64s(tmp);
-      uint64Count += tmp.length;
-    } else if (f == 14) {
+    else if (f == 11) r.int64s(uint64s);
+    else if (f == 14) {
       if (r.int32() == 1) external = true;
     } else r.skip();
   }
@@ -95,6 +92,7 @@ export function decodeTensorProto(r: Reader, what: string): NamedTensor | null {
   }
   const n = <i32>count;
   const data = new ArrayBuffer(n * es); // model-owned: never pooled
+  const t = new Tensor(dataType, dims, n, data);
   const dst = changetype<usize>(data);
   if (rawStart >= 0) {
     const len = rawEnd - rawStart;
@@ -103,18 +101,22 @@ export function decodeTensorProto(r: Reader, what: string): NamedTensor | null {
       return null;
     }
     memory.copy(dst, r.base + <usize>rawStart, <usize>len);
-    return new NamedTensor(name, new Tensor(dataType, dims, n, data));
+    return new NamedTensor(name, t);
   }
-  if (stringCount > 0 || uint64Count > 0) {
-    decodeError(label + " has string_data or uint64_data, which do not fit data type " + typeName(dataType));
+  if (stringCount > 0) {
+    decodeError(label + " has string_data, which does not fit data type " + typeName(dataType));
     return null;
   }
+  // onnx.proto: uint32/uint64 travel in uint64_data; float16 (as bits), int8..uint16, int32
+  // and bool in int32_data
+  const wide = dataType == UINT32 || dataType == UINT64;
   let have = 0;
   if (dataType == FLOAT) have = floats.length;
   else if (dataType == INT64) have = int64s.length;
   else if (dataType == DOUBLE) have = doubles.length;
+  else if (wide) have = uint64s.length;
   else have = int32s.length;
-  const other = floats.length + int64s.length + doubles.length + int32s.length - have;
+  const other = floats.length + int64s.length + doubles.length + int32s.length + uint64s.length - have;
   if (other > 0) {
     decodeError(label + " has typed data in a field that does not fit data type " + typeName(dataType));
     return null;
@@ -125,16 +127,13 @@ export function decodeTensorProto(r: Reader, what: string): NamedTensor | null {
   }
   if (dataType == FLOAT) {
     for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), unchecked(floats[i]));
-  } else if (dataType == INT64) {
-    for (let i = 0; i < n; i++) store<i64>(dst + (<usize>i << 3), unchecked(int64s[i]));
   } else if (dataType == DOUBLE) {
     for (let i = 0; i < n; i++) store<f64>(dst + (<usize>i << 3), unchecked(doubles[i]));
-  } else if (dataType == INT32) {
-    for (let i = 0; i < n; i++) store<i32>(dst + (<usize>i << 2), <i32>unchecked(int32s[i]));
-  } else if (dataType == BOOL) {
-    for (let i = 0; i < n; i++) store<u8>(dst + <usize>i, unchecked(int32s[i]) != 0 ? 1 : 0);
-  } else if (dataType == UINT8 || dataType == INT8) {
-    for (let i = 0; i < n; i++) store<u8>(dst + <usize>i, <u8>unchecked(int32s[i]));
+  } else {
+    const values = dataType == INT64 ? int64s : wide ? uint64s : int32s;
+    // storeI64 wraps to the width (float16 bits land as u16 through its integer twin)
+    const bits = dataType == FLOAT16 ? new Tensor(UINT16, dims, n, data) : t;
+    for (let i = 0; i < n; i++) bits.storeI64(i, unchecked(values[i]));
   }
-  return new NamedTensor(name, new Tensor(dataType, dims, n, data));
+  return new NamedTensor(name, t);
 }

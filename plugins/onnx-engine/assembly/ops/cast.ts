@@ -1,22 +1,10 @@
-// Cast and CastLike between the data types the engine holds: float32, float64, int64, int32,
-// int8, uint8, bool. Float -> integer truncates toward zero; NaN and out-of-range values give
-// the integer minimum (what onnxruntime's static_cast yields on x86-64).
+// Cast and CastLike between every type the engine holds. Float -> integer truncates toward
+// zero; NaN and out-of-range values give the integer minimum (what onnxruntime's static_cast
+// yields on x86-64), narrower integers wrap; integer -> integer wraps; float -> float16
+// rounds to nearest even; anything -> bool is "!= 0".
 import { failed, unsupported } from "../errors";
-import { BOOL, DOUBLE, FLOAT, INT32, INT64, INT8, Tensor, UINT8, elementSize, newTensor, typeName } from "../tensor";
+import { BOOL, CLASS_FLOAT, CLASS_UNSIGNED, FLOAT, INT32, INT64, Tensor, UINT64, elementSize, newTensor, typeClass, typeName } from "../tensor";
 import { OpContext } from "./context";
-
-@inline function readF64(t: Tensor, i: i32): f64 {
-  const p = t.ptr;
-  switch (t.dtype) {
-    case FLOAT: return <f64>load<f32>(p + (<usize>i << 2));
-    case DOUBLE: return load<f64>(p + (<usize>i << 3));
-    case INT32: return <f64>load<i32>(p + (<usize>i << 2));
-    case INT8: return <f64>load<i8>(p + <usize>i);
-    case UINT8: return <f64>load<u8>(p + <usize>i);
-    case BOOL: return load<u8>(p + <usize>i) != 0 ? 1 : 0;
-  }
-  return 0;
-}
 
 /** Float to int64 like x86 cvttsd2si: truncation, 0x8000000000000000 when out of range. */
 @inline function f2i64(v: f64): i64 {
@@ -30,36 +18,41 @@ import { OpContext } from "./context";
   return <i32>v;
 }
 
+/** Float to uint64 the way compilers lower it on x86-64 (subtract 2^63 above it). */
+@inline function f2u64(v: f64): i64 {
+  if (v >= 9223372036854775808.0 && v < 18446744073709551616.0) return <i64>(<u64>v);
+  return f2i64(v);
+}
+
 export function castTo(ctx: OpContext, x: Tensor, to: i32): void {
   if (elementSize(to) == 0) return unsupported("data type " + typeName(to) + " as the target of " + ctx.label());
   if (to == x.dtype) return ctx.setOutput(0, x);
   const out = newTensor(to, x.dims, "output of " + ctx.label());
   if (out === null) return;
   const n = x.size;
-  const po = out.ptr;
-  const fromInt64 = x.dtype == INT64;
-  for (let i = 0; i < n; i++) {
-    if (fromInt64) {
-      const v = x.getI64(i);
-      switch (to) {
-        case FLOAT: store<f32>(po + (<usize>i << 2), <f32>v); break;
-        case DOUBLE: store<f64>(po + (<usize>i << 3), <f64>v); break;
-        case INT32: store<i32>(po + (<usize>i << 2), <i32>v); break;
-        case INT8: case UINT8: store<u8>(po + <usize>i, <u8>v); break;
-        case BOOL: store<u8>(po + <usize>i, v != 0 ? 1 : 0); break;
-      }
-      continue;
+  const from = typeClass(x.dtype);
+  const into = typeClass(to);
+  if (from == CLASS_FLOAT) {
+    if (into == CLASS_FLOAT || to == BOOL) {
+      for (let i = 0; i < n; i++) out.storeF64(i, x.loadF64(i));
+    } else if (to == INT64 || to == UINT64) {
+      for (let i = 0; i < n; i++) out.storeI64(i, to == INT64 ? f2i64(x.loadF64(i)) : f2u64(x.loadF64(i)));
+    } else if (to == INT32 || into != CLASS_UNSIGNED || elementSize(to) < 4) {
+      for (let i = 0; i < n; i++) out.storeI64(i, <i64>f2i32(x.loadF64(i)));
+    } else {
+      for (let i = 0; i < n; i++) out.storeI64(i, f2i64(x.loadF64(i)));
     }
-    const v = readF64(x, i);
-    const isFloat = x.dtype == FLOAT || x.dtype == DOUBLE;
-    switch (to) {
-      case FLOAT: store<f32>(po + (<usize>i << 2), <f32>v); break;
-      case DOUBLE: store<f64>(po + (<usize>i << 3), v); break;
-      case INT64: store<i64>(po + (<usize>i << 3), isFloat ? f2i64(v) : <i64>v); break;
-      case INT32: store<i32>(po + (<usize>i << 2), isFloat ? f2i32(v) : <i32>v); break;
-      case INT8: case UINT8: store<u8>(po + <usize>i, <u8>(isFloat ? f2i32(v) : <i32>v)); break;
-      case BOOL: store<u8>(po + <usize>i, v != 0 ? 1 : 0); break;
+  } else if (into == CLASS_FLOAT) {
+    if (x.dtype == INT64 && to == FLOAT) {
+      // one rounding straight to f32 (through f64 could round twice)
+      for (let i = 0; i < n; i++) out.storeF64(i, <f64>(<f32>x.getI64(i)));
+    } else if (x.dtype == UINT64 && to == FLOAT) {
+      for (let i = 0; i < n; i++) out.storeF64(i, <f64>(<f32>(<u64>x.getI64(i))));
+    } else {
+      for (let i = 0; i < n; i++) out.storeF64(i, x.loadF64(i));
     }
+  } else {
+    for (let i = 0; i < n; i++) out.storeI64(i, x.loadI64(i));
   }
   ctx.setOutput(0, out);
 }

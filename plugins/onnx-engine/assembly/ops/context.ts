@@ -1,7 +1,8 @@
 // What an operator implementation sees: its node, the ai.onnx opset, its input tensors,
 // typed attribute getters, and helpers that word errors consistently.
 import { failed, modelError, unsupported } from "../errors";
-import { ATTR_FLOAT, ATTR_FLOATS, ATTR_INT, ATTR_INTS, ATTR_STRING, ATTR_TENSOR, Attribute, Node, attrTypeName } from "../onnx/model";
+import { ATTR_FLOAT, ATTR_FLOATS, ATTR_INT, ATTR_INTS, ATTR_STRING, ATTR_STRINGS, ATTR_TENSOR, Attribute, Node, attrTypeName } from "../onnx/model";
+import { Scope } from "../scope";
 import { FLOAT, INT64, Tensor, dimsToString, typeName } from "../tensor";
 
 export class OpContext {
@@ -9,6 +10,8 @@ export class OpContext {
   opset: i32;
   inputs: Array<Tensor | null>;
   outputs: Array<Tensor | null>;
+  /** The value table the node runs in (control-flow ops run their subgraphs inside it). */
+  scope: Scope | null = null;
 
   constructor(node: Node, opset: i32, inputs: Array<Tensor | null>) {
     this.node = node;
@@ -136,6 +139,11 @@ export class OpContext {
   attrInts(name: string): Array<i64> | null {
     const a = this.typed(name, ATTR_INTS);
     return a === null ? null : a.ints;
+  }
+
+  attrStrings(name: string): Array<string> | null {
+    const a = this.typed(name, ATTR_STRINGS);
+    return a === null ? null : a.strings;
   }
 
   attrFloats(name: string): Array<f32> | null {

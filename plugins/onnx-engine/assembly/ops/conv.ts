@@ -5,8 +5,8 @@ import { OpContext } from "./context";
 import { sgemm } from "./gemm";
 import { Window, kernelShape, resolveWindow } from "./window";
 
-/** Unfolds one image [C, D, H, W] into col [C * kd*kh*kw, outD*outH*outW]. */
-function im2col(px: usize, channels: i32, w: Window, pcol: usize): void {
+/** Unfolds one image [C, D, H, W] into col [C * kd*kh*kw, outD*outH*outW] (copies 4-byte values, so int32 too). */
+export function im2col(px: usize, channels: i32, w: Window, pcol: usize): void {
   const D = w.inDims[0], H = w.inDims[1], W = w.inDims[2];
   const KD = w.kernel[0], KH = w.kernel[1], KW = w.kernel[2];
   const OD = w.outDims[0], OH = w.outDims[1], OW = w.outDims[2];

@@ -1,8 +1,11 @@
 // Elementwise binary ops with multidirectional broadcasting (Add, Sub, Mul, Div, Pow, Max,
-// Min, Sum, Mean, PRelu) and unary float ops (Relu, LeakyRelu, Sigmoid, Tanh, Exp, ...).
+// Min, Sum, Mean, PRelu, Mod, BitShift, BitwiseAnd/Or/Xor) and unary float ops (Relu,
+// LeakyRelu, Sigmoid, Tanh, Exp, ...). float32 has its own fast loops; every other numeric
+// type goes through one generic kernel: float16/float64 in f64 (one rounding on store),
+// integers exactly in i64 (wrapped to their width on store; uint64 compared and divided unsigned).
 import { Plan, broadcastShapes, broadcastsTo } from "../broadcast";
 import { failed } from "../errors";
-import { FLOAT, INT64, Tensor, dimsToString, newTensor } from "../tensor";
+import { CLASS_FLOAT, CLASS_UNSIGNED, DOUBLE, FLOAT, FLOAT16, INT32, INT64, Tensor, UINT64, dimsToString, isIntegerType, isNumericType, newTensor, typeClass } from "../tensor";
 import { OpContext } from "./context";
 
 export const ADD: i32 = 0;
@@ -13,6 +16,15 @@ export const POW: i32 = 4;
 export const MAX: i32 = 5;
 export const MIN: i32 = 6;
 export const PRELU: i32 = 7;
+/** Integer Mod with the divisor's sign (fmod=0). */
+export const MOD: i32 = 8;
+/** C fmod: the dividend's sign (Mod with fmod=1). */
+export const FMOD: i32 = 9;
+export const SHIFT_LEFT: i32 = 10;
+export const SHIFT_RIGHT: i32 = 11;
+export const BIT_AND: i32 = 12;
+export const BIT_OR: i32 = 13;
+export const BIT_XOR: i32 = 14;
 
 function runF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, n: i32): void {
   const da = <usize>sa << 2;
@@ -57,39 +69,86 @@ function runF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, n: i
   }
 }
 
-function runI64(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, n: i32): bool {
-  const da = <usize>sa << 3;
-  const db = <usize>sb << 3;
-  const end = po + (<usize>n << 3);
-  switch (op) {
-    case ADD:
-      for (; po < end; po += 8, pa += da, pb += db) store<i64>(po, load<i64>(pa) + load<i64>(pb));
-      break;
-    case SUB:
-      for (; po < end; po += 8, pa += da, pb += db) store<i64>(po, load<i64>(pa) - load<i64>(pb));
-      break;
-    case MUL:
-      for (; po < end; po += 8, pa += da, pb += db) store<i64>(po, load<i64>(pa) * load<i64>(pb));
-      break;
-    case DIV:
-      for (; po < end; po += 8, pa += da, pb += db) {
-        const y = load<i64>(pb);
-        const x = load<i64>(pa);
-        if (y == 0 || (y == -1 && x == i64.MIN_VALUE)) return false;
-        store<i64>(po, x / y);
+/** Float family (float16, float64, and Pow's mixed types) in f64: out[io..] = a[ia..] op b[ib..]. */
+function runFloatGeneric(op: i32, a: Tensor, ia: i32, sa: i32, b: Tensor, ib: i32, sb: i32, out: Tensor, io: i32, n: i32): void {
+  for (let i = 0; i < n; i++, ia += sa, ib += sb, io++) {
+    const x = a.loadF64(ia);
+    const y = b.loadF64(ib);
+    let r: f64;
+    switch (op) {
+      case ADD: r = x + y; break;
+      case SUB: r = x - y; break;
+      case MUL: r = x * y; break;
+      case DIV: r = x / y; break;
+      case POW: r = Math.pow(x, y); break;
+      case MAX: r = x != x || y != y ? NaN : (x >= y ? x : y); break;
+      case MIN: r = x != x || y != y ? NaN : (x <= y ? x : y); break;
+      case PRELU: r = x < 0 ? x * y : x; break;
+      default: r = x % y; // FMOD (C fmod)
+    }
+    out.storeF64(io, r);
+  }
+}
+
+/**
+ * Integers exactly in i64 (narrower types are sign- or zero-extended, so only uint64 needs
+ * unsigned division and comparison). Returns false on division by zero or int64 overflow.
+ */
+function runIntGeneric(op: i32, a: Tensor, ia: i32, sa: i32, b: Tensor, ib: i32, sb: i32, out: Tensor, io: i32, n: i32): bool {
+  const u64 = a.dtype == UINT64;
+  const width = <i64>(a.byteLength == 0 ? 8 : (a.byteLength / a.size) * 8);
+  for (let i = 0; i < n; i++, ia += sa, ib += sb, io++) {
+    const x = a.loadI64(ia);
+    const y = b.loadI64(ib);
+    let r: i64;
+    switch (op) {
+      case ADD: r = x + y; break;
+      case SUB: r = x - y; break;
+      case MUL: r = x * y; break;
+      case DIV:
+      case MOD:
+      case FMOD: {
+        if (y == 0 || (!u64 && y == -1 && x == i64.MIN_VALUE)) return false;
+        if (op == DIV) r = u64 ? <i64>(<u64>x / <u64>y) : x / y; // truncates, as C++ does
+        else {
+          r = u64 ? <i64>(<u64>x % <u64>y) : x % y;
+          if (op == MOD && !u64 && r != 0 && (r < 0) != (y < 0)) r += y;
+        }
+        break;
       }
-      break;
-    case MAX:
-      for (; po < end; po += 8, pa += da, pb += db) store<i64>(po, max(load<i64>(pa), load<i64>(pb)));
-      break;
-    case MIN:
-      for (; po < end; po += 8, pa += da, pb += db) store<i64>(po, min(load<i64>(pa), load<i64>(pb)));
-      break;
+      case MAX: r = (u64 ? <u64>x >= <u64>y : x >= y) ? x : y; break;
+      case MIN: r = (u64 ? <u64>x <= <u64>y : x <= y) ? x : y; break;
+      case POW: r = ipow(x, y); break;
+      case SHIFT_LEFT: r = y >= width || y < 0 ? 0 : x << y; break;
+      case SHIFT_RIGHT: r = y >= width || y < 0 ? 0 : <i64>(<u64>x >> <u64>y); break;
+      case BIT_AND: r = x & y; break;
+      case BIT_OR: r = x | y; break;
+      case BIT_XOR: r = x ^ y; break;
+      default: r = x < 0 ? x * y : x; // PRELU
+    }
+    out.storeI64(io, r);
   }
   return true;
 }
 
-/** out = a (op) b with multidirectional broadcasting; both float32 or both int64. */
+/** x^y for integers by squaring (wrapping); a negative exponent truncates toward zero. */
+function ipow(x: i64, y: i64): i64 {
+  if (y < 0) return x == 1 ? 1 : x == -1 ? ((y & 1) != 0 ? -1 : 1) : 0;
+  let r: i64 = 1;
+  let b = x;
+  let e = y;
+  while (e > 0) {
+    if ((e & 1) != 0) r *= b;
+    b *= b;
+    e >>= 1;
+  }
+  return r;
+}
+
+/**
+ * out = a (op) b with multidirectional broadcasting. a and b have the same type, except for
+ * Pow, whose exponent may be any numeric type; the output has a's type.
+ */
 export function binary(ctx: OpContext, op: i32, a: Tensor, b: Tensor, what: string): Tensor | null {
   const outDims = broadcastShapes(a.dims, b.dims);
   if (outDims === null) {
@@ -103,31 +162,46 @@ export function binary(ctx: OpContext, op: i32, a: Tensor, b: Tensor, what: stri
   unchecked((ins[0] = a.dims));
   unchecked((ins[1] = b.dims));
   const plan = new Plan(outDims, ins);
-  const isFloat = a.dtype == FLOAT;
-  const es: usize = isFloat ? 4 : 8;
+  const cls = typeClass(a.dtype);
+  const fast32 = a.dtype == FLOAT && b.dtype == FLOAT && op <= PRELU;
+  if (!fast32) {
+    // a float base with an integer exponent (Pow) or any non-float32 float computes in f64;
+    // an integer base with a float exponent too (then truncated to the base type, as onnxruntime)
+    const inFloat = cls == CLASS_FLOAT || typeClass(b.dtype) == CLASS_FLOAT;
+    const si = plan.innerStride(0);
+    const sj = plan.innerStride(1);
+    let io = 0;
+    for (let o = 0; o < plan.outer; o++) {
+      if (inFloat) runFloatGeneric(op, a, plan.offset(0), si, b, plan.offset(1), sj, out, io, plan.inner);
+      else if (!runIntGeneric(op, a, plan.offset(0), si, b, plan.offset(1), sj, out, io, plan.inner)) {
+        ctx.error("integer division by zero or overflow");
+        return null;
+      }
+      io += plan.inner;
+      plan.step();
+    }
+    return out;
+  }
   const sa = plan.innerStride(0);
   const sb = plan.innerStride(1);
   let po = out.ptr;
   for (let o = 0; o < plan.outer; o++) {
-    const pa = a.ptr + <usize>plan.offset(0) * es;
-    const pb = b.ptr + <usize>plan.offset(1) * es;
-    if (isFloat) runF32(op, pa, sa, pb, sb, po, plan.inner);
-    else if (!runI64(op, pa, sa, pb, sb, po, plan.inner)) {
-      ctx.error("integer division by zero or overflow");
-      return null;
-    }
-    po += <usize>plan.inner * es;
+    runF32(op, a.ptr + (<usize>plan.offset(0) << 2), sa, b.ptr + (<usize>plan.offset(1) << 2), sb, po, plan.inner);
+    po += <usize>plan.inner << 2;
     plan.step();
   }
   return out;
 }
 
+/** Both inputs numeric (or, without allowInt, float) and of one type. */
 function numericPair(ctx: OpContext, a: Tensor, b: Tensor, nameA: string, nameB: string, allowInt: bool): bool {
-  if (!(a.dtype == FLOAT || (allowInt && a.dtype == INT64))) {
+  const okA = allowInt ? isNumericType(a.dtype) : typeClass(a.dtype) == CLASS_FLOAT;
+  if (!okA) {
     ctx.unsupportedType(a, nameA);
     return false;
   }
-  if (!(b.dtype == FLOAT || (allowInt && b.dtype == INT64))) {
+  const okB = allowInt ? isNumericType(b.dtype) : typeClass(b.dtype) == CLASS_FLOAT;
+  if (!okB) {
     ctx.unsupportedType(b, nameB);
     return false;
   }
@@ -140,21 +214,57 @@ function numericPair(ctx: OpContext, a: Tensor, b: Tensor, nameA: string, nameB:
 
 /** Add, Sub, Mul, Div, Pow. */
 export function binaryOp(ctx: OpContext, op: i32): void {
-  const a = ctx.input(0, "A");
+  const a = ctx.input(0, op == POW ? "X" : "A");
   const b = ctx.input(1, op == POW ? "Y" : "B");
   if (a === null || b === null) return;
-  if (op == POW) {
-    if (a.dtype != FLOAT) return ctx.unsupportedType(a, "X");
-    if (b.dtype == INT64 && ctx.opset >= 12) {
-      // float base, integer exponent: exponents are exact in f64
-      const e = newTensor(FLOAT, b.dims, "exponent of " + ctx.label());
-      if (e === null) return;
-      for (let i = 0; i < b.size; i++) store<f32>(e.ptr + (<usize>i << 2), <f32>b.getI64(i));
-      return ctx.setOutput(0, binary(ctx, op, a, e, "inputs"));
-    }
-    if (b.dtype != FLOAT) return ctx.unsupportedType(b, "Y");
-  } else if (!numericPair(ctx, a, b, "A", "B", true)) return;
+  if (op == POW && ctx.opset >= 12) {
+    // base and exponent types are independent from opset 12; the result has the base's type
+    if (!(typeClass(a.dtype) == CLASS_FLOAT || a.dtype == INT32 || a.dtype == INT64)) return ctx.unsupportedType(a, "X");
+    if (!isNumericType(b.dtype)) return ctx.unsupportedType(b, "Y");
+  } else if (!numericPair(ctx, a, b, op == POW ? "X" : "A", op == POW ? "Y" : "B", op != POW)) return;
   ctx.setOutput(0, binary(ctx, op, a, b, "inputs"));
+}
+
+/** Mod: integers (fmod=0 takes the divisor's sign, fmod=1 the dividend's) and floats (fmod=1). */
+export function modOp(ctx: OpContext): void {
+  const a = ctx.input(0, "A");
+  const b = ctx.input(1, "B");
+  if (a === null || b === null) return;
+  const fmod = ctx.attrInt("fmod", 0);
+  if (failed()) return;
+  if (fmod != 0 && fmod != 1) return ctx.error("attribute fmod must be 0 or 1, is " + fmod.toString());
+  if (!numericPair(ctx, a, b, "A", "B", true)) return;
+  if (fmod == 0 && typeClass(a.dtype) == CLASS_FLOAT) return ctx.error("fmod must be 1 for floating-point inputs");
+  ctx.setOutput(0, binary(ctx, fmod == 1 ? FMOD : MOD, a, b, "inputs"));
+}
+
+/** BitShift (direction LEFT/RIGHT) and BitwiseAnd/Or/Xor on integers. */
+export function bitwiseOp(ctx: OpContext, op: i32): void {
+  const a = ctx.input(0, op == SHIFT_LEFT ? "X" : "A");
+  const b = ctx.input(1, op == SHIFT_LEFT ? "Y" : "B");
+  if (a === null || b === null) return;
+  let code = op;
+  if (op == SHIFT_LEFT) {
+    const dir = ctx.attrString("direction", "");
+    if (failed()) return;
+    if (dir == "RIGHT") code = SHIFT_RIGHT;
+    else if (dir != "LEFT") return ctx.error('attribute direction must be "LEFT" or "RIGHT", is "' + dir + '"');
+    if (typeClass(a.dtype) != CLASS_UNSIGNED) return ctx.unsupportedType(a, "X");
+  }
+  if (!isIntegerType(a.dtype)) return ctx.unsupportedType(a, "A");
+  if (a.dtype != b.dtype) return ctx.error("inputs have different data types");
+  ctx.setOutput(0, binary(ctx, code, a, b, "inputs"));
+}
+
+/** BitwiseNot. */
+export function bitwiseNotOp(ctx: OpContext): void {
+  const x = ctx.input(0, "X");
+  if (x === null) return;
+  if (!isIntegerType(x.dtype)) return ctx.unsupportedType(x, "X");
+  const out = newTensor(x.dtype, x.dims, "output of " + ctx.label());
+  if (out === null) return;
+  for (let i = 0; i < x.size; i++) out.storeI64(i, ~x.loadI64(i));
+  ctx.setOutput(0, out);
 }
 
 /** Max, Min, Sum, Mean: variadic with multidirectional broadcasting. */
@@ -162,7 +272,8 @@ export function variadicOp(ctx: OpContext, op: i32, mean: bool): void {
   if (ctx.inputCount == 0) return ctx.error("needs at least one input");
   let acc = ctx.input(0, "data_0");
   if (acc === null) return;
-  if (acc.dtype != FLOAT && !(acc.dtype == INT64 && !mean)) return ctx.unsupportedType(acc, "data_0");
+  const ok = mean ? typeClass(acc.dtype) == CLASS_FLOAT : isNumericType(acc.dtype);
+  if (!ok) return ctx.unsupportedType(acc, "data_0");
   for (let i = 1; i < ctx.inputCount; i++) {
     const name = "data_" + i.toString();
     const t = ctx.input(i, name);
@@ -173,10 +284,13 @@ export function variadicOp(ctx: OpContext, op: i32, mean: bool): void {
   }
   if (ctx.inputCount == 1) {
     acc = new Tensor(acc.dtype, acc.dims, acc.size, acc.data);
-  } else if (mean) {
+  } else if (mean && acc.dtype == FLOAT) {
     const scale = <f32>1 / <f32>ctx.inputCount;
     // acc is a fresh tensor here, owned by this op
     for (let i = 0; i < acc.size; i++) store<f32>(acc.ptr + (<usize>i << 2), load<f32>(acc.ptr + (<usize>i << 2)) * scale);
+  } else if (mean) {
+    const n = <f64>ctx.inputCount;
+    for (let i = 0; i < acc.size; i++) acc.storeF64(i, acc.loadF64(i) / n);
   }
   ctx.setOutput(0, acc);
 }
@@ -253,18 +367,62 @@ function erf(x: f64): f64 {
   return x >= 0 ? 1.0 - r : r - 1.0;
 }
 
-/** Neg, Abs, Sign, Relu on int64. */
-function unaryI64(ctx: OpContext, x: Tensor, op: i32): void {
-  const out = newTensor(INT64, x.dims, "output of " + ctx.label());
+/** Neg, Abs, Sign, Relu on integers (exact, wrapped to the width). */
+function unaryInt(ctx: OpContext, x: Tensor, op: i32): void {
+  const out = newTensor(x.dtype, x.dims, "output of " + ctx.label());
   if (out === null) return;
+  const unsigned = typeClass(x.dtype) == CLASS_UNSIGNED;
   for (let i = 0; i < x.size; i++) {
-    const v = x.getI64(i);
+    const v = x.loadI64(i);
     let r: i64;
-    if (op == NEG) r = -v;
+    if (unsigned) r = op == NEG ? -v : op == SIGN ? (v != 0 ? 1 : 0) : v;
+    else if (op == NEG) r = -v;
     else if (op == ABS) r = v < 0 ? -v : v;
     else if (op == SIGN) r = v > 0 ? 1 : v < 0 ? -1 : 0;
     else r = v > 0 ? v : 0;
-    store<i64>(out.ptr + (<usize>i << 3), r);
+    out.storeI64(i, r);
+  }
+  ctx.setOutput(0, out);
+}
+
+/** The parameterless float ops on float64 and float16, in f64 (one rounding for float16). */
+function unaryWide(ctx: OpContext, x: Tensor, op: i32): void {
+  const out = newTensor(x.dtype, x.dims, "output of " + ctx.label());
+  if (out === null) return;
+  for (let i = 0; i < x.size; i++) {
+    const v = x.loadF64(i);
+    let r: f64;
+    switch (op) {
+      case RELU: r = v > 0 ? v : (v == v ? 0 : v); break;
+      case SIGMOID: r = v >= 0 ? 1.0 / (1.0 + Math.exp(-v)) : Math.exp(v) / (1.0 + Math.exp(v)); break;
+      case TANH: r = Math.tanh(v); break;
+      case EXP: r = Math.exp(v); break;
+      case SQRT: r = Math.sqrt(v); break;
+      case NEG: r = -v; break;
+      case ABS: r = Math.abs(v); break;
+      case LOG: r = Math.log(v); break;
+      case RECIPROCAL: r = 1.0 / v; break;
+      case FLOOR: r = Math.floor(v); break;
+      case CEIL: r = Math.ceil(v); break;
+      case SOFTPLUS: r = v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v)); break;
+      case SOFTSIGN: r = v / (1.0 + Math.abs(v)); break;
+      case ERF: r = erf(v); break;
+      case HARD_SWISH: r = v * Math.max(0, Math.min(1, v / 6.0 + 0.5)); break;
+      case SIN: r = Math.sin(v); break;
+      case COS: r = Math.cos(v); break;
+      case TAN: r = Math.tan(v); break;
+      case ASIN: r = Math.asin(v); break;
+      case ACOS: r = Math.acos(v); break;
+      case ATAN: r = Math.atan(v); break;
+      case SINH: r = Math.sinh(v); break;
+      case COSH: r = Math.cosh(v); break;
+      case ASINH: r = Math.asinh(v); break;
+      case ACOSH: r = Math.acosh(v); break;
+      case ATANH: r = Math.atanh(v); break;
+      case SIGN: r = v > 0 ? 1 : v < 0 ? -1 : v; break;
+      default: r = nearest<f64>(v); // ROUND
+    }
+    out.storeF64(i, r);
   }
   ctx.setOutput(0, out);
 }
@@ -272,7 +430,8 @@ function unaryI64(ctx: OpContext, x: Tensor, op: i32): void {
 export function unaryOp(ctx: OpContext, op: i32): void {
   const xi = ctx.input(0, "X");
   if (xi === null) return;
-  if (xi.dtype == INT64 && (op == NEG || op == ABS || op == SIGN || (op == RELU && ctx.opset >= 14))) return unaryI64(ctx, xi, op);
+  if (isIntegerType(xi.dtype) && (op == NEG || op == ABS || op == SIGN || (op == RELU && ctx.opset >= 14))) return unaryInt(ctx, xi, op);
+  if ((xi.dtype == DOUBLE || xi.dtype == FLOAT16) && op <= ROUND && op != LEAKY_RELU && op != ELU && op != SELU && op != HARD_SIGMOID) return unaryWide(ctx, xi, op);
   const x = ctx.float(0, "X");
   if (x === null) return;
   let alpha: f32 = 0;
@@ -362,11 +521,12 @@ export function unaryOp(ctx: OpContext, op: i32): void {
   ctx.setOutput(0, out);
 }
 
-/** Clip: min/max attributes before opset 11, optional inputs from 11; float32 or int64. */
+/** Clip: min/max attributes before opset 11 (float32), optional scalar inputs from 11 (any numeric type from 12). */
 export function clipOp(ctx: OpContext): void {
   const x = ctx.input(0, "input");
   if (x === null) return;
-  if (x.dtype != FLOAT && !(x.dtype == INT64 && ctx.opset >= 12)) return ctx.unsupportedType(x, "input");
+  const ok = ctx.opset >= 12 ? isNumericType(x.dtype) : ctx.opset >= 11 ? typeClass(x.dtype) == CLASS_FLOAT : x.dtype == FLOAT;
+  if (!ok) return ctx.unsupportedType(x, "input");
   const out = newTensor(x.dtype, x.dims, "output of " + ctx.label());
   if (out === null) return;
   if (ctx.opset < 11) {
@@ -382,16 +542,37 @@ export function clipOp(ctx: OpContext): void {
   if (tmax !== null && (tmax.dtype != x.dtype)) return ctx.error("max has a different data type from input");
   if (tmin !== null && tmin.size != 1) return ctx.error("min must be a scalar, has shape " + dimsToString(tmin.dims));
   if (tmax !== null && tmax.size != 1) return ctx.error("max must be a scalar, has shape " + dimsToString(tmax.dims));
+  const cls = typeClass(x.dtype);
   if (x.dtype == FLOAT) {
     const lo = tmin !== null ? tmin.getF32(0) : -Infinity;
     const hi = tmax !== null ? tmax.getF32(0) : Infinity;
     clipF32(x, out, lo, hi);
-  } else {
-    const lo = tmin !== null ? tmin.getI64(0) : i64.MIN_VALUE;
-    const hi = tmax !== null ? tmax.getI64(0) : i64.MAX_VALUE;
+  } else if (cls == CLASS_FLOAT) {
+    const lo = tmin !== null ? tmin.loadF64(0) : -Infinity;
+    const hi = tmax !== null ? tmax.loadF64(0) : Infinity;
     for (let i = 0; i < x.size; i++) {
-      const v = x.getI64(i);
-      store<i64>(out.ptr + (<usize>i << 3), v < lo ? lo : v > hi ? hi : v);
+      let v = x.loadF64(i);
+      if (v < lo) v = lo;
+      if (v > hi) v = hi;
+      out.storeF64(i, v);
+    }
+  } else if (x.dtype == UINT64) {
+    const lo = tmin !== null ? <u64>tmin.loadI64(0) : u64.MIN_VALUE;
+    const hi = tmax !== null ? <u64>tmax.loadI64(0) : u64.MAX_VALUE;
+    for (let i = 0; i < x.size; i++) {
+      let v = <u64>x.loadI64(i);
+      if (v < lo) v = lo;
+      if (v > hi) v = hi;
+      out.storeI64(i, <i64>v);
+    }
+  } else {
+    const lo = tmin !== null ? tmin.loadI64(0) : i64.MIN_VALUE;
+    const hi = tmax !== null ? tmax.loadI64(0) : i64.MAX_VALUE;
+    for (let i = 0; i < x.size; i++) {
+      let v = x.loadI64(i);
+      if (v < lo) v = lo;
+      if (v > hi) v = hi;
+      out.storeI64(i, v);
     }
   }
   ctx.setOutput(0, out);

@@ -3,7 +3,7 @@
 import { Plan, broadcastShapes } from "../broadcast";
 import { failed, unsupported } from "../errors";
 import { ATTR_TENSOR } from "../onnx/model";
-import { FLOAT, INT32, INT64, MAX_RANK, Tensor, dimsToString, elementSize, newTensor, nextIndex, product } from "../tensor";
+import { DOUBLE, FLOAT, INT16, INT32, INT64, MAX_RANK, Tensor, dimsToString, elementSize, newTensor, nextIndex, product } from "../tensor";
 import { OpContext } from "./context";
 
 /** Integer values of a 0-D/1-D int32 or int64 input. */
@@ -41,6 +41,7 @@ function shapeFrom(ctx: OpContext, v: Array<i64>, what: string): Array<i32> | nu
 @inline function copyElem(dst: usize, src: usize, es: usize): void {
   if (es == 4) store<u32>(dst, load<u32>(src));
   else if (es == 8) store<u64>(dst, load<u64>(src));
+  else if (es == 2) store<u16>(dst, load<u16>(src));
   else store<u8>(dst, load<u8>(src));
 }
 
@@ -465,39 +466,54 @@ export function constantOfShapeOp(ctx: OpContext): void {
   ctx.setOutput(0, out);
 }
 
+/** Range over float32, float64, int16, int32, int64 (the spec's types); integer counts are exact. */
 export function rangeOp(ctx: OpContext): void {
   const s = ctx.input(0, "start");
   const l = ctx.input(1, "limit");
   const d = ctx.input(2, "delta");
   if (s === null || l === null || d === null) return;
-  if (s.dtype != FLOAT && s.dtype != INT64) return ctx.unsupportedType(s, "start");
-  if (l.dtype != s.dtype || d.dtype != s.dtype) return ctx.error("start, limit and delta must have the same data type");
+  const t = s.dtype;
+  if (!(t == FLOAT || t == DOUBLE || t == INT16 || t == INT32 || t == INT64)) return ctx.unsupportedType(s, "start");
+  if (l.dtype != t || d.dtype != t) return ctx.error("start, limit and delta must have the same data type");
   if (s.size != 1 || l.size != 1 || d.size != 1) return ctx.error("start, limit and delta must be scalars");
+  const isInt = t != FLOAT && t != DOUBLE;
   let n: f64;
-  if (s.dtype == FLOAT) {
-    const st = s.getF32(0), li = l.getF32(0), de = d.getF32(0);
+  if (!isInt) {
+    const st = s.loadF64(0), li = l.loadF64(0), de = d.loadF64(0);
     if (de == 0) return ctx.error("delta must not be 0");
-    n = Math.ceil((<f64>li - <f64>st) / <f64>de);
+    n = Math.ceil((li - st) / de);
   } else {
-    const st = s.getI64(0), li = l.getI64(0), de = d.getI64(0);
+    const st = s.loadI64(0), li = l.loadI64(0), de = d.loadI64(0);
     if (de == 0) return ctx.error("delta must not be 0");
-    n = Math.ceil((<f64>li - <f64>st) / <f64>de);
+    // ceil((li - st) / de) in integers
+    const span = li - st;
+    let q = span / de;
+    if (span % de != 0 && (span < 0) == (de < 0)) q += 1;
+    n = <f64>q;
   }
   if (!(n > 0)) n = 0;
   if (n > 0x7fffffff) return ctx.error("range too large");
   const count = <i32>n;
-  const out = newTensor(s.dtype, [count], "output of " + ctx.label());
+  const out = newTensor(t, [count], "output of " + ctx.label());
   if (out === null) return;
-  if (s.dtype == FLOAT) {
+  if (t == FLOAT) {
+    // accumulate in f32, as the reference does
     const st = s.getF32(0), de = d.getF32(0);
     let v = st;
     for (let i = 0; i < count; i++) {
       store<f32>(out.ptr + (<usize>i << 2), v);
       v += de;
     }
+  } else if (t == DOUBLE) {
+    const st = s.loadF64(0), de = d.loadF64(0);
+    let v = st;
+    for (let i = 0; i < count; i++) {
+      out.storeF64(i, v);
+      v += de;
+    }
   } else {
-    const st = s.getI64(0), de = d.getI64(0);
-    for (let i = 0; i < count; i++) store<i64>(out.ptr + (<usize>i << 3), st + <i64>i * de);
+    const st = s.loadI64(0), de = d.loadI64(0);
+    for (let i = 0; i < count; i++) out.storeI64(i, st + <i64>i * de);
   }
   ctx.setOutput(0, out);
 }

@@ -2,7 +2,7 @@
 // bool (And, Or, Xor, Not), Where, IsNaN, IsInf; multidirectional broadcasting.
 import { Plan, broadcastShapes } from "../broadcast";
 import { failed } from "../errors";
-import { BOOL, FLOAT, INT64, dimsToString, elementSize, newTensor } from "../tensor";
+import { BOOL, CLASS_FLOAT, FLOAT, UINT64, dimsToString, elementSize, isNumericType, newTensor, typeClass } from "../tensor";
 import { OpContext } from "./context";
 
 export const EQUAL: i32 = 0;
@@ -19,9 +19,9 @@ export function compareOp(ctx: OpContext, op: i32): void {
   const b = ctx.input(1, "B");
   if (a === null || b === null) return;
   const logical = op >= AND;
-  const okA = logical ? a.dtype == BOOL : a.dtype == FLOAT || a.dtype == INT64 || (op == EQUAL && a.dtype == BOOL);
+  const okA = logical ? a.dtype == BOOL : isNumericType(a.dtype) || (op == EQUAL && a.dtype == BOOL);
   if (!okA) return ctx.unsupportedType(a, "A");
-  const okB = logical ? b.dtype == BOOL : b.dtype == FLOAT || b.dtype == INT64 || (op == EQUAL && b.dtype == BOOL);
+  const okB = logical ? b.dtype == BOOL : isNumericType(b.dtype) || (op == EQUAL && b.dtype == BOOL);
   if (!okB) return ctx.unsupportedType(b, "B");
   if (a.dtype != b.dtype) return ctx.error("inputs A and B have different data types");
   const outDims = broadcastShapes(a.dims, b.dims);
@@ -34,6 +34,8 @@ export function compareOp(ctx: OpContext, op: i32): void {
   const sb = plan.innerStride(1);
   let po = out.ptr;
   const dt = a.dtype;
+  const inFloat = typeClass(dt) == CLASS_FLOAT;
+  const u64 = dt == UINT64;
   for (let o = 0; o < plan.outer; o++) {
     let ia = plan.offset(0);
     let ib = plan.offset(1);
@@ -43,9 +45,17 @@ export function compareOp(ctx: OpContext, op: i32): void {
         const x = a.getF32(ia);
         const y = b.getF32(ib);
         c = x < y ? -1 : x > y ? 1 : x == y ? 0 : 2;
-      } else if (dt == INT64) {
-        const x = a.getI64(ia);
-        const y = b.getI64(ib);
+      } else if (inFloat) {
+        const x = a.loadF64(ia);
+        const y = b.loadF64(ib);
+        c = x < y ? -1 : x > y ? 1 : x == y ? 0 : 2;
+      } else if (u64) {
+        const x = <u64>a.loadI64(ia);
+        const y = <u64>b.loadI64(ib);
+        c = x < y ? -1 : x > y ? 1 : 0;
+      } else if (dt != BOOL) {
+        const x = a.loadI64(ia);
+        const y = b.loadI64(ib);
         c = x < y ? -1 : x > y ? 1 : 0;
       } else {
         const x = <i32>load<u8>(a.ptr + <usize>ia) != 0;
@@ -83,15 +93,16 @@ export function notOp(ctx: OpContext): void {
 
 /** IsNaN, IsInf (detect_positive / detect_negative). */
 export function isSpecialOp(ctx: OpContext, nan: bool): void {
-  const x = ctx.float(0, "X");
+  const x = ctx.input(0, "X");
   if (x === null) return;
+  if (typeClass(x.dtype) != CLASS_FLOAT) return ctx.unsupportedType(x, "X");
   const pos = nan ? true : ctx.attrInt("detect_positive", 1) != 0;
   const neg = nan ? true : ctx.attrInt("detect_negative", 1) != 0;
   if (failed()) return;
   const out = newTensor(BOOL, x.dims, "output of " + ctx.label());
   if (out === null) return;
   for (let i = 0; i < x.size; i++) {
-    const v = x.getF32(i);
+    const v = x.loadF64(i);
     const r = nan ? v != v : (pos && v == Infinity) || (neg && v == -Infinity);
     store<u8>(out.ptr + <usize>i, r ? 1 : 0);
   }

@@ -12,30 +12,80 @@ import * as lg from "./logic";
 import * as rd from "./reduce";
 import { castLikeOp, castOp } from "./cast";
 import { hardmaxOp, softmaxOp } from "./softmax";
+import { resizeOp, upsampleOp } from "./resize";
+import { convTransposeOp } from "./conv-transpose";
+import { gridSampleOp } from "./grid-sample";
+import { roiAlignOp } from "./roi-align";
+import { lrnOp } from "./lrn";
+import { meanVarianceNormOp } from "./mean-variance-norm";
+import { dequantizeLinearOp, dynamicQuantizeLinearOp, quantizeLinearOp } from "./quantize";
+import { matmulIntegerOp, qlinearMatMulOp } from "./integer-gemm";
+import { convIntegerOp, qlinearConvOp } from "./integer-conv";
+import * as cf from "./control-flow";
+import * as rnn from "./rnn";
+import * as sq from "./sequence";
+import { nllLossOp, softmaxCrossEntropyOp } from "./loss";
+import * as sg from "./scatter-gather";
+import * as sel from "./selection";
+import * as mb from "./matrix-build";
+import { nonMaxSuppressionOp } from "./detection";
+import { einsumOp } from "./einsum";
+import * as sig from "./signal";
 
 const NAMES: StaticArray<string> = [
+  "Resize", "Upsample", "ConvTranspose", "GridSample", "RoiAlign", "LRN", "MeanVarianceNormalization",
+  "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul", "ConvInteger", "QLinearConv",
   "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
-  "AveragePool", "BatchNormalization", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat",
+  "AveragePool", "BatchNormalization", "BitShift", "BlackmanWindow", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
+  "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Compress", "Concat",
   "Constant", "ConstantOfShape", "Conv", "Cos", "Cosh", "CumSum", "DepthToSpace", "Div", "Dropout",
-  "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm",
-  "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "Hardmax", "HardSigmoid",
+  "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "EyeLike", "Flatten", "Floor", "Gather", "GatherElements", "GatherND", "Gelu", "Gemm",
+  "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HammingWindow", "HannWindow",
+  "Hardmax", "HardSigmoid",
   "HardSwish", "Identity", "InstanceNormalization", "IsInf", "IsNaN", "LayerNormalization",
   "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min",
-  "Mish", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
+  "Mish", "Mod", "Mul", "Neg", "NegativeLogLikelihoodLoss", "NonMaxSuppression", "NonZero", "Not", "OneHot", "Or", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1",
   "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
-  "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Round", "Selu", "Shape", "Shrink", "Sigmoid",
-  "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth", "Split",
-  "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "Transpose", "Unsqueeze",
+  "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "ReverseSequence", "Round", "Scatter", "ScatterElements",
+  "ScatterND", "Selu", "Shape", "Shrink", "Sigmoid",
+  "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Softsign", "SpaceToDepth", "Split",
+  "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze",
   "Where", "Xor",
+  "If", "Loop", "Scan",
+  "GRU", "LSTM", "RNN",
+  "ConcatFromSequence", "Optional", "OptionalGetElement", "OptionalHasElement", "SequenceAt", "SequenceConstruct",
+  "SequenceEmpty", "SequenceErase", "SequenceInsert", "SequenceLength", "SequenceMap", "SplitToSequence",
 ];
 
 /** Opset in which an operator was introduced (1 unless listed). */
 function since(op: string): i32 {
+  if (op == "Resize") return 10;
+  if (op == "Upsample") return 7;
+  if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "MatMulInteger" || op == "QLinearMatMul" || op == "ConvInteger" || op == "QLinearConv") return 10;
+  if (op == "DynamicQuantizeLinear") return 11;
+  if (op == "GridSample") return 16;
+  if (op == "RoiAlign") return 10;
+  if (op == "MeanVarianceNormalization") return 9;
   if (op == "Erf" || op == "Sign" || op == "Sinh" || op == "Cosh" || op == "Asinh" || op == "Acosh" || op == "Atanh") return 9;
   if (op == "ConstantOfShape" || op == "Where" || op == "IsNaN" || op == "Shrink") return 9;
   if (op == "ThresholdedRelu" || op == "IsInf" || op == "Round" || op == "Range" || op == "CumSum") return 10;
+  if (op == "Mod" || op == "NonMaxSuppression") return 10;
+  if (op == "Compress" || op == "EyeLike" || op == "NonZero" || op == "OneHot") return 9;
+  if (op == "Unique") return 11;
+  if (op == "Trilu") return 14;
+  if (op == "Einsum") return 12;
+  if (op == "ReverseSequence") return 10;
+  if (op == "HannWindow" || op == "HammingWindow" || op == "BlackmanWindow") return 17;
+  if (op == "Scatter") return 9;
+  if (op == "GatherElements" || op == "GatherND" || op == "ScatterElements" || op == "ScatterND") return 11;
+  if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") return 12;
+  if (op == "BitShift") return 11;
+  if (op == "BitwiseAnd" || op == "BitwiseOr" || op == "BitwiseXor" || op == "BitwiseNot") return 18;
   if (op == "Celu" || op == "GreaterOrEqual" || op == "LessOrEqual") return 12;
   if (op == "HardSwish") return 14;
+  if (op == "Scan") return 8;
+  if (op.startsWith("Sequence") || op == "SplitToSequence" || op == "ConcatFromSequence") return op == "SequenceMap" ? 17 : 11;
+  if (op.startsWith("Optional")) return 15;
   if (op == "CastLike") return 15;
   if (op == "LayerNormalization") return 17;
   if (op == "Mish") return 18;
@@ -64,6 +114,20 @@ export function dispatch(ctx: OpContext): void {
     return;
   }
   switch (op) {
+    case "Resize": resizeOp(ctx); break;
+    case "Upsample": upsampleOp(ctx); break;
+    case "ConvTranspose": convTransposeOp(ctx); break;
+    case "GridSample": gridSampleOp(ctx); break;
+    case "RoiAlign": roiAlignOp(ctx); break;
+    case "LRN": lrnOp(ctx); break;
+    case "MeanVarianceNormalization": meanVarianceNormOp(ctx); break;
+    case "QuantizeLinear": quantizeLinearOp(ctx); break;
+    case "DequantizeLinear": dequantizeLinearOp(ctx); break;
+    case "DynamicQuantizeLinear": dynamicQuantizeLinearOp(ctx); break;
+    case "MatMulInteger": matmulIntegerOp(ctx); break;
+    case "QLinearMatMul": qlinearMatMulOp(ctx); break;
+    case "ConvInteger": convIntegerOp(ctx); break;
+    case "QLinearConv": qlinearConvOp(ctx); break;
     case "Add": ew.binaryOp(ctx, ew.ADD); break;
     case "Sub": ew.binaryOp(ctx, ew.SUB); break;
     case "Mul": ew.binaryOp(ctx, ew.MUL); break;
@@ -74,6 +138,12 @@ export function dispatch(ctx: OpContext): void {
     case "Sum": ew.variadicOp(ctx, ew.ADD, false); break;
     case "Mean": ew.variadicOp(ctx, ew.ADD, true); break;
     case "PRelu": ew.preluOp(ctx); break;
+    case "Mod": ew.modOp(ctx); break;
+    case "BitShift": ew.bitwiseOp(ctx, ew.SHIFT_LEFT); break;
+    case "BitwiseAnd": ew.bitwiseOp(ctx, ew.BIT_AND); break;
+    case "BitwiseOr": ew.bitwiseOp(ctx, ew.BIT_OR); break;
+    case "BitwiseXor": ew.bitwiseOp(ctx, ew.BIT_XOR); break;
+    case "BitwiseNot": ew.bitwiseNotOp(ctx); break;
     case "Relu": ew.unaryOp(ctx, ew.RELU); break;
     case "LeakyRelu": ew.unaryOp(ctx, ew.LEAKY_RELU); break;
     case "Sigmoid": ew.unaryOp(ctx, ew.SIGMOID); break;
@@ -138,6 +208,25 @@ export function dispatch(ctx: OpContext): void {
     case "ArgMin": rd.argOp(ctx, false); break;
     case "CumSum": rd.cumSumOp(ctx); break;
     case "Gather": ix.gatherOp(ctx); break;
+    case "GatherElements": sg.gatherElementsOp(ctx); break;
+    case "GatherND": sg.gatherNDOp(ctx); break;
+    case "ScatterElements": case "Scatter": sg.scatterElementsOp(ctx); break;
+    case "ScatterND": sg.scatterNDOp(ctx); break;
+    case "NegativeLogLikelihoodLoss": nllLossOp(ctx); break;
+    case "TopK": sel.topKOp(ctx); break;
+    case "NonZero": sel.nonZeroOp(ctx); break;
+    case "Unique": sel.uniqueOp(ctx); break;
+    case "Compress": sel.compressOp(ctx); break;
+    case "Trilu": mb.triluOp(ctx); break;
+    case "Einsum": einsumOp(ctx); break;
+    case "ReverseSequence": sel.reverseSequenceOp(ctx); break;
+    case "HannWindow": sig.windowOp(ctx, sig.HANN); break;
+    case "HammingWindow": sig.windowOp(ctx, sig.HAMMING); break;
+    case "BlackmanWindow": sig.windowOp(ctx, sig.BLACKMAN); break;
+    case "EyeLike": mb.eyeLikeOp(ctx); break;
+    case "OneHot": mb.oneHotOp(ctx); break;
+    case "NonMaxSuppression": nonMaxSuppressionOp(ctx); break;
+    case "SoftmaxCrossEntropyLoss": softmaxCrossEntropyOp(ctx); break;
     case "Slice": ix.sliceOp(ctx); break;
     case "Expand": ix.expandOp(ctx); break;
     case "Tile": ix.tileOp(ctx); break;
@@ -173,6 +262,24 @@ export function dispatch(ctx: OpContext): void {
     case "Constant": sh.constantOp(ctx); break;
     case "Dropout": sh.dropoutOp(ctx); break;
     case "Shape": sh.shapeOp(ctx); break;
+    case "If": cf.ifOp(ctx); break;
+    case "Loop": cf.loopOp(ctx); break;
+    case "Scan": cf.scanOp(ctx); break;
+    case "RNN": rnn.recurrentOp(ctx, rnn.RNN); break;
+    case "GRU": rnn.recurrentOp(ctx, rnn.GRU); break;
+    case "LSTM": rnn.recurrentOp(ctx, rnn.LSTM); break;
+    case "SequenceEmpty": sq.sequenceEmptyOp(ctx); break;
+    case "SequenceConstruct": sq.sequenceConstructOp(ctx); break;
+    case "SequenceInsert": sq.sequenceInsertOp(ctx); break;
+    case "SequenceAt": sq.sequenceAtOp(ctx); break;
+    case "SequenceErase": sq.sequenceEraseOp(ctx); break;
+    case "SequenceLength": sq.sequenceLengthOp(ctx); break;
+    case "SplitToSequence": sq.splitToSequenceOp(ctx); break;
+    case "ConcatFromSequence": sq.concatFromSequenceOp(ctx); break;
+    case "SequenceMap": sq.sequenceMapOp(ctx); break;
+    case "Optional": sq.optionalOp(ctx); break;
+    case "OptionalHasElement": sq.optionalHasElementOp(ctx); break;
+    case "OptionalGetElement": sq.optionalGetElementOp(ctx); break;
     default: modelError("no implementation for " + op);
   }
 }

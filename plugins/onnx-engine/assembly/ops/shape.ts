@@ -105,6 +105,8 @@ function transposeInto(x: Tensor, perm: StaticArray<i32>, outDims: Array<i32>, d
       for (let i = 0; i < inner; i++, p += 4, q += innerStride) store<u32>(p, load<u32>(q));
     } else if (es == 8) {
       for (let i = 0; i < inner; i++, p += 8, q += innerStride) store<u64>(p, load<u64>(q));
+    } else if (es == 2) {
+      for (let i = 0; i < inner; i++, p += 2, q += innerStride) store<u16>(p, load<u16>(q));
     } else {
       for (let i = 0; i < inner; i++, p += 1, q += innerStride) store<u8>(p, load<u8>(q));
     }

