@@ -21,10 +21,11 @@ import { modelSigningBenchmark } from './model-signing.js';
 import { batchBenchmark } from './batch.js';
 import { corpusBenchmark } from './corpus.js';
 import { ociBenchmark } from './oci.js';
+import { releaseStoreBenchmark } from './release-store.js';
 import { GNU_TIME } from './measure.js';
 import { BenchFailure, type BenchContext, type BenchOptions, type BenchRow, type Benchmark } from './types.js';
 
-const BENCHMARKS: readonly Benchmark[] = [hashBenchmark, modelSigningBenchmark, inferenceBenchmark, corpusBenchmark, servingBenchmark, batchBenchmark, ociBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [hashBenchmark, modelSigningBenchmark, inferenceBenchmark, corpusBenchmark, servingBenchmark, batchBenchmark, ociBenchmark, releaseStoreBenchmark];
 
 const USAGE = `usage: npm run bench -- [options]
   --size-gib N   size of the main hash input in GiB, integer >= 1 (default 1)

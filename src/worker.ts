@@ -17,6 +17,9 @@ import { errorMessage } from './errors.js';
 import { coreMetricsTelemetry, freeLoopbackPort } from './metrics/core-telemetry.js';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
+import { configuredStore } from './store/config.js';
+import { OciBundleStore } from './store/oci-bundle-store.js';
+import type { WorkerBundleStore } from './activities/deps.js';
 import { nativeMemoryBytesFromEnv } from './native/isolated-runtime.js';
 import { startTracing } from './tracing/start.js';
 
@@ -48,6 +51,16 @@ async function trustFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promi
   if (!loaded) throw new Error(`MODELSHIP_TRUSTED_KEYS_DIR=${dir} holds no ${DEFAULT_KEYRING_FILE} and ${TRUST_POLICY_FILES[0]} (or cannot be read): put both there, or unset it to verify against each release's own keys`);
   if ('problem' in loaded) throw new Error(`MODELSHIP_TRUSTED_KEYS_DIR: ${loaded.problem}`);
   return { trustedKeysDir: resolve(dir) };
+}
+
+/**
+ * The worker's bundle store: MODELSHIP_STORE (a registry namespace, or oci-layout:<dir>; by default
+ * an OCI layout folder under MODELSHIP_HOME, for one machine), its blob cache and working folders
+ * on this host. Registry credentials come from the environment or a Docker config.json when a
+ * request needs them; they never reach a workflow.
+ */
+function storeFromEnvironment(logger: Logger, env: NodeJS.ProcessEnv = process.env): { store: WorkerBundleStore } {
+  return { store: { location: configuredStore(env), bundles: new OciBundleStore({ logger }), workRoot: join(env.MODELSHIP_HOME ?? DATA_DIR, 'work') } };
 }
 
 export interface RunWorkerOptions {
@@ -105,13 +118,15 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
           ...(process.env.MODELSHIP_DIGEST_CACHE ? { digestCachePath: resolve(process.env.MODELSHIP_DIGEST_CACHE) } : {}),
           nativeMemoryBytes: nativeMemoryBytesFromEnv(),
           ...trust,
+          ...storeFromEnvironment(logger),
+          ...(process.env.MODELSHIP_SIGNING_KEYS_DIR ? { signingKeysDir: resolve(process.env.MODELSHIP_SIGNING_KEYS_DIR) } : {}),
         },
         ...(metrics ? { metrics } : {}),
         ...(heartbeatThrottleMs ? { heartbeatThrottleMs } : {}),
         ...(tracing ? { plugins: [tracing.temporalPlugin()] } : {}),
       });
       logger.info(
-        { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys' },
+        { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, store: configuredStore(), smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys' },
         'worker started',
       );
       await worker.run();

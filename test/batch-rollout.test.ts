@@ -54,7 +54,7 @@ describe('batch rollouts on a real worker and serving runtime', () => {
     for (let i = 0; i < 24; i++) await copyFile(SAMPLE, join(dir, `model-${i}.onnx`));
     // The bad model's first version is stable already, so its second version goes through a canary.
     const v1 = await env.release(env.request({ name: canaryModel, version: '1.0.0', source: { kind: 'onnx', path: SAMPLE }, canary: { model: canaryModel } }));
-    v1Bundle = v1.bundleDir;
+    v1Bundle = v1.reference!;
   });
   after(async () => {
     await env?.stop();
@@ -124,7 +124,7 @@ describe('batch rollouts on a real worker and serving runtime', () => {
 
     // Stable untouched for the bad model; the good first versions are served.
     const status = await admin.status(canaryModel);
-    assert.equal(status.slots.stable?.bundleDir, v1Bundle);
+    assert.equal(status.slots.stable?.reference, v1Bundle);
     assert.equal(status.slots.canary, null);
     assert.equal((await admin.status(`bgood-${tag}-05`)).slots.stable?.version, '1.0.0');
 

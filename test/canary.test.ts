@@ -54,7 +54,7 @@ describe('canary stage with a real serving runtime', () => {
     const promoted = await releasesCounted('promoted');
     v1 = (await (await release(SAMPLE, {})).result()) as ReleaseResult;
     assert.deepEqual(v1.canary, { outcome: 'promoted', model: fx.model, firstVersion: true, decisions: 1 });
-    assert.equal((await admin.status(fx.model)).slots.stable?.bundleDir, v1.bundleDir);
+    assert.equal((await admin.status(fx.model)).slots.stable?.reference, v1.reference);
     assert.equal(await releasesCounted('promoted'), promoted + 1, 'the worker counts it as promoted');
   });
 
@@ -63,9 +63,9 @@ describe('canary stage with a real serving runtime', () => {
     v2 = (await underLoad(handle.result())) as ReleaseResult;
     assert.equal(v2.canary?.firstVersion, false);
     const status = await admin.status(fx.model);
-    assert.equal(status.slots.stable?.bundleDir, v2.bundleDir);
+    assert.equal(status.slots.stable?.reference, v2.reference);
     assert.equal(status.slots.canary, null);
-    assert.equal(status.previousStable?.bundleDir, v1.bundleDir);
+    assert.equal(status.previousStable?.reference, v1.reference);
     const decisions = (await handle.query(releaseStatusQuery)).canary!.decisions;
     const analysis = decisions.find((d) => d.kind === 'analysis');
     assert.equal(analysis?.verdict, 'pass', JSON.stringify(decisions));
@@ -78,7 +78,7 @@ describe('canary stage with a real serving runtime', () => {
     const message = await underLoad(rolledBack(handle));
     assert.match(message, /rolled back: analysis failed at 20% canary traffic: fail .*agreement/);
     const status = await admin.status(fx.model);
-    assert.equal(status.slots.stable?.bundleDir, v2.bundleDir);
+    assert.equal(status.slots.stable?.reference, v2.reference);
     assert.equal(status.slots.canary, null);
     assert.equal(status.canaryWeight, 0);
   });
@@ -90,7 +90,7 @@ describe('canary stage with a real serving runtime', () => {
     // The verdict rests on the median shift (Hodges-Lehmann) and the p-value; the p99 tail can
     // go either way on a loaded 2-core machine, so only its presence is checked.
     assert.match(message, /fail \[latency-regression\]: p99 canary .* ms vs .* ms \([+-]\d+(\.\d+)?%, p=[\d.e-]+, shift \+\d+(\.\d+)?%\)/);
-    assert.equal((await admin.status(fx.model)).slots.stable?.bundleDir, v2.bundleDir);
+    assert.equal((await admin.status(fx.model)).slots.stable?.reference, v2.reference);
   });
 
   it('an abort during a bake rolls back at once', async () => {

@@ -53,8 +53,12 @@ describe('modelship CLI and worker processes', () => {
     const r = await run(['release', SAMPLE, '--name', 'sample-mlp', '--version', '2.0.0'], env);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     for (const stage of ['export', 'hash', 'sign', 'attest']) assert.match(r.stdout, new RegExp(`ok +${stage} `));
-    bundle = /bundle +(\S+)/.exec(r.stdout)?.[1] ?? '';
-    assert.equal(bundle, join(dir, 'bundles', 'sample-mlp', '2.0.0'));
+    // The bundle is in the store (the single-machine default: an OCI layout folder), by digest.
+    const reference = /bundle +(\S+)/.exec(r.stdout)?.[1] ?? '';
+    assert.match(reference, new RegExp(`^oci-layout:${join(dir, 'oci')}/sample-mlp:2\\.0\\.0@sha256:[0-9a-f]{64}$`));
+    bundle = join(dir, 'pulled-2.0.0');
+    const pulled = await run(['pull', reference, bundle], env);
+    assert.equal(pulled.code, 0, pulled.stderr + pulled.stdout);
     assert.match(r.stdout, new RegExp(`signed by +kid ${kid}`));
     assert.match(r.stdout, /Web UI +http:\/\/localhost:8233\/namespaces\/default\/workflows\/release-sample-mlp-2\.0\.0\/[0-9a-f-]+\/history/);
   });

@@ -160,8 +160,9 @@ describe('a release on a worker with a digest cache', () => {
     assert.equal(v2.exported.sourceHashing?.bytesFromCache, v2.hashed.totalBytes - readme);
     assert.equal(v2.hashed.bytesHashed, 0);
     // The digests the cache vouched for are the digests of the bytes in the bundle.
-    assert.equal(v2.result.rootDigest, coreutilsRootDigest(join(v2.result.bundleDir, 'model')));
+    const bundleDir = await env.bundleDirOf(v2.result);
+    assert.equal(v2.result.rootDigest, coreutilsRootDigest(join(bundleDir, 'model')));
     assert.equal(v2.result.rootDigest, coreutilsRootDigest(dir));
-    assert.equal((await verifyBundle(v2.result.bundleDir, await loadPublicKey(env.key.publicKeyPath))).ok, true);
+    assert.equal((await verifyBundle(bundleDir, await loadPublicKey(env.key.publicKeyPath))).ok, true);
   });
 });

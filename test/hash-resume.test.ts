@@ -19,6 +19,8 @@ import { RELEASE_WORKFLOW_TYPE } from '../src/workflows/definitions.js';
 import type { HashResult, ReleaseRequest, ReleaseResult } from '../src/release/types.js';
 import type { HashCheckpoint } from '../src/activities/hash-bundle.js';
 import { verifyBundle } from '../src/bundle/verify.js';
+import { OciBundleStore } from '../src/store/oci-bundle-store.js';
+import { BlobCache } from '../src/store/blob-cache.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { coreutilsRootDigest } from './helpers/coreutils-digest.js';
 import { processEnv, spawnWorker } from './helpers/processes.js';
@@ -114,6 +116,7 @@ describe('hash stage resumes after a worker crash', () => {
 
     // Same digests as hashing from scratch (by coreutils, independently of our code).
     assert.equal(result.rootDigest, coreutilsRootDigest(modelDir));
-    assert.equal((await verifyBundle(result.bundleDir, await loadPublicKey(key.publicKeyPath))).ok, true);
+    const pulled = await new OciBundleStore({ cache: new BlobCache(join(dir, 'test-blobs')) }).pullBundle(result.reference!, join(dir, 'pulled'));
+    assert.equal((await verifyBundle(pulled.bundleDir, await loadPublicKey(key.publicKeyPath))).ok, true);
   });
 });

@@ -187,14 +187,15 @@ describe('the operator CLI (processes)', () => {
   });
 
   it('every other command answers --json with one document', async () => {
-    const released = await json<{ releaseId: string; rootDigest: string; bundleDir: string; url: string }>(['release', SAMPLE, '--name', model, '--version', '3.0.0', '--no-canary'], env);
+    const released = await json<{ releaseId: string; rootDigest: string; reference: string; url: string }>(['release', SAMPLE, '--name', model, '--version', '3.0.0', '--no-canary'], env);
     assert.equal(released.releaseId, `release-${model}-3.0.0`);
     assert.match(released.rootDigest, /^[0-9a-f]{64}$/);
-    const verified = await json<{ ok: boolean }>(['verify', released.bundleDir, '--key', join(dir, 'keys', 'release.pub.pem')], env);
+    const pulled = await json<{ bundleDir: string }>(['pull', released.reference, join(dir, 'pulled-3.0.0')], env);
+    const verified = await json<{ ok: boolean }>(['verify', pulled.bundleDir, '--key', join(dir, 'keys', 'release.pub.pem')], env);
     assert.equal(verified.ok, true);
     const report = await json<{ file: string; report: { outcome: string } }>(['report', released.releaseId, '-o', join(dir, 'r3.html')], env);
     assert.deepEqual([report.file, report.report.outcome], [join(dir, 'r3.html'), 'released']);
-    const load = await json<{ sent: number; errors: number }>(['load', model, '--bundle', released.bundleDir, '--rate', '20', '--duration', '1'], env);
+    const load = await json<{ sent: number; errors: number }>(['load', model, '--bundle', pulled.bundleDir, '--rate', '20', '--duration', '1'], env);
     assert.ok(load.sent > 0 && load.errors === 0, JSON.stringify(load));
     const rollback = await json<{ message: string; status: { slots: { stable: { version: string } | null } } }>(['rollback', model], env);
     assert.equal(rollback.status.slots.stable?.version, '1.0.0', 'the previous stable is back');

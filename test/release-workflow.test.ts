@@ -14,7 +14,7 @@ import { ModelDigest, ModelName, ModelVersion, ReleaseStage } from '../src/searc
 import { releaseStatusQuery } from '../src/workflows/definitions.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startReleaseEnv, TEST_PASSPHRASE, type ReleaseEnv } from './helpers/release-env.js';
-import { eventsOfType, historyJson, historyStrings, payloadSizes } from './helpers/history.js';
+import { activityResults, eventsOfType, historyJson, historyStrings, payloadSizes } from './helpers/history.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');
@@ -44,11 +44,18 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
     const request = env.request({ source: { kind: 'onnx', path: SAMPLE } });
     const handle = await env.start(request);
     const result = (await handle.result()) as Awaited<ReturnType<ReleaseEnv['release']>>;
-
-    const report = await verifyBundle(result.bundleDir, await loadPublicKey(env.key.publicKeyPath));
+    // Released through the store (the single-machine default, an OCI layout folder): pull it back.
+    assert.match(result.reference ?? '', /^oci-layout:.*\/sample-mlp:1\.0\.\d+-[0-9a-f]+@sha256:[0-9a-f]{64}$/);
+    const bundleDir = await env.bundleDirOf(result);
+    // Hash and smoke ran on the host that exported: the model came from its blob cache, none from the store.
+    for (const activity of ['hashBundle', 'smokeTest']) {
+      const [stage] = await activityResults<{ pulled?: { bytesFetched: number; bytesFromCache: number } }>(handle, activity);
+      assert.deepEqual(stage?.pulled, { bytesFetched: 0, bytesFromCache: 1630 }, activity);
+    }
+    const report = await verifyBundle(bundleDir, await loadPublicKey(env.key.publicKeyPath));
     assert.equal(report.ok, true, JSON.stringify(report.checks, null, 2));
     assert.equal(result.kid, env.key.kid);
-    const manifest = parseManifest(await readFile(join(result.bundleDir, 'model.yaml'), 'utf8'));
+    const manifest = parseManifest(await readFile(join(bundleDir, 'model.yaml'), 'utf8'));
     assert.equal(manifest.digest.root, result.rootDigest);
     assert.deepEqual(manifest.signature.inputs, [{ name: 'features', type: 'float32', shape: ['batch', 4] }]);
     assert.deepEqual(manifest.framework.opsets, [{ domain: 'ai.onnx', version: 17 }]);
@@ -60,7 +67,7 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
     assert.equal(attributes.get(ReleaseStage), 'released');
 
     const status = await handle.query(releaseStatusQuery);
-    assert.deepEqual(status.outcome, { state: 'released', bundleDir: result.bundleDir, rootDigest: result.rootDigest });
+    assert.deepEqual(status.outcome, { state: 'released', bundleDir: result.reference, rootDigest: result.rootDigest });
     assert.deepEqual(status.stages.map((s) => `${s.name}:${s.state.status}`), ['export:succeeded', 'hash:succeeded', 'sign:succeeded', 'attest:succeeded', 'smoke:succeeded', 'canary:skipped']);
 
     // Each stage's result is in history: the digests, the kid and the file names.
@@ -158,7 +165,7 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
     await writeFile(join(dir, 'README.md'), '# sample\n');
     const result = await env.release(env.request({ source: { kind: 'onnx', path: dir } }));
     assert.deepEqual(result.files.map((f) => f.path), ['README.md', 'config/labels.json', 'model.onnx']);
-    const report = await verifyBundle(result.bundleDir, await loadPublicKey(env.key.publicKeyPath));
+    const report = await verifyBundle(await env.bundleDirOf(result), await loadPublicKey(env.key.publicKeyPath));
     assert.equal(report.ok, true);
   });
 
@@ -173,7 +180,7 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
 
     const result = await env.release(env.request({ source: { kind: 'onnx', path: dir, allowSymlinks: true } }));
     assert.deepEqual(result.files.map((f) => f.path), ['config.json', 'configs/v3.json', 'model.onnx']);
-    assert.ok((await lstat(join(result.bundleDir, 'model', 'config.json'))).isFile(), 'the bundle holds a regular file, not a link');
+    assert.ok((await lstat(join(await env.bundleDirOf(result), 'model', 'config.json'))).isFile(), 'the bundle holds a regular file, not a link');
 
     const escaping = join(env.dir, 'escaping-model');
     await mkdir(escaping);
@@ -195,12 +202,13 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
     });
     const result = await env.release(request);
     assert.equal(result.smoke?.result, 'WARNED');
-    const manifest = parseManifest(await readFile(join(result.bundleDir, 'model.yaml'), 'utf8'));
+    const bundleDir = await env.bundleDirOf(result);
+    const manifest = parseManifest(await readFile(join(bundleDir, 'model.yaml'), 'utf8'));
     assert.equal(manifest.modelFile, 'model.onnx');
     assert.deepEqual(manifest.signature.inputs.map((i) => [i.name, i.type, i.shape[1]]), [['features', 'float32', 5]]);
     assert.ok(manifest.framework.opsets.some((o) => o.domain === 'ai.onnx.ml'));
     assert.ok(manifest.source.uri.endsWith('classifier.joblib'));
-    assert.equal((await verifyBundle(result.bundleDir, await loadPublicKey(env.key.publicKeyPath))).ok, true);
+    assert.equal((await verifyBundle(bundleDir, await loadPublicKey(env.key.publicKeyPath))).ok, true);
   });
 
   it('fails at export with the exporter\'s own message when the artifact is not a model', async () => {

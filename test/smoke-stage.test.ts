@@ -64,9 +64,10 @@ describe('smoke stage', () => {
       assert.match(text, /"maxAbsDiff"/, 'the figures are in history');
 
       const key = await loadPublicKey(env.key.publicKeyPath);
-      const report = await verifyBundle(result.bundleDir, key);
+      const bundleDir = await env.bundleDirOf(result);
+      const report = await verifyBundle(bundleDir, key);
       assert.equal(report.ok, true, JSON.stringify(report.checks));
-      const envelope = JSON.parse(await readFile(join(result.bundleDir, 'attestations', 'smoke.dsse.json'), 'utf8')) as unknown;
+      const envelope = JSON.parse(await readFile(join(bundleDir, 'attestations', 'smoke.dsse.json'), 'utf8')) as unknown;
       const statement = JSON.parse(verifyEnvelope(envelope, key, IN_TOTO_PAYLOAD_TYPE).toString('utf8')) as {
         predicateType: string;
         subject: Array<{ digest: { sha256: string } }>;
@@ -93,8 +94,8 @@ describe('smoke stage', () => {
       cause.message,
       /failed at smoke: sandbox and native outputs disagree: probabilities: \d+ of 10 elements outside \|s − n\| ≤ 0 \+ 0·\|n\|; worst at \[0, \d\] \(flat \d\): sandbox [\d.e-]+, native [\d.e-]+, difference \d\.\d{3}e-\d+/,
     );
-    // The failed result is on record in the bundle too, signed.
-    const report = await verifyBundle(join(env.bundlesRoot, 'small-cnn', request.version), await loadPublicKey(env.key.publicKeyPath));
+    // The failed result is on record in the store too, signed.
+    const report = await verifyBundle(await env.pullRelease('small-cnn', request.version), await loadPublicKey(env.key.publicKeyPath));
     assert.deepEqual(report.checks.filter((c) => !c.ok).map((c) => c.check), ['smoke']);
   });
 

@@ -192,7 +192,7 @@ describe("smoke verification on a worker with a trust folder (dev server)", () =
     assert.equal(smoke.summary.signaturesCounted, '1 of 1 required');
     assert.equal(smoke.summary.verifiedRootDigest, `sha256:${result.rootDigest}`);
 
-    const statement = await readSmokeStatement(result.bundleDir, releaseKey);
+    const statement = await readSmokeStatement(await env.bundleDirOf(result), releaseKey);
     assert.deepEqual(verificationIn(statement), JSON.parse(JSON.stringify(recorded)), 'the signed test result carries the same verification');
   });
 

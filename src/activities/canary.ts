@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ServingAdminClient, type ModelStatus } from '../serving/admin-client.js';
+import { holds, type DeployTarget } from '../serving/deploy-target.js';
 import { judgeCanary } from '../canary/analysis/judge.js';
 import type { CanaryPolicy, Judgement } from '../canary/analysis/types.js';
 import { ModelshipError } from '../errors.js';
@@ -34,15 +35,16 @@ export interface CanaryDeployResult {
  * stable slot). The server verifies the bundle against its trusted keys before loading, and
  * deploying what a slot already holds is a no-op, so a retry never deploys twice.
  */
-export async function deployCanary(deps: ActivityDeps, input: { model: string; bundleDir: string; shadow: boolean }): Promise<CanaryDeployResult> {
+export async function deployCanary(deps: ActivityDeps, input: { model: string; shadow: boolean } & DeployTarget): Promise<CanaryDeployResult> {
   const admin = client(deps);
+  const target = deployTarget(input);
   const status = await statusOrEmpty(admin, input.model);
   const stable = status?.slots.stable;
-  if (!stable || stable.bundleDir === input.bundleDir) {
-    const result = await admin.deploy(input.model, 'stable', input.bundleDir);
+  if (!stable || holds(stable, target)) {
+    const result = await admin.deploy(input.model, 'stable', target);
     return { slot: 'stable', message: result.message, stableVersion: null };
   }
-  const result = await admin.deploy(input.model, 'canary', input.bundleDir);
+  const result = await admin.deploy(input.model, 'canary', target);
   await admin.setShadow(input.model, input.shadow);
   return { slot: 'canary', message: result.message, stableVersion: stable.version };
 }
@@ -68,21 +70,26 @@ export async function analyzeCanary(deps: ActivityDeps, input: { model: string; 
 }
 
 /** Canary becomes stable at 100%; the previous stable is kept for a fast rollback. Idempotent. */
-export async function promoteCanary(deps: ActivityDeps, input: { model: string; bundleDir: string }): Promise<{ message: string }> {
+export async function promoteCanary(deps: ActivityDeps, input: { model: string } & DeployTarget): Promise<{ message: string }> {
   const admin = client(deps);
   const status = await admin.status(input.model);
-  if (status.slots.stable?.bundleDir === input.bundleDir && !status.slots.canary) return { message: 'already promoted' };
+  if (status.slots.stable && holds(status.slots.stable, deployTarget(input)) && !status.slots.canary) return { message: 'already promoted' };
   const result = await admin.promote(input.model);
   return { message: result.message };
 }
 
 /** Canary weight to 0 and the canary slot cleared; stable untouched. Idempotent. */
-export async function rollbackCanary(deps: ActivityDeps, input: { model: string; bundleDir: string }): Promise<{ message: string }> {
+export async function rollbackCanary(deps: ActivityDeps, input: { model: string } & DeployTarget): Promise<{ message: string }> {
   const admin = client(deps);
   const status = await admin.status(input.model);
-  if (status.slots.canary?.bundleDir !== input.bundleDir) return { message: 'canary slot does not hold this release: nothing to roll back' };
+  if (!status.slots.canary || !holds(status.slots.canary, deployTarget(input))) return { message: 'canary slot does not hold this release: nothing to roll back' };
   const result = await admin.rollback(input.model);
   return { message: result.message };
+}
+
+/** Only the field that names the bundle (the activity input carries the model name and options too). */
+function deployTarget(input: DeployTarget): DeployTarget {
+  return 'reference' in input && input.reference ? { reference: input.reference } : { bundleDir: (input as { bundleDir: string }).bundleDir };
 }
 
 async function statusOrEmpty(admin: ServingAdminClient, model: string): Promise<ModelStatus | undefined> {

@@ -1,9 +1,20 @@
 import type { AdminCredentialsSource } from '../serving/admin-client.js';
 import type { ExporterRegistry } from '../exporter/registry.js';
+import type { OciBundleStore } from '../store/oci-bundle-store.js';
 
 /** What activities report to the worker's metrics (src/metrics/worker-metrics.ts). */
 export interface ActivityMetrics {
   bytesHashed(bytes: number): void;
+}
+
+/** The bundle store this worker pushes to and pulls from, with its own working folder. */
+export interface WorkerBundleStore {
+  /** MODELSHIP_STORE as configured (a registry namespace or an oci-layout folder): where releases are pushed. */
+  readonly location: string;
+  /** The bundle store over the location's Target, with this host's blob cache. */
+  readonly bundles: OciBundleStore;
+  /** Per-activity working folders of pulled bundles (this host's disk; removed after each stage). */
+  readonly workRoot: string;
 }
 
 /** What the activities need from the worker that hosts them. */
@@ -31,6 +42,10 @@ export interface ActivityDeps {
    * signing keys.
    */
   readonly trustedKeysDir?: string;
+  /** Releases started with the bundle store exchange references through it (every worker has one). */
+  readonly store?: WorkerBundleStore;
+  /** MODELSHIP_SIGNING_KEYS_DIR: where a release that names its key as `kid:<kid>` finds it on this worker. */
+  readonly signingKeysDir?: string;
   /**
    * The memory ceiling of onnxruntime's child process (export's load check, smoke's reference run):
    * MODELSHIP_NATIVE_MEMORY_MIB, default 8 GiB.

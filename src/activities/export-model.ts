@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { BundleConflictError, ExporterError, ModelSourceError, errorMessage } from '../errors.js';
 import { bundleDirFor, bundlePaths, BUNDLE_MODEL_DIR } from '../bundle/layout.js';
-import { MANIFEST_API_VERSION, serializeManifest, type ManifestDraft } from '../bundle/manifest.js';
+import { MANIFEST_API_VERSION, completeManifest, serializeManifest, type Manifest, type ManifestDraft } from '../bundle/manifest.js';
+import { hashFilesInParallel } from '../hashing/parallel-hash.js';
 import { listModelFiles, type ListedFile } from '../hashing/list-files.js';
 import { rootDigest } from '../hashing/root-digest.js';
 import { sha256File } from '../hashing/stream-hash.js';
@@ -18,12 +19,17 @@ import { openDigestCache } from './digest-cache.js';
 import type { DigestCache } from '../hashing/digest-cache.js';
 import type { ActivityDeps } from './deps.js';
 import { throttledHeartbeat } from './heartbeat.js';
+import { requireStore, seedBlobCache } from './bundle-checkout.js';
+import { bundleReferenceFor } from '../store/config.js';
+import type { StoredBundle } from '../store/bundle-store.js';
 
 export interface ExportInput {
   readonly releaseId: string;
   readonly request: ReleaseRequest;
   /** The workflow's start time, so a retried export writes the same manifest. */
   readonly createdAt: string;
+  /** Push the bundle to the worker's store (releases started with the bundle store). */
+  readonly publish?: boolean;
 }
 
 /**
@@ -74,17 +80,49 @@ export async function exportModel(deps: ActivityDeps, input: ExportInput): Promi
       source,
       files: files.map(({ path, size }) => ({ path, size })),
     };
-    await writeFile(join(staging, 'model.yaml'), serializeManifest(draft));
+    // Through the store, export hands on a complete bundle (digests computed on the copy, the
+    // manifest completed): nothing of it stays only on this host once the stage ends.
+    await writeFile(join(staging, 'model.yaml'), serializeManifest(input.publish ? await completeDraft(draft, stagingModel, files, heartbeat) : draft));
     await writeFile(join(staging, basename(paths.owner)), input.releaseId);
 
     // Our own earlier attempt may have finished the rename before crashing: replace it.
     await rm(bundleDir, { recursive: true, force: true });
     await mkdir(dirname(bundleDir), { recursive: true });
     await rename(staging, bundleDir);
-    return { bundleDir, modelFile, files, model: info, source, ...(hashing ? { sourceHashing: hashing } : {}) };
+    const bundle = input.publish ? await publish(deps, bundleDir, request, heartbeat) : undefined;
+    return { bundleDir, modelFile, files, model: info, source, ...(hashing ? { sourceHashing: hashing } : {}), ...(bundle ? { bundle } : {}) };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** The draft with every file's digest under the current rule: export's own (copied sources) or hashed now (exporter output). */
+async function completeDraft(draft: ManifestDraft, modelDir: string, files: readonly ExportedFile[], heartbeat: (details: unknown, force?: boolean) => void): Promise<Manifest> {
+  const rule = CURRENT_DIGEST_RULE;
+  const known = new Map(files.flatMap((f) => (f.sha256 ? [[f.path, { path: f.path, size: f.size, sha256: f.sha256 }] as const] : [])));
+  const missing = files.filter((f) => !known.has(f.path));
+  if (missing.length) {
+    heartbeat({ step: 'hash-export' }, true);
+    for (const hashed of await hashFilesInParallel(modelDir, missing, { rule, signal: Context.current().cancellationSignal, onBytes: () => heartbeat({ step: 'hash-export' }) })) known.set(hashed.path, hashed);
+  }
+  const digests = files.map((f) => known.get(f.path)!);
+  return completeManifest(draft, digests, rootDigest(digests), rule);
+}
+
+/**
+ * Pushes the model files and model.yaml to the store: blobs the store already holds
+ * (an earlier attempt's, from any host) are skipped, so a retry uploads only what is missing.
+ */
+async function publish(deps: ActivityDeps, bundleDir: string, request: ReleaseRequest, heartbeat: (details: unknown, force?: boolean) => void): Promise<StoredBundle> {
+  const store = requireStore(deps);
+  const ctx = Context.current();
+  const bundle = await store.bundles.pushBundle(bundleDir, bundleReferenceFor(store.location, request.name, request.version), {
+    signal: ctx.cancellationSignal,
+    onProgress: (bytes) => heartbeat({ step: 'push', bytes }),
+  });
+  await seedBlobCache(store, bundle, bundleDir, ctx.cancellationSignal);
+  ctx.log.info('bundle pushed', { reference: bundle.reference });
+  return bundle;
 }
 
 async function assertBundleIsOursOrAbsent(ownerFile: string, bundleDir: string, releaseId: string): Promise<void> {

@@ -14,3 +14,19 @@ export function throttledHeartbeat(intervalMs = 1_000): (details: unknown, force
     Context.current().heartbeat(details);
   };
 }
+
+/**
+ * Heartbeats every `intervalMs` while `work` runs, for stages whose steps give no natural place
+ * to (decrypting a key, a registry round trip): a lost worker is then noticed within the
+ * stage's heartbeatTimeout. Only for stages that keep no checkpoint in their heartbeat details.
+ */
+export async function whileHeartbeating<T>(work: () => Promise<T>, intervalMs = 2_000): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), intervalMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -7,18 +7,33 @@ import { smokeTest, type SmokeInput } from './smoke-test.js';
 import { analyzeCanary, deployCanary, promoteCanary, rollbackCanary, servingTarget, setCanaryWeight } from './canary.js';
 import { abortRelease, awaitRelease, inspectRelease } from './release-control.js';
 import { withFailureMapping } from './failures.js';
+import { whileHeartbeating } from './heartbeat.js';
+import { resolveSigningKeyPath } from '../trust/signing-key-ref.js';
+import { attestInStore, hashInStore, signInStore, smokeInStore, type StoredStageInput } from './store-stages.js';
 
 export type { ActivityDeps, ActivityMetrics } from './deps.js';
 export type { ExportInput, HashInput, SignInput, AttestInput, SmokeInput };
 
 /** The release activities, bound to the worker's configuration. */
 export function createActivities(deps: ActivityDeps) {
+  const hashSettings = { ...(deps.hashWorkers ? { workers: deps.hashWorkers } : {}), ...(deps.metrics ? { metrics: deps.metrics } : {}), reuseKnown: deps.digestCachePath !== undefined };
   return {
-    exportModel: withFailureMapping((input: ExportInput) => exportModel(deps, input)),
-    hashBundle: withFailureMapping((input: HashInput) => hashBundle(input, { ...(deps.hashWorkers ? { workers: deps.hashWorkers } : {}), ...(deps.metrics ? { metrics: deps.metrics } : {}), reuseKnown: deps.digestCachePath !== undefined })),
-    signManifest: withFailureMapping((input: SignInput) => signManifest(deps, input)),
-    attestProvenance: withFailureMapping((input: AttestInput) => attestProvenance(deps, input)),
-    smokeTest: withFailureMapping((input: SmokeInput) => smokeTest(deps, input)),
+    exportModel: withFailureMapping((input: ExportInput) => whileHeartbeating(() => exportModel(deps, input))),
+    hashBundle: withFailureMapping((input: HashInput | StoredStageInput<Omit<HashInput, 'bundleDir' | 'known'>>) =>
+      'bundle' in input ? hashInStore(deps, input, hashSettings) : hashBundle(input, hashSettings),
+    ),
+    signManifest: withFailureMapping(async (given: SignInput | StoredStageInput<Omit<SignInput, 'bundleDir'>>) => {
+      const input = await withKeyPath(deps, given);
+      return whileHeartbeating(() => ('bundle' in input ? signInStore(deps, input) : signManifest(deps, input)));
+    }),
+    attestProvenance: withFailureMapping(async (given: AttestInput | StoredStageInput<Omit<AttestInput, 'bundleDir'>>) => {
+      const input = await withKeyPath(deps, given);
+      return whileHeartbeating(() => ('bundle' in input ? attestInStore(deps, input) : attestProvenance(deps, input)));
+    }),
+    smokeTest: withFailureMapping(async (given: SmokeInput | StoredStageInput<Omit<SmokeInput, 'bundleDir'>>) => {
+      const input = await withKeyPath(deps, given);
+      return 'bundle' in input ? smokeInStore(deps, input) : smokeTest(deps, input);
+    }),
     servingTarget: withFailureMapping(() => servingTarget(deps)),
     deployCanary: withFailureMapping((input: Parameters<typeof deployCanary>[1]) => deployCanary(deps, input)),
     setCanaryWeight: withFailureMapping((input: Parameters<typeof setCanaryWeight>[1]) => setCanaryWeight(deps, input)),
@@ -30,6 +45,11 @@ export function createActivities(deps: ActivityDeps) {
     awaitRelease,
     abortRelease,
   };
+}
+
+/** The release's key as a file on this worker: a `kid:` is resolved in the worker's MODELSHIP_SIGNING_KEYS_DIR. */
+async function withKeyPath<T extends { readonly signingKeyPath: string }>(deps: ActivityDeps, input: T): Promise<T> {
+  return { ...input, signingKeyPath: await resolveSigningKeyPath(input.signingKeyPath, deps.signingKeysDir) };
 }
 
 export type ReleaseActivities = ReturnType<typeof createActivities>;

@@ -4,6 +4,7 @@
  * batch workflow's input: small JSON with absolute paths (relative ones are taken from the
  * file's folder), never model bytes or key material.
  */
+import { namesKeyByKid } from '../release/signing-key-name.js';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -114,7 +115,7 @@ export function parseRollout(text: string, options: RolloutFileOptions & { file:
   const rollout: Rollout = {
     name: (name as string).trim(),
     file,
-    signingKeyPath: absolute(signingKey as string, baseDir),
+    signingKeyPath: keyPath(signingKey as string, baseDir),
     ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}),
     waveSize,
     concurrency,
@@ -179,7 +180,7 @@ function parseEntry(raw: unknown, i: number, defaults: Obj, baseDir: string, pro
     source,
     ...(canary !== undefined ? { canary } : {}),
     ...(smoke ? { smoke } : {}),
-    ...(raw.signingKeyPath ? { signingKeyPath: absolute(raw.signingKeyPath as string, baseDir) } : {}),
+    ...(raw.signingKeyPath ? { signingKeyPath: keyPath(raw.signingKeyPath as string, baseDir) } : {}),
   };
 }
 
@@ -305,6 +306,11 @@ class Problems {
 
 function absolute(path: string, baseDir: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/** A signing key: a path (relative to the file) or `kid:<kid>`, resolved by each worker. */
+function keyPath(key: string, baseDir: string): string {
+  return namesKeyByKid(key) ? key : absolute(key, baseDir);
 }
 
 function isObj(value: unknown): value is Obj {

@@ -1,3 +1,4 @@
+import { namesKeyByKid } from '../release/signing-key-name.js';
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { CanaryPlan } from '../canary/plan.js';
@@ -130,7 +131,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
     name: options.name,
     version: options.version,
     source,
-    signingKeyPath: resolve(options.key ?? DEFAULT_SIGNING_KEY),
+    signingKeyPath: keyArgument(options.key ?? DEFAULT_SIGNING_KEY),
     requestedBy: process.env.USER ?? 'unknown',
     ...(smoke ? { smoke } : {}),
     ...(canary !== undefined ? { canary } : {}),
@@ -157,7 +158,7 @@ async function runRelease(options: ReleaseOptions, request: ReleaseRequest, rele
     if (options.json) return printJson({ ...result, url: link, ...(traceId ? { traceId } : {}) });
     say('');
     say(`released ${result.name}@${result.version}`);
-    say(`  bundle       ${result.bundleDir}`);
+    say(`  bundle       ${result.reference ?? result.bundleDir}`);
     say(`  root digest  sha256:${result.rootDigest}`);
     say(`  signed by    kid ${result.kid}`);
     if (result.smoke) say(`  smoke        ${result.smoke.result}, max abs diff ${result.smoke.maxAbsDiff.toExponential(2)} vs onnxruntime-node`);
@@ -270,6 +271,11 @@ export function describeFailure(err: unknown): string {
     return `release failed: ${cause?.message ?? err.message}`;
   }
   return `release failed: ${(err as Error).message}`;
+}
+
+/** `--key`: a path (made absolute here) or `kid:<kid>`, which each worker resolves in its MODELSHIP_SIGNING_KEYS_DIR. */
+function keyArgument(key: string): string {
+  return namesKeyByKid(key) ? key : resolve(key);
 }
 
 /** A model path made absolute, or an OCI ModelPack reference (no such path here) kept as it is, for the worker to pull. */

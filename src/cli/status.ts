@@ -96,7 +96,7 @@ export interface StageRow {
 function stageRow(s: ReportStage): StageRow {
   // Digests shortened for the table; --json and the report keep them whole.
   const shortHex = (v: string | number) => String(v).replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1…');
-  const keyFigures = s.error ? `${s.error.type}: ${s.error.message}` : Object.entries(s.figures).filter(([k]) => k !== 'bundleDir').map(([k, v]) => `${k}=${shortHex(v)}`).join('  ');
+  const keyFigures = s.error ? `${s.error.type}: ${s.error.message}` : Object.entries(s.figures).filter(([k]) => k !== 'bundleDir' && k !== 'reference').map(([k, v]) => `${k}=${shortHex(v)}`).join('  ');
   return {
     stage: s.name,
     state: s.state,

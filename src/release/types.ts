@@ -1,5 +1,6 @@
 import type { CanaryPlan } from '../canary/plan.js';
 import type { FileIdentity } from '../hashing/digest-cache.js';
+import type { StoredBundle } from '../store/bundle-store.js';
 import type { SmokeInputSpec, ToleranceOption } from '../smoke/input-spec.js';
 
 /**
@@ -112,6 +113,9 @@ export interface SourceRef {
 }
 
 export interface ExportResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+
   readonly bundleDir: string;
   /** The ONNX file among `files`. */
   readonly modelFile: string;
@@ -123,6 +127,11 @@ export interface ExportResult {
 }
 
 export interface HashResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+  /** What this stage's pull moved: 0 bytes fetched when this host's blob cache held the model (releases through the store). */
+  readonly pulled?: { readonly bytesFetched: number; readonly bytesFromCache: number };
+
   readonly rootDigest: string;
   readonly files: readonly FileDigest[];
   readonly totalBytes: number;
@@ -138,6 +147,9 @@ export interface HashResult {
 }
 
 export interface SignResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+
   readonly jwsPath: string;
   /** Every signing kid, comma-separated (one kid outside a rotation). */
   readonly kid: string;
@@ -149,6 +161,9 @@ export interface SignResult {
 }
 
 export interface AttestResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+
   readonly envelopePath: string;
   readonly payloadType: string;
   readonly predicateType: string;
@@ -160,7 +175,10 @@ export interface ReleaseResult {
   readonly releaseId: string;
   readonly name: string;
   readonly version: string;
+  /** Where export wrote the bundle, on the worker that ran it (releases through the store use `reference`). */
   readonly bundleDir: string;
+  /** `host/repo:version@sha256:…`: the model in the store (releases started with the bundle store). */
+  readonly reference?: string;
   readonly rootDigest: string;
   readonly kid: string;
   readonly files: readonly FileDigest[];
@@ -219,6 +237,11 @@ export interface SmokeVerification {
 }
 
 export interface SmokeResult {
+  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  readonly bundle?: StoredBundle;
+  /** What this stage's pull moved: 0 bytes fetched when this host's blob cache held the model (releases through the store). */
+  readonly pulled?: { readonly bytesFetched: number; readonly bytesFromCache: number };
+
   readonly result: 'PASSED' | 'WARNED';
   readonly attestationPath: string;
   readonly engineSha256: string;

@@ -356,7 +356,7 @@ export function buildReleaseReport(history: History, releaseId = ''): ReleaseRep
 
   const closed = outcome !== 'running';
   const figures: Record<StageName, Record<string, string | number>> = {
-    export: exported ? { modelFile: exported.modelFile, files: exported.files.length, opsets: exported.model.opsets.map((o) => `${o.domain}:${o.version}`).join(', '), bundleDir: exported.bundleDir } : {},
+    export: exported ? { modelFile: exported.modelFile, files: exported.files.length, opsets: exported.model.opsets.map((o) => `${o.domain}:${o.version}`).join(', '), ...(exported.bundle ? { reference: exported.bundle.reference } : { bundleDir: exported.bundleDir }) } : {},
     hash: hashed ? { rootDigest: `sha256:${hashed.rootDigest}`, files: hashed.files.length, bytes: hashed.totalBytes, ...(hashed.rule ? { rule: hashed.rule } : {}) } : {},
     sign: signed ? { kid: kidsOf(signed).join(', '), alg: signed.alg } : {},
     attest: attested ? { predicateType: attested.predicateType, kid: attested.kid } : {},

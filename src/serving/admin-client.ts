@@ -8,6 +8,7 @@ import type { AdminResult, ModelStatus } from './registry.js';
 
 export type { AdminResult, ModelStatus, SlotStatus } from './registry.js';
 export type { BundleRef } from './loaded-model.js';
+import type { DeployTarget } from './deploy-target.js';
 export type { ObservationsSince, RequestObservation, ShadowComparison } from './observations.js';
 export type { SlotName } from './model-slot.js';
 export type { AdminCredentials } from './admin-key-file.js';
@@ -66,8 +67,9 @@ export class ServingAdminClient {
     return this.request('GET', modelPath(model));
   }
 
-  deploy(model: string, slot: SlotName, bundleDir: string): Promise<AdminResult> {
-    return this.request('PUT', `${modelPath(model)}/slots/${slot}`, { bundleDir });
+  /** A string is a bundle folder on the serving host (the single-machine form); `{ reference }` is pulled from the store by digest. */
+  deploy(model: string, slot: SlotName, target: string | DeployTarget): Promise<AdminResult> {
+    return this.request('PUT', `${modelPath(model)}/slots/${slot}`, typeof target === 'string' ? { bundleDir: target } : target);
   }
 
   setWeight(model: string, canaryWeight: number): Promise<AdminResult> {

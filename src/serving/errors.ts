@@ -78,6 +78,13 @@ export class InferenceFailedError extends ServingHttpError {
 }
 
 /** 500: the new state could not be written; nothing was changed. */
+/** The bundle store (registry) cannot be reached now: the slot keeps what it serves; the deploy may be retried. */
+export class BundleStoreUnavailableError extends ServingHttpError {
+  readonly type = 'BundleStoreUnavailable';
+  readonly retryable = true;
+  readonly status = 503;
+}
+
 export class StatePersistError extends ServingHttpError {
   readonly type = 'StatePersistError';
   readonly retryable = true;

@@ -16,7 +16,10 @@ import { zeroFeeds } from './tensors.js';
 
 /** What identifies the bundle in a slot: persisted in the state file, shown in status. */
 export interface BundleRef {
+  /** The folder the runtime loaded: the bundle on its host, or its own pull of `reference`. */
   readonly bundleDir: string;
+  /** The pinned store reference deployed (`host/repo:tag@sha256:…`); absent for a folder deploy. */
+  readonly reference?: string;
   readonly name: string;
   readonly version: string;
   /** `sha256:<root>` from the manifest. */

@@ -1,9 +1,16 @@
-import { isAbsolute, resolve } from 'node:path';
+import { join } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { pathExists } from '../path-exists.js';
+import { hexOf } from '../oci/descriptor.js';
+import { parseReference } from '../oci/reference.js';
+import type { BundleStore } from '../store/bundle-store.js';
+import { parseDeployTarget, type DeployTarget } from './deploy-target.js';
 import type { Logger } from '../logger.js';
-import { errorMessage } from '../errors.js';
+import { ModelshipError, errorMessage } from '../errors.js';
 import type { Manifest } from '../bundle/manifest.js';
-import { InvalidRequestError, ServingConflictError, StatePersistError, UnknownModelError } from './errors.js';
-import { openModel, verifyForServing, type BundleRef, type LoadedModel, type SessionOptions } from './loaded-model.js';
+import { BundleRefusedError, BundleStoreUnavailableError, InvalidRequestError, ServingConflictError, StatePersistError, UnknownModelError } from './errors.js';
+import { openModel, verifyForServing, type BundleRef, type LoadedModel, type SessionOptions, type VerifiedBundle } from './loaded-model.js';
 import { ModelSlot, SLOT_NAMES, type SlotName } from './model-slot.js';
 import { ModelObservations } from './observations.js';
 import type { ServingMetrics } from './metrics.js';
@@ -95,6 +102,8 @@ export class ModelEntry {
 export interface RegistryDeps {
   readonly store: StateStore;
   readonly trustedKeysDir: string;
+  /** Where deploys by reference are pulled from, into `pullRoot` (the runtime's own copies, on its disk). */
+  readonly bundles?: { readonly store: BundleStore; readonly pullRoot: string };
   readonly metrics: ServingMetrics;
   readonly logger: Logger;
   readonly observationsCapacity: number;
@@ -103,7 +112,7 @@ export interface RegistryDeps {
 
 const describeRef = (ref: BundleRef) => `${ref.name}@${ref.version} (${ref.digest})`;
 const other = (slot: SlotName): SlotName => (slot === 'stable' ? 'canary' : 'stable');
-const sameBundle = (a: BundleRef, b: BundleRef) => a.bundleDir === b.bundleDir && a.digest === b.digest && a.version === b.version && a.kid === b.kid;
+const sameBundle = (a: BundleRef, b: BundleRef) => a.bundleDir === b.bundleDir && a.reference === b.reference && a.digest === b.digest && a.version === b.version && a.kid === b.kid;
 
 /**
  * The named models and every change to them. Changes to one model run one at a time (a per-name
@@ -146,7 +155,7 @@ export class ModelRegistry {
         const ref = record[slot];
         if (!ref) continue;
         try {
-          const verified = await verifyForServing(ref.bundleDir, this.deps.trustedKeysDir);
+          const verified = await this.verify(ref.reference ? { reference: ref.reference } : { bundleDir: ref.bundleDir }, { reuse: true });
           if (verified.ref.name !== name) throw new Error(`the bundle is now ${describeRef(verified.ref)}, not a release of ${name}`);
           if (verified.ref.digest !== ref.digest || verified.ref.version !== ref.version) {
             throw new Error(`the bundle now holds ${describeRef(verified.ref)}, not the recorded ${describeRef(ref)}`);
@@ -154,7 +163,7 @@ export class ModelRegistry {
           const model = await openModel(verified, this.deps.session);
           entry.slots[slot].set(model);
           this.deps.metrics.setSlot(name, slot, model.ref);
-          this.deps.logger.info({ model: name, slot, version: ref.version, digest: ref.digest, bundleDir: ref.bundleDir }, 'restored slot');
+          this.deps.logger.info({ model: name, slot, version: ref.version, digest: ref.digest, bundleDir: ref.bundleDir, reference: ref.reference }, 'restored slot');
         } catch (err) {
           entry.failed[slot] = { ref, error: errorMessage(err) };
           this.deps.logger.error({ model: name, slot, bundleDir: ref.bundleDir, err: errorMessage(err) }, 'cannot restore slot: it stays empty until a new deploy');
@@ -165,32 +174,36 @@ export class ModelRegistry {
 
   /**
    * Verifies, loads and warms a bundle, then swaps it into the slot. Deploying the bundle already
-   * there is a no-op. Traced as `deploy` (under the caller's traceparent); a refusal is counted
-   * in modelship_bundles_refused_total by error type.
+   * there is a no-op. `target` is the admin body (`{ reference }` or `{ bundleDir }`), or a folder
+   * path. Traced as `deploy` (under the caller's traceparent); a refusal is counted in
+   * modelship_bundles_refused_total by error type.
    */
-  async deploy(name: string, slot: SlotName, bundleDir: unknown): Promise<AdminResult> {
-    const attributes = { 'modelship.model': name, 'modelship.slot': slot, 'modelship.bundle_dir': String(bundleDir) };
-    return inSpan('deploy', attributes, () => this.deployBundle(name, slot, bundleDir)).catch((err: unknown) => {
+  async deploy(name: string, slot: SlotName, target: unknown): Promise<AdminResult> {
+    const named = typeof target === 'object' && target !== null ? ((target as Record<string, unknown>).reference ?? (target as Record<string, unknown>).bundleDir) : target;
+    const attributes = { 'modelship.model': name, 'modelship.slot': slot, 'modelship.bundle_dir': String(named) };
+    return inSpan('deploy', attributes, () => this.deployBundle(name, slot, target)).catch((err: unknown) => {
       const reason = err instanceof Error && 'type' in err && typeof err.type === 'string' ? err.type : 'Error';
       this.deps.metrics.bundleRefused(MODEL_NAME_PATTERN.test(name) ? name : '', slot, reason);
       throw err;
     });
   }
 
-  private async deployBundle(name: string, slot: SlotName, bundleDir: unknown): Promise<AdminResult> {
+  private async deployBundle(name: string, slot: SlotName, target: unknown): Promise<AdminResult> {
     if (!MODEL_NAME_PATTERN.test(name)) throw new InvalidRequestError(`model name ${JSON.stringify(name)} must match ${MODEL_NAME_PATTERN}`);
-    if (typeof bundleDir !== 'string' || !isAbsolute(bundleDir)) {
-      throw new InvalidRequestError(`bundleDir must be an absolute path on the serving host, got ${JSON.stringify(bundleDir)}`);
-    }
-    const dir = resolve(bundleDir);
+    const wanted = parseDeployTarget(typeof target === 'object' && target !== null && !Array.isArray(target) ? (target as Record<string, unknown>) : { bundleDir: target });
+    const where = 'reference' in wanted ? wanted.reference : wanted.bundleDir;
     return this.locks.run(name, async () => {
       this.checkOpen();
       const existing = this.models.get(name);
-      const verified = await verifyForServing(dir, this.deps.trustedKeysDir);
-      if (verified.ref.name !== name) throw new ServingConflictError(`${dir} is a release of ${verified.ref.name}, not of ${name}`);
       const current = existing?.slots[slot].model;
+      // A retried deploy of the reference a slot serves changes nothing and needs no registry.
+      if (current && 'reference' in wanted && current.ref.reference === wanted.reference) {
+        return this.result(existing, false, `${slot} already serves ${describeRef(current.ref)} (${wanted.reference}); nothing to do`);
+      }
+      const verified = await this.verify(wanted);
+      if (verified.ref.name !== name) throw new ServingConflictError(`${where} is a release of ${verified.ref.name}, not of ${name}`);
       if (current && sameBundle(current.ref, verified.ref)) {
-        return this.result(existing, false, `${slot} already serves ${describeRef(current.ref)} from ${dir}; nothing to do`);
+        return this.result(existing, false, `${slot} already serves ${describeRef(current.ref)} from ${where}; nothing to do`);
       }
       const counterpart = existing?.slots[other(slot)].model;
       if (counterpart) checkCompatible(verified.manifest, counterpart.manifest, slot);
@@ -211,7 +224,7 @@ export class ModelRegistry {
         void model.retire();
         throw err;
       }
-      this.deps.logger.info({ model: name, slot, version: model.ref.version, digest: model.ref.digest, kid: model.ref.kid, bundleDir: dir, replaced: replaced?.version }, 'deployed');
+      this.deps.logger.info({ model: name, slot, version: model.ref.version, digest: model.ref.digest, kid: model.ref.kid, bundleDir: model.ref.bundleDir, reference: model.ref.reference, replaced: replaced?.version }, 'deployed');
       return this.result(entry, true, `${slot} now serves ${describeRef(model.ref)}${replaced ? `, replacing ${replaced.version}` : ''}`);
     });
   }
@@ -298,9 +311,9 @@ export class ModelRegistry {
       }
       const previous = entry.previousStable;
       if (!previous) throw new ServingConflictError(`${name} has nothing to roll back: no canary and no previous stable`);
-      const verified = await verifyForServing(previous.bundleDir, this.deps.trustedKeysDir);
+      const verified = await this.verify(previous.reference ? { reference: previous.reference } : { bundleDir: previous.bundleDir }, { reuse: true });
       if (verified.ref.name !== name || verified.ref.digest !== previous.digest || verified.ref.version !== previous.version) {
-        throw new ServingConflictError(`the previous stable bundle ${previous.bundleDir} now holds ${describeRef(verified.ref)}, not ${describeRef(previous)}`);
+        throw new ServingConflictError(`the previous stable bundle ${previous.reference ?? previous.bundleDir} now holds ${describeRef(verified.ref)}, not ${describeRef(previous)}`);
       }
       const model = await openModel(verified, this.deps.session);
       const replaced = entry.refOf('stable');
@@ -330,6 +343,54 @@ export class ModelRegistry {
       for (const entry of this.models.values()) for (const slot of SLOT_NAMES) this.retire(entry, entry.slots[slot].set(undefined));
     });
     await Promise.all(this.drains);
+  }
+
+  /**
+   * The bundle a target names, verified under the trusted keys and policy. A reference is pulled
+   * into this runtime's own folder first (every blob and referrer checked against its digest,
+   * blobs through the local cache); with `reuse` (restart, rollback) a copy already pulled is
+   * verified as it is and the registry is asked only when that copy is gone or fails.
+   */
+  private async verify(target: DeployTarget, options: { reuse?: boolean } = {}): Promise<VerifiedBundle> {
+    if ('bundleDir' in target) return verifyForServing(target.bundleDir, this.deps.trustedKeysDir);
+    const dir = this.pulledDir(target.reference);
+    if (options.reuse && (await pathExists(dir))) {
+      try {
+        return withReference(await verifyForServing(dir, this.deps.trustedKeysDir), target.reference);
+      } catch (err) {
+        this.deps.logger.warn({ reference: target.reference, bundleDir: dir, err: errorMessage(err) }, 'the pulled copy no longer verifies: pulling it again');
+      }
+    }
+    await this.pull(target.reference, dir);
+    return withReference(await verifyForServing(dir, this.deps.trustedKeysDir), target.reference);
+  }
+
+  private pulledDir(reference: string): string {
+    const bundles = this.requireBundles(reference);
+    const digest = parseReference(reference).digest!;
+    return join(bundles.pullRoot, hexOf(digest));
+  }
+
+  private requireBundles(reference: string): NonNullable<RegistryDeps['bundles']> {
+    if (!this.deps.bundles) throw new InvalidRequestError(`this serving runtime has no bundle store configured, so it cannot pull ${reference}: set MODELSHIP_STORE (and credentials) for it, or deploy a bundleDir on its host`);
+    return this.deps.bundles;
+  }
+
+  /** Pulls into a fresh folder beside `dir` and renames it into place, so a failed pull never leaves a half bundle where a restart looks. */
+  private async pull(reference: string, dir: string): Promise<void> {
+    const bundles = this.requireBundles(reference);
+    const staging = `${dir}.pull-${randomBytes(4).toString('hex')}`;
+    await mkdir(bundles.pullRoot, { recursive: true });
+    try {
+      const pulled = await bundles.store.pullBundle(reference, staging);
+      await rm(dir, { recursive: true, force: true });
+      await rename(pulled.bundleDir, dir);
+      this.deps.logger.info({ reference, bundleDir: dir, bytesFetched: pulled.bytesFetched, bytesFromCache: pulled.bytesFromCache }, 'bundle pulled');
+    } catch (err) {
+      throw pullFailure(reference, err);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
   }
 
   private require(name: string): ModelEntry {
@@ -377,6 +438,21 @@ export class ModelRegistry {
     });
     this.drains.add(drained);
   }
+}
+
+function withReference(verified: VerifiedBundle, reference: string): VerifiedBundle {
+  return { ...verified, ref: { ...verified.ref, reference } };
+}
+
+/**
+ * A pull that failed: the registry unreachable is worth a retry (the slot keeps serving what it
+ * has); bytes that do not match their digest, a missing part or not a model are refused, naming
+ * what failed.
+ */
+function pullFailure(reference: string, err: unknown): Error {
+  if (err instanceof ModelshipError && err.retryable) return new BundleStoreUnavailableError(`cannot pull ${reference} now: ${err.message}`, { cause: err });
+  if (err instanceof ModelshipError) return new BundleRefusedError(`bundle ${reference} refused: pull: ${err.type}: ${err.message}`, [{ check: 'files', ok: false, detail: `${err.type}: ${err.message}` }]);
+  return new BundleStoreUnavailableError(`cannot pull ${reference} now: ${errorMessage(err)}`, { cause: err });
 }
 
 function dropUndefined(record: PersistedModel): PersistedModel {

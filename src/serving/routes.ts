@@ -105,7 +105,7 @@ async function admin(deps: RouteDeps, target: Target, name: string | undefined, 
   }
   if (action === 'slots' && rest.length === 1 && (rest[0] === 'stable' || rest[0] === 'canary')) {
     allow(target, 'PUT');
-    return registry.deploy(name, rest[0] as SlotName, json().bundleDir);
+    return registry.deploy(name, rest[0] as SlotName, json());
   }
   if (rest.length === 0) {
     switch (action) {

@@ -1,4 +1,8 @@
 import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { BundleStore } from '../store/bundle-store.js';
+import { OciBundleStore } from '../store/oci-bundle-store.js';
+import { BlobCache } from '../store/blob-cache.js';
 import { createLogger, type Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
 import { AdminAuthenticator } from './admin-auth.js';
@@ -30,6 +34,11 @@ export interface ServingRuntimeConfig {
   readonly adminKeysDir?: string;
   readonly logger?: Logger;
   readonly limits?: Partial<ServingLimits>;
+  /**
+   * Pulls deploys by reference (from the registry or OCI layout folder the reference names) into
+   * `<stateDir>/bundles`; default: a store with its blob cache in `<stateDir>/blobs`.
+   */
+  readonly bundles?: BundleStore;
 }
 
 export interface ServingRuntime {
@@ -54,6 +63,7 @@ export async function startServingRuntime(config: ServingRuntimeConfig): Promise
   const registry = new ModelRegistry({
     store,
     trustedKeysDir: config.trustedKeysDir,
+    bundles: { store: config.bundles ?? new OciBundleStore({ cache: new BlobCache(join(config.stateDir, 'blobs')), logger }), pullRoot: join(config.stateDir, 'bundles') },
     metrics,
     logger,
     observationsCapacity: limits.observationsCapacity,

@@ -10,7 +10,7 @@ export const STATE_FILE = 'serving-state.json';
 export const LOCK_FILE = 'serving.lock';
 export const STATE_FORMAT = 'modelship-serving-state/v1';
 
-/** What a model's slots hold, as written to disk. Only references: the bundles are re-verified at start. */
+/** What a model's slots hold, as written to disk. Only references: the bundles are re-verified at start (pulled again when the runtime's copy is gone). */
 export interface PersistedModel {
   stable?: BundleRef;
   canary?: BundleRef;
@@ -110,6 +110,7 @@ function checkState(value: unknown): PersistedState {
       for (const field of ['bundleDir', 'name', 'version', 'digest', 'kid'] as const) {
         if (typeof ref?.[field] !== 'string') throw new Error(`models.${name}.${slot}.${field} must be a string`);
       }
+      if (ref.reference !== undefined && typeof ref.reference !== 'string') throw new Error(`models.${name}.${slot}.reference must be a string`);
     }
   }
   return state;

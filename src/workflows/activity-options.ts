@@ -5,32 +5,36 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 
 /**
  * Timeouts and retries per stage. Bad input is never retried (typed errors above);
- * I/O hiccups and worker crashes are, with backoff. Long stages heartbeat, so a dead
- * worker is noticed within heartbeatTimeout rather than at startToClose. Each call adds its own
- * summary for the Web UI's timeline (timeline.ts).
+ * I/O hiccups and worker crashes are, with backoff. Every stage heartbeats (at least every 2–5 s),
+ * so a worker lost to SIGKILL or a dead host is noticed within heartbeatTimeout and the retry
+ * runs on another worker seconds later, not at startToClose. Each call adds its own summary for
+ * the Web UI's timeline (timeline.ts).
  */
+const LOST_WORKER_NOTICED_IN = '10 seconds';
 export const STAGE_ACTIVITY_OPTIONS = {
   export: {
     startToCloseTimeout: '20 minutes',
-    heartbeatTimeout: '30 seconds',
+    heartbeatTimeout: LOST_WORKER_NOTICED_IN,
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
   },
   hash: {
     startToCloseTimeout: '4 hours',
-    heartbeatTimeout: '30 seconds',
+    heartbeatTimeout: LOST_WORKER_NOTICED_IN,
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
   },
   sign: {
     startToCloseTimeout: '1 minute',
+    heartbeatTimeout: LOST_WORKER_NOTICED_IN,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
   },
   attest: {
     startToCloseTimeout: '1 minute',
+    heartbeatTimeout: LOST_WORKER_NOTICED_IN,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
   },
   smoke: {
     startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '30 seconds',
+    heartbeatTimeout: LOST_WORKER_NOTICED_IN,
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes },
   },
   canary: {

@@ -25,6 +25,9 @@ export interface CanaryResult {
   readonly decisions: readonly CanaryDecision[];
 }
 
+/** What a canary deploys: a pinned store reference, or a bundle folder on the serving host (releases before the store). */
+export type CanaryBundle = { readonly reference: string } | { readonly bundleDir: string };
+
 const ACTIVE: readonly CanaryPhase[] = ['deploying', 'baking', 'analyzing', 'paused'];
 
 /**
@@ -112,7 +115,8 @@ export class CanaryController {
     this.status(model, steps);
   }
 
-  async run(plan: ResolvedCanaryPlan, bundleDir: string): Promise<CanaryResult> {
+  /** `bundle`: what the serving runtime loads: a store reference (pulled by digest) or, for releases started before the store, a path on its host. */
+  async run(plan: ResolvedCanaryPlan, bundle: CanaryBundle): Promise<CanaryResult> {
     const { model } = plan;
     const steps = plan.steps.length;
     const enter = (phase: CanaryPhase) => {
@@ -120,7 +124,7 @@ export class CanaryController {
       this.status(model, steps);
     };
     enter('deploying');
-    const deployed = await canary(timeline.deploy(model, plan.shadow)).deployCanary({ model, bundleDir, shadow: plan.shadow });
+    const deployed = await canary(timeline.deploy(model, plan.shadow)).deployCanary({ model, ...bundle, shadow: plan.shadow });
     if (deployed.slot === 'stable') {
       this.decide(model, steps, { kind: 'first-version', summary: canaryDecisionText.firstVersion(deployed.message) });
       this.weight = 100;
@@ -131,7 +135,7 @@ export class CanaryController {
 
     const rollBack = async (reason: string): Promise<never> => {
       enter('rolling-back');
-      const done = await canary(timeline.rollback(model, reason)).rollbackCanary({ model, bundleDir });
+      const done = await canary(timeline.rollback(model, reason)).rollbackCanary({ model, ...bundle });
       this.weight = 0;
       enter('rolled-back');
       this.attributes.stage('rolled_back');
@@ -217,7 +221,7 @@ export class CanaryController {
     }
 
     enter('promoting');
-    const promoted = await canary(timeline.promote(model)).promoteCanary({ model, bundleDir });
+    const promoted = await canary(timeline.promote(model)).promoteCanary({ model, ...bundle });
     this.decide(model, steps, { kind: 'promote', summary: canaryDecisionText.promoted(promoted.message) });
     this.weight = 100;
     enter('promoted');

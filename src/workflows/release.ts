@@ -7,6 +7,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ReleaseRequest, ReleaseResult, SmokeResult, SmokeVerification } from '../release/types.js';
+import type { StoredBundle } from '../store/bundle-store.js';
 import type { ReleaseStageValue, StageError, StageName } from '../release/stages.js';
 import { assertSafeName } from '../release/ids.js';
 import { renderCurrentDetails } from '../release/current-details.js';
@@ -74,25 +75,29 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     }
   }
 
+  // Releases started with the bundle store hand each other a pinned reference (the model in the
+  // store, its parts as referrers), so any stage runs on any worker; older ones keep bundleDir.
+  const viaStore = patched('bundle-store');
   const exported = await stage(
     'export',
-    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.export, timeline.export(request.source)).exportModel({ releaseId, request, createdAt: startedOn }),
-    (r) => ({ bundleDir: r.bundleDir, modelFile: r.modelFile, files: r.files.map((f) => f.path).join(', '), opsets: r.model.opsets.map((o) => `${o.domain}:${o.version}`).join(', ') }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.export, timeline.export(request.source)).exportModel({ releaseId, request, createdAt: startedOn, ...(viaStore ? { publish: true } : {}) }),
+    (r) => ({ ...(r.bundle ? { reference: r.bundle.reference } : { bundleDir: r.bundleDir }), modelFile: r.modelFile, files: r.files.map((f) => f.path).join(', '), opsets: r.model.opsets.map((o) => `${o.domain}:${o.version}`).join(', ') }),
   );
   const hashed = await stage(
     'hash',
-    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.hash, timeline.hash()).hashBundle({ bundleDir: exported.bundleDir, known: exported.files }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.hash, timeline.hash()).hashBundle(exported.bundle ? { bundle: exported.bundle } : { bundleDir: exported.bundleDir, known: exported.files }),
     (r) => ({ rootDigest: r.rootDigest, files: r.files.length, bytes: r.totalBytes, manifestSha256: r.manifestSha256 }),
   );
   attributes.digest(hashed.rootDigest);
+  const at = (bundle: StoredBundle | undefined) => (bundle ? { bundle } : { bundleDir: exported.bundleDir });
   const signed = await stage(
     'sign',
-    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.sign, timeline.sign(request.signingKeyPath)).signManifest({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.sign, timeline.sign(request.signingKeyPath)).signManifest({ ...at(hashed.bundle), signingKeyPath: request.signingKeyPath }),
     (r) => ({ kid: r.kid, alg: r.alg, typ: r.typ, jws: r.jwsPath }),
   );
   const attested = await stage(
     'attest',
-    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.attest, timeline.attest(request.signingKeyPath)).attestProvenance({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath, request, startedOn }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.attest, timeline.attest(request.signingKeyPath)).attestProvenance({ ...at(signed.bundle), signingKeyPath: request.signingKeyPath, request, startedOn }),
     (r) => ({ predicateType: r.predicateType, subject: `${r.subject.name} sha256:${r.subject.sha256}`, envelope: r.envelopePath, kid: r.kid }),
   );
 
@@ -101,7 +106,7 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
   if (patched('smoke-stage')) {
     smoked = await stage(
       'smoke',
-      () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.smoke, timeline.smoke(request.smoke)).smokeTest({ bundleDir: exported.bundleDir, signingKeyPath: request.signingKeyPath, ...(request.smoke ? { options: request.smoke } : {}) }),
+      () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.smoke, timeline.smoke(request.smoke)).smokeTest({ ...at(attested.bundle), signingKeyPath: request.signingKeyPath, ...(request.smoke ? { options: request.smoke } : {}) }),
       (r) => ({
         result: r.result,
         maxAbsDiff: r.maxAbsDiff,
@@ -118,13 +123,14 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     tracker.skipped('smoke', 'this release started on a workflow version without the smoke stage');
   }
 
+  const reference = (smoked?.bundle ?? attested.bundle)?.reference;
   let canary: CanaryResult | undefined;
   if (withCanary) {
     const plan = resolveCanaryPlan(request.canary || undefined, request.name);
     const target = request.canary === false ? undefined : await activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.canary, timeline.servingTarget()).servingTarget();
     if (request.canary === false) tracker.skipped('canary', 'the release asked for no deployment (canary: false)');
     else if (!target?.configured && request.canary === undefined) tracker.skipped('canary', 'the worker has no serving runtime configured: the release ends with its bundle');
-    else canary = await stage('canary', () => canaryController.run(plan, exported.bundleDir), (r) => ({
+    else canary = await stage('canary', () => canaryController.run(plan, reference ? { reference } : { bundleDir: exported.bundleDir }), (r) => ({
       outcome: r.firstVersion ? 'promoted (first version, straight to stable)' : 'promoted',
       model: r.model,
       decisions: r.decisions.length,
@@ -134,13 +140,14 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     tracker.skipped('canary', 'this release started on a workflow version without the canary stage');
   }
 
-  tracker.released(exported.bundleDir, hashed.rootDigest);
+  tracker.released(reference ?? exported.bundleDir, hashed.rootDigest);
   setStage(canary ? 'promoted' : 'released');
   return {
     releaseId,
     name: request.name,
     version: request.version,
     bundleDir: exported.bundleDir,
+    ...(reference ? { reference } : {}),
     rootDigest: hashed.rootDigest,
     kid: signed.kid,
     files: hashed.files,

@@ -14,6 +14,9 @@ import { releaseStartOptions } from '../../src/release/start-metadata.js';
 import type { ReleaseRequest, ReleaseResult } from '../../src/release/types.js';
 import { RELEASE_WORKFLOW_TYPE } from '../../src/workflows/definitions.js';
 import { startDevServer, type DevServer } from './dev-server.js';
+import { OciBundleStore } from '../../src/store/oci-bundle-store.js';
+import { BlobCache } from '../../src/store/blob-cache.js';
+import { bundleReferenceFor } from '../../src/store/config.js';
 
 export const TEST_PASSPHRASE = `test-passphrase-${randomBytes(6).toString('hex')}`;
 
@@ -37,6 +40,10 @@ export interface ReleaseEnv {
   request(overrides: Partial<ReleaseRequest> & Pick<ReleaseRequest, 'source'>): ReleaseRequest;
   start(request: ReleaseRequest): Promise<WorkflowHandleWithFirstExecutionRunId>;
   release(request: ReleaseRequest): Promise<ReleaseResult>;
+  /** The released bundle as a folder: pulled from the store by the result's reference (every digest checked). */
+  bundleDirOf(result: ReleaseResult): Promise<string>;
+  /** A release's bundle as the store holds it by its tag (also for a release that failed after export). */
+  pullRelease(name: string, version: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +65,8 @@ export async function startReleaseEnv(
     metrics?: WorkerMetrics;
     /** The worker's MODELSHIP_DIGEST_CACHE. */
     digestCachePath?: string;
+    /** The worker's MODELSHIP_STORE (a registry namespace); default an OCI layout folder in the env's folder. */
+    storeLocation?: string;
     /** The worker's MODELSHIP_NATIVE_MEMORY_MIB, in bytes. */
     nativeMemoryBytes?: number;
   } = {},
@@ -68,6 +77,8 @@ export async function startReleaseEnv(
   const bundlesRoot = join(dir, 'bundles');
   const key = await generateKeyFiles(join(dir, 'keys'), 'release', TEST_PASSPHRASE);
   const taskQueue = `modelship-test-${randomBytes(4).toString('hex')}`;
+  const store = new OciBundleStore({ cache: new BlobCache(join(dir, 'blobs')) });
+  const storeLocation = options.storeLocation ?? `oci-layout:${join(dir, 'oci')}`;
 
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const worker: Worker = await createReleaseWorker({
@@ -82,6 +93,8 @@ export async function startReleaseEnv(
       ...(options.serving ? { serving: options.serving } : {}),
       ...(options.trustedKeysDir ? { trustedKeysDir: options.trustedKeysDir } : {}),
       ...(options.digestCachePath ? { digestCachePath: options.digestCachePath } : {}),
+      // The single-machine default: an OCI layout folder, this worker's own blob cache.
+      store: { location: storeLocation, bundles: store, workRoot: join(dir, 'work') },
       ...(options.nativeMemoryBytes ? { nativeMemoryBytes: options.nativeMemoryBytes } : {}),
     },
     ...(options.metrics ? { metrics: options.metrics } : {}),
@@ -90,6 +103,8 @@ export async function startReleaseEnv(
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
   let counter = 0;
+  const pullInto = async (reference: string, name: string, version: string) =>
+    (await store.pullBundle(reference, join(dir, 'pulled', `${name}-${version}-${randomBytes(3).toString('hex')}`))).bundleDir;
 
   const env: ReleaseEnv = {
     server,
@@ -108,6 +123,8 @@ export async function startReleaseEnv(
     // The same start options as the CLI: static summary and details, search attributes.
     start: (request) => client.workflow.start(RELEASE_WORKFLOW_TYPE, { taskQueue, ...releaseStartOptions(request) }),
     release: async (request) => (await env.start(request)).result() as Promise<ReleaseResult>,
+    bundleDirOf: async (result) => (result.reference ? pullInto(result.reference, result.name, result.version) : result.bundleDir),
+    pullRelease: (name, version) => pullInto(bundleReferenceFor(storeLocation, name, version), name, version),
     stop: async () => {
       worker.shutdown();
       await running;

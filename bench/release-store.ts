@@ -1,0 +1,98 @@
+/**
+ * Release-through-the-store benchmark: one release (export → hash → sign → attest → smoke, no
+ * deployment) of the sample MLP with 1 GiB of side files, through the single-machine default
+ * (an OCI layout folder) against a real registry (docker-registry 2.8.2 by registry/start.sh on
+ * loopback), with one in-process worker each on one dev server. Every release's root digest must
+ * equal the coreutils recipe, or the bench fails.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SAMPLE_MODEL } from '../test/helpers/fixtures.js';
+import { startReleaseEnv, type ReleaseEnv } from '../test/helpers/release-env.js';
+import { startDevServer } from '../test/helpers/dev-server.js';
+import { startRegistry } from '../test/helpers/registry.js';
+import { coreutilsRootDigest } from '../test/helpers/coreutils-digest.js';
+import { median, MiB } from './format.js';
+import { BenchFailure, type BenchContext, type BenchOptions, type BenchResult, type BenchRow, type Benchmark } from './types.js';
+
+const WEIGHT_FILES = 4;
+const WEIGHT_BYTES = 256 * MiB;
+
+async function makeModel(ctx: BenchContext): Promise<string> {
+  const dir = join(ctx.workDir, 'release-store-model');
+  if (existsSync(join(dir, 'model.onnx')) && ctx.options.keep) return dir;
+  ctx.progress(`release-store: writing the sample model with ${WEIGHT_FILES} x 256 MiB side files into ${dir}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await copyFile(SAMPLE_MODEL, join(dir, 'model.onnx'));
+  for (let i = 0; i < WEIGHT_FILES; i++) {
+    const file = await open(join(dir, `weights-${i}.bin`), 'w');
+    for (let mib = 0; mib < WEIGHT_BYTES / MiB; mib++) await file.write(randomBytes(MiB));
+    await file.close();
+  }
+  return dir;
+}
+
+async function timeRelease(env: ReleaseEnv, model: string, expectedRoot: string): Promise<number> {
+  const started = performance.now();
+  const result = await env.release(env.request({ name: 'bench-store', source: { kind: 'onnx', path: model }, canary: false }));
+  const seconds = (performance.now() - started) / 1000;
+  if (result.rootDigest !== expectedRoot) throw new BenchFailure(`release via ${result.reference}: root digest ${result.rootDigest}, coreutils says ${expectedRoot}`);
+  return seconds;
+}
+
+export const releaseStoreBenchmark: Benchmark = {
+  name: 'release-store',
+
+  plan(options: BenchOptions): string[] {
+    return [`release-store: one release of a 1 GiB model (${WEIGHT_FILES} x 256 MiB + the sample MLP) through an OCI layout folder vs a docker-registry 2.8.2 on loopback, ${options.runs} run(s) each`];
+  },
+
+  async run(ctx: BenchContext): Promise<BenchResult> {
+    const model = await makeModel(ctx);
+    const expectedRoot = coreutilsRootDigest(model);
+    ctx.progress('release-store: starting a dev server, a registry and two workers');
+    const server = await startDevServer();
+    const registry = await startRegistry();
+    const envs: ReleaseEnv[] = [];
+    try {
+      const folder = await startReleaseEnv({ server });
+      envs.push(folder);
+      const viaRegistry = await startReleaseEnv({ server, storeLocation: `${registry.address}/bench` });
+      envs.push(viaRegistry);
+      const times: Record<'folder' | 'registry', number[]> = { folder: [], registry: [] };
+      for (let run = 0; run < ctx.options.runs; run++) {
+        ctx.progress(`release-store: run ${run + 1} of ${ctx.options.runs}`);
+        times.folder.push(await timeRelease(folder, model, expectedRoot));
+        times.registry.push(await timeRelease(viaRegistry, model, expectedRoot));
+      }
+      const input = '1 GiB model (5 files)';
+      const folderSeconds = median(times.folder);
+      const registrySeconds = median(times.registry);
+      const rows: BenchRow[] = [
+        { bench: 'release-store', subject: 'release via OCI layout folder (default)', input, runs: ctx.options.runs, medianSeconds: folderSeconds, throughput: { perSecond: (WEIGHT_FILES * WEIGHT_BYTES) / folderSeconds, unit: 'bytes' }, ratio: '1.00x' },
+        {
+          bench: 'release-store',
+          subject: 'release via registry (docker-registry 2.8.2)',
+          input,
+          runs: ctx.options.runs,
+          medianSeconds: registrySeconds,
+          throughput: { perSecond: (WEIGHT_FILES * WEIGHT_BYTES) / registrySeconds, unit: 'bytes' },
+          ratio: `${(folderSeconds / registrySeconds).toFixed(2)}x`,
+        },
+      ];
+      return {
+        rows,
+        notes: [
+          'release-store: wall time from start to result of one release (export pushes the files, hash pulls them through the worker blob cache and re-hashes, sign/attest attach referrers, smoke pulls and verifies); ratio is folder time / registry time',
+        ],
+      };
+    } finally {
+      for (const env of envs) await env.stop();
+      await registry.stop();
+      await server.stop();
+    }
+  },
+};
