@@ -10,10 +10,12 @@ export const ReleaseStage = defineSearchAttributeKey('ReleaseStage', SearchAttri
 export const CanaryWeight = defineSearchAttributeKey('CanaryWeight', SearchAttributeType.INT);
 /** The release's verdict so far (ReleaseVerdict in src/release/stages.ts). */
 export const Verdict = defineSearchAttributeKey('Verdict', SearchAttributeType.KEYWORD);
+/** The model artifact's pinned reference in the bundle store (`host/repo:version@sha256:…`), after export. */
+export const ModelReference = defineSearchAttributeKey('ModelReference', SearchAttributeType.KEYWORD);
 /** The batch a release belongs to, when a batch started it. */
 export const BatchId = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
 
 /** Where a batch rollout is (BatchState in src/batch/types.ts): running, pausing, halting, then completed, halted or cancelled. */
 export const BatchStage = defineSearchAttributeKey('BatchStage', SearchAttributeType.KEYWORD);
 
-export const releaseSearchAttributes = [ModelName, ModelVersion, ModelDigest, ReleaseStage, CanaryWeight, Verdict, BatchId, BatchStage] as const;
+export const releaseSearchAttributes = [ModelName, ModelVersion, ModelDigest, ModelReference, ReleaseStage, CanaryWeight, Verdict, BatchId, BatchStage] as const;

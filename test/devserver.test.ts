@@ -22,6 +22,7 @@ const SEARCH_ATTRIBUTES: Record<string, number> = {
   ModelName: KEYWORD,
   ModelVersion: KEYWORD,
   ModelDigest: KEYWORD,
+  ModelReference: KEYWORD,
   ReleaseStage: KEYWORD,
   CanaryWeight: INT,
   Verdict: KEYWORD,

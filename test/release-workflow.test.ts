@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { verifyBundle } from '../src/bundle/verify.js';
 import { loadPublicKey, generateKeyFiles } from '../src/crypto/keys.js';
 import { parseManifest } from '../src/bundle/manifest.js';
-import { ModelDigest, ModelName, ModelVersion, ReleaseStage } from '../src/search-attributes.js';
+import { ModelDigest, ModelName, ModelReference, ModelVersion, ReleaseStage } from '../src/search-attributes.js';
 import { releaseStatusQuery } from '../src/workflows/definitions.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startReleaseEnv, TEST_PASSPHRASE, type ReleaseEnv } from './helpers/release-env.js';
@@ -64,6 +64,7 @@ describe('ReleaseWorkflow on a real Temporal dev server', () => {
     assert.equal(attributes.get(ModelName), request.name);
     assert.equal(attributes.get(ModelVersion), request.version);
     assert.equal(attributes.get(ModelDigest), `sha256:${result.rootDigest}`);
+    assert.equal(attributes.get(ModelReference), result.reference);
     assert.equal(attributes.get(ReleaseStage), 'released');
 
     const status = await handle.query(releaseStatusQuery);

@@ -67,6 +67,8 @@ export interface EntryRecord {
   readonly reason?: string;
   /** The release existed before this batch reached it (an earlier run of the batch, or another batch). */
   readonly existing?: boolean;
+  /** The released model artifact's pinned reference (releases through the bundle store). */
+  readonly reference?: string;
 }
 
 export interface EntryResult extends EntryRecord {

@@ -193,7 +193,7 @@ async function follow(client: Client, workflowId: string, print: boolean): Promi
 }
 
 function entryLine(e: EntryResult): string {
-  return `  ${e.outcome.padEnd(11)} ${e.releaseId}  wave ${e.wave}${e.existing ? ' (existed)' : ''}${e.reason ? `  ${e.reason}` : ''}`;
+  return `  ${e.outcome.padEnd(11)} ${e.releaseId}  wave ${e.wave}${e.existing ? ' (existed)' : ''}${e.reason ? `  ${e.reason}` : ''}${e.reference ? `  ${e.reference}` : ''}`;
 }
 
 function printSummary(status: BatchStatus, url: string): void {

@@ -64,7 +64,7 @@ export class BatchChildren {
     if (this.abortReason !== undefined) this.abort(releaseId, this.abortReason);
     try {
       const result = await child.result();
-      this.set(index, { outcome: result.canary ? 'promoted' : 'released' });
+      this.set(index, { outcome: result.canary ? 'promoted' : 'released', ...(result.reference ? { reference: result.reference } : {}) });
     } catch (err) {
       this.set(index, recordOfFailure(err));
     } finally {

@@ -2,7 +2,7 @@ import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { verdictOfStage, type ReleaseStageValue, type ReleaseVerdict } from '../release/stages.js';
 import type { ReleaseRequest } from '../release/types.js';
-import { BatchId, CanaryWeight, ModelDigest, ModelName, ModelVersion, ReleaseStage, Verdict } from '../search-attributes.js';
+import { BatchId, CanaryWeight, ModelDigest, ModelName, ModelReference, ModelVersion, ReleaseStage, Verdict } from '../search-attributes.js';
 
 export interface ReleaseAttributeValues {
   readonly stage: ReleaseStageValue;
@@ -40,6 +40,11 @@ export class ReleaseAttributes {
 
   digest(rootDigest: string): void {
     this.upsert([{ key: ModelDigest, value: `sha256:${rootDigest}` }], []);
+  }
+
+  /** The model artifact's pinned reference, for releases through the bundle store. */
+  reference(reference: string): void {
+    this.upsert([{ key: ModelReference, value: reference }], []);
   }
 
   /** A final stage also settles the verdict (and the canary weight: 100 promoted, 0 rolled back). */

@@ -83,6 +83,9 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.export, timeline.export(request.source)).exportModel({ releaseId, request, createdAt: startedOn, ...(viaStore ? { publish: true } : {}) }),
     (r) => ({ ...(r.bundle ? { reference: r.bundle.reference } : { bundleDir: r.bundleDir }), modelFile: r.modelFile, files: r.files.map((f) => f.path).join(', '), opsets: r.model.opsets.map((o) => `${o.domain}:${o.version}`).join(', ') }),
   );
+  // The pinned reference is fixed at export (later stages attach referrers to it); a new upsert
+  // command, so only for releases started with it.
+  if (exported.bundle && patched('model-reference-attribute')) attributes.reference(exported.bundle.reference);
   const hashed = await stage(
     'hash',
     () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.hash, timeline.hash()).hashBundle(exported.bundle ? { bundle: exported.bundle } : { bundleDir: exported.bundleDir, known: exported.files }),
