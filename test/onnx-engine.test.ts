@@ -9,11 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import createPlugin, { type Plugin } from '@extism/extism';
-import ort from 'onnxruntime-node';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { decodeResponse, encodeRequest, type Tensor, type TensorType } from '../src/sandbox/tensor-codec.js';
+import type { Tensor } from '../src/sandbox/tensor-codec.js';
 import { seededRandom } from '../src/smoke/seeded-random.js';
-import { type Bytes, expectRejection, FLOAT, floatTensor, INT64, model, node, pbBytes, pbInt, pbMsg, pbStr, valueInfo, varint } from './helpers/onnx-models.js';
+import {
+  assertClose, type Bytes, expectRejection, FLOAT, floatTensor, INT64, model, node, pbBytes, pbInt, pbMsg, pbStr, runEngine, runNative, valueInfo, varint,
+} from './helpers/onnx-models.js';
 
 // tsconfig has no DOM lib, so type the bits of the WebAssembly global this test uses.
 interface WasmApi {
@@ -43,60 +44,6 @@ before(async () => {
 
 async function newPlugin(): Promise<Plugin> {
   return createPlugin({ wasm: [{ data: wasm }] }, { useWasi: false });
-}
-
-/**
- * Runs the engine. The request is copied into a fresh Uint8Array: @extism/extism 1.0.3 stores
- * a Uint8Array input by its whole underlying ArrayBuffer, ignoring byteOffset/byteLength, so a
- * pooled Buffer slice would hand the plugin unrelated bytes.
- */
-async function runEngine(plugin: Plugin, model: Uint8Array, inputs: readonly Tensor[]): Promise<Tensor[]> {
-  const out = await plugin.call('run', new Uint8Array(encodeRequest(model, inputs)));
-  assert.ok(out, 'the engine returned no output');
-  return decodeResponse(out.bytes());
-}
-
-async function runNative(model: Uint8Array, inputs: readonly Tensor[]): Promise<Tensor[]> {
-  const session = await ort.InferenceSession.create(model, { logSeverityLevel: 4 });
-  try {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const t of inputs) feeds[t.name] = new ort.Tensor(t.type as 'float32' | 'int64', typed(t) as Float32Array, [...t.dims]);
-    const results = await session.run(feeds);
-    return session.outputNames.map((name) => {
-      const v = results[name]!;
-      const data = v.data as ArrayBufferView;
-      return { name, type: v.type as TensorType, dims: [...v.dims], data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
-    });
-  } finally {
-    await session.release();
-  }
-}
-
-function typed(t: Tensor): Float32Array | BigInt64Array | Uint8Array {
-  const buffer = Uint8Array.from(t.data).buffer;
-  if (t.type === 'float32') return new Float32Array(buffer);
-  if (t.type === 'int64') return new BigInt64Array(buffer);
-  return new Uint8Array(buffer);
-}
-
-function assertClose(got: readonly Tensor[], want: readonly Tensor[], atol: number): void {
-  assert.deepEqual(
-    got.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
-    want.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
-  );
-  for (let k = 0; k < got.length; k++) {
-    const a = typed(got[k]!);
-    const b = typed(want[k]!);
-    assert.equal(a.length, b.length);
-    for (let i = 0; i < a.length; i++) {
-      if (typeof a[i] === 'bigint' || got[k]!.type !== 'float32') {
-        assert.equal(a[i], b[i], `${got[k]!.name}[${i}]`);
-        continue;
-      }
-      const d = Math.abs((a[i] as number) - (b[i] as number));
-      assert.ok(d <= atol, `${got[k]!.name}[${i}]: engine ${a[i]} vs onnxruntime ${b[i]} (|diff| ${d} > ${atol})`);
-    }
-  }
 }
 
 const UINT8 = 2;
