@@ -64,3 +64,20 @@ daemon_stop() {
   rm -f "$pidfile" "$addrfile"
   echo "$what $how (pid $pid, data dir $data_dir)"
 }
+
+# daemon_stop_command WHAT PATTERN GRACE DATA_DIR NAME ARGS...: a stop.sh, whose ARGS may name
+# another data dir with --data-dir; the pid and address files are NAME.pid and NAME.address in it.
+daemon_stop_command() {
+  local what="$1" pattern="$2" grace="$3" data_dir="$4" name="$5"
+  shift 5
+  daemon_stop_usage() { echo "usage: $0 [--data-dir D]" >&2; exit 2; }
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --data-dir) [ $# -ge 2 ] || daemon_stop_usage; data_dir="$2"; shift 2 ;;
+      --data-dir=*) data_dir="${1#*=}"; shift ;;
+      -h|--help) daemon_stop_usage ;;
+      *) echo "stop.sh: unknown argument: $1" >&2; daemon_stop_usage ;;
+    esac
+  done
+  daemon_stop "$what" "$pattern" "$grace" "$data_dir" "$data_dir/$name.pid" "$data_dir/$name.address"
+}
