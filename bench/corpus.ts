@@ -20,21 +20,12 @@ import { loadEngineWasm, runOnnxInSandbox } from '../src/sandbox/onnx-engine.js'
 import { compiledModule, type CompiledModule } from '../src/sandbox/compiled-module.js';
 import { compareOutputs, DEFAULT_TOLERANCE } from '../src/smoke/compare-outputs.js';
 import { errorMessage } from '../src/errors.js';
+import { median } from './format.js';
+import { timedMedian } from './measure.js';
 import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type Benchmark } from './types.js';
 
 const GOAL_MEDIAN = 3;
 const GOAL_MAX = 10;
-
-async function median(runs: number, fn: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    times.push((performance.now() - start) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
 
 /** Two contenders timed in turns (order alternating per run), so load on the shared machine hits both alike. */
 async function pairedMedians(runs: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
@@ -54,7 +45,7 @@ async function pairedMedians(runs: number, a: () => Promise<unknown>, b: () => P
       await time(a, ta);
     }
   }
-  return [medianOf(ta), medianOf(tb)];
+  return [median(ta), median(tb)];
 }
 
 function feeds(inputs: readonly Tensor[]): Record<string, ort.Tensor> {
@@ -71,9 +62,9 @@ async function warmEngine(module: CompiledModule, request: Uint8Array, runs: num
   const plugin = await instance();
   try {
     await plugin.call('run', request);
-    return { seconds: await median(runs, () => plugin.call('run', request)), fresh: false };
+    return { seconds: await timedMedian(runs, () => plugin.call('run', request)), fresh: false };
   } catch {
-    const seconds = await median(runs, async () => {
+    const seconds = await timedMedian(runs, async () => {
       const p = await instance();
       try {
         await p.call('run', request);
@@ -85,12 +76,6 @@ async function warmEngine(module: CompiledModule, request: Uint8Array, runs: num
   } finally {
     await plugin.close();
   }
-}
-
-function medianOf(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export const corpusBenchmark: Benchmark = {
@@ -121,7 +106,7 @@ export const corpusBenchmark: Benchmark = {
         const message = errorMessage(err);
         if (!/^unsupported /.test(message)) throw new BenchFailure(`${model.id}: the sandbox failed: ${message}`);
         unsupported.push(`${model.id}: ${message}`);
-        const native = await median(runs, () => answerNativeRequest({ op: 'run', model: bytes, inputs }));
+        const native = await timedMedian(runs, () => answerNativeRequest({ op: 'run', model: bytes, inputs }));
         rows.push({ bench: 'corpus', subject: 'onnxruntime-node (new session + run)', input, runs, medianSeconds: native, ratio: '1.00x (base)' });
         rows.push({ bench: 'corpus', subject: 'sandbox (worker + wasm engine)', input, runs: 0, check: `unsupported: ${message.replace(/^unsupported /, '').slice(0, 60)}` });
         continue;
@@ -137,7 +122,7 @@ export const corpusBenchmark: Benchmark = {
       const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 4 });
       const warmFeeds = feeds(inputs);
       await session.run(warmFeeds);
-      const warm = await median(runs * 2, () => session.run(warmFeeds));
+      const warm = await timedMedian(runs * 2, () => session.run(warmFeeds));
       await session.release();
       const request = Uint8Array.from(encodeRequest(bytes, inputs));
       const { seconds: engineWarm, fresh } = await warmEngine(module, request, runs * 2);
@@ -153,7 +138,7 @@ export const corpusBenchmark: Benchmark = {
     }
     const summary = (label: string, list: { id: string; ratio: number }[]) => {
       if (!list.length) return `${label}: no model ran in the sandbox`;
-      const med = medianOf(list.map((r) => r.ratio));
+      const med = median(list.map((r) => r.ratio));
       const worst = list.reduce((a, b) => (b.ratio > a.ratio ? b : a));
       const over = list.filter((r) => r.ratio > GOAL_MAX).map((r) => r.id);
       const met = med <= GOAL_MEDIAN && !over.length;

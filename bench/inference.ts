@@ -17,6 +17,7 @@ import { runNative } from '../src/smoke/native-runner.js';
 import { answerNativeRequest } from '../src/native/ort-session.js';
 import { runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';
 import { compareOutputs, DEFAULT_TOLERANCE } from '../src/smoke/compare-outputs.js';
+import { timedMedian } from './measure.js';
 import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type Benchmark } from './types.js';
 
 const MODELS = [
@@ -24,17 +25,6 @@ const MODELS = [
   { label: 'small CNN', path: join(PROJECT_ROOT, 'models', 'cnn', 'small-cnn.onnx') },
 ];
 const BATCH = 32;
-
-async function median(runs: number, fn: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    times.push((performance.now() - start) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
 
 export const inferenceBenchmark: Benchmark = {
   name: 'inference',
@@ -52,18 +42,18 @@ export const inferenceBenchmark: Benchmark = {
       const verdict = compareOutputs(await runOnnxInSandbox(bytes, inputs), await runNative(bytes, inputs, isolated), DEFAULT_TOLERANCE);
       if (!verdict.ok) throw new BenchFailure(`${model.label}: sandbox and native disagree: ${verdict.reason}`);
 
-      const sandbox = await median(runs, () => runOnnxInSandbox(bytes, inputs));
+      const sandbox = await timedMedian(runs, () => runOnnxInSandbox(bytes, inputs));
       // onnxruntime-node in this process (the peer), and in its own child process as smoke runs it.
-      const native = await median(runs, () => answerNativeRequest({ op: 'run', model: bytes, inputs }));
-      const child = await median(runs, () => runNative(bytes, inputs, isolated));
+      const native = await timedMedian(runs, () => answerNativeRequest({ op: 'run', model: bytes, inputs }));
+      const child = await timedMedian(runs, () => runNative(bytes, inputs, isolated));
       const session = await ort.InferenceSession.create(bytes);
       const feeds = Object.fromEntries(inputs.map((t) => [t.name, new ort.Tensor('float32', new Float32Array(Uint8Array.from(t.data).buffer), [...t.dims])]));
-      const warm = await median(runs * 4, () => session.run(feeds));
+      const warm = await timedMedian(runs * 4, () => session.run(feeds));
       await session.release();
       // The engine's own compute: one plugin instance, called repeatedly in this thread.
       const plugin = await createPlugin({ wasm: [{ data: await loadEngineWasm() }] }, { useWasi: false });
       const request = Uint8Array.from(encodeRequest(bytes, inputs));
-      const engineWarm = await median(runs * 4, () => plugin.call('run', request));
+      const engineWarm = await timedMedian(runs * 4, () => plugin.call('run', request));
       await plugin.close();
       const input = `${model.label}, batch ${BATCH}`;
       rows.push({ bench: 'inference', subject: 'onnxruntime-node (new session + run)', input, runs, medianSeconds: native, ratio: '1.00x (base)' });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './format.js';
 import { BenchFailure } from './types.js';
 
 /** GNU time (Debian package "time"): the one RSS method used for every contender. */
@@ -53,4 +54,15 @@ export async function measureCommand(command: string, args: readonly string[], o
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Median wall time of `runs` sequential calls of `fn`, in seconds (in this process, performance.now). */
+export async function timedMedian(runs: number, fn: () => Promise<unknown>): Promise<number> {
+  const seconds: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    seconds.push((performance.now() - start) / 1000);
+  }
+  return median(seconds);
 }

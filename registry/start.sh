@@ -15,6 +15,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+. "$ROOT/scripts/lib/daemon.sh"
 PORT="${MODELSHIP_REGISTRY_PORT:-5000}"
 IP="127.0.0.1"
 DATA_DIR="${MODELSHIP_REGISTRY_DATA_DIR:-$ROOT/.modelship/registry}"
@@ -79,21 +80,9 @@ ready() { # ready HOST:PORT
   [ "$code" = 200 ] || [ "$code" = 401 ]
 }
 
-is_registry() { # pid alive and a registry (pids get reused)
-  [[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null \
-    && [[ "$(ps -o args= -p "$1" 2>/dev/null || true)" == *registry*serve* ]]
-}
-recorded_pid() { [ -s "$PIDFILE" ] && head -n1 "$PIDFILE" | tr -dc '0-9'; }
-
-wait_ready() { # wait_ready PID ADDR
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    is_registry "$1" || return 1
-    ready "$2" && return 0
-    sleep 0.2
-  done
-  return 1
-}
+PATTERN="*registry*serve*"
+is_registry() { daemon_is "$1" "$PATTERN"; }
+wait_ready() { daemon_wait "$1" "$PATTERN" "$READY_TIMEOUT" 0.2 ready "$2"; } # wait_ready PID ADDR
 
 fail() { # fail MESSAGE [PID]
   echo "start.sh: $1" >&2
@@ -102,7 +91,7 @@ fail() { # fail MESSAGE [PID]
   exit 1
 }
 
-pid="$(recorded_pid || true)"
+pid="$(daemon_recorded_pid "$PIDFILE" || true)"
 if [ -n "$pid" ] && is_registry "$pid"; then
   running="$(head -n1 "$ADDRFILE" 2>/dev/null || echo "$connect")"
   if ready "$running" || wait_ready "$pid" "$running"; then
@@ -154,13 +143,7 @@ port_busy "$connect" && die "port $PORT on $IP is already in use (pick another w
 chmod 600 "$CONFIG"
 
 echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) start.sh: $BIN serve $CONFIG" >> "$LOG"
-launcher=()
-command -v setsid >/dev/null 2>&1 && launcher=(setsid)
-${launcher[@]+"${launcher[@]}"} nohup bash -c 'echo $$ > "$0"; exec "$@"' "$PIDFILE" "$BIN" serve "$CONFIG" \
-  >> "$LOG" 2>&1 < /dev/null &
-
-for _ in $(seq 1 50); do pid="$(recorded_pid || true)"; [ -n "$pid" ] && break; sleep 0.1; done
-[ -n "$pid" ] || fail "registry did not record its pid in $PIDFILE"
+pid="$(daemon_launch "$PIDFILE" "$LOG" "$BIN" serve "$CONFIG")" || fail "registry did not record its pid in $PIDFILE"
 echo "$connect" > "$ADDRFILE"
 
 if ! wait_ready "$pid" "$connect"; then

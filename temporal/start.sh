@@ -11,6 +11,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+. "$ROOT/scripts/lib/daemon.sh"
 
 PORT="${MODELSHIP_TEMPORAL_PORT:-7233}"
 UI_PORT="${MODELSHIP_TEMPORAL_UI_PORT:-8233}"
@@ -74,24 +75,10 @@ healthy() { # healthy ADDRESS
   [[ "$out" == *SERVING* ]]
 }
 
-# Only trust a pid that is alive AND is a temporal dev server (pids get reused).
-is_server() { # is_server PID
-  [[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null \
-    && [[ "$(ps -o args= -p "$1" 2>/dev/null || true)" == *start-dev* ]]
-}
-
-recorded_pid() { [ -s "$PIDFILE" ] && head -n1 "$PIDFILE" | tr -dc '0-9'; }
-
+PATTERN="*start-dev*"
+is_server() { daemon_is "$1" "$PATTERN"; }
 # Wait until PID serves on ADDR, or it dies, or the timeout passes.
-wait_healthy() { # wait_healthy PID ADDR
-  local deadline=$((SECONDS + HEALTH_TIMEOUT))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    is_server "$1" || return 1
-    healthy "$2" && return 0
-    sleep 0.5
-  done
-  return 1
-}
+wait_healthy() { daemon_wait "$1" "$PATTERN" "$HEALTH_TIMEOUT" 0.5 healthy "$2"; } # wait_healthy PID ADDR
 
 fail() { # fail MESSAGE [PID-to-kill]
   echo "start.sh: $1" >&2
@@ -108,7 +95,7 @@ fail() { # fail MESSAGE [PID-to-kill]
 }
 
 # --- Already running for this data dir? -------------------------------------
-pid="$(recorded_pid || true)"
+pid="$(daemon_recorded_pid "$PIDFILE" || true)"
 if [ -n "$pid" ] && is_server "$pid"; then
   running_addr="$ADDRESS"; running_ui="$UI_URL"
   if [ -s "$ADDRFILE" ]; then
@@ -156,21 +143,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 done < "$SA_FILE"
 
 # --- Launch, detached -------------------------------------------------------
-# setsid + nohup: own session, so it survives this script and its terminal.
-# The inner bash records its own pid then execs the server, so the pidfile is
-# the server's pid whether or not setsid had to fork.
 echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) start.sh: $BIN ${args[*]}" >> "$LOG"
-launcher=()
-command -v setsid >/dev/null 2>&1 && launcher=(setsid)
-${launcher[@]+"${launcher[@]}"} nohup bash -c 'echo $$ > "$0"; exec "$@"' "$PIDFILE" "$BIN" "${args[@]}" \
-  >> "$LOG" 2>&1 < /dev/null &
-
-for _ in $(seq 1 50); do
-  pid="$(recorded_pid || true)"
-  [ -n "$pid" ] && break
-  sleep 0.1
-done
-[ -n "$pid" ] || fail "server did not record its pid in $PIDFILE"
+pid="$(daemon_launch "$PIDFILE" "$LOG" "$BIN" "${args[@]}")" || fail "server did not record its pid in $PIDFILE"
 printf '%s\n%s\n' "$ADDRESS" "$([ "$HEADLESS" -eq 1 ] && echo disabled || echo "$UI_URL")" > "$ADDRFILE"
 
 if ! wait_healthy "$pid" "$ADDRESS"; then

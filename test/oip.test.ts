@@ -16,7 +16,7 @@ import type { ActivityDeps } from '../src/activities/deps.js';
 import type { Judgement } from '../src/canary/analysis/types.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { ServingAdminClient } from '../src/serving/admin-client.js';
-import { fromHalfBits, toHalfBits } from '../src/serving/oip-datatypes.js';
+import { halfToNumber, numberToHalf } from '../src/sandbox/half-float.js';
 import { trafficBucket } from '../src/serving/router.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { makeSignedBundle } from './helpers/bundle-fixture.js';
@@ -222,12 +222,12 @@ describe('Open Inference Protocol with tritonclient', () => {
 
   test('half precision: every 16-bit pattern but NaN survives bits → number → bits', () => {
     for (let bits = 0; bits < 0x10000; bits++) {
-      const value = fromHalfBits(bits);
+      const value = halfToNumber(bits);
       if (Number.isNaN(value)) continue;
-      assert.equal(toHalfBits(value), bits, `0x${bits.toString(16)}`);
+      assert.equal(numberToHalf(value), bits, `0x${bits.toString(16)}`);
     }
-    assert.equal(toHalfBits(65520), 0x7c00, 'rounds past the largest half to Infinity');
-    assert.equal(toHalfBits(1 + 2 ** -11), 0x3c00, 'ties round to even');
+    assert.equal(numberToHalf(65520), 0x7c00, 'rounds past the largest half to Infinity');
+    assert.equal(numberToHalf(1 + 2 ** -11), 0x3c00, 'ties round to even');
   });
 });
 

@@ -9,10 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import createPlugin, { type Plugin } from '@extism/extism';
-import ort from 'onnxruntime-node';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { decodeResponse, encodeRequest, type Tensor, type TensorType } from '../src/sandbox/tensor-codec.js';
+import type { Tensor } from '../src/sandbox/tensor-codec.js';
 import { seededRandom } from '../src/smoke/seeded-random.js';
+import {
+  assertClose, type Bytes, expectRejection, FLOAT, floatTensor, INT64, model, node, pbBytes, pbInt, pbMsg, pbStr, runEngine, runNative, valueInfo, varint,
+} from './helpers/onnx-models.js';
 
 // tsconfig has no DOM lib, so type the bits of the WebAssembly global this test uses.
 interface WasmApi {
@@ -44,123 +46,12 @@ async function newPlugin(): Promise<Plugin> {
   return createPlugin({ wasm: [{ data: wasm }] }, { useWasi: false });
 }
 
-/**
- * Runs the engine. The request is copied into a fresh Uint8Array: @extism/extism 1.0.3 stores
- * a Uint8Array input by its whole underlying ArrayBuffer, ignoring byteOffset/byteLength, so a
- * pooled Buffer slice would hand the plugin unrelated bytes.
- */
-async function runEngine(plugin: Plugin, model: Uint8Array, inputs: readonly Tensor[]): Promise<Tensor[]> {
-  const out = await plugin.call('run', new Uint8Array(encodeRequest(model, inputs)));
-  assert.ok(out, 'the engine returned no output');
-  return decodeResponse(out.bytes());
-}
-
-async function runNative(model: Uint8Array, inputs: readonly Tensor[]): Promise<Tensor[]> {
-  const session = await ort.InferenceSession.create(model, { logSeverityLevel: 4 });
-  try {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const t of inputs) feeds[t.name] = new ort.Tensor(t.type as 'float32' | 'int64', typed(t) as Float32Array, [...t.dims]);
-    const results = await session.run(feeds);
-    return session.outputNames.map((name) => {
-      const v = results[name]!;
-      const data = v.data as ArrayBufferView;
-      return { name, type: v.type as TensorType, dims: [...v.dims], data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
-    });
-  } finally {
-    await session.release();
-  }
-}
-
-function typed(t: Tensor): Float32Array | BigInt64Array | Uint8Array {
-  const buffer = Uint8Array.from(t.data).buffer;
-  if (t.type === 'float32') return new Float32Array(buffer);
-  if (t.type === 'int64') return new BigInt64Array(buffer);
-  return new Uint8Array(buffer);
-}
-
-function floatTensor(name: string, dims: number[], seed: number, scale = 2): Tensor {
-  const next = seededRandom(seed);
-  const values = new Float32Array(dims.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < values.length; i++) values[i] = (next() * 2 - 1) * scale;
-  return { name, type: 'float32', dims, data: new Uint8Array(values.buffer) };
-}
-
-function assertClose(got: readonly Tensor[], want: readonly Tensor[], atol: number): void {
-  assert.deepEqual(
-    got.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
-    want.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
-  );
-  for (let k = 0; k < got.length; k++) {
-    const a = typed(got[k]!);
-    const b = typed(want[k]!);
-    assert.equal(a.length, b.length);
-    for (let i = 0; i < a.length; i++) {
-      if (typeof a[i] === 'bigint' || got[k]!.type !== 'float32') {
-        assert.equal(a[i], b[i], `${got[k]!.name}[${i}]`);
-        continue;
-      }
-      const d = Math.abs((a[i] as number) - (b[i] as number));
-      assert.ok(d <= atol, `${got[k]!.name}[${i}]: engine ${a[i]} vs onnxruntime ${b[i]} (|diff| ${d} > ${atol})`);
-    }
-  }
-}
-
-// ---- a minimal protobuf writer for hand-built test models ----
-
-type Bytes = number[];
-const utf8 = (s: string): Bytes => [...Buffer.from(s, 'utf8')];
-function varint(v: number | bigint): Bytes {
-  let n = BigInt.asUintN(64, BigInt(v));
-  const out: Bytes = [];
-  do {
-    const b = Number(n & 0x7fn);
-    n >>= 7n;
-    out.push(n > 0n ? b | 0x80 : b);
-  } while (n > 0n);
-  return out;
-}
-const pbInt = (field: number, v: number | bigint): Bytes => [...varint(field << 3), ...varint(v)];
-const pbBytes = (field: number, b: Bytes): Bytes => [...varint((field << 3) | 2), ...varint(b.length), ...b];
-const pbStr = (field: number, s: string): Bytes => pbBytes(field, utf8(s));
-const pbMsg = (field: number, ...parts: Bytes[]): Bytes => pbBytes(field, parts.flat());
-
-const FLOAT = 1;
 const UINT8 = 2;
-const INT64 = 7;
-
-/** ValueInfoProto (graph input 11 / output 12) with a tensor type. */
-function valueInfo(field: number, name: string, elemType: number, dims: readonly (number | string)[]): Bytes {
-  const shape = dims.map((d) => pbMsg(1, typeof d === 'number' ? pbInt(1, d) : pbStr(2, d)));
-  return pbMsg(field, pbStr(1, name), pbMsg(2, pbMsg(1, pbInt(1, elemType), pbMsg(2, ...shape))));
-}
-
-function node(op: string, name: string, inputs: string[], outputs: string[], ...attrs: Bytes[]): Bytes {
-  return pbMsg(1, ...inputs.map((i) => pbStr(1, i)), ...outputs.map((o) => pbStr(2, o)), pbStr(3, name), pbStr(4, op), ...attrs);
-}
 
 /** AttributeProto TENSOR holding an int64 vector. */
 function int64TensorAttr(name: string, values: readonly number[]): Bytes {
   const tensor = [...pbInt(1, values.length), ...pbInt(2, INT64), ...pbBytes(7, values.flatMap((v) => varint(v)))];
   return pbMsg(5, pbStr(1, name), pbInt(20, 4), pbMsg(5, tensor));
-}
-
-function model(opset: number, graph: Bytes[]): Uint8Array {
-  return Uint8Array.from([...pbInt(1, 8), ...pbMsg(7, ...graph, pbStr(2, 'g')), ...pbMsg(8, pbStr(1, ''), pbInt(2, opset))]);
-}
-
-/** The plugin call must reject with a plugin error (not a trap) whose message matches. */
-async function expectRejection(plugin: Plugin, bytes: Uint8Array, inputs: readonly Tensor[], pattern: RegExp): Promise<string> {
-  let caught: unknown;
-  try {
-    await runEngine(plugin, bytes, inputs);
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof Error, 'the call should have rejected');
-  assert.ok(!isTrap(caught), `the plugin trapped: ${caught.message}`);
-  assert.match(caught.message, /^Plugin-originated error: /);
-  assert.match(caught.message, pattern);
-  return caught.message;
 }
 
 describe('onnx-engine plugin', () => {

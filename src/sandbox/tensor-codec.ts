@@ -10,6 +10,8 @@
  *
  * The plugin decodes the same format in AssemblyScript (plugins/onnx-engine/assembly/codec.ts).
  */
+import { bfloat16ToNumber, halfToNumber } from './half-float.js';
+
 export const REQUEST_MAGIC = 'MSI1';
 export const RESPONSE_MAGIC = 'MSO1';
 
@@ -186,22 +188,6 @@ export function typedValues(t: Tensor): TypedValues {
     case 'bool':
       return new Uint8Array(buffer);
   }
-}
-
-/** The value of an IEEE 754 binary16 bit pattern. */
-export function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const mant = bits & 0x3ff;
-  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-/** The value of a bfloat16 bit pattern (the top half of a float32). */
-export function bfloat16ToNumber(bits: number): number {
-  const b = new Float32Array(new Uint32Array([bits << 16]).buffer);
-  return b[0]!;
 }
 
 /** A tensor's element values: numbers (float16/bfloat16 decoded, bool 0/1) or bigints (int64, uint64). */

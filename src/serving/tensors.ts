@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { TensorSignature } from '../release/types.js';
 import { InvalidRequestError } from './errors.js';
-import { fromHalfBits, toHalfBits } from './oip-datatypes.js';
+import { halfToNumber, numberToHalf } from '../sandbox/half-float.js';
 
 /** A tensor in the JSON API: row-major values and their dimensions. */
 export interface JsonTensor {
@@ -15,7 +15,7 @@ type Feeds = Record<string, ort.Tensor>;
 const JSON_TYPES: Record<string, { what: string; make: (values: unknown[], where: string) => ort.Tensor['data'] }> = {
   float32: { what: 'a number', make: (v, w) => Float32Array.from(numbers(v, w)) },
   float64: { what: 'a number', make: (v, w) => Float64Array.from(numbers(v, w)) },
-  float16: { what: 'a number', make: (v, w) => Uint16Array.from(numbers(v, w), toHalfBits) },
+  float16: { what: 'a number', make: (v, w) => Uint16Array.from(numbers(v, w), numberToHalf) },
   int64: { what: 'an integer', make: (v, w) => BigInt64Array.from(integers(v, w, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), (n) => BigInt(n)) },
   uint64: { what: 'an integer', make: (v, w) => BigUint64Array.from(integers(v, w, 0, Number.MAX_SAFE_INTEGER), (n) => BigInt(n)) },
   int32: { what: 'an integer', make: (v, w) => Int32Array.from(integers(v, w, -0x80000000, 0x7fffffff)) },
@@ -188,7 +188,7 @@ export function tensorToJsonValues(value: ort.Tensor): Array<number | boolean | 
   else {
     const half = value.type === 'float16' && raw instanceof Uint16Array;
     for (let i = 0; i < raw.length; i++) {
-      const n = half ? fromHalfBits(raw[i] as number) : Number(raw[i]);
+      const n = half ? halfToNumber(raw[i] as number) : Number(raw[i]);
       data[i] = Number.isFinite(n) ? n : null;
     }
   }

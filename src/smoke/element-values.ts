@@ -5,6 +5,7 @@
 import { ELEMENT_BYTES, ONNX_DATA_TYPE, type TensorType } from '../sandbox/tensor-codec.js';
 import type { TensorSignature } from '../release/types.js';
 import { SmokeInputError } from './errors.js';
+import { numberToHalf } from '../sandbox/half-float.js';
 
 /** Inclusive value range of each integer type (bool as 0/1); floats have none. */
 export const INTEGER_RANGES: Partial<Record<TensorType, readonly [bigint, bigint]>> = {
@@ -21,32 +22,6 @@ export const INTEGER_RANGES: Partial<Record<TensorType, readonly [bigint, bigint
 
 export function isFloat(type: TensorType): boolean {
   return type === 'float16' || type === 'float32' || type === 'float64';
-}
-
-/** The nearest IEEE 754 binary16 bit pattern (round half to even), as numpy's astype(float16). */
-export function numberToHalf(value: number): number {
-  const f32 = new Float32Array([value]);
-  const bits = new Uint32Array(f32.buffer)[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  let mant = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  return sign | half;
 }
 
 /**

@@ -3,7 +3,8 @@ import type { DeclaredInput } from '../onnx/declared-shapes.js';
 import { ELEMENT_BYTES, elementCount, type Tensor, type TensorType } from '../sandbox/tensor-codec.js';
 import { seededRandom } from './seeded-random.js';
 import { SmokeInputError } from './errors.js';
-import { INTEGER_RANGES, isFloat, numberToHalf, tensorTypeOf } from './element-values.js';
+import { INTEGER_RANGES, isFloat, tensorTypeOf } from './element-values.js';
+import { numberToHalf } from '../sandbox/half-float.js';
 
 export { tensorTypeOf };
 import { MAX_GENERATED_ELEMENTS, type IntRange, type SmokeInputSpec } from './input-spec.js';

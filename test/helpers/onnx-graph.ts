@@ -11,29 +11,7 @@ import { answerNativeRequest } from '../../src/native/ort-session.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { ONNX_DATA_TYPE, decodeResponse, encodeRequest, type Tensor, type TensorType } from '../../src/sandbox/tensor-codec.js';
 import { seededRandom } from '../../src/smoke/seeded-random.js';
-
-// ---- protobuf ----
-
-type Bytes = number[];
-function varint(v: number | bigint): Bytes {
-  let n = BigInt.asUintN(64, BigInt(v));
-  const out: Bytes = [];
-  do {
-    const b = Number(n & 0x7fn);
-    n >>= 7n;
-    out.push(n > 0n ? b | 0x80 : b);
-  } while (n > 0n);
-  return out;
-}
-const pbInt = (field: number, v: number | bigint): Bytes => [...varint(field << 3), ...varint(v)];
-const pbBytes = (field: number, b: ArrayLike<number>): Bytes => [...varint((field << 3) | 2), ...varint(b.length), ...Array.from(b)];
-const pbStr = (field: number, s: string): Bytes => pbBytes(field, [...Buffer.from(s, 'utf8')]);
-const pbMsg = (field: number, ...parts: Bytes[]): Bytes => pbBytes(field, parts.flat());
-const pbF32 = (field: number, v: number): Bytes => {
-  const b = Buffer.alloc(4);
-  b.writeFloatLE(v);
-  return [...varint((field << 3) | 5), ...b];
-};
+import { type Bytes, pbBytes, pbFloat, pbInt, pbMsg, pbStr } from './protobuf.js';
 
 /** An attribute value: number (int if integral and `int` is not false), string, number[] (ints or floats), or a tensor. */
 export type AttrValue = number | string | { ints: readonly number[] } | { floats: readonly number[] } | { float: number } | { tensor: Tensor };
@@ -45,9 +23,9 @@ function tensorProto(t: Tensor): Bytes {
 function attribute(name: string, v: AttrValue): Bytes {
   if (typeof v === 'string') return pbMsg(5, pbStr(1, name), pbInt(20, 3), pbStr(4, v));
   if (typeof v === 'number') return pbMsg(5, pbStr(1, name), pbInt(20, 2), pbInt(3, v));
-  if ('float' in v) return pbMsg(5, pbStr(1, name), pbInt(20, 1), pbF32(2, v.float));
+  if ('float' in v) return pbMsg(5, pbStr(1, name), pbInt(20, 1), pbFloat(2, v.float));
   if ('ints' in v) return pbMsg(5, pbStr(1, name), pbInt(20, 7), ...v.ints.map((i) => pbInt(8, i)));
-  if ('floats' in v) return pbMsg(5, pbStr(1, name), pbInt(20, 6), ...v.floats.map((f) => pbF32(7, f)));
+  if ('floats' in v) return pbMsg(5, pbStr(1, name), pbInt(20, 6), ...v.floats.map((f) => pbFloat(7, f)));
   return pbMsg(5, pbStr(1, name), pbInt(20, 4), pbMsg(5, tensorProto(v.tensor)));
 }
 

@@ -8,29 +8,9 @@ import ort from 'onnxruntime-node';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { decodeResponse, encodeRequest, type Tensor, type TensorType } from '../../src/sandbox/tensor-codec.js';
 import { seededRandom } from '../../src/smoke/seeded-random.js';
+import { type Bytes, pbBytes, pbFloat, pbInt, pbMsg, pbStr, varint } from './protobuf.js';
 
-export type Bytes = number[];
-
-const utf8 = (s: string): Bytes => [...Buffer.from(s, 'utf8')];
-export function varint(v: number | bigint): Bytes {
-  let n = BigInt.asUintN(64, BigInt(v));
-  const out: Bytes = [];
-  do {
-    const b = Number(n & 0x7fn);
-    n >>= 7n;
-    out.push(n > 0n ? b | 0x80 : b);
-  } while (n > 0n);
-  return out;
-}
-export const pbInt = (field: number, v: number | bigint): Bytes => [...varint(field << 3), ...varint(v)];
-export const pbBytes = (field: number, b: Bytes): Bytes => [...varint((field << 3) | 2), ...varint(b.length), ...b];
-export const pbStr = (field: number, s: string): Bytes => pbBytes(field, utf8(s));
-export const pbMsg = (field: number, ...parts: Bytes[]): Bytes => pbBytes(field, parts.flat());
-const pbFloat = (field: number, v: number): Bytes => {
-  const b = Buffer.alloc(4);
-  b.writeFloatLE(v);
-  return [...varint((field << 3) | 5), ...b];
-};
+export { type Bytes, pbBytes, pbInt, pbMsg, pbStr, varint } from './protobuf.js';
 
 export const FLOAT = 1;
 export const INT32 = 6;

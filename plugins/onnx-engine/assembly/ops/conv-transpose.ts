@@ -7,7 +7,7 @@ import { failed, unsupported } from "../errors";
 import { FLOAT, MAX_TENSOR_BYTES, allocBuffer, dimsToString, newTensor } from "../tensor";
 import { OpContext } from "./context";
 import { sgemm } from "./gemm";
-import { Window, kernelShape } from "./window";
+import { Window, ints, kernelShape } from "./window";
 
 /** Adds col [C * kd*kh*kw, inD*inH*inW] (X's positions) into image [C, D, H, W]: the adjoint of im2col. */
 function col2im(pcol: usize, channels: i32, w: Window, px: usize): void {
@@ -47,28 +47,6 @@ function col2im(pcol: usize, channels: i32, w: Window, px: usize): void {
   }
 }
 
-function intsAttr(ctx: OpContext, name: string, n: i32, def: i64, min: i64): Array<i64> | null {
-  const a = ctx.attrInts(name);
-  if (failed()) return null;
-  const out = new Array<i64>(n);
-  if (a === null) {
-    for (let i = 0; i < n; i++) out[i] = def;
-    return out;
-  }
-  if (a.length != n) {
-    ctx.error("attribute " + name + " has " + a.length.toString() + " values, expected " + n.toString());
-    return null;
-  }
-  for (let i = 0; i < n; i++) {
-    if (a[i] < min || a[i] > 0x7fffffff) {
-      ctx.error("attribute " + name + " has invalid value " + a[i].toString());
-      return null;
-    }
-    out[i] = a[i];
-  }
-  return out;
-}
-
 export function convTransposeOp(ctx: OpContext): void {
   const x = ctx.float(0, "X");
   const wt = ctx.float(1, "W");
@@ -98,21 +76,23 @@ export function convTransposeOp(ctx: OpContext): void {
     for (let i = 0; i < s; i++) if (ks[i] != kernel[i]) return ctx.error("kernel_shape does not match W shape " + dimsToString(wt.dims));
   }
   if (bias !== null && (bias.rank != 1 || bias.dims[0] != m)) return ctx.error("B shape " + dimsToString(bias.dims) + " should be [" + m.toString() + "]");
-  const strides = intsAttr(ctx, "strides", s, 1, 1);
+  const strides = ints(ctx, "strides", s, 1, 1);
   if (strides === null) return;
-  const dilations = intsAttr(ctx, "dilations", s, 1, 1);
+  const dilations = ints(ctx, "dilations", s, 1, 1);
   if (dilations === null) return;
-  const outPad = intsAttr(ctx, "output_padding", s, 0, 0);
+  const outPad = ints(ctx, "output_padding", s, 0, 0);
   if (outPad === null) return;
   const autoPad = ctx.attrString("auto_pad", "NOTSET");
   if (failed()) return;
   if (autoPad != "NOTSET" && autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER" && autoPad != "VALID") return ctx.error('attribute auto_pad has invalid value "' + autoPad + '"');
-  let pads = intsAttr(ctx, "pads", 2 * s, 0, 0);
-  if (pads === null) return;
+  const padsAttr = ints(ctx, "pads", 2 * s, 0, 0);
+  if (padsAttr === null) return;
   const outShape = ctx.attrInts("output_shape");
   if (failed()) return;
   if (outShape !== null && outShape.length != s) return ctx.error("attribute output_shape has " + outShape.length.toString() + " values, expected " + s.toString() + " (one per spatial dimension)");
-  if (autoPad != "NOTSET") for (let i = 0; i < 2 * s; i++) pads[i] = 0;
+  // i64: the full output size below may pass 2^31 before it is checked
+  const pads = new StaticArray<i64>(2 * s);
+  if (autoPad == "NOTSET") for (let i = 0; i < 2 * s; i++) pads[i] = padsAttr[i];
 
   const w = new Window();
   w.spatial = s;
@@ -120,7 +100,7 @@ export function convTransposeOp(ctx: OpContext): void {
   const outDims = [n, m];
   for (let i = 0; i < s; i++) {
     const inD = <i64>x.dims[i + 2];
-    const st = strides[i], dl = dilations[i], op = outPad[i];
+    const st = <i64>strides[i], dl = <i64>dilations[i], op = <i64>outPad[i];
     if (op >= max<i64>(st, dl)) return ctx.error("output_padding " + op.toString() + " must be less than max(stride, dilation) = " + max<i64>(st, dl).toString() + " in spatial dimension " + i.toString());
     const full: i64 = (inD - 1) * st + op + (<i64>kernel[i] - 1) * dl + 1;
     let target: i64 = -1;

@@ -5,7 +5,7 @@ import { failed, unsupported } from "../errors";
 import { INT32, INT8, MAX_TENSOR_BYTES, Tensor, allocBuffer, dimsToString, newTensor } from "../tensor";
 import { OpContext } from "./context";
 import { im2col } from "./conv";
-import { igemm, requantize, scales, widen, zeroPoints } from "./integer-gemm";
+import { igemm, qlinearInputs, requantize, scales, widen, zeroPoints } from "./integer-gemm";
 import { loadQ, quantized } from "./quantize";
 import { Window, kernelShape, resolveWindow } from "./window";
 
@@ -113,20 +113,13 @@ export function convIntegerOp(ctx: OpContext): void {
 }
 
 export function qlinearConvOp(ctx: OpContext): void {
-  const x = ctx.input(0, "x");
-  const xScale = ctx.float(1, "x_scale");
-  const xZp = ctx.input(2, "x_zero_point");
-  const wt = ctx.input(3, "w");
-  const wScale = ctx.float(4, "w_scale");
-  const wZp = ctx.input(5, "w_zero_point");
-  const yScale = ctx.float(6, "y_scale");
-  const yZp = ctx.input(7, "y_zero_point");
-  if (xScale === null || xZp === null || wScale === null || wZp === null || yScale === null || yZp === null) return;
-  if (!quantized(ctx, x, "x") || !quantized(ctx, wt, "w") || !quantized(ctx, yZp, "y_zero_point")) return;
+  const q = qlinearInputs(ctx, "x", "w");
+  if (q === null) return;
+  const X = q.a, xScale = q.aScale, xZp = q.aZp;
+  const W = q.b, wScale = q.bScale, wZp = q.bZp;
+  const yScale = q.yScale, yZp = q.yZp;
   const bias = ctx.optional(8);
   if (bias !== null && bias.dtype != INT32) return ctx.unsupportedType(bias, "B");
-  const X = changetype<Tensor>(x);
-  const W = changetype<Tensor>(wt);
   const cs = convShape(ctx, X, W);
   if (cs === null) return;
   const xzp = zeroPoints(ctx, xZp, X, "x_zero_point", 1, "tensor");

@@ -247,19 +247,41 @@ export function matmulIntegerOp(ctx: OpContext): void {
   ctx.setOutput(0, out);
 }
 
-export function qlinearMatMulOp(ctx: OpContext): void {
-  const a = ctx.input(0, "a");
-  const aScale = ctx.float(1, "a_scale");
-  const aZp = ctx.input(2, "a_zero_point");
-  const b = ctx.input(3, "b");
-  const bScale = ctx.float(4, "b_scale");
-  const bZp = ctx.input(5, "b_zero_point");
+/** The eight inputs QLinearMatMul and QLinearConv share: two quantized operands, each with its scale and zero point, then y's. */
+export class QLinearInputs {
+  constructor(
+    public a: Tensor,
+    public aScale: Tensor,
+    public aZp: Tensor,
+    public b: Tensor,
+    public bScale: Tensor,
+    public bZp: Tensor,
+    public yScale: Tensor,
+    public yZp: Tensor,
+  ) {}
+}
+
+/** Reads and type-checks them, operands named `a` and `b` ("a"/"b" or "x"/"w"); null after an error. */
+export function qlinearInputs(ctx: OpContext, a: string, b: string): QLinearInputs | null {
+  const ta = ctx.input(0, a);
+  const aScale = ctx.float(1, a + "_scale");
+  const aZp = ctx.input(2, a + "_zero_point");
+  const tb = ctx.input(3, b);
+  const bScale = ctx.float(4, b + "_scale");
+  const bZp = ctx.input(5, b + "_zero_point");
   const yScale = ctx.float(6, "y_scale");
   const yZp = ctx.input(7, "y_zero_point");
-  if (aScale === null || aZp === null || bScale === null || bZp === null || yScale === null || yZp === null) return;
-  if (!quantized(ctx, a, "a") || !quantized(ctx, b, "b") || !quantized(ctx, yZp, "y_zero_point")) return;
-  const A = changetype<Tensor>(a);
-  const B = changetype<Tensor>(b);
+  if (aScale === null || aZp === null || bScale === null || bZp === null || yScale === null || yZp === null) return null;
+  if (!quantized(ctx, ta, a) || !quantized(ctx, tb, b) || !quantized(ctx, yZp, "y_zero_point")) return null;
+  return new QLinearInputs(changetype<Tensor>(ta), aScale, aZp, changetype<Tensor>(tb), bScale, bZp, yScale, yZp);
+}
+
+export function qlinearMatMulOp(ctx: OpContext): void {
+  const q = qlinearInputs(ctx, "a", "b");
+  if (q === null) return;
+  const A = q.a, aScale = q.aScale, aZp = q.aZp;
+  const B = q.b, bScale = q.bScale, bZp = q.bZp;
+  const yScale = q.yScale, yZp = q.yZp;
   const s = matmulShapes(ctx, A, B);
   if (s === null) return;
   const azp = zeroPoints(ctx, aZp, A, "a_zero_point", 1, "tensor");

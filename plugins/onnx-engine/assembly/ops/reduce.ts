@@ -118,16 +118,7 @@ export function reduceOp(ctx: OpContext, op: i32): void {
           case R_L2: case R_SUM_SQUARE: acc[o] = a + v * v; break;
         }
       }
-      for (let d = r - 1; d >= 0; d--) {
-        const nv = idx[d] + 1;
-        if (nv < x.dims[d]) {
-          idx[d] = nv;
-          o += ostr[d];
-          break;
-        }
-        idx[d] = 0;
-        o -= ostr[d] * (nv - 1);
-      }
+      o = nextOffset(idx, x.dims, ostr, o);
     }
     if (pass == 1) {
       const sm = sums!;
@@ -145,6 +136,24 @@ export function reduceOp(ctx: OpContext, op: i32): void {
     out.storeF64(i, v);
   }
   ctx.setOutput(0, out);
+}
+
+/**
+ * Steps the row-major index `idx` over `dims` to the next element and returns output offset
+ * `o` moved with it (`ostr` is 0 along reduced axes, so their elements share one output).
+ */
+@inline
+function nextOffset(idx: StaticArray<i32>, dims: Array<i32>, ostr: StaticArray<i32>, o: i32): i32 {
+  for (let d = dims.length - 1; d >= 0; d--) {
+    const nv = idx[d] + 1;
+    if (nv < dims[d]) {
+      idx[d] = nv;
+      return o + ostr[d];
+    }
+    idx[d] = 0;
+    o -= ostr[d] * (nv - 1);
+  }
+  return o;
 }
 
 /** Integer reductions, exact in i64 (wrapping like the C++ kernels); Mean truncates. */
@@ -171,16 +180,7 @@ function reduceInt(x: Tensor, out: Tensor, op: i32, ostr: StaticArray<i32>, coun
       case R_L1: acc[o] = a + (v < 0 ? -v : v); break;
       case R_SUM_SQUARE: acc[o] = a + v * v; break;
     }
-    for (let d = r - 1; d >= 0; d--) {
-      const nv = idx[d] + 1;
-      if (nv < x.dims[d]) {
-        idx[d] = nv;
-        o += ostr[d];
-        break;
-      }
-      idx[d] = 0;
-      o -= ostr[d] * (nv - 1);
-    }
+    o = nextOffset(idx, x.dims, ostr, o);
   }
   for (let i = 0; i < n; i++) {
     let v = acc[i];

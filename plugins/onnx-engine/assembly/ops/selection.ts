@@ -128,26 +128,43 @@ class Slices extends Order {
   }
 }
 
+/** X seen as [outer, len, inner] around its optional "axis" attribute; flattened (axis -1) without it. */
+class AxisSplit {
+  axis: i32 = -1;
+  outer: i32 = 1;
+  len: i32 = 0;
+  inner: i32 = 1;
+}
+
+function optionalAxis(ctx: OpContext, x: Tensor, name: string): AxisSplit | null {
+  const hasAxis = ctx.hasAttr("axis");
+  const a = ctx.attrInt("axis", 0);
+  if (failed()) return null;
+  const split = new AxisSplit();
+  split.len = x.size;
+  if (!hasAxis) return split;
+  if (x.rank == 0) {
+    ctx.error(name + " must have rank >= 1 with an axis");
+    return null;
+  }
+  const axis = ctx.axis(a, x.rank, "axis");
+  if (failed()) return null;
+  split.axis = axis;
+  split.len = x.dims[axis];
+  for (let i = 0; i < axis; i++) split.outer *= x.dims[i];
+  for (let i = axis + 1; i < x.rank; i++) split.inner *= x.dims[i];
+  return split;
+}
+
 export function uniqueOp(ctx: OpContext): void {
   const x = ctx.input(0, "X");
   if (x === null) return;
   if (!isNumericType(x.dtype)) return ctx.unsupportedType(x, "X");
   const sorted = ctx.attrInt("sorted", 1) != 0;
-  const hasAxis = ctx.hasAttr("axis");
-  const a = ctx.attrInt("axis", 0);
-  if (failed()) return;
-  let outer = 1;
-  let len = x.size;
-  let inner = 1;
-  let axis = -1;
-  if (hasAxis) {
-    if (x.rank == 0) return ctx.error("X must have rank >= 1 with an axis");
-    axis = ctx.axis(a, x.rank, "axis");
-    if (failed()) return;
-    len = x.dims[axis];
-    for (let i = 0; i < axis; i++) outer *= x.dims[i];
-    for (let i = axis + 1; i < x.rank; i++) inner *= x.dims[i];
-  }
+  const split = optionalAxis(ctx, x, "X");
+  if (split === null) return;
+  const hasAxis = split.axis >= 0;
+  const axis = split.axis, outer = split.outer, len = split.len, inner = split.inner;
   const ord = new Slices(x, outer, len, inner);
   const idx = new StaticArray<i32>(len);
   for (let i = 0; i < len; i++) idx[i] = i;
@@ -215,21 +232,10 @@ export function compressOp(ctx: OpContext): void {
   if (x === null || cond === null) return;
   if (cond.dtype != BOOL) return ctx.unsupportedType(cond, "condition");
   if (cond.rank != 1) return ctx.error("condition must be 1-D, has shape " + dimsToString(cond.dims));
-  const hasAxis = ctx.hasAttr("axis");
-  const a = ctx.attrInt("axis", 0);
-  if (failed()) return;
-  let outer = 1;
-  let len = x.size;
-  let inner = 1;
-  let axis = -1;
-  if (hasAxis) {
-    if (x.rank == 0) return ctx.error("input must have rank >= 1 with an axis");
-    axis = ctx.axis(a, x.rank, "axis");
-    if (failed()) return;
-    len = x.dims[axis];
-    for (let i = 0; i < axis; i++) outer *= x.dims[i];
-    for (let i = axis + 1; i < x.rank; i++) inner *= x.dims[i];
-  }
+  const split = optionalAxis(ctx, x, "input");
+  if (split === null) return;
+  const hasAxis = split.axis >= 0;
+  const axis = split.axis, outer = split.outer, len = split.len, inner = split.inner;
   if (cond.size > len) return ctx.error("condition has " + cond.size.toString() + " values, more than the " + len.toString() + " along the axis");
   const keep = new Array<i32>();
   for (let i = 0; i < cond.size; i++) if (load<u8>(cond.ptr + <usize>i) != 0) keep.push(i);

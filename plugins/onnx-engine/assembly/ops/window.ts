@@ -25,7 +25,8 @@ export class Window {
   }
 }
 
-function ints(ctx: OpContext, name: string, n: i32, def: i32, min: i32): StaticArray<i32> | null {
+/** Attribute `name` as `n` values in [min, 2^31), or `def` for each when absent; null after an error naming the attribute. */
+export function ints(ctx: OpContext, name: string, n: i32, def: i32, min: i32): StaticArray<i32> | null {
   const out = new StaticArray<i32>(n);
   const a = ctx.attrInts(name);
   if (failed()) return null;
