@@ -55,11 +55,15 @@ PLAN=models/demo/canary-plan.json
 echo
 echo "== v1: releasing models/sample/sample-mlp.onnx as sample-mlp@1.0.0-demo.$RUN (first version: straight to stable)"
 modelship release models/sample/sample-mlp.onnx --name sample-mlp --version "1.0.0-demo.$RUN" --canary "$PLAN"
-V1_BUNDLE="$STATE/bundles/sample-mlp/1.0.0-demo.$RUN"
+# The release lives in the bundle store (an OCI layout folder here; a registry with MODELSHIP_STORE):
+# its pinned reference is in the ModelReference search attribute.
+V1_REF="$(modelship status "release-sample-mlp-1.0.0-demo.$RUN" --json | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(JSON.parse(s).attributes.ModelReference))')"
+V1_BUNDLE="$STATE/demo/bundle-v1-$RUN"
 
 echo
-echo "== verifying the v1 bundle"
-modelship verify "$V1_BUNDLE" --key "$STATE/keys/release.pub.pem"
+echo "== verifying the v1 release in the store, then pulling it into a folder ($V1_REF)"
+modelship verify "$V1_REF" --key "$STATE/keys/release.pub.pem"
+modelship pull "$V1_REF" "$V1_BUNDLE"
 
 echo
 echo "== traffic: modelship load sends seeded requests while the canaries bake (log: .modelship/demo/load.log)"

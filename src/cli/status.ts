@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { releaseStatusQuery } from '../workflows/definitions.js';
 import type { ReleaseStatus } from '../release/stages.js';
-import { BatchId, CanaryWeight, ModelDigest, ModelName, ModelVersion, ReleaseStage, Verdict } from '../search-attributes.js';
+import { BatchId, CanaryWeight, ModelDigest, ModelName, ModelReference, ModelVersion, ReleaseStage, Verdict } from '../search-attributes.js';
 import { runUrl } from '../temporal-config.js';
 import { buildReleaseReport, type ReportStage } from '../report/release-report.js';
 import { connectClient } from './client.js';
@@ -28,6 +28,7 @@ export async function statusCommand(releaseId: string, options: { json?: boolean
       ModelName: sa.get(ModelName),
       ModelVersion: sa.get(ModelVersion),
       ModelDigest: sa.get(ModelDigest),
+      ModelReference: sa.get(ModelReference),
       ReleaseStage: sa.get(ReleaseStage),
       Verdict: sa.get(Verdict),
       CanaryWeight: sa.get(CanaryWeight),
@@ -59,6 +60,7 @@ export async function statusCommand(releaseId: string, options: { json?: boolean
     say(`  model     ${attributes.ModelName ?? '?'}@${attributes.ModelVersion ?? '?'}`);
     say(`  stage     ${attributes.ReleaseStage ?? '?'}${attributes.Verdict ? `  (verdict ${attributes.Verdict})` : ''}`);
     if (attributes.ModelDigest) say(`  digest    ${attributes.ModelDigest}`);
+    if (attributes.ModelReference) say(`  reference ${attributes.ModelReference}`);
     if (attributes.CanaryWeight !== undefined) say(`  canary    ${attributes.CanaryWeight}% of traffic`);
     if (attributes.BatchId) say(`  batch     ${attributes.BatchId}`);
     if (report.traceId) say(`  trace     ${report.traceId}`);
