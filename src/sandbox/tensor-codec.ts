@@ -87,13 +87,18 @@ export function encodeResponse(outputs: readonly Tensor[]): Uint8Array {
 function encodeTensor(t: Tensor): Uint8Array[] {
   const name = Buffer.from(t.name, 'utf8');
   if (name.length > 0xffff) throw new TensorCodecError(`tensor name too long: ${t.name.slice(0, 40)}...`);
+  const head = Buffer.alloc(2 + name.length);
+  name.copy(head, head.writeUInt16LE(name.length, 0));
+  return [head, ...encodeTensorBody(t)];
+}
+
+/** A tensor without its name: u8 dataType u8 rank i64 dims[rank] u32 byteLength data (also a sequence item, value-codec.ts). */
+export function encodeTensorBody(t: Tensor): Uint8Array[] {
   if (t.dims.length > 255) throw new TensorCodecError(`tensor ${t.name} has rank ${t.dims.length}; at most 255`);
   const expected = elementCount(t.dims) * ELEMENT_BYTES[t.type];
   if (t.data.length !== expected) throw new TensorCodecError(`tensor ${t.name}: ${t.data.length} data bytes, shape [${t.dims}] of ${t.type} needs ${expected}`);
-  const head = Buffer.alloc(2 + name.length + 2 + 8 * t.dims.length + 4);
-  let o = head.writeUInt16LE(name.length, 0);
-  o += name.copy(head, o);
-  o = head.writeUInt8(ONNX_DATA_TYPE[t.type], o);
+  const head = Buffer.alloc(2 + 8 * t.dims.length + 4);
+  let o = head.writeUInt8(ONNX_DATA_TYPE[t.type], 0);
   o = head.writeUInt8(t.dims.length, o);
   for (const d of t.dims) o = head.writeBigInt64LE(BigInt(d), o);
   head.writeUInt32LE(t.data.length, o);

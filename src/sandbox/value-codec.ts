@@ -11,7 +11,7 @@
  *
  * A request or response without containers is byte-for-byte the tensor-only format.
  */
-import { ELEMENT_BYTES, ONNX_DATA_TYPE, REQUEST_MAGIC, RESPONSE_MAGIC, TensorCodecError, elementCount, typeOfCode, type Tensor, type TensorType } from './tensor-codec.js';
+import { ELEMENT_BYTES, ONNX_DATA_TYPE, REQUEST_MAGIC, RESPONSE_MAGIC, TensorCodecError, elementCount, encodeTensorBody, typeOfCode, type Tensor, type TensorType } from './tensor-codec.js';
 
 const SEQUENCE_MARK = 0x80;
 const OPTIONAL_MARK = 0x81;
@@ -64,18 +64,6 @@ function encodeValue(v: Value): Uint8Array[] {
   }
   const head = Buffer.from([OPTIONAL_MARK, ONNX_DATA_TYPE[v.elemType], (v.value ? 1 : 0) | (v.ofSequence ? 2 : 0)]);
   return v.value ? [head, ...encodeValue(v.value)] : [head];
-}
-
-function encodeTensorBody(t: Tensor): Uint8Array[] {
-  if (t.dims.length > 255) throw new TensorCodecError(`tensor ${t.name} has rank ${t.dims.length}; at most 255`);
-  const expected = elementCount(t.dims) * ELEMENT_BYTES[t.type];
-  if (t.data.length !== expected) throw new TensorCodecError(`tensor ${t.name}: ${t.data.length} data bytes, shape [${t.dims}] of ${t.type} needs ${expected}`);
-  const head = Buffer.alloc(2 + 8 * t.dims.length + 4);
-  let o = head.writeUInt8(ONNX_DATA_TYPE[t.type], 0);
-  o = head.writeUInt8(t.dims.length, o);
-  for (const d of t.dims) o = head.writeBigInt64LE(BigInt(d), o);
-  head.writeUInt32LE(t.data.length, o);
-  return [head, t.data];
 }
 
 export function decodeValuesResponse(bytes: Uint8Array): Value[] {
