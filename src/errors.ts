@@ -110,6 +110,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'SandboxInvalidModule',
   'SandboxTrap',
   'PluginError',
+  'SandboxEngineError',
   'ServingRejectedError',
   'ServingNotConfigured',
   'KeyringError',

@@ -7,11 +7,13 @@ import { IN_TOTO_PAYLOAD_TYPE } from '../crypto/dsse.js';
 import { loadReleaseSigners } from '../trust/signers.js';
 import { signEnvelopeMulti } from '../trust/multi-sign.js';
 import { buildTestResultStatement, type TestResultValue } from '../attest/test-result.js';
-import { sha256Hex } from '../hashing/stream-hash.js';
 import { ModelshipError, errorMessage } from '../errors.js';
-import { loadEngineWasm, runOnnxInSandbox } from '../sandbox/onnx-engine.js';
+import { runOnnxInSandbox } from '../sandbox/onnx-engine.js';
+import { loadEngine } from '../sandbox/engine-module.js';
+import { ENGINE_VERSION } from '../sandbox/engine-pin.js';
 import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../sandbox/limits.js';
 import type { Tensor } from '../sandbox/tensor-codec.js';
+import { SandboxEngineError } from '../sandbox/errors.js';
 import { smokeInputs } from '../smoke/smoke-inputs.js';
 import { runNative } from '../smoke/native-runner.js';
 import { compareOutputs, DEFAULT_TOLERANCE, type Tolerance } from '../smoke/compare-outputs.js';
@@ -42,8 +44,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
   const options = input.options ?? {};
   const paths = bundlePaths(input.bundleDir);
   const signers = await loadReleaseSigners(input.signingKeyPath, await deps.passphrase());
-  const engine = await loadEngineWasm();
-  const engineSha256 = sha256Hex(engine);
+  const engineSha256 = (await loadEngine()).wasmSha256;
   const tolerance: Tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
   const limits: SandboxLimits = {
     ...DEFAULT_SANDBOX_LIMITS,
@@ -62,7 +63,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
       {
         result,
         configuration: [
-          { name: 'onnx-engine.wasm', digest: { sha256: engineSha256 } },
+          { name: `onnxruntime-web@${ENGINE_VERSION}/ort-wasm-simd-threaded.wasm`, digest: { sha256: engineSha256 } },
           {
             name: 'smoke-configuration',
             annotations: {
@@ -124,10 +125,13 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     let warning: string | undefined;
     const sandboxStart = performance.now();
     try {
-      sandbox = await runOnnxInSandbox(model, inputs, limits);
+      sandbox = await runOnnxInSandbox(model, inputs, {
+        timeoutMs: limits.timeoutMs,
+        ...(options.maxMemoryMiB ? { maxMemoryBytes: options.maxMemoryMiB * 1024 * 1024 } : {}),
+      });
     } catch (err) {
       const message = errorMessage(err);
-      if (options.onUnsupported === 'warn' && /^unsupported /.test(message)) {
+      if (options.onUnsupported === 'warn' && err instanceof SandboxEngineError && err.phase === 'load') {
         warning = `sandbox engine: ${message}; outputs were not compared`;
         warned.push(`sandbox-inference: ${message}`);
       } else {

@@ -6,6 +6,15 @@
 import { ModelshipError } from '../errors.js';
 
 /** All sandbox errors; `functionName` is the plugin export that was (or would have been) called. */
+/**
+ * How messages name what ran: a plugin's export, or the sandboxed ONNX engine (whose
+ * "function name" is ENGINE_CALL).
+ */
+export const ENGINE_CALL = 'onnxruntime-web';
+export function describeCall(functionName: string): string {
+  return functionName === ENGINE_CALL ? 'the sandboxed ONNX engine (onnxruntime-web)' : `plugin function "${functionName}"`;
+}
+
 export abstract class SandboxError extends ModelshipError {
   readonly retryable = false;
   readonly functionName: string;
@@ -27,7 +36,7 @@ export class SandboxTimeoutError extends SandboxError {
   constructor(functionName: string, deadlineMs: number, stoppedAfterMs: number, stopped: boolean) {
     super(
       functionName,
-      `plugin function "${functionName}" did not finish within its ${deadlineMs} ms deadline; ` +
+      `${describeCall(functionName)} did not finish within its ${deadlineMs} ms deadline; ` +
         (stopped
           ? `its worker was terminated and had stopped ${Math.round(stoppedAfterMs)} ms after the call started`
           : `its worker was told to terminate but had not stopped ${Math.round(stoppedAfterMs)} ms after the call started`),
@@ -63,7 +72,7 @@ export class SandboxMemoryError extends SandboxError {
     usedBytes: number,
     options?: { cause?: unknown },
   ) {
-    super(functionName, `plugin function "${functionName}" ran out of memory (${resource}): ${reason}`, options);
+    super(functionName, `${describeCall(functionName)} ran out of memory (${resource}): ${reason}`, options);
     this.resource = resource;
     this.limitBytes = limitBytes;
     this.usedBytes = usedBytes;
@@ -79,7 +88,7 @@ export class SandboxForbiddenImportError extends SandboxError {
   constructor(functionName: string, importModule: string, importField: string, importKind: string, reason: string) {
     super(
       functionName,
-      `refused to run plugin function "${functionName}": the module imports ${importKind} ` +
+      `refused to run ${describeCall(functionName)}: the module imports ${importKind} ` +
         `"${importModule}"."${importField}" (${reason})`,
     );
     this.importModule = importModule;
@@ -96,7 +105,7 @@ export class SandboxInvalidModuleError extends SandboxError {
   readonly type = 'SandboxInvalidModule';
   readonly reason: string;
   constructor(functionName: string, reason: string, options?: { cause?: unknown }) {
-    super(functionName, `refused to run plugin function "${functionName}": ${reason}`, options);
+    super(functionName, `refused to run ${describeCall(functionName)}: ${reason}`, options);
     this.reason = reason;
   }
 }
@@ -107,7 +116,7 @@ export class SandboxTrapError extends SandboxError {
   /** The trap's own message (e.g. "unreachable", or the plugin's abort message). */
   readonly trap: string;
   constructor(functionName: string, trap: string, options?: { cause?: unknown }) {
-    super(functionName, `plugin function "${functionName}" trapped: ${trap}`, options);
+    super(functionName, `${describeCall(functionName)} trapped: ${trap}`, options);
     this.trap = trap;
   }
 }
@@ -123,6 +132,22 @@ export class PluginReportedError extends SandboxError {
   }
 }
 
+/**
+ * The sandboxed onnxruntime refused the model or failed to run it (its own message, e.g. a
+ * shape inference or unsupported-operator error), at `phase`.
+ */
+export class SandboxEngineError extends SandboxError {
+  readonly type = 'SandboxEngineError';
+  readonly phase: 'load' | 'input' | 'run' | 'output';
+  readonly engineMessage: string;
+  constructor(phase: 'load' | 'input' | 'run' | 'output', engineMessage: string) {
+    const what = { load: 'could not load the model', input: 'could not take the inputs', run: 'failed running the model', output: 'returned outputs smoke cannot read' }[phase];
+    super(ENGINE_CALL, `${describeCall(ENGINE_CALL)} ${what}: ${engineMessage}`);
+    this.phase = phase;
+    this.engineMessage = engineMessage;
+  }
+}
+
 /** The `type` of every sandbox error; none is retryable. */
 export const SANDBOX_ERROR_TYPES = [
   'SandboxTimeout',
@@ -131,6 +156,7 @@ export const SANDBOX_ERROR_TYPES = [
   'SandboxInvalidModule',
   'SandboxTrap',
   'PluginError',
+  'SandboxEngineError',
 ] as const;
 
 export type SandboxErrorType = (typeof SANDBOX_ERROR_TYPES)[number];

@@ -1,66 +1,127 @@
 /**
- * Glue between the host and the ONNX engine plugin (plugins/onnx-engine, built into
- * dist/plugins/onnx-engine.wasm): encode the request, run the plugin in the sandbox, decode.
+ * Runs an ONNX model in the sandbox engine: onnxruntime's own WebAssembly build, checked and
+ * compiled once per process (engine-module.ts), instantiated afresh for every call in a thread
+ * of its own (engine-worker.ts) with the host's memory ceiling and deadline.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../paths.js';
-import { decodeResponse, encodeRequest, type Tensor } from './tensor-codec.js';
-import { decodeValuesResponse, encodeValuesRequest, type Value } from './value-codec.js';
-import type { SandboxLimits } from './limits.js';
-import { runPlugin } from './run-plugin.js';
+import { ENGINE_CALL, SandboxEngineError, SandboxMemoryError, SandboxTrapError } from './errors.js';
+import { loadEngine } from './engine-module.js';
+import { ENGINE_MIN_MEMORY_BYTES, ENGINE_WORKER_TAG, type EngineTimings, type EngineWorkerReply, type EngineWorkerRequest } from './engine-worker.js';
+import { runSandboxThread } from './sandbox-thread.js';
+import type { Tensor } from './tensor-codec.js';
 
-export const ONNX_ENGINE_WASM_PATH: string = join(PROJECT_ROOT, 'dist', 'plugins', 'onnx-engine.wasm');
+const WORKER_URL = new URL('./engine-worker.js', import.meta.url);
 
-let wasmPromise: Promise<Uint8Array> | undefined;
-let supportedOpsPromise: Promise<string[]> | undefined;
+/** Threads inside the sandbox by default: one (see the README's figures: on 2 cores a second thread bought little and competes with the native reference). */
+export const DEFAULT_ENGINE_THREADS = 1;
+/** The default linear-memory ceiling: half the 4 GiB a wasm32 module can address. */
+export const DEFAULT_ENGINE_MEMORY_BYTES = 2 * 1024 * 1024 * 1024;
+/** The most a wasm32 module can address. */
+export const ENGINE_MAX_MEMORY_BYTES = 4 * 1024 * 1024 * 1024 - 65_536;
+export const DEFAULT_ENGINE_TIMEOUT_MS = 30_000;
+/**
+ * onnxruntime copies the model into its linear memory and then builds the initializers from it,
+ * so loading needs about twice the model's bytes (plus its working set).
+ */
+const LOAD_FACTOR = 2;
+const LOAD_OVERHEAD_BYTES = 32 * 1024 * 1024;
 
-/** The engine's bytes, read once per process. */
-export function loadEngineWasm(): Promise<Uint8Array> {
-  wasmPromise ??= readFile(ONNX_ENGINE_WASM_PATH).then(
-    (buf) => new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
-    (err: NodeJS.ErrnoException) => {
-      wasmPromise = undefined;
-      if (err.code === 'ENOENT') throw new Error(`the ONNX engine plugin is not built: ${ONNX_ENGINE_WASM_PATH} is missing (run bash scripts/build-plugins.sh)`);
-      throw err;
-    },
-  );
-  return wasmPromise;
+/** The V8 heap of the engine's thread: onnxruntime-web's JavaScript side only; tensors are ArrayBuffers. */
+const ENGINE_THREAD_LIMITS = { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 };
+
+export interface ExternalDataFile {
+  /** The location as the model writes it (a file of the bundle). */
+  readonly path: string;
+  readonly data: Uint8Array;
 }
 
-/** Runs `model` on `inputs` in the sandboxed engine; the outputs come back in the graph's output order. */
-export async function runOnnxInSandbox(model: Uint8Array, inputs: readonly Tensor[], limits?: Partial<SandboxLimits>): Promise<Tensor[]> {
-  const wasm = await loadEngineWasm();
-  const output = await runPlugin(wasm, 'run', encodeRequest(model, inputs), limits);
-  return decodeResponse(output);
+export interface EngineOptions {
+  readonly timeoutMs?: number;
+  /** Ceiling of the engine's linear memory, in bytes. */
+  readonly maxMemoryBytes?: number;
+  readonly threads?: number;
+  /** The model's external-data files, resolved by the host against the bundle. */
+  readonly externalData?: readonly ExternalDataFile[];
+  /** Another onnxruntime-web dist folder (tests); default the installed one. */
+  readonly engineDir?: string;
+  /** Extra runs on the same session, timed (the bench's warm figure). */
+  readonly warmRuns?: number;
 }
 
-/** runOnnxInSandbox for graphs whose inputs or outputs may be sequences or optionals. */
-export async function runOnnxValuesInSandbox(model: Uint8Array, inputs: readonly Value[], limits?: Partial<SandboxLimits>): Promise<Value[]> {
-  const wasm = await loadEngineWasm();
-  const output = await runPlugin(wasm, 'run', encodeValuesRequest(model, inputs), limits);
-  return decodeValuesResponse(output);
+export interface EngineRun {
+  readonly outputs: Tensor[];
+  /** Linear memory in use when the call finished. */
+  readonly memoryBytes: number;
+  readonly timings: EngineTimings;
+  readonly engineSha256: string;
 }
 
-/** The operator names the engine implements (its plugin function supported_ops), read once per process. */
-export function engineSupportedOps(): Promise<string[]> {
-  supportedOpsPromise ??= (async () => {
-    const wasm = await loadEngineWasm();
-    const output = await runPlugin(wasm, 'supported_ops', new Uint8Array(0));
-    const text = Buffer.from(output).toString('utf8');
-    let ops: unknown;
-    try {
-      ops = JSON.parse(text);
-    } catch {
-      throw new Error(`the engine's supported_ops did not return JSON: ${text.slice(0, 200)}`);
-    }
-    if (!Array.isArray(ops) || !ops.every((op): op is string => typeof op === 'string')) {
-      throw new Error(`the engine's supported_ops did not return an array of strings: ${text.slice(0, 200)}`);
-    }
-    return ops;
-  })().catch((err: unknown) => {
-    supportedOpsPromise = undefined;
-    throw err;
-  });
-  return supportedOpsPromise;
+/** Runs `model` on `inputs` in the sandbox engine; outputs in the graph's output order. */
+export async function runOnnxInSandbox(model: Uint8Array, inputs: readonly Tensor[], options: EngineOptions = {}): Promise<Tensor[]> {
+  return (await runEngine(model, inputs, options)).outputs;
+}
+
+/** runOnnxInSandbox with the call's figures (memory, timings) and the engine's digest. */
+export async function runEngine(model: Uint8Array, inputs: readonly Tensor[], options: EngineOptions = {}): Promise<EngineRun> {
+  const limit = Math.min(options.maxMemoryBytes ?? DEFAULT_ENGINE_MEMORY_BYTES, ENGINE_MAX_MEMORY_BYTES);
+  if (limit < ENGINE_MIN_MEMORY_BYTES) {
+    throw new RangeError(`the sandbox engine needs a memory ceiling of at least ${ENGINE_MIN_MEMORY_BYTES / 1048576} MiB, got ${limit} bytes`);
+  }
+  const threads = options.threads ?? DEFAULT_ENGINE_THREADS;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new RangeError(`sandbox engine threads must be an integer from 1 to 16, got ${threads}`);
+  const externalData = options.externalData ?? [];
+  const modelBytes = model.byteLength + externalData.reduce((n, f) => n + f.data.byteLength, 0);
+  const needed = modelBytes * LOAD_FACTOR + LOAD_OVERHEAD_BYTES;
+  if (needed > limit) {
+    const mib = (n: number) => `${Math.ceil(n / 1048576)} MiB`;
+    throw new SandboxMemoryError(
+      ENGINE_CALL,
+      'linear-memory',
+      `the model is ${mib(modelBytes)}${externalData.length ? ' with its external data' : ''}, and loading it needs about ${mib(needed)} of linear memory, ` +
+        `above the sandbox's limit of ${mib(limit)}` +
+        (limit < ENGINE_MAX_MEMORY_BYTES && needed <= ENGINE_MAX_MEMORY_BYTES
+          ? `; raise it with --smoke-max-memory-mib ${Math.ceil(needed / 1048576)} (at most 4095)`
+          : `; a wasm32 sandbox addresses at most 4 GiB, so smoke this model with a smaller variant (fewer or quantized weights) or run it natively only`),
+      limit,
+      needed,
+    );
+  }
+  const engine = await loadEngine(options.engineDir);
+
+  // Exact-size copies, transferred: the caller's buffers stay its own.
+  const request: EngineWorkerRequest = {
+    tag: ENGINE_WORKER_TAG,
+    module: engine.module,
+    loaderUrl: engine.loaderUrl,
+    memoryLimitBytes: limit,
+    threads,
+    model: new Uint8Array(model),
+    externalData: externalData.map((f) => ({ path: f.path, data: new Uint8Array(f.data) })),
+    inputs: inputs.map((t) => ({ ...t, dims: [...t.dims], data: new Uint8Array(t.data) })),
+    ...(options.warmRuns ? { warmRuns: options.warmRuns } : {}),
+  };
+  const reply = (await runSandboxThread({
+    workerUrl: WORKER_URL,
+    workerData: request,
+    transferList: [request.model, ...request.externalData.map((f) => f.data), ...request.inputs.map((t) => t.data)].map((b) => b.buffer as ArrayBuffer),
+    timeoutMs: options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS,
+    resourceLimits: ENGINE_THREAD_LIMITS,
+    functionName: ENGINE_CALL,
+  })) as EngineWorkerReply | null;
+  if (reply === null || typeof reply !== 'object' || typeof reply.ok !== 'boolean') throw new SandboxTrapError(ENGINE_CALL, 'its thread sent a malformed reply');
+  if (reply.ok) return { outputs: reply.outputs, memoryBytes: reply.memoryBytes, timings: reply.timings, engineSha256: engine.wasmSha256 };
+  const failure = reply.failure;
+  switch (failure.kind) {
+    case 'engine':
+      throw new SandboxEngineError(failure.phase, failure.message);
+    case 'memory':
+      throw new SandboxMemoryError(
+        ENGINE_CALL,
+        'linear-memory',
+        `onnxruntime failed (${failure.message}) with its linear memory at ${failure.usedBytes} bytes of the host's maximum of ${failure.limitBytes} bytes`,
+        failure.limitBytes,
+        failure.usedBytes,
+      );
+    case 'trap':
+      throw new SandboxTrapError(ENGINE_CALL, failure.trap);
+  }
 }

@@ -14,16 +14,8 @@
  *    worker (never waiting for the plugin) and reports how long the worker took to stop.
  * 4. The worker is always terminated, whatever happened, before runPlugin settles.
  */
-import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
-import {
-  PluginReportedError,
-  SandboxForbiddenImportError,
-  SandboxInvalidModuleError,
-  SandboxMemoryError,
-  SandboxTimeoutError,
-  SandboxTrapError,
-} from './errors.js';
+import { PluginReportedError, SandboxForbiddenImportError, SandboxInvalidModuleError, SandboxMemoryError, SandboxTrapError } from './errors.js';
+import { runSandboxThread } from './sandbox-thread.js';
 import { forbiddenImportReason, resolveSandboxLimits, WASM_PAGE_BYTES, type SandboxLimits } from './limits.js';
 import type { SandboxFailure, SandboxWorkerReply, SandboxWorkerRequest } from './sandbox-worker.js';
 
@@ -33,9 +25,6 @@ import { parseWasmModuleInfo, WasmParseError, type WasmModuleInfo } from './wasm
 import { compiledModule, type CompiledModule } from './compiled-module.js';
 
 const WORKER_URL = new URL('./sandbox-worker.js', import.meta.url);
-
-/** How long to wait for a terminated worker to confirm its exit before giving up on it (unref). */
-const TERMINATE_GRACE_MS = 2_000;
 
 /** Largest table (in elements) a module may declare; tables hold host-side references. */
 export const MAX_TABLE_ELEMENTS = 1 << 20;
@@ -124,19 +113,7 @@ export function checkPlugin(wasm: Uint8Array, functionName: string, limits: Part
   return { info, linearLimitBytes };
 }
 
-let workersStarted = 0;
-let workersRunning = 0;
-
-/** How many sandbox workers this process has started, and how many have not yet exited. */
-export function sandboxWorkerCounts(): { readonly started: number; readonly running: number } {
-  return { started: workersStarted, running: workersRunning };
-}
-
-type Outcome =
-  | { readonly kind: 'reply'; readonly reply: unknown }
-  | { readonly kind: 'error'; readonly error: unknown }
-  | { readonly kind: 'exit'; readonly code: number }
-  | { readonly kind: 'timeout' };
+export { sandboxWorkerCounts } from './sandbox-thread.js';
 
 /**
  * Calls `functionName` of the plugin `wasm` with `input` and returns its output, or throws one
@@ -168,79 +145,15 @@ export async function runPlugin(
     maxHostBytes: resolved.maxHostBytes,
     linearLimitBytes,
   };
-
-  const started = performance.now();
-  const worker = new Worker(WORKER_URL, {
+  const reply = await runSandboxThread({
+    workerUrl: WORKER_URL,
     workerData: request,
     transferList: [request.input.buffer as ArrayBuffer],
+    timeoutMs: resolved.timeoutMs,
     resourceLimits: WORKER_RESOURCE_LIMITS,
-    // --no-warnings: @extism/extism loads node:wasi (unused here), which prints an ExperimentalWarning.
-    execArgv: ['--no-warnings'],
-    env: {},
-    name: `modelship-sandbox:${functionName}`,
+    functionName,
   });
-  workersStarted++;
-  workersRunning++;
-  const exited = new Promise<number>((resolve) => {
-    worker.once('exit', (code) => {
-      workersRunning--;
-      resolve(code);
-    });
-  });
-
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await new Promise<Outcome>((resolve) => {
-    worker.once('message', (reply: unknown) => resolve({ kind: 'reply', reply }));
-    // Kept for the worker's whole life: an 'error' without a listener would crash the process.
-    worker.on('error', (error) => resolve({ kind: 'error', error }));
-    worker.on('messageerror', (error) => resolve({ kind: 'error', error }));
-    void exited.then((code) => resolve({ kind: 'exit', code }));
-    timer = setTimeout(() => resolve({ kind: 'timeout' }), resolved.timeoutMs);
-  });
-  clearTimeout(timer);
-
-  const stopped = await stopWorker(worker, exited);
-  const stoppedAfterMs = performance.now() - started;
-
-  switch (outcome.kind) {
-    case 'timeout':
-      throw new SandboxTimeoutError(functionName, resolved.timeoutMs, stoppedAfterMs, stopped);
-    case 'exit':
-      throw new SandboxTrapError(functionName, `its sandbox worker exited (code ${outcome.code}) before replying`);
-    case 'error': {
-      const error = outcome.error;
-      if ((error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        throw new SandboxMemoryError(
-          functionName,
-          'worker-heap',
-          `its worker's JavaScript heap reached its limit of ${WORKER_RESOURCE_LIMITS.maxOldGenerationSizeMb} MiB`,
-          WORKER_RESOURCE_LIMITS.maxOldGenerationSizeMb * 1024 * 1024,
-          0,
-          { cause: error },
-        );
-      }
-      throw new SandboxTrapError(functionName, `its sandbox worker died: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
-    }
-    case 'reply':
-      return fromReply(functionName, outcome.reply);
-  }
-}
-
-/** Terminates the worker and waits (at most the grace period) until it has exited. */
-async function stopWorker(worker: Worker, exited: Promise<number>): Promise<boolean> {
-  worker.terminate().catch(() => undefined);
-  let grace: NodeJS.Timeout | undefined;
-  const stopped = await Promise.race([
-    exited.then(() => true),
-    new Promise<false>((resolve) => {
-      grace = setTimeout(() => resolve(false), TERMINATE_GRACE_MS);
-    }),
-  ]);
-  clearTimeout(grace);
-  if (!stopped) worker.unref();
-  return stopped;
+  return fromReply(functionName, reply);
 }
 
 function fromReply(functionName: string, value: unknown): Uint8Array {

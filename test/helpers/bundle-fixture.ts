@@ -134,7 +134,7 @@ export async function makeSignedBundle(dir: string, key: SigningKey, options: Si
     { name: `${name}@${version}`, digest: { sha256: manifest.digest.root } },
     {
       result: smokeResult,
-      configuration: [{ name: 'onnx-engine.wasm', digest: { sha256: '0'.repeat(64) } }],
+      configuration: [{ name: 'onnxruntime-web@1.30.0/ort-wasm-simd-threaded.wasm', digest: { sha256: '0'.repeat(64) } }],
       passedTests: smokeResult === 'FAILED' ? [] : ['outputs-agree'],
       warnedTests: smokeResult === 'WARNED' ? ['sandbox-inference: unsupported operator X'] : [],
       failedTests: smokeResult === 'FAILED' ? ['outputs-agree: probabilities: max absolute difference 5.000e-1 > 0.0001'] : [],

@@ -2,14 +2,10 @@
 // through the sandboxed engine and through onnxruntime-node, for operator tests that compare
 // the two. Tensors use the sandbox codec's type (src/sandbox/tensor-codec.ts).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import createPlugin, { type Plugin } from '@extism/extism';
 import { answerNativeRequest } from '../../src/native/ort-session.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
-import { ONNX_DATA_TYPE, decodeResponse, encodeRequest, type Tensor, type TensorType } from '../../src/sandbox/tensor-codec.js';
+import { runOnnxInSandbox } from '../../src/sandbox/onnx-engine.js';
+import { SandboxEngineError } from '../../src/sandbox/errors.js';
+import { ONNX_DATA_TYPE, type Tensor, type TensorType } from '../../src/sandbox/tensor-codec.js';
 import { seededRandom } from '../../src/smoke/seeded-random.js';
 import { type Bytes, pbBytes, pbFloat, pbInt, pbMsg, pbStr } from './protobuf.js';
 
@@ -141,34 +137,9 @@ export function randomInts(name: string, type: TensorType, dims: readonly number
 
 // ---- running ----
 
-const WASM_PATH = join(PROJECT_ROOT, 'dist', 'plugins', 'onnx-engine.wasm');
-let wasm: Uint8Array | undefined;
-
-async function engineWasm(): Promise<Uint8Array> {
-  if (!wasm) {
-    if (!existsSync(WASM_PATH)) {
-      const built = spawnSync('bash', [join(PROJECT_ROOT, 'plugins', 'onnx-engine', 'build.sh')], { encoding: 'utf8' });
-      assert.equal(built.status, 0, `building the engine failed:\n${built.stderr}`);
-    }
-    wasm = new Uint8Array(await readFile(WASM_PATH));
-  }
-  return wasm;
-}
-
-export async function newEnginePlugin(): Promise<Plugin> {
-  return createPlugin({ wasm: [{ data: await engineWasm() }] }, { useWasi: false });
-}
-
-/** Runs the engine on a fresh plugin instance (the request copied: see plugins/onnx-engine/README.md). */
+/** Runs the model in the sandbox engine (onnxruntime-web, a fresh instance in its own thread). */
 export async function runEngine(model: Uint8Array, inputs: readonly Tensor[]): Promise<Tensor[]> {
-  const plugin = await newEnginePlugin();
-  try {
-    const out = await plugin.call('run', new Uint8Array(encodeRequest(model, inputs)));
-    assert.ok(out, 'the engine returned no output');
-    return decodeResponse(out.bytes());
-  } finally {
-    await plugin.close();
-  }
+  return runOnnxInSandbox(model, inputs);
 }
 
 /** onnxruntime-node in this process (the code the worker runs in its child process). */
@@ -210,16 +181,15 @@ export async function checkAgainstNative(model: Uint8Array, inputs: readonly Ten
   return got;
 }
 
-/** The engine must refuse the model with a plugin error (never a trap) matching `pattern`. */
-export async function expectEngineError(model: Uint8Array, inputs: readonly Tensor[], pattern: RegExp): Promise<string> {
+/** The sandbox engine must refuse the model with a named SandboxEngineError matching `pattern`. */
+export async function expectEngineError(model: Uint8Array, inputs: readonly Tensor[], pattern: RegExp): Promise<SandboxEngineError> {
   let caught: unknown;
   try {
     await runEngine(model, inputs);
   } catch (err) {
     caught = err;
   }
-  assert.ok(caught instanceof Error, `the engine should have refused the model (${pattern})`);
-  assert.match(caught.message, /^Plugin-originated error: (model error|unsupported|decode error)/, caught.message);
+  assert.ok(caught instanceof SandboxEngineError, `the engine should have refused the model (${pattern}), got ${String(caught)}`);
   assert.match(caught.message, pattern);
-  return caught.message;
+  return caught;
 }

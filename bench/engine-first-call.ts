@@ -1,0 +1,17 @@
+/**
+ * One sandboxed call in a fresh process, timed from before the engine is verified and compiled
+ * to the outputs: what the first smoke of a newly started worker costs.
+ *   node dist/bench/engine-first-call.js MODEL.onnx '<smoke options JSON>'
+ */
+import { readFile } from 'node:fs/promises';
+import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { smokeInputs } from '../src/smoke/smoke-inputs.js';
+import { runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';
+
+const [path, smoke = '{}'] = process.argv.slice(2);
+if (!path) throw new Error('usage: engine-first-call.js MODEL.onnx [SMOKE_OPTIONS_JSON]');
+const bytes = await readFile(path);
+const inputs = await smokeInputs(bytes, (await inspectOnnxModel(path)).inputs, JSON.parse(smoke));
+const started = performance.now();
+await runOnnxInSandbox(bytes, inputs, { timeoutMs: 300_000 });
+process.stdout.write(JSON.stringify({ seconds: (performance.now() - started) / 1000 }) + '\n');

@@ -1,0 +1,188 @@
+/**
+ * The thread that runs ONE model in the sandbox engine (onnxruntime-web) and replies once.
+ * Started by runOnnxInSandbox (onnx-engine.ts) with an empty environment; the parent owns the
+ * deadline and always terminates it. Here:
+ * - the linear memory is created by the host with the call's maximum: WebAssembly.Memory is
+ *   wrapped, in this thread only, before the loader creates its heap;
+ * - onnxruntime-web is given engine-loader.ts as its factory, so the parent's checked module
+ *   is what runs, on that memory;
+ * - external data comes only as bytes the host resolved from the bundle, never as paths;
+ * - failures are classified: memory ceiling, engine error by phase.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { configureEngineLoader } from './engine-loader.js';
+import type { CompiledModule } from './compiled-module.js';
+import type { Tensor, TensorType } from './tensor-codec.js';
+
+export const ENGINE_WORKER_TAG = 'modelship-engine-call/1';
+
+export interface EngineWorkerRequest {
+  readonly tag: typeof ENGINE_WORKER_TAG;
+  readonly module: CompiledModule;
+  readonly loaderUrl: string;
+  readonly memoryLimitBytes: number;
+  readonly threads: number;
+  readonly model: Uint8Array;
+  /** Initializer files the host resolved against the bundle: path as written in the model, bytes. */
+  readonly externalData: readonly { readonly path: string; readonly data: Uint8Array }[];
+  readonly inputs: readonly Tensor[];
+  /** Runs after the first on the same session (the bench's warm figure); default 0. */
+  readonly warmRuns?: number;
+}
+
+export type EngineFailure =
+  | { readonly kind: 'engine'; readonly phase: 'load' | 'input' | 'run' | 'output'; readonly message: string }
+  | { readonly kind: 'memory'; readonly message: string; readonly usedBytes: number; readonly limitBytes: number }
+  | { readonly kind: 'trap'; readonly trap: string };
+
+export interface EngineTimings {
+  readonly sessionMs: number;
+  readonly firstRunMs: number;
+  readonly warmRunMs: readonly number[];
+}
+
+export type EngineWorkerReply =
+  | { readonly ok: true; readonly outputs: Tensor[]; readonly memoryBytes: number; readonly timings: EngineTimings }
+  | { readonly ok: false; readonly failure: EngineFailure };
+
+const PAGE = 65_536;
+/** The loader's initial heap (256 pages); a smaller ceiling cannot even start. */
+export const ENGINE_MIN_MEMORY_BYTES = 256 * PAGE;
+
+interface MemoryLike {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+}
+interface MemoryDescriptor {
+  initial: number;
+  maximum?: number;
+  shared?: boolean;
+}
+type MemoryConstructor = new (descriptor: MemoryDescriptor) => MemoryLike;
+
+/** Makes every shared memory this thread creates (the loader's heap) take the host's maximum. */
+function capLinearMemory(limitPages: number): () => MemoryLike | undefined {
+  const api = (globalThis as unknown as { WebAssembly: { Memory: MemoryConstructor } }).WebAssembly;
+  const Original = api.Memory;
+  let created: MemoryLike | undefined;
+  const Capped = function (descriptor: MemoryDescriptor): MemoryLike {
+    const capped = descriptor.shared ? { ...descriptor, maximum: Math.min(descriptor.maximum ?? limitPages, limitPages) } : descriptor;
+    const memory = new Original(capped);
+    if (descriptor.shared) created = memory;
+    return memory;
+  } as unknown as MemoryConstructor;
+  Object.defineProperty(Capped, 'prototype', { value: Original.prototype });
+  Object.defineProperty(Capped, Symbol.hasInstance, { value: (v: unknown) => v instanceof Original });
+  api.Memory = Capped;
+  return () => created;
+}
+
+type OrtModule = typeof import('onnxruntime-web');
+type OrtTensor = import('onnxruntime-web').Tensor;
+
+const ARRAYS: Readonly<Record<TensorType, ((b: ArrayBuffer) => ArrayBufferView) | undefined>> = {
+  float32: (b) => new Float32Array(b),
+  float64: (b) => new Float64Array(b),
+  float16: (b) => new Uint16Array(b),
+  int8: (b) => new Int8Array(b),
+  uint8: (b) => new Uint8Array(b),
+  int16: (b) => new Int16Array(b),
+  uint16: (b) => new Uint16Array(b),
+  int32: (b) => new Int32Array(b),
+  uint32: (b) => new Uint32Array(b),
+  int64: (b) => new BigInt64Array(b),
+  uint64: (b) => new BigUint64Array(b),
+  bool: (b) => new Uint8Array(b),
+  bfloat16: undefined,
+};
+
+class PhaseError extends Error {
+  constructor(
+    readonly phase: 'load' | 'input' | 'run' | 'output',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function messageOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 1000);
+}
+
+function toOrt(ort: OrtModule, t: Tensor): OrtTensor {
+  const make = ARRAYS[t.type];
+  if (!make) throw new PhaseError('input', `input ${t.name}: the engine takes no ${t.type} tensors`);
+  const bytes = new Uint8Array(t.data); // aligned, exact-size copy
+  return new ort.Tensor(t.type as never, make(bytes.buffer) as never, [...t.dims]);
+}
+
+function fromOrt(name: string, value: OrtTensor): Tensor {
+  const type = value.type as TensorType;
+  if (!(type in ARRAYS) || !ARRAYS[type]) throw new PhaseError('output', `output ${name} is a ${value.type} tensor, which smoke cannot compare`);
+  const data = value.data as ArrayBufferView;
+  return { name, type, dims: [...value.dims], data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
+}
+
+const MEMORY_MESSAGE = /bad_alloc|out of memory|\bOOM\b|Cannot enlarge memory|failed to allocate/i;
+
+async function run(request: EngineWorkerRequest): Promise<{ reply: EngineWorkerReply; transfer: ArrayBuffer[] }> {
+  const limitPages = Math.floor(request.memoryLimitBytes / PAGE);
+  const memory = capLinearMemory(limitPages);
+  configureEngineLoader({ module: request.module, loaderUrl: request.loaderUrl, memory });
+  const memoryBytes = () => memory()?.buffer.byteLength ?? 0;
+
+  const ort: OrtModule = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = request.threads;
+  ort.env.wasm.proxy = false;
+  ort.env.wasm.wasmPaths = { mjs: new URL('./engine-loader.js', import.meta.url) };
+  ort.env.logLevel = 'fatal';
+
+  const started = performance.now();
+  let phase: 'load' | 'input' | 'run' | 'output' = 'load';
+  try {
+    const session = await ort.InferenceSession.create(request.model, {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 4,
+      externalData: request.externalData.map((f) => ({ path: f.path, data: f.data })),
+    });
+    const sessionMs = performance.now() - started;
+    phase = 'input';
+    const feeds = Object.fromEntries(request.inputs.map((t) => [t.name, toOrt(ort, t)]));
+    phase = 'run';
+    const runStarted = performance.now();
+    const results = await session.run(feeds);
+    const firstRunMs = performance.now() - runStarted;
+    const warmRunMs: number[] = [];
+    for (let i = 0; i < (request.warmRuns ?? 0); i++) {
+      const t = performance.now();
+      await session.run(feeds);
+      warmRunMs.push(performance.now() - t);
+    }
+    phase = 'output';
+    const outputs = session.outputNames.map((name) => fromOrt(name, results[name]!));
+    return {
+      reply: { ok: true, outputs, memoryBytes: memoryBytes(), timings: { sessionMs, firstRunMs, warmRunMs } },
+      transfer: outputs.map((t) => t.data.buffer as ArrayBuffer),
+    };
+  } catch (err) {
+    const message = messageOf(err);
+    const used = memoryBytes();
+    const headroom = Math.max(PAGE, Math.ceil(request.memoryLimitBytes / 8));
+    if (err instanceof PhaseError) return { reply: { ok: false, failure: { kind: 'engine', phase: err.phase, message } }, transfer: [] };
+    if (used + headroom >= limitPages * PAGE || MEMORY_MESSAGE.test(message)) {
+      return { reply: { ok: false, failure: { kind: 'memory', message, usedBytes: used, limitBytes: limitPages * PAGE } }, transfer: [] };
+    }
+    return { reply: { ok: false, failure: { kind: 'engine', phase, message } }, transfer: [] };
+  }
+}
+
+// Runs only as the engine's thread (importing this module elsewhere does nothing).
+const port = parentPort;
+const request = workerData as EngineWorkerRequest | undefined;
+if (port !== null && request?.tag === ENGINE_WORKER_TAG) {
+  run(request).then(
+    ({ reply, transfer }) => port.postMessage(reply, transfer),
+    (err: unknown) => port.postMessage({ ok: false, failure: { kind: 'trap', trap: `the engine's thread failed: ${messageOf(err)}` } } satisfies EngineWorkerReply),
+  );
+}
