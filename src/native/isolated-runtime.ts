@@ -73,18 +73,20 @@ type Ending =
  * (ExternalDataRefusedError if a reference is not a bundle file); without a folder, a model with
  * external data is refused.
  *
- * The child loads the model from the bytes given (the ones the caller read and verified) and
- * onnxruntime resolves external data of a model loaded from bytes against its working directory.
- * So the child runs in the model file's own folder (relative locations then resolve exactly as a
- * path load would, to bundle files), or in a fresh empty folder when there is no bundle: never in
- * the worker's working directory, whatever the resolver might have missed.
+ * The child loads the model from the bytes given (the ones the caller read and verified), and
+ * onnxruntime would resolve their external data against the process's working directory. So
+ * onnxruntime is told the model file's own folder in the bundle to read it from (relative
+ * locations then resolve as in a path load, to bundle files), and the child also runs in that
+ * folder, or in a fresh empty one when there is no bundle: never in the worker's working
+ * directory, whatever the resolver might have missed.
  */
 export async function callNativeRuntime(request: NativeRequest, limits: NativeLimits, signal?: AbortSignal, folder?: ModelFolder): Promise<NativeReply> {
   signal?.throwIfAborted();
   resolveExternalData(request.model, folder ?? { modelFile: '(model bytes)', files: [] });
   const emptyDir = folder ? undefined : await mkdtemp(join(tmpdir(), 'modelship-native-'));
+  const dir = folder ? modelFileDir(folder) : emptyDir!;
   try {
-    return await callInFolder(request, limits, folder ? modelFileDir(folder) : emptyDir!, signal);
+    return await callInFolder({ ...request, externalDataDir: dir }, limits, dir, signal);
   } finally {
     if (emptyDir) await rm(emptyDir, { recursive: true, force: true });
   }

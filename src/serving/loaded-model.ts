@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { bundlePaths } from '../bundle/layout.js';
 import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from '../bundle/manifest.js';
@@ -14,6 +14,7 @@ import { loadTrustDir } from '../trust/trust-dir.js';
 import { verifyJwsWithPolicy } from '../trust/verify-with-policy.js';
 import { zeroFeeds } from './tensors.js';
 import { resolveExternalData, type ResolvedExternalData } from '../onnx/external-data.js';
+import { externalDataOptions } from '../native/ort-session.js';
 
 /** What identifies the bundle in a slot: persisted in the state file, shown in status. */
 export interface BundleRef {
@@ -211,12 +212,9 @@ export async function openModel(verified: VerifiedBundle, options: SessionOption
   if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
   let session: ort.InferenceSession;
   try {
-    // From bytes, onnxruntime would resolve external data against the server's working directory;
-    // a model that has any is opened by its path in the bundle's model folder, so its (resolved,
-    // signed) side files are what it reads. Every other model loads from the verified bytes.
-    session = verified.externalData.length
-      ? await ort.InferenceSession.create(verified.modelPath, sessionOptions)
-      : await ort.InferenceSession.create(verified.modelBytes, sessionOptions);
+    // The verified bytes, with external data read from the bundle's model folder: from bytes,
+    // onnxruntime would otherwise resolve it against the server's working directory.
+    session = await ort.InferenceSession.create(verified.modelBytes, { ...sessionOptions, ...externalDataOptions(dirname(verified.modelPath)) });
   } catch (err) {
     refuse(ref.bundleDir, [{ check: 'smoke', ok: false, detail: `onnxruntime cannot load ${manifest.modelFile}: ${firstLine(err)}` }]);
   }
