@@ -12,7 +12,7 @@ import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CorruptModelError, ExternalDataRefusedError, NON_RETRYABLE_ERROR_TYPES } from '../src/errors.js';
-import { bundleModelFolder, listExternalData, resolveExternalData, type ModelFolder } from '../src/onnx/external-data.js';
+import { bundleModelFolder, listExternalData, readExternalDataFiles, resolveExternalData, type ModelFolder } from '../src/onnx/external-data.js';
 import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
 import { runNative } from '../src/smoke/native-runner.js';
 import { exportModel, type ExportInput } from '../src/activities/export-model.js';
@@ -118,6 +118,30 @@ describe('reading and resolving external data', () => {
     assert.throws(() => resolveExternalData(bytes, { modelFile: 'model.onnx', files: [{ path: 'model.onnx', size: bytes.length }] }), /"else_w" \(main graph > node choose \(If\)\.else_branch\) keeps its data in "model.onnx.data", which is not a file of the bundle \(its model folder holds model\.onnx\)/);
     for (const c of HOSTILE) assert.throws(() => resolveExternalData(readFileSyncOf(c.dir), folder), refusedFor(c));
     assert.throws(() => resolveExternalData(Uint8Array.of(0x3a, 0x05, 0x2a), folder), CorruptModelError);
+  });
+
+  test("tensors in a Constant's attribute, a sparse initializer and a function are listed too", () => {
+    const ext = (name: string, location: string) => [...pbInt(1, 4), ...pbInt(2, 1), ...pbStr(8, name), ...pbMsg(13, pbStr(1, 'location'), pbStr(2, location)), ...pbInt(14, 1)];
+    const constant = pbMsg(1, pbStr(2, 'k'), pbStr(3, 'const'), pbStr(4, 'Constant'), pbMsg(5, pbStr(1, 'value'), pbInt(20, 4), pbMsg(5, ext('k_value', 'a.bin'))));
+    const sparse = pbMsg(15, pbMsg(1, ext('s_values', 'b.bin')), pbMsg(2, ext('s_indices', 'c.bin')), pbInt(3, 4));
+    const fnConstant = pbMsg(7, pbStr(2, 'f_out'), pbStr(3, 'fconst'), pbStr(4, 'Constant'), pbMsg(5, pbStr(1, 'value'), pbInt(20, 4), pbMsg(5, ext('f_value', 'd.bin'))));
+    const model = Uint8Array.from([...pbInt(1, 8), ...pbMsg(7, constant, pbStr(2, 'g'), sparse), ...pbMsg(8, pbInt(2, 17)), ...pbMsg(25, pbStr(1, 'helper'), fnConstant)]);
+    assert.deepEqual(
+      listExternalData(model).map((r) => [r.tensor, r.where, r.kind, r.location]),
+      [
+        ['k_value', 'main graph > node const (Constant).value', 'attribute', 'a.bin'],
+        ['s_values', 'main graph', 'sparse_initializer', 'b.bin'],
+        ['s_indices', 'main graph', 'sparse_initializer', 'c.bin'],
+        ['f_value', 'function helper > node fconst (Constant).value', 'attribute', 'd.bin'],
+      ],
+    );
+  });
+
+  test('an engine handed its external data gets each bundle file once, keyed by the location as written', async () => {
+    const folder = await splitFolder();
+    const files = await readExternalDataFiles(folder, resolveExternalData(await readFile(join(models, 'split', 'model.onnx')), folder));
+    assert.deepEqual(files.map((f) => f.path), ['model.onnx.data']);
+    assert.deepEqual(Buffer.from(files[0]!.data), await readFile(join(models, 'split', 'model.onnx.data')));
   });
 
   test('hand-written references: odd spellings, onnxruntime’s memory tag, bad numbers', () => {

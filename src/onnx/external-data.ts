@@ -9,6 +9,7 @@
  * against the bundle's own file list before any engine loads the model; anything that is not a
  * file of the bundle is refused (ExternalDataRefusedError), naming the tensor and the path.
  */
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path/posix';
 import { join } from 'node:path';
 import { CorruptModelError, ExternalDataRefusedError } from '../errors.js';
@@ -207,6 +208,23 @@ export function bundleModelFolder(bundleDir: string, manifest: Pick<Manifest, 'm
 /** Where a native engine must run so relative locations resolve as in a path load: the model file's own folder. */
 export function modelFileDir(folder: ModelFolder): string {
   return join(folder.dir, dirname(folder.modelFile));
+}
+
+/**
+ * The bytes of every file the resolved references read, once per location as the model writes it
+ * (the key onnxruntime-web's `externalData` session option matches on): for an engine that is
+ * handed its external data instead of opening files itself. Only bundle files are read.
+ */
+export async function readExternalDataFiles(folder: ModelFolder, resolved: readonly ResolvedExternalData[]): Promise<{ readonly path: string; readonly data: Uint8Array }[]> {
+  const byLocation = new Map<string, string>();
+  for (const r of resolved) byLocation.set(r.location, r.file);
+  const byFile = new Map<string, Promise<Uint8Array>>();
+  return Promise.all(
+    [...byLocation].map(async ([path, file]) => {
+      if (!byFile.has(file)) byFile.set(file, readFile(join(folder.dir, file)));
+      return { path, data: await byFile.get(file)! };
+    }),
+  );
 }
 
 function readTensor(bytes: Uint8Array, where: string, kind: ExternalDataRef['kind']): ExternalDataRef | undefined {
