@@ -205,7 +205,7 @@ export function bundleModelFolder(bundleDir: string, manifest: Pick<Manifest, 'm
   return { dir: bundlePaths(bundleDir).modelDir, modelFile: manifest.modelFile, files: manifest.files.map(({ path, size }) => ({ path, size })) };
 }
 
-/** Where a native engine must run so relative locations resolve as in a path load: the model file's own folder. */
+/** The model file's own folder: where onnxruntime reads its external data from (as a path load would), and where the native child runs. */
 export function modelFileDir(folder: ModelFolder): string {
   return join(folder.dir, dirname(folder.modelFile));
 }
