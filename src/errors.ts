@@ -48,6 +48,21 @@ export class ManifestError extends BadInputError {
   readonly type = 'ManifestError';
 }
 
+/**
+ * A model tensor keeps its data in a file that is not one of the bundle's own (absolute, `..`,
+ * unlisted, or a byte range past its end). Refused before any engine loads the model, since
+ * onnxruntime would read it from whatever folder it runs in. Names the tensor and the path.
+ */
+export class ExternalDataRefusedError extends BadInputError {
+  readonly type = 'ExternalDataRefused';
+  constructor(
+    message: string,
+    readonly reference: { readonly tensor: string; readonly where: string; readonly location?: string },
+  ) {
+    super(message);
+  }
+}
+
 /** A reference that does not parse (`host/repo:tag@sha256:…` or `oci-layout:<dir>:tag`). */
 export class ReferenceError extends BadInputError {
   readonly type = 'ReferenceError';
@@ -97,6 +112,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'PassphraseMissingError',
   'InvalidKeyError',
   'ManifestError',
+  'ExternalDataRefused',
   'SmokeInputError',
   'SmokeFailed',
   'BundleVerificationFailed',

@@ -182,10 +182,15 @@ describe('inspectOnnxModel', () => {
     await expectCorrupt('pointer.onnx', 'version https://git-lfs.github.com/spec/v1\noid sha256:498ac7e3ee6ac34c7666fc7950fe80390e0f0b5e467bfbb3749cff9788ad9e74\nsize 1630\n');
   });
 
-  test('a valid header with a garbage graph gets past our reader and is refused by onnxruntime as CorruptModelError', async () => {
+  test('a valid header with a garbage or meaningless graph is CorruptModelError: from our graph walk, or from onnxruntime', async () => {
     const graphGarbage = Buffer.concat([vField(1, 8), bField(7, seededBytes('graph', 300)), bField(8, vField(2, 17))]);
     assert.equal(readModelHeader(graphGarbage).irVersion, 8);
-    await expectCorrupt('bad-graph.onnx', graphGarbage, /onnxruntime-node cannot load bad-graph\.onnx/);
+    // The external-data check walks the whole graph before onnxruntime sees it.
+    await expectCorrupt('bad-graph.onnx', graphGarbage, /bad-graph\.onnx is not a valid ONNX model: /);
+    // Well-formed protobuf, but an operator no opset has: only onnxruntime can tell.
+    const node = Buffer.concat([bField(1, Buffer.from('x')), bField(2, Buffer.from('y')), bField(4, Buffer.from('NoSuchOperator'))]);
+    const unknownOp = Buffer.concat([vField(1, 8), bField(7, bField(1, node)), bField(8, vField(2, 17))]);
+    await expectCorrupt('unknown-op.onnx', unknownOp, /onnxruntime-node cannot load unknown-op\.onnx/);
     // The sample's own header, cut right after the graph: no opset_import, which onnxruntime refuses.
     const fieldsOfSample = [...fields(sample)];
     assert.ok(fieldsOfSample.some((f) => f.number === 7));

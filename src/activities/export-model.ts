@@ -64,7 +64,12 @@ export async function exportModel(deps: ActivityDeps, input: ExportInput): Promi
     heartbeat({ step: 'inspect', modelFile }, true);
     // onnxruntime loads the model in a child process; a large one takes longer than a heartbeat timeout.
     const beat = setInterval(() => heartbeat({ step: 'inspect', modelFile }, true), 5_000);
-    const info = await inspectOnnxModel(join(stagingModel, modelFile), deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}, ctx.cancellationSignal).finally(() => clearInterval(beat));
+    // External data must name files of the model folder being released (the listing above), so
+    // the native check never reads a file of the worker's own.
+    const folder = { dir: stagingModel, modelFile, files: files.map(({ path, size }) => ({ path, size })) };
+    const info = await inspectOnnxModel(join(stagingModel, modelFile), deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}, ctx.cancellationSignal, folder).finally(() =>
+      clearInterval(beat),
+    );
     ctx.log.info('model inspected', { modelFile, opsets: info.opsets, inputs: info.inputs.length, outputs: info.outputs.length });
 
     const draft: ManifestDraft = {

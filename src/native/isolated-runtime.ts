@@ -9,10 +9,13 @@
  * so a process that gets past the rlimit (file-backed or shared pages) is killed at the ceiling.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeRuntimeFailure } from './errors.js';
 import type { NativeReply, NativeRequest } from './protocol.js';
+import { modelFileDir, resolveExternalData, type ModelFolder } from '../onnx/external-data.js';
 
 export interface NativeLimits {
   /** Most memory the child may use (data segment and resident size), in bytes. */
@@ -64,13 +67,37 @@ type Ending =
   | { readonly kind: 'killed'; readonly why: 'timeout' | 'memory' | 'cancelled'; readonly residentBytes?: number }
   | { readonly kind: 'spawn-error'; readonly error: Error };
 
-/** Sends one request to a fresh onnxruntime child and returns its reply, or throws NativeRuntimeFailure. */
-export async function callNativeRuntime(request: NativeRequest, limits: NativeLimits, signal?: AbortSignal): Promise<NativeReply> {
+/**
+ * Sends one request to a fresh onnxruntime child and returns its reply, or throws
+ * NativeRuntimeFailure. The model's external data is first resolved against `folder`'s file list
+ * (ExternalDataRefusedError if a reference is not a bundle file); without a folder, a model with
+ * external data is refused.
+ *
+ * The child loads the model from the bytes given (the ones the caller read and verified), and
+ * onnxruntime would resolve their external data against the process's working directory. So
+ * onnxruntime is told the model file's own folder in the bundle to read it from (relative
+ * locations then resolve as in a path load, to bundle files), and the child also runs in that
+ * folder, or in a fresh empty one when there is no bundle: never in the worker's working
+ * directory, whatever the resolver might have missed.
+ */
+export async function callNativeRuntime(request: NativeRequest, limits: NativeLimits, signal?: AbortSignal, folder?: ModelFolder): Promise<NativeReply> {
   signal?.throwIfAborted();
+  resolveExternalData(request.model, folder ?? { modelFile: '(model bytes)', files: [] });
+  const emptyDir = folder ? undefined : await mkdtemp(join(tmpdir(), 'modelship-native-'));
+  const dir = folder ? modelFileDir(folder) : emptyDir!;
+  try {
+    return await callInFolder({ ...request, externalDataDir: dir }, limits, dir, signal);
+  } finally {
+    if (emptyDir) await rm(emptyDir, { recursive: true, force: true });
+  }
+}
+
+async function callInFolder(request: NativeRequest, limits: NativeLimits, cwd: string, signal?: AbortSignal): Promise<NativeReply> {
   const node = [process.execPath, '--no-warnings', CHILD_ENTRY];
   const wrapper = prlimit();
   const [command, ...args] = wrapper ? [wrapper, `--data=${limits.memoryBytes}`, '--', ...node] : node;
   const child = spawn(command!, args, {
+    cwd,
     // Nothing of the worker's environment (passphrases, credentials) reaches onnxruntime.
     env: {},
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

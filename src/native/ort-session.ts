@@ -58,10 +58,20 @@ function signatureOf(meta: ort.InferenceSession.ValueMetadata): TensorSignature 
   return { name: meta.name, type: meta.type, shape: [...meta.shape] };
 }
 
+/**
+ * onnxruntime resolves a model's external data against the model file's folder when it loads a
+ * path, and against the process's working directory when it loads bytes, unless this session
+ * option names the folder. Loading the verified bytes with it set reads external data from the
+ * bundle only (onnxruntime still refuses absolute and `..` locations within it).
+ */
+export function externalDataOptions(dir: string | undefined): Pick<ort.InferenceSession.SessionOptions, 'extra'> {
+  return dir === undefined ? {} : { extra: { session: { model_external_initializers_file_folder_path: dir } } };
+}
+
 export async function answerNativeRequest(request: NativeRequest): Promise<NativeReply> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(request.model, { logSeverityLevel: 4 });
+    session = await ort.InferenceSession.create(request.model, { logSeverityLevel: 4, ...externalDataOptions(request.externalDataDir) });
   } catch (err) {
     return { ok: false, phase: 'load', message: firstLine(err) };
   }

@@ -12,11 +12,18 @@ export interface NativeTensor {
   readonly data: Uint8Array;
 }
 
-export type NativeRequest =
+export type NativeRequest = (
   /** Load the model (proving it parses) and report its I/O signature. */
   | { readonly op: 'inspect'; readonly model: Uint8Array }
   /** Load the model and run it once on these inputs; outputs in the graph's output order. */
-  | { readonly op: 'run'; readonly model: Uint8Array; readonly inputs: readonly NativeTensor[] };
+  | { readonly op: 'run'; readonly model: Uint8Array; readonly inputs: readonly NativeTensor[] }
+) & {
+  /**
+   * The folder onnxruntime reads external data from (the model file's folder in the bundle),
+   * instead of the process's working directory, which it uses for a model loaded from bytes.
+   */
+  readonly externalDataDir?: string;
+};
 
 export interface NativeSignature {
   readonly inputs: readonly TensorSignature[];

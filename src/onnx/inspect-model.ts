@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { ModelFolder } from './external-data.js';
 import { CorruptModelError, errorMessage } from '../errors.js';
 import type { ModelInfo } from '../release/types.js';
 import { readModelHeader } from './model-header.js';
@@ -12,10 +13,15 @@ export const INSPECT_TIMEOUT_MS = 5 * 60_000;
  * Proves the model parses by loading it in onnxruntime-node (in a child process under a memory
  * ceiling and a deadline), and reads its I/O signature (from the runtime, so initializers never
  * pose as inputs) and its header (from the bytes).
+ *
+ * `folder` is the model folder `path` sits in, with its list of files: the model's external data
+ * must resolve to those (ExternalDataRefusedError otherwise). Without it the folder is taken to
+ * hold the model file alone, so a model with external data is refused.
  */
-export async function inspectOnnxModel(path: string, limits: Partial<NativeLimits> = {}, signal?: AbortSignal): Promise<ModelInfo> {
+export async function inspectOnnxModel(path: string, limits: Partial<NativeLimits> = {}, signal?: AbortSignal, folder?: ModelFolder): Promise<ModelInfo> {
   const name = basename(path);
   const bytes = await readFile(path);
+  const modelFolder = folder ?? { dir: dirname(path), modelFile: name, files: [{ path: name, size: (await stat(path)).size }] };
   let header;
   try {
     header = readModelHeader(bytes);
@@ -26,6 +32,7 @@ export async function inspectOnnxModel(path: string, limits: Partial<NativeLimit
     { op: 'inspect', model: bytes },
     { memoryBytes: limits.memoryBytes ?? nativeMemoryBytesFromEnv(), timeoutMs: limits.timeoutMs ?? INSPECT_TIMEOUT_MS },
     signal,
+    modelFolder,
   );
   if (!reply.ok) throw new CorruptModelError(`onnxruntime-node cannot load ${name}: ${reply.message.slice(0, 500)}`);
   if (reply.op !== 'inspect') throw new CorruptModelError(`onnxruntime's child process answered a ${reply.op} request instead of inspect for ${name}`);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { bundlePaths } from '../bundle/layout.js';
 import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from '../bundle/manifest.js';
@@ -7,12 +7,14 @@ import { readVerifiedModelFile } from '../bundle/model-file.js';
 import { verifyBundle, type CheckResult } from '../bundle/verify.js';
 import { verifyGeneralJws } from '../crypto/jws.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, ModelshipError } from '../errors.js';
 import { BundleRefusedError } from './errors.js';
 import { loadTrustedKeys, readDsseKeyIds, readJwsKids } from './trusted-keys.js';
 import { loadTrustDir } from '../trust/trust-dir.js';
 import { verifyJwsWithPolicy } from '../trust/verify-with-policy.js';
 import { zeroFeeds } from './tensors.js';
+import { resolveExternalData, type ResolvedExternalData } from '../onnx/external-data.js';
+import { externalDataOptions } from '../native/ort-session.js';
 
 /** What identifies the bundle in a slot: persisted in the state file, shown in status. */
 export interface BundleRef {
@@ -32,9 +34,11 @@ export interface BundleRef {
 export interface VerifiedBundle {
   readonly ref: BundleRef;
   readonly manifest: Manifest;
-  /** The model file's bytes, re-hashed against the manifest after verification (single-file models). */
-  readonly modelBytes: Uint8Array | undefined;
+  /** The model file's bytes, re-hashed against the manifest after verification. */
+  readonly modelBytes: Uint8Array;
   readonly modelPath: string;
+  /** The model's external data, every reference resolved to a file of the bundle (empty for most models). */
+  readonly externalData: readonly ResolvedExternalData[];
 }
 
 function refuse(bundleDir: string, failed: readonly CheckResult[], prefix?: string): never {
@@ -111,17 +115,21 @@ async function readBackVerified(
   const entry = manifest.files.find((f) => f.path === manifest.modelFile);
   if (!entry) refuse(bundleDir, [{ check: 'manifest', ok: false, detail: `modelFile ${manifest.modelFile} is not among the manifest's files` }]);
   const modelPath = join(paths.modelDir, manifest.modelFile);
-  let modelBytes: Uint8Array | undefined;
-  // A single-file model is loaded from the bytes just hashed. A model with side files (external
-  // data) must be opened by path so onnxruntime finds them; those were hashed by verifyBundle.
-  if (manifest.files.length === 1) {
-    modelBytes = (await readVerifiedModelFile(bundleDir, manifest)) ?? changed(`model/${manifest.modelFile}`);
+  const modelBytes = (await readVerifiedModelFile(bundleDir, manifest)) ?? changed(`model/${manifest.modelFile}`);
+  // Every external-data reference must name a file the signed manifest lists, before onnxruntime
+  // sees the model: it would otherwise read e.g. the server's own files into a tensor.
+  let externalData: ResolvedExternalData[];
+  try {
+    externalData = resolveExternalData(modelBytes, manifest);
+  } catch (err) {
+    refuse(bundleDir, [{ check: 'files', ok: false, detail: err instanceof ModelshipError ? `${err.type}: ${err.message}` : errorMessage(err) }]);
   }
   return {
     ref: { bundleDir, name: manifest.name, version: manifest.version, digest: `sha256:${manifest.digest.root}`, kid },
     manifest,
     modelBytes,
     modelPath,
+    externalData,
   };
 }
 
@@ -204,9 +212,9 @@ export async function openModel(verified: VerifiedBundle, options: SessionOption
   if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
   let session: ort.InferenceSession;
   try {
-    session = verified.modelBytes
-      ? await ort.InferenceSession.create(verified.modelBytes, sessionOptions)
-      : await ort.InferenceSession.create(verified.modelPath, sessionOptions);
+    // The verified bytes, with external data read from the bundle's model folder: from bytes,
+    // onnxruntime would otherwise resolve it against the server's working directory.
+    session = await ort.InferenceSession.create(verified.modelBytes, { ...sessionOptions, ...externalDataOptions(dirname(verified.modelPath)) });
   } catch (err) {
     refuse(ref.bundleDir, [{ check: 'smoke', ok: false, detail: `onnxruntime cannot load ${manifest.modelFile}: ${firstLine(err)}` }]);
   }

@@ -24,7 +24,7 @@ import { buildProvenanceStatement, type SlsaProvenance } from '../../src/attest/
 import type { Statement } from '../../src/attest/statement.js';
 import { buildTestResultStatement, type TestResultValue } from '../../src/attest/test-result.js';
 import type { SigningKey } from '../../src/crypto/keys.js';
-import type { FileDigest, ReleaseRequest } from '../../src/release/types.js';
+import type { FileDigest, ModelInfo, ReleaseRequest } from '../../src/release/types.js';
 import { SAMPLE_MODEL } from './fixtures.js';
 
 export interface SignedBundleOptions {
@@ -40,6 +40,11 @@ export interface SignedBundleOptions {
   readonly smokeResult?: TestResultValue;
   /** The digest rule model.yaml records (default: the current one). */
   readonly digestRule?: DigestRule;
+  /**
+   * What model.yaml says of the model, instead of loading it in onnxruntime: for a hostile bundle
+   * that export would refuse, signed by hand to test what a runtime does with it.
+   */
+  readonly modelInfo?: ModelInfo;
 }
 
 export interface SignedBundle {
@@ -71,9 +76,9 @@ export async function makeSignedBundle(dir: string, key: SigningKey, options: Si
     await mkdir(join(paths.modelDir, rel, '..'), { recursive: true });
     await writeFile(join(paths.modelDir, rel), contents);
   }
-  const info = await inspectOnnxModel(join(paths.modelDir, modelFile));
-  const source = { uri: pathToFileURL(modelPath).href, sha256: (await sha256File(modelPath)).sha256 };
   const listed = await listModelFiles(paths.modelDir);
+  const info = options.modelInfo ?? (await inspectOnnxModel(join(paths.modelDir, modelFile), {}, undefined, { dir: paths.modelDir, modelFile, files: listed }));
+  const source = { uri: pathToFileURL(modelPath).href, sha256: (await sha256File(modelPath)).sha256 };
   const draft: ManifestDraft = {
     apiVersion: MANIFEST_API_VERSION,
     kind: 'ModelManifest',
