@@ -55,3 +55,35 @@ describe('smoke output comparison', () => {
     assert.ok(compareOutputs([f32('y', [2], [-Infinity, 1])], [f32('y', [2], [-Infinity, 1])], DEFAULT_TOLERANCE).ok);
   });
 });
+
+describe('dynamically quantized models: agreement beside allclose', () => {
+  const quantized = (explicit = false) => ({ ops: ['DynamicQuantizeLinear'], explicitTolerance: () => explicit });
+  // Four rows of logits; the sandbox rounds to a neighbouring int8 step (0.05) here and there.
+  const native = f32('logits', [4, 3], [2.0, 0.1, -1.0, -0.5, 1.5, 0.2, 0.3, 0.35, 0.1, 1.0, -2.0, 3.0]);
+  const rounded = f32('logits', [4, 3], [2.05, 0.1, -1.0, -0.5, 1.45, 0.2, 0.36, 0.35, 0.1, 1.0, -2.05, 3.0]);
+
+  it('outside allclose, but the direction and every decisive top-1 hold: passes by agreement, with the figures', () => {
+    assert.equal(compareOutputs([rounded], [native], DEFAULT_TOLERANCE).ok, false);
+    const verdict = compareOutputs([rounded], [native], DEFAULT_TOLERANCE, undefined, quantized());
+    assert.ok(verdict.ok, verdict.ok ? '' : verdict.reason);
+    const a = verdict.outputs[0]!.agreement!;
+    assert.equal(a.passedBy, 'agreement');
+    assert.ok(a.cosine > 0.999 && a.cosine < 1);
+    // Row 3 (0.3 vs 0.35) is a near-tie: not a decision either kernel can be held to.
+    assert.equal(a.decisiveRows, 3);
+    assert.equal(a.top1Agreeing, 3);
+  });
+
+  it('a flipped decisive top-1 fails, naming the operators and the figure', () => {
+    const flipped = f32('logits', [4, 3], [2.0, 0.1, -1.0, 1.6, 1.5, 0.2, 0.3, 0.35, 0.1, 1.0, -2.0, 3.0]);
+    const verdict = compareOutputs([flipped], [native], DEFAULT_TOLERANCE, undefined, quantized());
+    assert.equal(verdict.ok, false);
+    assert.match(verdict.ok ? '' : verdict.reason, /logits: dynamically quantized \(DynamicQuantizeLinear\) and outside allclose, and .*top-1 agrees on 2 of 3 decisive rows/);
+  });
+
+  it("a tolerance the user set explicitly wins: allclose alone judges", () => {
+    const verdict = compareOutputs([rounded], [native], DEFAULT_TOLERANCE, undefined, quantized(true));
+    assert.equal(verdict.ok, false);
+    assert.equal(verdict.outputs[0]!.agreement!.passedBy, undefined);
+  });
+});

@@ -16,7 +16,10 @@ import type { Tensor } from '../sandbox/tensor-codec.js';
 import { SandboxEngineError } from '../sandbox/errors.js';
 import { smokeInputs } from '../smoke/smoke-inputs.js';
 import { runNative } from '../smoke/native-runner.js';
+import { bundleModelFolder, readExternalDataFiles, resolveExternalData } from '../onnx/external-data.js';
 import { compareOutputs, DEFAULT_TOLERANCE, type Tolerance } from '../smoke/compare-outputs.js';
+import { dynamicQuantizationOps } from '../smoke/quantized-agreement.js';
+import { readGraphInfo } from '../onnx/graph-info.js';
 import { runUserPlugin, type UserPluginVerdict } from '../smoke/user-plugins.js';
 import { BundleVerificationFailedError, NativeInferenceError, SmokeFailedError, type FailedVerification } from '../smoke/errors.js';
 import { verifyBeforeSmoke } from '../smoke/verify-before-smoke.js';
@@ -112,9 +115,13 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     passed.push(`bundle-verification: ${verification.checks.join(', ')} under ${verification.rule} (${verification.counted} of ${verification.threshold})`);
     step = 'smoke';
 
+    // External data may only come from the bundle's own files (refused otherwise, naming the
+    // tensor and path), read once here and handed to the sandbox as bytes.
+    const folder = bundleModelFolder(input.bundleDir, manifest);
+    const externalData = await readExternalDataFiles(folder, resolveExternalData(model, folder));
     const inputs = await smokeInputs(model, manifest.signature.inputs, options);
     const nativeStart = performance.now();
-    const native = await runNative(model, inputs, { timeoutMs: limits.timeoutMs, ...(deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}) }, ctx.cancellationSignal).catch(
+    const native = await runNative(model, inputs, { timeoutMs: limits.timeoutMs, ...(deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}) }, ctx.cancellationSignal, folder).catch(
       (err: unknown) => {
         throw options.inputsPath ? err : withShapeHint(err, inputs);
       },
@@ -127,6 +134,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     try {
       sandbox = await runOnnxInSandbox(model, inputs, {
         timeoutMs: limits.timeoutMs,
+        externalData,
         ...(options.maxMemoryMiB ? { maxMemoryBytes: options.maxMemoryMiB * 1024 * 1024 } : {}),
       });
     } catch (err) {
@@ -144,7 +152,11 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
 
     let figures: Pick<SmokeResult, 'outputs' | 'maxAbsDiff' | 'maxRelDiff'> = { outputs: [], maxAbsDiff: 0, maxRelDiff: 0 };
     if (sandbox) {
-      const verdict = compareOutputs(sandbox, native, tolerance, options.outputTolerances);
+      const quantizedOps = dynamicQuantizationOps(readGraphInfo(model));
+      const quantized = quantizedOps.length
+        ? { ops: quantizedOps, explicitTolerance: (output: string) => options.tolerance !== undefined || options.outputTolerances?.[output] !== undefined }
+        : undefined;
+      const verdict = compareOutputs(sandbox, native, tolerance, options.outputTolerances, quantized);
       figures = { outputs: verdict.outputs, maxAbsDiff: verdict.maxAbsDiff, maxRelDiff: verdict.maxRelDiff };
       if (!verdict.ok) {
         failed.push(`outputs-agree: ${verdict.reason}`);
@@ -152,6 +164,9 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
         throw new SmokeFailedError(`sandbox and native outputs disagree: ${verdict.reason}`);
       }
       passed.push(`outputs-agree: max abs ${verdict.maxAbsDiff.toExponential(2)}, max rel ${verdict.maxRelDiff.toExponential(2)}`);
+      for (const o of verdict.outputs) {
+        if (o.agreement?.passedBy) passed.push(`outputs-agree ${o.name}: dynamically quantized (${quantizedOps.join(', ')}): cosine ${o.agreement.cosine.toFixed(6)}, top-1 ${o.agreement.top1Agreeing} of ${o.agreement.decisiveRows} decisive rows`);
+      }
       passed.push('outputs-finite');
     }
 

@@ -22,11 +22,6 @@ export interface CorpusModel {
   readonly licence: string;
   readonly source: string;
   readonly smoke: SmokeOptions;
-  /**
-   * What the sandbox engine cannot run yet: the release fails smoke naming this operator (in
-   * `domain`, default ai.onnx), or with `message` where the operator exists but not for a type.
-   */
-  readonly expect?: { readonly unsupported: string; readonly domain?: string; readonly message?: string };
 }
 
 export const CORPUS_MANIFEST = join(PROJECT_ROOT, 'models', 'corpus', 'corpus.json');

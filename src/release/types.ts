@@ -199,6 +199,11 @@ export interface SmokeOutputFigures {
   readonly tolerance?: { readonly absolute: number; readonly relative: number };
   /** The element nearest to (or furthest past) its allowed difference (absent in older results and for empty outputs). */
   readonly worst?: SmokeWorstElement;
+  /**
+   * Dynamically quantized models only (smoke/quantized-agreement.ts): cosine similarity and
+   * decisive top-1 agreement, and `passedBy: 'agreement'` when allclose failed but these held.
+   */
+  readonly agreement?: { readonly cosine: number; readonly decisiveRows: number; readonly top1Agreeing: number; readonly passedBy?: 'agreement' };
 }
 
 export interface SmokeWorstElement {

@@ -1,6 +1,18 @@
 import { elementValues, type Tensor, type TensorType } from '../sandbox/tensor-codec.js';
 import type { SmokeOutputFigures, SmokeWorstElement } from '../release/types.js';
 import type { ToleranceOption } from './input-spec.js';
+import { agreementFigures, quantizedVerdict } from './quantized-agreement.js';
+
+/**
+ * For dynamically quantized models: outputs whose tolerance the user did not set explicitly
+ * may pass by agreement (quantized-agreement.ts) where allclose fails.
+ */
+export interface QuantizedComparison {
+  /** The dynamic-quantization operators the graph uses (for the message). */
+  readonly ops: readonly string[];
+  /** True when the user set this output's tolerance (or the release's) explicitly: then allclose alone judges. */
+  readonly explicitTolerance: (output: string) => boolean;
+}
 
 /**
  * numpy.allclose's per-element rule, as the ONNX backend tests and onnxruntime's test runner
@@ -45,6 +57,7 @@ export function compareOutputs(
   native: readonly Tensor[],
   tolerance: Tolerance,
   perOutput?: Readonly<Record<string, ToleranceOption>>,
+  quantized?: QuantizedComparison,
 ): ComparisonVerdict {
   const outputs: OutputComparison[] = [];
   const problems: string[] = [];
@@ -66,7 +79,17 @@ export function compareOutputs(
       continue;
     }
     const t = toleranceFor(reference.name, tolerance, perOutput);
-    const { figures, failing } = compareTensor(got, reference, t);
+    let { figures, failing } = compareTensor(got, reference, t);
+    if (quantized && isFloat(reference.type) && !figures.nonFinite) {
+      const agreement = agreementFigures(got, reference, t.absolute);
+      const byAgreement = failing > 0 && !quantized.explicitTolerance(reference.name);
+      const why = byAgreement ? quantizedVerdict(agreement) : null;
+      figures = { ...figures, agreement: { ...agreement, ...(byAgreement && why === null ? { passedBy: 'agreement' as const } : {}) } };
+      if (byAgreement && why === null) failing = 0;
+      else if (byAgreement) {
+        problems.push(`${reference.name}: dynamically quantized (${quantized.ops.join(', ')}) and outside allclose, and ${why}`);
+      }
+    }
     outputs.push(figures);
     if (figures.nonFinite) problems.push(`${reference.name}: ${figures.nonFinite} of ${elementCountOf(reference)} values are NaN or infinite`);
     if (failing) {
