@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import ort from 'onnxruntime-node';
 import { runEngine, runOnnxInSandbox, DEFAULT_ENGINE_THREADS } from '../src/sandbox/onnx-engine.js';
-import { typedValues, type Tensor } from '../src/sandbox/tensor-codec.js';
+import { typedValues, type Tensor } from '../src/tensor/tensor.js';
 import { median } from './format.js';
 import { timedMedian } from './measure.js';
 

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareOutputs, DEFAULT_TOLERANCE } from '../src/smoke/compare-outputs.js';
-import type { Tensor } from '../src/sandbox/tensor-codec.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 
 const f32 = (name: string, dims: number[], values: number[]): Tensor => ({ name, type: 'float32', dims, data: new Uint8Array(Float32Array.from(values).buffer) });
 const i64 = (name: string, dims: number[], values: number[]): Tensor => ({ name, type: 'int64', dims, data: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });

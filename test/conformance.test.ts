@@ -9,7 +9,7 @@ import { decodeTensorProto, tensorToTyped, TensorProtoError, UnsupportedTensorEr
 import { readGraphInfo } from '../src/onnx/graph-info.js';
 import { compareTensors, DEFAULT_DATA_DIR, formatReport, runConformance } from '../src/onnx/conformance.js';
 import { fields, ProtobufError, WireType } from '../src/onnx/protobuf-reader.js';
-import { elementValues, type Tensor } from '../src/sandbox/tensor-codec.js';
+import { elementValues, type Tensor } from '../src/tensor/tensor.js';
 
 /** Tests the sandbox passes at least (of Debian's 932 node tests; 863 measured for onnxruntime-web 1.30.0). */
 const CONFORMANCE_FLOOR = 855;

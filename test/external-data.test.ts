@@ -19,7 +19,7 @@ import { exportModel, type ExportInput } from '../src/activities/export-model.js
 import type { ActivityDeps } from '../src/activities/deps.js';
 import { openModel, verifyForServing } from '../src/serving/loaded-model.js';
 import { BundleRefusedError } from '../src/serving/errors.js';
-import type { Tensor } from '../src/sandbox/tensor-codec.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 import type { ExportResult, ModelInfo } from '../src/release/types.js';
 import ort from 'onnxruntime-node';
 import { makeSignedBundle } from './helpers/bundle-fixture.js';

@@ -18,7 +18,7 @@ import { CorruptModelError } from '../src/errors.js';
 import { generateInputs } from '../src/smoke/test-inputs.js';
 import { runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';
 import { compiledModuleCount } from '../src/sandbox/compiled-module.js';
-import type { Tensor } from '../src/sandbox/tensor-codec.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 import { startReleaseEnv, type ReleaseEnv } from './helpers/release-env.js';
 import { eventsOfType, historyJson } from './helpers/history.js';
 import { releaseStatusQuery } from '../src/workflows/definitions.js';

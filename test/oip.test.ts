@@ -16,7 +16,7 @@ import type { ActivityDeps } from '../src/activities/deps.js';
 import type { Judgement } from '../src/canary/analysis/types.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { ServingAdminClient } from '../src/serving/admin-client.js';
-import { halfToNumber, numberToHalf } from '../src/sandbox/half-float.js';
+import { halfToNumber, numberToHalf } from '../src/tensor/half-float.js';
 import { trafficBucket } from '../src/serving/router.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { makeSignedBundle } from './helpers/bundle-fixture.js';

@@ -14,8 +14,8 @@ import { readInputsFile } from '../src/smoke/inputs-file.js';
 import { smokeInputs } from '../src/smoke/smoke-inputs.js';
 import { IMAGE_SIDE, resolveInputShapes } from '../src/smoke/input-shapes.js';
 import { parseDimFlag, parseIntRangeFlag, parseShapeFlag, parseToleranceFlag, smokeSpecProblems, SpecSyntaxError } from '../src/smoke/input-spec.js';
-import { halfToNumber, numberToHalf } from '../src/sandbox/half-float.js';
-import { elementValues, type Tensor } from '../src/sandbox/tensor-codec.js';
+import { halfToNumber, numberToHalf } from '../src/tensor/half-float.js';
+import { elementValues, type Tensor } from '../src/tensor/tensor.js';
 import { SmokeInputError } from '../src/smoke/errors.js';
 import type { TensorSignature } from '../src/release/types.js';
 

@@ -12,7 +12,7 @@ import { runOnnxInSandbox } from '../sandbox/onnx-engine.js';
 import { loadEngine } from '../sandbox/engine-module.js';
 import { ENGINE_VERSION } from '../sandbox/engine-pin.js';
 import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../sandbox/limits.js';
-import type { Tensor } from '../sandbox/tensor-codec.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { SandboxEngineError } from '../sandbox/errors.js';
 import { smokeInputs } from '../smoke/smoke-inputs.js';
 import { runNative } from '../smoke/native-runner.js';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TensorSignature } from '../release/types.js';
 import { generateInputs } from '../smoke/test-inputs.js';
 import { seededRandom } from '../smoke/seeded-random.js';
-import type { Tensor } from '../sandbox/tensor-codec.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { oipDatatypeOf } from '../serving/oip-datatypes.js';
 
 /**

@@ -7,7 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errorMessage } from '../errors.js';
-import { elementValues, isFloatType, ONNX_DATA_TYPE, type Tensor, typeOfCode } from '../sandbox/tensor-codec.js';
+import { elementValues, isFloatType, ONNX_DATA_TYPE, type Tensor, typeOfCode } from '../tensor/tensor.js';
 import { runOnnxInSandbox, type EngineOptions } from '../sandbox/onnx-engine.js';
 import { SandboxEngineError } from '../sandbox/errors.js';
 import { readGraphInfo, opName, type GraphInfo } from './graph-info.js';

@@ -5,7 +5,7 @@
  * (or a TensorProtoError for a well-formed message we cannot represent), never a wild read.
  */
 import { fieldInt, fieldString, fields, ProtobufError, WireType, type Field } from './protobuf-reader.js';
-import { ELEMENT_BYTES, elementCount, typedValues, type Tensor, type TensorType, type TypedValues, typeOfCode } from '../sandbox/tensor-codec.js';
+import { ELEMENT_BYTES, elementCount, typedValues, type Tensor, type TensorType, type TypedValues, typeOfCode } from '../tensor/tensor.js';
 
 export class TensorProtoError extends Error {}
 /** A well-formed TensorProto this codec cannot carry (element type, external or segmented data). */

@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { configureEngineLoader } from './engine-loader.js';
 import type { CompiledModule } from './compiled-module.js';
-import type { Tensor, TensorType } from './tensor-codec.js';
+import type { Tensor, TensorType } from '../tensor/tensor.js';
 
 export const ENGINE_WORKER_TAG = 'modelship-engine-call/1';
 

@@ -7,7 +7,7 @@ import { ENGINE_CALL, SandboxEngineError, SandboxMemoryError, SandboxTrapError }
 import { loadEngine } from './engine-module.js';
 import { ENGINE_MIN_MEMORY_BYTES, ENGINE_WORKER_TAG, type EngineTimings, type EngineWorkerReply, type EngineWorkerRequest } from './engine-worker.js';
 import { runSandboxThread } from './sandbox-thread.js';
-import type { Tensor } from './tensor-codec.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 const WORKER_URL = new URL('./engine-worker.js', import.meta.url);
 

@@ -1,4 +1,4 @@
-import { elementValues, type Tensor, type TensorType } from '../sandbox/tensor-codec.js';
+import { elementValues, type Tensor, type TensorType } from '../tensor/tensor.js';
 import type { SmokeOutputFigures, SmokeWorstElement } from '../release/types.js';
 import type { ToleranceOption } from './input-spec.js';
 import { agreementFigures, quantizedVerdict } from './quantized-agreement.js';

@@ -2,10 +2,10 @@
  * Writing element values of every ONNX element type into a tensor's little-endian bytes, with
  * each integer type's range, for the input generator and the inputs files.
  */
-import { ELEMENT_BYTES, ONNX_DATA_TYPE, type TensorType } from '../sandbox/tensor-codec.js';
+import { ELEMENT_BYTES, ONNX_DATA_TYPE, type TensorType } from '../tensor/tensor.js';
 import type { TensorSignature } from '../release/types.js';
 import { SmokeInputError } from './errors.js';
-import { numberToHalf } from '../sandbox/half-float.js';
+import { numberToHalf } from '../tensor/half-float.js';
 
 /** Inclusive value range of each integer type (bool as 0/1); floats have none. */
 export const INTEGER_RANGES: Partial<Record<TensorType, readonly [bigint, bigint]>> = {

@@ -18,7 +18,7 @@ import { basename, extname, join } from 'node:path';
 import type { TensorSignature } from '../release/types.js';
 import type { DeclaredDim, DeclaredInput } from '../onnx/declared-shapes.js';
 import { decodeTensorProto } from '../onnx/tensor-proto.js';
-import { ELEMENT_BYTES, elementCount, ONNX_DATA_TYPE, type Tensor, type TensorType } from '../sandbox/tensor-codec.js';
+import { ELEMENT_BYTES, elementCount, ONNX_DATA_TYPE, type Tensor, type TensorType } from '../tensor/tensor.js';
 import { SmokeInputError } from './errors.js';
 import { parseNpy } from './npy-format.js';
 import { showDims } from './input-shapes.js';

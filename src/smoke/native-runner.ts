@@ -1,5 +1,5 @@
 import { callNativeRuntime, nativeMemoryBytesFromEnv, type NativeLimits } from '../native/isolated-runtime.js';
-import { ONNX_DATA_TYPE, type Tensor, type TensorType } from '../sandbox/tensor-codec.js';
+import { ONNX_DATA_TYPE, type Tensor, type TensorType } from '../tensor/tensor.js';
 import { NativeInferenceError } from './errors.js';
 import type { ModelFolder } from '../onnx/external-data.js';
 

@@ -4,7 +4,7 @@
  * then the raw elements. Read into the sandbox's Tensor: little-endian, C order (big-endian and
  * Fortran-order arrays are converted); object, string and structured dtypes are refused.
  */
-import { ELEMENT_BYTES, elementCount, type TensorType } from '../sandbox/tensor-codec.js';
+import { ELEMENT_BYTES, elementCount, type TensorType } from '../tensor/tensor.js';
 
 export class NpyError extends Error {}
 

@@ -14,7 +14,7 @@
  *
  * An output passes when allclose passes or both hold. A tolerance the user set explicitly wins.
  */
-import { elementValues, type Tensor } from '../sandbox/tensor-codec.js';
+import { elementValues, type Tensor } from '../tensor/tensor.js';
 import type { GraphInfo } from '../onnx/graph-info.js';
 import { opName } from '../onnx/graph-info.js';
 

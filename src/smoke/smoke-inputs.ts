@@ -1,6 +1,6 @@
 import { readDeclaredInputs, type DeclaredInput } from '../onnx/declared-shapes.js';
 import type { SmokeOptions, TensorSignature } from '../release/types.js';
-import type { Tensor } from '../sandbox/tensor-codec.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { generateInputs } from './test-inputs.js';
 import { readInputsFile } from './inputs-file.js';
 import { smokeSpecProblems } from './input-spec.js';

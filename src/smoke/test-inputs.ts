@@ -1,10 +1,10 @@
 import type { TensorSignature } from '../release/types.js';
 import type { DeclaredInput } from '../onnx/declared-shapes.js';
-import { ELEMENT_BYTES, elementCount, type Tensor, type TensorType } from '../sandbox/tensor-codec.js';
+import { ELEMENT_BYTES, elementCount, type Tensor, type TensorType } from '../tensor/tensor.js';
 import { seededRandom } from './seeded-random.js';
 import { SmokeInputError } from './errors.js';
 import { INTEGER_RANGES, isFloat, tensorTypeOf } from './element-values.js';
-import { numberToHalf } from '../sandbox/half-float.js';
+import { numberToHalf } from '../tensor/half-float.js';
 
 export { tensorTypeOf };
 import { MAX_GENERATED_ELEMENTS, type IntRange, type SmokeInputSpec } from './input-spec.js';

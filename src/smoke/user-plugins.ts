@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Tensor } from '../sandbox/tensor-codec.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { runPlugin } from '../sandbox/run-plugin.js';
 import type { SandboxLimits } from '../sandbox/limits.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
