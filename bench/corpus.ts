@@ -29,6 +29,7 @@ export const corpusBenchmark: Benchmark = {
     const cold: { id: string; ratio: number }[] = [];
     const warmRatios: { id: string; ratio: number }[] = [];
     const failedToRun: string[] = [];
+    const twoThreads: { id: string; ratio: number }[] = [];
     for (const model of loadCorpus()) {
       ctx.progress(`corpus: ${model.id}`);
       const path = corpusModelPath(model);
@@ -53,6 +54,8 @@ export const corpusBenchmark: Benchmark = {
       warmRatios.push({ id: model.id, ratio: f.sandboxWarm / f.nativeWarm });
       rows.push({ bench: 'corpus', subject: 'onnxruntime-node (new session + run, 1 thread)', input, runs, medianSeconds: f.nativeCall, ratio: '1.00x (base)' });
       rows.push({ bench: 'corpus', subject: 'sandbox call (thread + engine instance + session + run)', input, runs, medianSeconds: f.sandboxCall, ratio: `${(f.sandboxCall / f.nativeCall).toFixed(2)}x`, check });
+      rows.push({ bench: 'corpus', subject: 'sandbox call, 2 threads inside', input, runs, medianSeconds: f.sandboxCallTwoThreads, ratio: `${(f.sandboxCallTwoThreads / f.nativeCall).toFixed(2)}x` });
+      twoThreads.push({ id: model.id, ratio: f.sandboxCallTwoThreads / f.sandboxCall });
       rows.push({ bench: 'corpus', subject: 'onnxruntime-node (warm session, 1 thread)', input, runs: runs * 2, medianSeconds: f.nativeWarm, ratio: '1.00x (warm base)' });
       rows.push({ bench: 'corpus', subject: 'sandbox (warm session, 1 thread)', input, runs: runs * 2, medianSeconds: f.sandboxWarm, ratio: `${(f.sandboxWarm / f.nativeWarm).toFixed(2)}x warm` });
       rows.push({ bench: 'corpus', subject: 'sandbox, first call of a fresh process', input, runs: 1, medianSeconds: f.firstCallFreshProcess, ratio: `${(f.firstCallFreshProcess / f.nativeCall).toFixed(2)}x` });
@@ -70,6 +73,7 @@ export const corpusBenchmark: Benchmark = {
       notes: [
         summary('corpus, sandbox call vs native new session + run', cold),
         summary('corpus, warm sandbox session vs warm native session', warmRatios),
+        ...(twoThreads.length ? [`corpus: 2 threads inside the sandbox take a median ${median(twoThreads.map((r) => r.ratio)).toFixed(2)}x the time of 1 thread per call (min ${Math.min(...twoThreads.map((r) => r.ratio)).toFixed(2)}x)`] : []),
         ...(failedToRun.length ? [`corpus: failed in the sandbox (${failedToRun.length}): ${failedToRun.join('; ')}`] : []),
         'corpus: "sandbox call" is one smoke call (a fresh thread and instance of onnxruntime-web, compiled once per process; session, run) against onnxruntime-node creating a session and running once in this process, both on one thread; ratios are times, higher is slower',
       ],

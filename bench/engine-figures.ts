@@ -20,6 +20,8 @@ export interface EngineFigures {
   /** Seconds, medians. */
   readonly nativeCall: number;
   readonly sandboxCall: number;
+  /** The same call with two threads inside the sandbox (the default is one). */
+  readonly sandboxCallTwoThreads: number;
   readonly nativeWarm: number;
   readonly sandboxWarm: number;
   readonly firstCallFreshProcess: number;
@@ -60,6 +62,7 @@ async function pairedMedians(runs: number, a: () => Promise<unknown>, b: () => P
 /** `modelPath` and `smoke` let a fresh process rebuild the same inputs for its first call. */
 export async function engineFigures(bytes: Uint8Array, inputs: readonly Tensor[], runs: number, fresh: { modelPath: string; smoke: unknown }): Promise<EngineFigures> {
   const [nativeCallS, sandboxCallS] = await pairedMedians(runs, () => nativeCall(bytes, inputs), () => runOnnxInSandbox(bytes, inputs, { timeoutMs: 300_000 }));
+  const [, sandboxCallTwoThreads] = await pairedMedians(runs, () => runOnnxInSandbox(bytes, inputs, { timeoutMs: 300_000 }), () => runOnnxInSandbox(bytes, inputs, { timeoutMs: 300_000, threads: 2 }));
   const session = await ort.InferenceSession.create(bytes, NATIVE_OPTIONS);
   const warmFeeds = feeds(inputs);
   await session.run(warmFeeds);
@@ -69,5 +72,5 @@ export async function engineFigures(bytes: Uint8Array, inputs: readonly Tensor[]
   const sandboxWarm = median(warmRun.timings.warmRunMs.map((ms) => ms / 1000));
   const { stdout } = await promisify(execFile)(process.execPath, [FIRST_CALL_SCRIPT, fresh.modelPath, JSON.stringify(fresh.smoke)], { maxBuffer: 1 << 20 });
   const firstCallFreshProcess = (JSON.parse(stdout) as { seconds: number }).seconds;
-  return { nativeCall: nativeCallS, sandboxCall: sandboxCallS, nativeWarm, sandboxWarm, firstCallFreshProcess };
+  return { nativeCall: nativeCallS, sandboxCall: sandboxCallS, sandboxCallTwoThreads, nativeWarm, sandboxWarm, firstCallFreshProcess };
 }

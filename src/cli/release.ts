@@ -41,6 +41,7 @@ export interface ReleaseOptions {
   smokeDim?: string[];
   smokeIntRange?: string[];
   smokeTimeout?: string;
+  smokeMaxMemoryMib?: string;
   allowUnsupported?: boolean;
   allowSymlinks?: boolean;
   /** A plan file, false for --no-canary, undefined for the default. */
@@ -68,6 +69,11 @@ function smokeOptions(options: ReleaseOptions): SmokeOptions | undefined {
     throw err;
   }
   if (options.smokeTimeout) smoke.timeoutMs = positiveNumber(options.smokeTimeout, '--smoke-timeout') * 1000;
+  if (options.smokeMaxMemoryMib) {
+    const mib = positiveNumber(options.smokeMaxMemoryMib, '--smoke-max-memory-mib');
+    if (!Number.isInteger(mib) || mib < 16 || mib > 4095) throw new CliError(`--smoke-max-memory-mib must be a whole number of MiB from 16 to 4095 (wasm32 addresses at most 4 GiB), got ${options.smokeMaxMemoryMib}`, 2);
+    smoke.maxMemoryMiB = mib;
+  }
   if (options.allowUnsupported) smoke.onUnsupported = 'warn';
   return Object.keys(smoke).length ? smoke : undefined;
 }
