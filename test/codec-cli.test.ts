@@ -2,7 +2,7 @@
 // (MODELSHIP_CODEC_KEYS_FILE), against a real dev server; `modelship codec-server` as a process.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,21 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { processEnv, runCli, startCli } from './helpers/processes.js';
+import { historyStrings } from './helpers/history.js';
+
+/** The temporal CLI the dev server scripts use (temporal/install.sh prints its path). */
+function temporalBin(): string {
+  return execFileSync('bash', [join(PROJECT_ROOT, 'temporal', 'install.sh')], { encoding: 'utf8' }).trim();
+}
+
+function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') return reject(err);
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const KEY = randomBytes(32);
@@ -108,6 +123,15 @@ describe('encrypted payloads with the CLI and worker processes', () => {
       assert.equal((await fetch(`${url}/decode`, { method: 'POST', body })).status, 401);
       const decoded = (await (await fetch(`${url}/decode`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body })).json()) as { payloads: Array<{ data: string }> };
       assert.equal(Buffer.from(decoded.payloads[0]!.data, 'base64').toString(), '"hello"');
+      // The temporal CLI decodes the release's history through it (the same protocol as the Web UI).
+      const show = (extra: string[]) => runProcess(temporalBin(), ['workflow', 'show', '-w', 'release-sample-mlp-3.0.0', '--output', 'json', ...extra], plainEnv);
+      const throughCodec = await show(['--codec-endpoint', url, '--codec-auth', `Bearer ${token}`]);
+      assert.equal(throughCodec.code, 0, throughCodec.stderr);
+      // Payload data is base64 in the JSON output: historyStrings decodes it.
+      assert.ok(historyStrings(JSON.parse(throughCodec.stdout)).join('\n').includes('sample-mlp.onnx'), 'decoded history shows the request');
+      const raw = await show([]);
+      assert.equal(raw.code, 0, raw.stderr);
+      assert.ok(!historyStrings(JSON.parse(raw.stdout)).join('\n').includes('sample-mlp.onnx'), 'without the codec: ciphertext only');
       cli.child.kill('SIGTERM');
       const done = await cli.done;
       assert.equal(done.code, 0, done.stderr);

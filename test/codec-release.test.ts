@@ -11,7 +11,8 @@ import { CodecKeysMissingError, CodecKeyUnknownError } from '../src/codec/errors
 import { decodeEncryptedPayloads } from '../src/codec/history.js';
 import { buildReleaseReport } from '../src/report/release-report.js';
 import { ModelName } from '../src/search-attributes.js';
-import { startReleaseEnv, type ReleaseEnv } from './helpers/release-env.js';
+import { startReleaseEnv, TEST_PASSPHRASE, type ReleaseEnv } from './helpers/release-env.js';
+import { historyStrings } from './helpers/history.js';
 import { SAMPLE_MODEL } from './helpers/fixtures.js';
 
 const K1 = randomBytes(32);
@@ -83,9 +84,14 @@ describe('an encrypted release on a real Temporal dev server', () => {
 
     // The client without the codec cannot read the result; the report path decodes with the codec.
     await assert.rejects(plainClient.workflow.getHandle(handle.workflowId).result());
-    const report = buildReleaseReport(await decodeEncryptedPayloads(raw, codecK1), handle.workflowId);
+    const decoded = await decodeEncryptedPayloads(raw, codecK1);
+    const report = buildReleaseReport(decoded, handle.workflowId);
     assert.equal(report.outcome, 'released');
     assert.equal(report.request?.name, request.name);
+    // No secrets in the decoded history either: no codec key, no signing-key passphrase.
+    const decodedText = historyStrings(JSON.parse(historyToJSON(decoded))).join('\n');
+    assert.ok(decodedText.includes('sample-mlp.onnx'), 'the decoded history is readable');
+    for (const secret of [K1.toString('base64'), K1.toString('hex'), TEST_PASSPHRASE]) assert.ok(!decodedText.includes(secret), 'no secret in the decoded history');
   });
 
   it('after rotation the old history still decodes; a process without the key names it', async () => {
