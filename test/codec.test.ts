@@ -12,6 +12,8 @@ import { keyringFromEnvironment, makeKeyring, type CodecKeyring } from '../src/c
 import { CodecConfigError, CodecDecryptError, CodecKeysMissingError, CodecKeyUnknownError } from '../src/codec/errors.js';
 import { startCodecServer, type CodecServer } from '../src/codec/codec-server.js';
 import { createLogger } from '../src/logger.js';
+import { decodeEncryptedPayloads } from '../src/codec/history.js';
+import { hashProgressOf } from '../src/cli/progress.js';
 
 const K1 = randomBytes(32);
 const K2 = randomBytes(32);
@@ -72,6 +74,20 @@ describe('EncryptionCodec', () => {
     assert.deepEqual(await none.encode([plain]), [plain]);
     const [encoded] = await new EncryptionCodec(ring('prod-2026', { 'prod-2026': K1 })).encode([plain]);
     await assert.rejects(none.decode([encoded!]), (err: unknown) => err instanceof CodecKeysMissingError && err.keyId === 'prod-2026' && /MODELSHIP_CODEC_KEYS_FILE/.test(err.message));
+  });
+});
+
+describe('decoding what the CLI fetches raw', () => {
+  it('hash progress reads encrypted heartbeat details once decoded (modelship release --follow)', async () => {
+    const codec = new EncryptionCodec(ring('k1', { k1: K1 }));
+    const [details] = await codec.encode([defaultPayloadConverter.toPayload({ bytesDone: 512, bytesTotal: 1024 })]);
+    const description = { raw: { pendingActivities: [{ activityType: { name: 'hashBundle' }, heartbeatDetails: { payloads: [details!] } }] } };
+    assert.equal(hashProgressOf(description as never), undefined, 'ciphertext is not progress');
+    const decoded = await decodeEncryptedPayloads(description, codec);
+    assert.deepEqual(hashProgressOf(decoded as never), { bytesDone: 512, bytesTotal: 1024 });
+    assert.equal(decoded, description, 'decoded in place');
+    const fresh = { raw: { pendingActivities: [{ activityType: { name: 'hashBundle' }, heartbeatDetails: { payloads: [details!] } }] } };
+    await assert.rejects(decodeEncryptedPayloads(fresh, new NoKeysCodec()), (err: unknown) => err instanceof CodecKeysMissingError && err.keyId === 'k1');
   });
 });
 
