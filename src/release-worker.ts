@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import type { PayloadCodec } from '@temporalio/common';
 import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions, type WorkerPlugin } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { activityMetricsInterceptor } from './metrics/activity-interceptor.js';
@@ -30,6 +31,8 @@ export interface ReleaseWorkerOptions {
   readonly heartbeatThrottleMs?: number;
   /** Worker plugins, e.g. OpenTelemetry (src/tracing): interceptors and sinks only, no workflow commands. */
   readonly plugins?: WorkerPlugin[];
+  /** Payload codec (src/codec), e.g. AES-GCM encryption; none: payloads as the converter writes them. */
+  readonly payloadCodec?: PayloadCodec;
 }
 
 /** The worker end of the release-outcome sink; registered even without metrics so no call is "unregistered". */
@@ -63,5 +66,6 @@ export function createReleaseWorker(options: ReleaseWorkerOptions): Promise<Work
     sinks: releaseMetricsSinks(metrics),
     maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2_000,
     ...(options.plugins?.length ? { plugins: options.plugins } : {}),
+    ...(options.payloadCodec ? { dataConverter: { payloadCodecs: [options.payloadCodec] } } : {}),
   });
 }

@@ -22,6 +22,7 @@ import { OciBundleStore } from './store/oci-bundle-store.js';
 import type { WorkerBundleStore } from './activities/deps.js';
 import { nativeMemoryBytesFromEnv } from './native/isolated-runtime.js';
 import { startTracing } from './tracing/start.js';
+import { codecFromEnvironment, describeKeyring } from './codec/config.js';
 
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
 async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: AdminCredentialsSource } }> {
@@ -103,6 +104,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     const hashWorkers = positiveInteger(process.env, 'MODELSHIP_HASH_THREADS');
     const heartbeatThrottleMs = positiveInteger(process.env, 'MODELSHIP_HEARTBEAT_THROTTLE_MS');
     const trust = await trustFromEnvironment();
+    // Payload encryption keys (ids logged, never bytes); none configured: payloads as before.
+    const { codec, keyring } = await codecFromEnvironment();
     const connection = await NativeConnection.connect(settings.connectionOptions);
     try {
       const worker = await createReleaseWorker({
@@ -124,9 +127,10 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
         ...(metrics ? { metrics } : {}),
         ...(heartbeatThrottleMs ? { heartbeatThrottleMs } : {}),
         ...(tracing ? { plugins: [tracing.temporalPlugin()] } : {}),
+        payloadCodec: codec,
       });
       logger.info(
-        { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, store: configuredStore(), smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys' },
+        { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, store: configuredStore(), smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys', ...describeKeyring(keyring) },
         'worker started',
       );
       await worker.run();

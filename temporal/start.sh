@@ -2,7 +2,9 @@
 # Start a local Temporal dev server (detached) with the project's search
 # attributes and a persistent SQLite store, and wait until it is healthy.
 #
-#   temporal/start.sh [--port P] [--ui-port U] [--data-dir D] [--headless] [--ip IP]
+#   temporal/start.sh [--port P] [--ui-port U] [--data-dir D] [--headless] [--ip IP] [--ui-codec-endpoint URL]
+#
+# --ui-codec-endpoint: the Web UI decodes payloads through this codec server (modelship codec-server).
 #
 # Files in the data dir D: temporal.db (state, reused across restarts),
 # server.log, server.pid, server.address (address + UI URL of the running
@@ -18,10 +20,11 @@ UI_PORT="${MODELSHIP_TEMPORAL_UI_PORT:-8233}"
 DATA_DIR="${MODELSHIP_TEMPORAL_DATA_DIR:-$ROOT/.modelship/temporal}"
 IP="127.0.0.1"
 HEADLESS=0
+UI_CODEC_ENDPOINT="${MODELSHIP_TEMPORAL_UI_CODEC_ENDPOINT:-}"
 HEALTH_TIMEOUT=60
 
 die() { echo "start.sh: $*" >&2; exit 1; }
-usage() { echo "usage: $0 [--port P] [--ui-port U] [--data-dir D] [--headless] [--ip IP]" >&2; exit 2; }
+usage() { echo "usage: $0 [--port P] [--ui-port U] [--data-dir D] [--headless] [--ip IP] [--ui-codec-endpoint URL]" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,6 +37,8 @@ while [ $# -gt 0 ]; do
     --ip) [ $# -ge 2 ] || usage; IP="$2"; shift 2 ;;
     --ip=*) IP="${1#*=}"; shift ;;
     --headless) HEADLESS=1; shift ;;
+    --ui-codec-endpoint) [ $# -ge 2 ] || usage; UI_CODEC_ENDPOINT="$2"; shift 2 ;;
+    --ui-codec-endpoint=*) UI_CODEC_ENDPOINT="${1#*=}"; shift ;;
     -h|--help) usage ;;
     *) echo "start.sh: unknown argument: $1" >&2; usage ;;
   esac
@@ -128,6 +133,7 @@ fi
 args=(server start-dev --db-filename "$DB" --ip "$IP" --port "$PORT" --ui-port "$UI_PORT"
       --namespace default --log-level warn)
 [ "$HEADLESS" -eq 1 ] && args+=(--headless)
+[ -n "$UI_CODEC_ENDPOINT" ] && args+=(--ui-codec-endpoint "$UI_CODEC_ENDPOINT")
 
 # Passed on every start; on an existing database the dev server does not add
 # attributes that are new since it was created, so they are added below too.

@@ -299,6 +299,19 @@ program
   .action(lazy(async () => (await import('./operate.js')).loadCommand));
 
 program
+  .command('codec-server')
+  .description('serve the payload codec over HTTP for the Temporal Web UI and the temporal CLI (POST /encode, /decode; bearer token; CORS for the UI)')
+  .option('--port <port>', 'port to listen on', '8081')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--keys <file>', 'codec keys file (default MODELSHIP_CODEC_KEYS_FILE or MODELSHIP_CODEC_KEYS)')
+  .option('--token-file <file>', 'file holding the bearer token clients must send (default MODELSHIP_CODEC_SERVER_TOKEN_FILE or MODELSHIP_CODEC_SERVER_TOKEN)')
+  .option('--ui-origin <url>', 'origin of the Web UI allowed to call it (repeatable)', collect, [])
+  .action(lazy(async () => async (flags: { port: string; host: string; keys?: string; tokenFile?: string; uiOrigin: string[] }) => {
+    const { codecServerCommand } = await import('./codec-server.js');
+    await codecServerCommand({ ...flags, uiOrigin: flags.uiOrigin.length ? flags.uiOrigin : ['http://localhost:8233'] });
+  }));
+
+program
   .command('worker')
   .description('run a modelship worker (same as node dist/src/worker.js)')
   .option('--metrics-port <port>', 'serve Prometheus metrics (modelship_* and Temporal Core temporal_*) at /metrics on this port (default MODELSHIP_WORKER_METRICS_PORT; none: no metrics)')

@@ -18,6 +18,8 @@ import { releaseStatusQuery, RELEASE_WORKFLOW_TYPE } from '../workflows/definiti
 import { releaseStartOptions } from '../release/start-metadata.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
+import type { PayloadCodec } from '@temporalio/common';
+import { decodeEncryptedPayloads } from '../codec/history.js';
 import { CliError, printJson, say, seconds, warn } from './output.js';
 import { canaryProgressOf, hashProgressOf, progressView, silentProgress, type ProgressView } from './progress.js';
 import { DEFAULT_SIGNING_KEY } from './defaults.js';
@@ -149,7 +151,7 @@ export async function releaseCommand(model: string, options: ReleaseOptions): Pr
 }
 
 async function runRelease(options: ReleaseOptions, request: ReleaseRequest, releaseId: string, plugins: ClientPlugin[], traceId: string | undefined): Promise<void> {
-  const { client, untraced, settings, close } = await connectClient(plugins);
+  const { client, untraced, settings, codec, close } = await connectClient(plugins);
   try {
     const handle = await startRelease(client, settings.taskQueue, releaseId, request, traceId);
     const link = runUrl(settings, releaseId, handle.firstExecutionRunId);
@@ -160,7 +162,7 @@ async function runRelease(options: ReleaseOptions, request: ReleaseRequest, rele
     }
     if (!options.follow) return options.json ? printJson({ releaseId, runId: handle.firstExecutionRunId, url: link, ...(traceId ? { traceId } : {}) }) : undefined;
     // Polled without spans: the trace holds the release's work, not one query span per half second.
-    const result = await follow(untraced.workflow.getHandle(releaseId, handle.firstExecutionRunId), options.json ? silentProgress : progressView());
+    const result = await follow(untraced.workflow.getHandle(releaseId, handle.firstExecutionRunId), options.json ? silentProgress : progressView(), codec);
     if (options.json) return printJson({ ...result, url: link, ...(traceId ? { traceId } : {}) });
     say('');
     say(`released ${result.name}@${result.version}`);
@@ -195,7 +197,7 @@ async function startRelease(client: Client, taskQueue: string, releaseId: string
  * Prints each stage as it finishes (with progress of the hash and the canary in between), then
  * returns the result or throws the failure.
  */
-async function follow(handle: WorkflowHandle, view: ProgressView): Promise<ReleaseResult> {
+async function follow(handle: WorkflowHandle, view: ProgressView, codec: PayloadCodec): Promise<ReleaseResult> {
   const printed = new Set<string>();
   let waitingNoted = false;
   let settled = false;
@@ -240,7 +242,13 @@ async function follow(handle: WorkflowHandle, view: ProgressView): Promise<Relea
   const poll = async () => {
     // Bytes hashed so far: the hash activity's heartbeat details, kept by the server. Asked
     // before the query, which needs the worker: a busy or stuck worker still shows progress.
-    if (!hashed) view.hash(hashProgressOf(await handle.describe()));
+    if (!hashed) {
+      // describe() hands back heartbeat details as stored: encrypted when a codec key is set.
+      // Decoded in place; a payload this CLI cannot decode just shows no progress.
+      const description = await handle.describe();
+      await decodeEncryptedPayloads(description.raw, codec).catch(() => undefined);
+      view.hash(hashProgressOf(description));
+    }
     const status = await handle.query(releaseStatusQuery);
     hashed = status.stages.some((s) => s.name === 'hash' && (s.state.status === 'succeeded' || s.state.status === 'failed' || s.state.status === 'skipped'));
     update(status);

@@ -3,12 +3,13 @@ import { writeFileAtomic } from '../bundle/atomic-write.js';
 import { buildReleaseReport } from '../report/release-report.js';
 import { renderReportHtml } from '../report/report-html.js';
 import { connectClient } from './client.js';
+import { decodeEncryptedPayloads } from '../codec/history.js';
 import { CliError, printJson, say } from './output.js';
 
 /** `modelship report <release-id> [-o file.html]`: the release's history as one self-contained HTML page. */
 export async function reportCommand(releaseId: string, options: { output?: string; json?: boolean }): Promise<void> {
   const file = resolve(options.output ?? `${releaseId}.html`);
-  const { client, close } = await connectClient();
+  const { client, codec, close } = await connectClient();
   let history;
   try {
     history = await client.workflow.getHandle(releaseId).fetchHistory();
@@ -17,7 +18,8 @@ export async function reportCommand(releaseId: string, options: { output?: strin
   } finally {
     await close();
   }
-  const report = buildReleaseReport(history, releaseId);
+  // Outside the try above: a missing codec key is its own typed error, not "no history".
+  const report = buildReleaseReport(await decodeEncryptedPayloads(history, codec), releaseId);
   try {
     await writeFileAtomic(file, renderReportHtml(report));
   } catch (err) {

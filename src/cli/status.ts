@@ -6,6 +6,7 @@ import { BatchId, CanaryWeight, ModelDigest, ModelName, ModelReference, ModelVer
 import { runUrl } from '../temporal-config.js';
 import { buildReleaseReport, type ReportStage } from '../report/release-report.js';
 import { connectClient } from './client.js';
+import { decodeEncryptedPayloads } from '../codec/history.js';
 import { CliError, printJson, say } from './output.js';
 import { canaryLine, canaryProgressOf } from './progress.js';
 import { fmtElapsed, textTable } from './text-table.js';
@@ -14,7 +15,7 @@ import { fmtElapsed, textTable } from './text-table.js';
 const QUERY_TIMEOUT_MS = 3_000;
 
 export async function statusCommand(releaseId: string, options: { json?: boolean }): Promise<void> {
-  const { client, settings, close } = await connectClient();
+  const { client, settings, codec, close } = await connectClient();
   try {
     const handle = client.workflow.getHandle(releaseId);
     let description;
@@ -34,7 +35,7 @@ export async function statusCommand(releaseId: string, options: { json?: boolean
       CanaryWeight: sa.get(CanaryWeight),
       BatchId: sa.get(BatchId),
     };
-    const report = buildReleaseReport(await client.workflow.getHandle(releaseId, description.runId).fetchHistory(), releaseId);
+    const report = buildReleaseReport(await decodeEncryptedPayloads(await client.workflow.getHandle(releaseId, description.runId).fetchHistory(), codec), releaseId);
     const running = description.status.name === 'RUNNING';
     const status = running ? await liveStatus(handle) : undefined;
     const url = runUrl(settings, releaseId, description.runId);

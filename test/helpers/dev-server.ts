@@ -29,6 +29,8 @@ export interface StartDevServerOptions {
   dataDir?: string;
   /** Skip the Web UI. Default true: tests don't need it and it is one less port. */
   headless?: boolean;
+  /** The Web UI decodes payloads through this codec server (start.sh --ui-codec-endpoint). */
+  uiCodecEndpoint?: string;
 }
 
 const NAMESPACE = 'default';
@@ -75,6 +77,7 @@ export async function startDevServer(options: StartDevServerOptions = {}): Promi
 
   const args = ['--port', String(port), '--ui-port', String(uiPort), '--data-dir', dataDir];
   if (headless) args.push('--headless');
+  if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   try {
     await runScript('start.sh', args);
   } catch (err) {

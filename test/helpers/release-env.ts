@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createReleaseWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../src/release-worker.js';
 import type { WorkerMetrics } from '../../src/metrics/worker-metrics.js';
@@ -69,6 +70,8 @@ export async function startReleaseEnv(
     storeLocation?: string;
     /** The worker's MODELSHIP_NATIVE_MEMORY_MIB, in bytes. */
     nativeMemoryBytes?: number;
+    /** Payload codec for the worker and the env's client (src/codec). */
+    payloadCodec?: PayloadCodec;
   } = {},
 ): Promise<ReleaseEnv> {
   installQuietRuntime();
@@ -98,10 +101,11 @@ export async function startReleaseEnv(
       ...(options.nativeMemoryBytes ? { nativeMemoryBytes: options.nativeMemoryBytes } : {}),
     },
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.payloadCodec ? { payloadCodec: options.payloadCodec } : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: server.namespace });
+  const client = new Client({ connection, namespace: server.namespace, ...(options.payloadCodec ? { dataConverter: { payloadCodecs: [options.payloadCodec] } } : {}) });
   let counter = 0;
   const pullInto = async (reference: string, name: string, version: string) =>
     (await store.pullBundle(reference, join(dir, 'pulled', `${name}-${version}-${randomBytes(3).toString('hex')}`))).bundleDir;
