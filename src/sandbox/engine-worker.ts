@@ -1,7 +1,9 @@
 /**
  * The thread that runs ONE model in the sandbox engine (onnxruntime-web) and replies once.
- * Started by runOnnxInSandbox (onnx-engine.ts) with an empty environment; the parent owns the
- * deadline and always terminates it. Here:
+ * Started by onnx-engine.ts with an empty environment, it first prepares a fresh engine
+ * instance (the memory, the module, onnxruntime's own initialisation) and says `ready`; then it
+ * takes exactly one call by message, replies, and is terminated by the parent, which owns the
+ * deadline. A prepared thread is a spare the next call can take: never used twice. Here:
  * - the linear memory is created by the host with the call's maximum: WebAssembly.Memory is
  *   wrapped, in this thread only, before the loader creates its heap;
  * - onnxruntime-web is given engine-loader.ts as its factory, so the parent's checked module
@@ -17,12 +19,17 @@ import type { Tensor, TensorType } from '../tensor/tensor.js';
 
 export const ENGINE_WORKER_TAG = 'modelship-engine-call/1';
 
-export interface EngineWorkerRequest {
+/** What a thread is started with: the engine instance it prepares. */
+export interface EngineWorkerSetup {
   readonly tag: typeof ENGINE_WORKER_TAG;
   readonly module: CompiledModule;
   readonly loaderUrl: string;
   readonly memoryLimitBytes: number;
   readonly threads: number;
+}
+
+/** The one call a prepared thread takes. */
+export interface EngineWorkerRequest {
   readonly model: Uint8Array;
   /** Initializer files the host resolved against the bundle: path as written in the model, bytes. */
   readonly externalData: readonly { readonly path: string; readonly data: Uint8Array }[];
@@ -41,6 +48,9 @@ export interface EngineTimings {
   readonly firstRunMs: number;
   readonly warmRunMs: readonly number[];
 }
+
+/** Sent once the instance is prepared (or failed to be: then the failure instead). */
+export const ENGINE_READY = 'modelship-engine-ready';
 
 export type EngineWorkerReply =
   | { readonly ok: true; readonly outputs: Tensor[]; readonly memoryBytes: number; readonly timings: EngineTimings }
@@ -125,18 +135,36 @@ function fromOrt(name: string, value: OrtTensor): Tensor {
 
 const MEMORY_MESSAGE = /bad_alloc|out of memory|\bOOM\b|Cannot enlarge memory|failed to allocate/i;
 
-async function run(request: EngineWorkerRequest): Promise<{ reply: EngineWorkerReply; transfer: ArrayBuffer[] }> {
-  const limitPages = Math.floor(request.memoryLimitBytes / PAGE);
-  const memory = capLinearMemory(limitPages);
-  configureEngineLoader({ module: request.module, loaderUrl: request.loaderUrl, memory });
-  const memoryBytes = () => memory()?.buffer.byteLength ?? 0;
+interface Prepared {
+  readonly ort: OrtModule;
+  readonly memoryBytes: () => number;
+  readonly limitBytes: number;
+}
 
+/**
+ * A model of one Identity node: creating a session on it makes onnxruntime-web instantiate the
+ * module and initialise onnxruntime (OrtInit, its environment and thread pool) before any call.
+ */
+const WARM_UP_MODEL = Uint8Array.from(
+  Buffer.from('CAcSADo3ChAKAXgSAXkiCElkZW50aXR5EgFnWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQDQ==', 'base64'),
+);
+
+async function prepare(setup: EngineWorkerSetup): Promise<Prepared> {
+  const limitPages = Math.floor(setup.memoryLimitBytes / PAGE);
+  const memory = capLinearMemory(limitPages);
+  configureEngineLoader({ module: setup.module, loaderUrl: setup.loaderUrl, memory });
   const ort: OrtModule = await import('onnxruntime-web');
-  ort.env.wasm.numThreads = request.threads;
+  ort.env.wasm.numThreads = setup.threads;
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = { mjs: new URL('./engine-loader.js', import.meta.url) };
   ort.env.logLevel = 'fatal';
+  const warm = await ort.InferenceSession.create(WARM_UP_MODEL, { executionProviders: ['wasm'], logSeverityLevel: 4 });
+  await warm.release();
+  return { ort, memoryBytes: () => memory()?.buffer.byteLength ?? 0, limitBytes: limitPages * PAGE };
+}
 
+async function run(prepared: Prepared, request: EngineWorkerRequest): Promise<{ reply: EngineWorkerReply; transfer: ArrayBuffer[] }> {
+  const { ort, memoryBytes } = prepared;
   const started = performance.now();
   let phase: 'load' | 'input' | 'run' | 'output' = 'load';
   try {
@@ -168,21 +196,26 @@ async function run(request: EngineWorkerRequest): Promise<{ reply: EngineWorkerR
   } catch (err) {
     const message = messageOf(err);
     const used = memoryBytes();
-    const headroom = Math.max(PAGE, Math.ceil(request.memoryLimitBytes / 8));
+    const limit = prepared.limitBytes;
+    const headroom = Math.max(PAGE, Math.ceil(limit / 8));
     if (err instanceof PhaseError) return { reply: { ok: false, failure: { kind: 'engine', phase: err.phase, message } }, transfer: [] };
-    if (used + headroom >= limitPages * PAGE || MEMORY_MESSAGE.test(message)) {
-      return { reply: { ok: false, failure: { kind: 'memory', message, usedBytes: used, limitBytes: limitPages * PAGE } }, transfer: [] };
+    if (used + headroom >= limit || MEMORY_MESSAGE.test(message)) {
+      return { reply: { ok: false, failure: { kind: 'memory', message, usedBytes: used, limitBytes: limit } }, transfer: [] };
     }
     return { reply: { ok: false, failure: { kind: 'engine', phase, message } }, transfer: [] };
   }
 }
 
-// Runs only as the engine's thread (importing this module elsewhere does nothing).
+// Runs only as the engine's thread (importing this module elsewhere does nothing): prepare,
+// say ready, take one request, reply.
 const port = parentPort;
-const request = workerData as EngineWorkerRequest | undefined;
-if (port !== null && request?.tag === ENGINE_WORKER_TAG) {
-  run(request).then(
-    ({ reply, transfer }) => port.postMessage(reply, transfer),
-    (err: unknown) => port.postMessage({ ok: false, failure: { kind: 'trap', trap: `the engine's thread failed: ${messageOf(err)}` } } satisfies EngineWorkerReply),
-  );
+const setup = workerData as EngineWorkerSetup | undefined;
+if (port !== null && setup?.tag === ENGINE_WORKER_TAG) {
+  const fail = (err: unknown) => port.postMessage({ ok: false, failure: { kind: 'trap', trap: `the engine's thread failed: ${messageOf(err)}` } } satisfies EngineWorkerReply);
+  prepare(setup).then((prepared) => {
+    port.once('message', (request: EngineWorkerRequest) => {
+      run(prepared, request).then(({ reply, transfer }) => port.postMessage(reply, transfer), fail);
+    });
+    port.postMessage(ENGINE_READY);
+  }, fail);
 }

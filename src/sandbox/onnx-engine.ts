@@ -2,11 +2,25 @@
  * Runs an ONNX model in the sandbox engine: onnxruntime's own WebAssembly build, checked and
  * compiled once per process (engine-module.ts), instantiated afresh for every call in a thread
  * of its own (engine-worker.ts) with the host's memory ceiling and deadline.
+ *
+ * Preparing an instance (thread start, onnxruntime-web's JavaScript, instantiation, OrtInit)
+ * costs more than loading and running a small model, so after each call one spare thread is
+ * prepared in the background with the same settings; the next call takes it (each thread still
+ * serves exactly one call, so no state crosses calls) or, with other settings, starts its own.
  */
 import { ENGINE_CALL, SandboxEngineError, SandboxMemoryError, SandboxTrapError } from './errors.js';
 import { loadEngine } from './engine-module.js';
-import { ENGINE_MIN_MEMORY_BYTES, ENGINE_WORKER_TAG, type EngineTimings, type EngineWorkerReply, type EngineWorkerRequest } from './engine-worker.js';
-import { runSandboxThread } from './sandbox-thread.js';
+import {
+  ENGINE_MIN_MEMORY_BYTES,
+  ENGINE_READY,
+  ENGINE_WORKER_TAG,
+  type EngineTimings,
+  type EngineWorkerReply,
+  type EngineWorkerRequest,
+  type EngineWorkerSetup,
+} from './engine-worker.js';
+import { finishSandboxThread, nextMessage, startSandboxThread, type SandboxThread } from './sandbox-thread.js';
+import type { EngineModule } from './engine-module.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 const WORKER_URL = new URL('./engine-worker.js', import.meta.url);
@@ -53,6 +67,41 @@ export interface EngineRun {
   readonly memoryBytes: number;
   readonly timings: EngineTimings;
   readonly engineSha256: string;
+  /** The worker thread that ran it (one per call). */
+  readonly threadId: number;
+}
+
+interface EngineThread {
+  readonly key: string;
+  readonly thread: SandboxThread;
+  /** ENGINE_READY, or the thread's failure reply. */
+  readonly ready: Promise<unknown>;
+}
+
+let spare: EngineThread | undefined;
+
+function startEngineThread(engine: EngineModule, key: string, memoryLimitBytes: number, threads: number): EngineThread {
+  const setup: EngineWorkerSetup = { tag: ENGINE_WORKER_TAG, module: engine.module, loaderUrl: engine.loaderUrl, memoryLimitBytes, threads };
+  const thread = startSandboxThread({ workerUrl: WORKER_URL, workerData: setup, resourceLimits: ENGINE_THREAD_LIMITS, functionName: ENGINE_CALL });
+  return { key, thread, ready: nextMessage(thread.worker) };
+}
+
+/** The spare if it has these settings (and is alive), else a new thread; a new spare starts either way. */
+function takeEngineThread(engine: EngineModule, dir: string, memoryLimitBytes: number, threads: number): EngineThread {
+  const key = `${dir}|${memoryLimitBytes}|${threads}`;
+  let taken = spare?.key === key ? spare : undefined;
+  if (spare && !taken) void spare.thread.worker.terminate();
+  spare = undefined;
+  taken ??= startEngineThread(engine, key, memoryLimitBytes, threads);
+  taken.thread.worker.ref();
+  const next = startEngineThread(engine, key, memoryLimitBytes, threads);
+  // Idle, it must not keep the process alive; dead, it is dropped.
+  next.thread.worker.unref();
+  void next.thread.died.then(() => {
+    if (spare === next) spare = undefined;
+  });
+  spare = next;
+  return taken;
 }
 
 /** Runs `model` on `inputs` in the sandbox engine; outputs in the graph's output order. */
@@ -86,29 +135,30 @@ export async function runEngine(model: Uint8Array, inputs: readonly Tensor[], op
     );
   }
   const engine = await loadEngine(options.engineDir);
+  const { thread, ready } = takeEngineThread(engine, options.engineDir ?? '', limit, threads);
 
   // Exact-size copies, transferred: the caller's buffers stay its own.
   const request: EngineWorkerRequest = {
-    tag: ENGINE_WORKER_TAG,
-    module: engine.module,
-    loaderUrl: engine.loaderUrl,
-    memoryLimitBytes: limit,
-    threads,
     model: new Uint8Array(model),
     externalData: externalData.map((f) => ({ path: f.path, data: new Uint8Array(f.data) })),
     inputs: inputs.map((t) => ({ ...t, dims: [...t.dims], data: new Uint8Array(t.data) })),
     ...(options.warmRuns ? { warmRuns: options.warmRuns } : {}),
   };
-  const reply = (await runSandboxThread({
-    workerUrl: WORKER_URL,
-    workerData: request,
-    transferList: [request.model, ...request.externalData.map((f) => f.data), ...request.inputs.map((t) => t.data)].map((b) => b.buffer as ArrayBuffer),
-    timeoutMs: options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS,
-    resourceLimits: ENGINE_THREAD_LIMITS,
-    functionName: ENGINE_CALL,
-  })) as EngineWorkerReply | null;
+  const transfer = [request.model, ...request.externalData.map((f) => f.data), ...request.inputs.map((t) => t.data)].map((b) => b.buffer as ArrayBuffer);
+  const answered = (async () => {
+    const first = await ready;
+    if (first !== ENGINE_READY) return first; // the instance could not be prepared: its failure
+    const reply = nextMessage(thread.worker);
+    thread.worker.postMessage(request, transfer);
+    return reply;
+  })();
+  const reply = (await finishSandboxThread(
+    thread,
+    { timeoutMs: options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS, resourceLimits: ENGINE_THREAD_LIMITS, functionName: ENGINE_CALL },
+    answered,
+  )) as EngineWorkerReply | null;
   if (reply === null || typeof reply !== 'object' || typeof reply.ok !== 'boolean') throw new SandboxTrapError(ENGINE_CALL, 'its thread sent a malformed reply');
-  if (reply.ok) return { outputs: reply.outputs, memoryBytes: reply.memoryBytes, timings: reply.timings, engineSha256: engine.wasmSha256 };
+  if (reply.ok) return { outputs: reply.outputs, memoryBytes: reply.memoryBytes, timings: reply.timings, engineSha256: engine.wasmSha256, threadId: thread.worker.threadId };
   const failure = reply.failure;
   switch (failure.kind) {
     case 'engine':

@@ -37,22 +37,25 @@ type Outcome =
   | { readonly kind: 'exit'; readonly code: number }
   | { readonly kind: 'timeout' };
 
-/**
- * Runs the worker and returns its one reply message, unparsed. Throws SandboxTimeoutError at
- * the deadline, SandboxMemoryError when the thread's JavaScript heap runs out, and
- * SandboxTrapError when the thread dies or exits without replying.
- */
-export async function runSandboxThread(call: SandboxThreadCall): Promise<unknown> {
-  const { functionName } = call;
-  const started = performance.now();
-  const worker = new Worker(call.workerUrl, {
-    workerData: call.workerData,
-    transferList: [...(call.transferList ?? [])],
-    resourceLimits: call.resourceLimits,
+/** A started sandbox thread: its worker, and the first sign of its death (error or exit). */
+export interface SandboxThread {
+  readonly worker: Worker;
+  readonly died: Promise<Outcome>;
+  readonly exited: Promise<number>;
+}
+
+export type SandboxThreadStart = Omit<SandboxThreadCall, 'timeoutMs'>;
+
+/** Starts the worker (it runs until the call on it settles, or forever when never called: unref it). */
+export function startSandboxThread(start: SandboxThreadStart): SandboxThread {
+  const worker = new Worker(start.workerUrl, {
+    workerData: start.workerData,
+    transferList: [...(start.transferList ?? [])],
+    resourceLimits: start.resourceLimits,
     // --no-warnings: @extism/extism loads node:wasi (unused here), which prints an ExperimentalWarning.
     execArgv: ['--no-warnings'],
     env: {},
-    name: `modelship-sandbox:${functionName}`,
+    name: `modelship-sandbox:${start.functionName}`,
   });
   workersStarted++;
   workersRunning++;
@@ -62,19 +65,52 @@ export async function runSandboxThread(call: SandboxThreadCall): Promise<unknown
       resolve(code);
     });
   });
-
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await new Promise<Outcome>((resolve) => {
-    worker.once('message', (reply: unknown) => resolve({ kind: 'reply', reply }));
+  const died = new Promise<Outcome>((resolve) => {
     // Kept for the worker's whole life: an 'error' without a listener would crash the process.
     worker.on('error', (error) => resolve({ kind: 'error', error }));
     worker.on('messageerror', (error) => resolve({ kind: 'error', error }));
     void exited.then((code) => resolve({ kind: 'exit', code }));
-    timer = setTimeout(() => resolve({ kind: 'timeout' }), call.timeoutMs);
   });
+  return { worker, died, exited };
+}
+
+/** The next message the worker sends (listen before you post what it answers). */
+export function nextMessage(worker: Worker): Promise<unknown> {
+  return new Promise((resolve) => worker.once('message', resolve));
+}
+
+/**
+ * Runs the worker and returns its one reply message, unparsed. Throws SandboxTimeoutError at
+ * the deadline, SandboxMemoryError when the thread's JavaScript heap runs out, and
+ * SandboxTrapError when the thread dies or exits without replying.
+ */
+export async function runSandboxThread(call: SandboxThreadCall): Promise<unknown> {
+  const thread = startSandboxThread(call);
+  return finishSandboxThread(thread, call, nextMessage(thread.worker));
+}
+
+/**
+ * Races `reply` against the thread's death and the deadline (counted from now), then
+ * terminates the thread whatever happened and returns the reply or throws the sandbox error.
+ */
+export async function finishSandboxThread(
+  thread: SandboxThread,
+  call: Pick<SandboxThreadCall, 'timeoutMs' | 'functionName' | 'resourceLimits'>,
+  reply: Promise<unknown>,
+): Promise<unknown> {
+  const { functionName } = call;
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race<Outcome>([
+    reply.then((value) => ({ kind: 'reply', reply: value }) as const),
+    thread.died,
+    new Promise<Outcome>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: 'timeout' }), call.timeoutMs);
+    }),
+  ]);
   clearTimeout(timer);
 
-  const stopped = await stopWorker(worker, exited);
+  const stopped = await stopWorker(thread.worker, thread.exited);
   const stoppedAfterMs = performance.now() - started;
 
   switch (outcome.kind) {
