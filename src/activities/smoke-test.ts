@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { bundlePaths } from '../bundle/layout.js';
 import { parseManifest, type Manifest } from '../bundle/manifest.js';
 import { writeFileAtomic } from '../bundle/atomic-write.js';
@@ -14,16 +15,17 @@ import { ENGINE_VERSION } from '../sandbox/engine-pin.js';
 import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../sandbox/limits.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { SandboxEngineError } from '../sandbox/errors.js';
-import { smokeInputs } from '../smoke/smoke-inputs.js';
+import { smokeRunData } from '../smoke/smoke-inputs.js';
+import type { SmokeDataFile } from '../smoke/smoke-data.js';
 import { runNative } from '../smoke/native-runner.js';
 import { bundleModelFolder, readExternalDataFiles, resolveExternalData } from '../onnx/external-data.js';
-import { compareOutputs, DEFAULT_TOLERANCE, type Tolerance } from '../smoke/compare-outputs.js';
+import { compareOutputs, DEFAULT_TOLERANCE, type ComparisonVerdict, type Tolerance } from '../smoke/compare-outputs.js';
 import { dynamicQuantizationOps } from '../smoke/quantized-agreement.js';
 import { readGraphInfo } from '../onnx/graph-info.js';
 import { runUserPlugin, type UserPluginVerdict } from '../smoke/user-plugins.js';
 import { BundleVerificationFailedError, NativeInferenceError, SmokeFailedError, type FailedVerification } from '../smoke/errors.js';
 import { verifyBeforeSmoke } from '../smoke/verify-before-smoke.js';
-import type { SmokeOptions, SmokeResult, SmokeVerification } from '../release/types.js';
+import type { SmokeExpectedFigures, SmokeOptions, SmokeResult, SmokeVerification } from '../release/types.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface SmokeInput {
@@ -33,6 +35,8 @@ export interface SmokeInput {
 }
 
 export const DEFAULT_SMOKE_TIMEOUT_MS = 30_000;
+/** How messages name the user's expected outputs (smoke.dataPath), against 'native'. */
+export const EXPECTED_LABEL = 'expected (from --smoke-data)';
 const HEARTBEAT_MS = 5_000;
 
 /**
@@ -60,6 +64,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
   const warned: string[] = [];
   const failed: string[] = [];
   const pluginVerdicts: UserPluginVerdict[] = [];
+  let dataFiles: readonly SmokeDataFile[] = [];
   const attest = async (subject: Manifest, result: TestResultValue, verification: SmokeVerification | FailedVerification) => {
     const statement = buildTestResultStatement(
       { name: `${subject.name}@${subject.version}`, digest: { sha256: subject.digest.root } },
@@ -72,6 +77,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
             annotations: {
               seed,
               inputsPath: options.inputsPath ?? null,
+              ...(options.dataPath ? { dataPath: options.dataPath } : {}),
               tolerance,
               ...(options.outputTolerances ? { outputTolerances: options.outputTolerances } : {}),
               ...(options.shapes ? { shapes: options.shapes } : {}),
@@ -83,6 +89,8 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
             },
           },
           { name: 'bundle-verification', annotations: { ...verification } },
+          // The reference data's files by digest: the expected outputs this result was judged against.
+          ...dataFiles.map((f) => ({ name: `smoke-data:${f.path || basename(options.dataPath ?? '')}`, digest: { sha256: f.sha256 } })),
           ...pluginVerdicts.map((p) => ({ name: `plugin:${p.path}`, digest: { sha256: p.sha256 } })),
         ],
         passedTests: passed,
@@ -119,11 +127,14 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     // tensor and path), read once here and handed to the sandbox as bytes.
     const folder = bundleModelFolder(input.bundleDir, manifest);
     const externalData = await readExternalDataFiles(folder, resolveExternalData(model, folder));
-    const inputs = await smokeInputs(model, manifest.signature.inputs, options);
+    const data = await smokeRunData(model, manifest.signature, options);
+    const inputs = data.inputs;
+    const expected = data.expected;
+    if (expected) dataFiles = expected.files;
     const nativeStart = performance.now();
     const native = await runNative(model, inputs, { timeoutMs: limits.timeoutMs, ...(deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}) }, ctx.cancellationSignal, folder).catch(
       (err: unknown) => {
-        throw options.inputsPath ? err : withShapeHint(err, inputs);
+        throw options.inputsPath || options.dataPath ? err : withShapeHint(err, inputs);
       },
     );
     const nativeMs = performance.now() - nativeStart;
@@ -151,23 +162,54 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     const sandboxMs = performance.now() - sandboxStart;
 
     let figures: Pick<SmokeResult, 'outputs' | 'maxAbsDiff' | 'maxRelDiff'> = { outputs: [], maxAbsDiff: 0, maxRelDiff: 0 };
+    let expectedFigures: SmokeExpectedFigures | undefined;
     if (sandbox) {
       const quantizedOps = dynamicQuantizationOps(readGraphInfo(model));
       const quantized = quantizedOps.length
         ? { ops: quantizedOps, explicitTolerance: (output: string) => options.tolerance !== undefined || options.outputTolerances?.[output] !== undefined }
         : undefined;
+      const byAgreement = (test: string, v: ComparisonVerdict) => {
+        for (const o of v.outputs) {
+          if (o.agreement?.passedBy) passed.push(`${test} ${o.name}: dynamically quantized (${quantizedOps.join(', ')}): cosine ${o.agreement.cosine.toFixed(6)}, top-1 ${o.agreement.top1Agreeing} of ${o.agreement.decisiveRows} decisive rows`);
+        }
+      };
+      // Both comparisons run and both are recorded, whichever fails.
       const verdict = compareOutputs(sandbox, native, tolerance, options.outputTolerances, quantized);
       figures = { outputs: verdict.outputs, maxAbsDiff: verdict.maxAbsDiff, maxRelDiff: verdict.maxRelDiff };
-      if (!verdict.ok) {
+      const failures: string[] = [];
+      if (verdict.ok) {
+        passed.push(`outputs-agree: max abs ${verdict.maxAbsDiff.toExponential(2)}, max rel ${verdict.maxRelDiff.toExponential(2)}`);
+        byAgreement('outputs-agree', verdict);
+        passed.push('outputs-finite');
+      } else {
         failed.push(`outputs-agree: ${verdict.reason}`);
+        failures.push(`sandbox and native outputs disagree: ${verdict.reason}`);
+      }
+      if (expected) {
+        // The outputs the data gives (it may leave some out), judged under the same tolerances.
+        const names = new Set(expected.tensors.map((t) => t.name));
+        const perOutput = options.outputTolerances ? Object.fromEntries(Object.entries(options.outputTolerances).filter(([name]) => names.has(name))) : undefined;
+        const got = sandbox.filter((t) => names.has(t.name));
+        const vs = compareOutputs(got, expected.tensors, tolerance, perOutput, quantized, EXPECTED_LABEL);
+        expectedFigures = {
+          dataPath: options.dataPath!,
+          files: expected.files,
+          outputs: vs.outputs.map(({ worst, ...o }) => ({ ...o, ...(worst ? { worst: { index: worst.index, at: worst.at, sandbox: worst.sandbox, expected: worst.native, ratio: worst.ratio } } : {}) })),
+          maxAbsDiff: vs.maxAbsDiff,
+          maxRelDiff: vs.maxRelDiff,
+        };
+        if (vs.ok) {
+          passed.push(`outputs-match-expected: ${[...names].join(', ')} from ${options.dataPath}: max abs ${vs.maxAbsDiff.toExponential(2)}, max rel ${vs.maxRelDiff.toExponential(2)}`);
+          byAgreement('outputs-match-expected', vs);
+        } else {
+          failed.push(`outputs-match-expected: ${vs.reason}`);
+          failures.push(`sandbox outputs disagree with the expected outputs of ${options.dataPath}: ${vs.reason}`);
+        }
+      }
+      if (failures.length) {
         await attest(manifest, 'FAILED', verification);
-        throw new SmokeFailedError(`sandbox and native outputs disagree: ${verdict.reason}`);
+        throw new SmokeFailedError(failures.join('; and '));
       }
-      passed.push(`outputs-agree: max abs ${verdict.maxAbsDiff.toExponential(2)}, max rel ${verdict.maxRelDiff.toExponential(2)}`);
-      for (const o of verdict.outputs) {
-        if (o.agreement?.passedBy) passed.push(`outputs-agree ${o.name}: dynamically quantized (${quantizedOps.join(', ')}): cosine ${o.agreement.cosine.toFixed(6)}, top-1 ${o.agreement.top1Agreeing} of ${o.agreement.decisiveRows} decisive rows`);
-      }
-      passed.push('outputs-finite');
     }
 
     for (const plugin of options.plugins ?? []) {
@@ -203,6 +245,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
       plugins: pluginVerdicts,
       ...(warning ? { warning } : {}),
       verification,
+      ...(expectedFigures ? { expected: expectedFigures } : {}),
     };
   } finally {
     clearInterval(beat);

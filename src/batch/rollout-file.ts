@@ -35,7 +35,7 @@ const HALT_KEYS = ['maxFailures', 'maxFailureFraction', 'onHalt'];
 const DEFAULTS_KEYS = ['canary', 'smoke'];
 const ENTRY_KEYS = ['name', 'version', 'path', 'exporter', 'exporterTimeoutSeconds', 'allowSymlinks', 'canary', 'smoke', 'signingKeyPath'];
 const CANARY_KEYS = ['model', 'steps', 'shadow', 'policy', 'maxExtensions', 'approvalTimeoutSeconds'];
-const SMOKE_KEYS = ['seed', 'inputsPath', 'tolerance', 'outputTolerances', 'shapes', 'dims', 'intRange', 'intRanges', 'timeoutMs', 'maxMemoryMiB', 'onUnsupported', 'plugins'];
+const SMOKE_KEYS = ['seed', 'inputsPath', 'dataPath', 'tolerance', 'outputTolerances', 'shapes', 'dims', 'intRange', 'intRanges', 'timeoutMs', 'maxMemoryMiB', 'onUnsupported', 'plugins'];
 
 export interface RolloutFileOptions {
   /** Used when the file names no signingKeyPath (the CLI's default key). */
@@ -223,6 +223,10 @@ function smokeOptions(raw: unknown, where: string, baseDir: string, problems: Pr
   if (raw.inputsPath !== undefined) {
     if (typeof raw.inputsPath !== 'string') problems.add(`${where}.inputsPath`, 'must be a path');
     else out.inputsPath = absolute(raw.inputsPath, baseDir);
+  }
+  if (raw.dataPath !== undefined) {
+    if (typeof raw.dataPath !== 'string') problems.add(`${where}.dataPath`, 'must be a path (an ONNX test_data_set folder or an .npz)');
+    else out.dataPath = absolute(raw.dataPath, baseDir);
   }
   // Shapes, dimension sizes, integer ranges and tolerances: the same validator as the worker's.
   const specProblems = smokeSpecProblems(raw);

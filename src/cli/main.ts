@@ -73,6 +73,7 @@ program
   .option('--exporter <name>', 'exporter the worker runs to turn <model> into ONNX (e.g. sklearn)')
   .option('--exporter-timeout <seconds>', 'shorter exporter timeout than the worker default')
   .option('--smoke-inputs <path>', 'smoke test inputs instead of generated ones: .json, .npy, .npz, TensorProto .pb, or a folder of .npy/.pb')
+  .option('--smoke-data <path>', 'reference inputs with the outputs your framework produced, compared with the sandbox\'s: an ONNX test_data_set folder (input_N.pb, output_N.pb) or an .npz (inputs/<name>, outputs/<name>)')
   .option('--smoke-seed <n>', 'seed for generated smoke inputs (default 1)')
   .option('--smoke-shape <input=AxBxC>', 'shape of a generated input, e.g. x=1x3x224x224 (repeatable)', collect, [])
   .option('--smoke-dim <name=size>', 'size of a symbolic dimension in generated inputs, e.g. batch=1 (repeatable)', collect, [])

@@ -36,6 +36,7 @@ export interface ReleaseOptions {
   follow: boolean;
   json?: boolean;
   smokeInputs?: string;
+  smokeData?: string;
   smokeSeed?: string;
   smokePlugin?: string[];
   smokeTolerance?: string[];
@@ -61,7 +62,9 @@ async function canaryPlan(option: string | false | undefined): Promise<CanaryPla
 
 function smokeOptions(options: ReleaseOptions): SmokeOptions | undefined {
   const smoke: { -readonly [K in keyof SmokeOptions]: SmokeOptions[K] } = {};
+  if (options.smokeInputs && options.smokeData) throw new CliError('give --smoke-inputs or --smoke-data (inputs with their expected outputs), not both', 2);
   if (options.smokeInputs) smoke.inputsPath = resolve(options.smokeInputs);
+  if (options.smokeData) smoke.dataPath = resolve(options.smokeData);
   if (options.smokeSeed) smoke.seed = positiveNumber(options.smokeSeed, '--smoke-seed');
   if (options.smokePlugin?.length) smoke.plugins = options.smokePlugin.map((p) => ({ path: resolve(p) }));
   try {

@@ -114,7 +114,7 @@ function smokeLines(smoke: SmokeOptions | undefined): string[] {
   ];
   const perOutput = Object.entries(s.outputTolerances ?? {}).map(([name, t]) => `${code(name)} ${t.absolute ?? 'default'}:${t.relative ?? 'default'}`);
   return [
-    `- inputs: ${s.inputsPath ? code(s.inputsPath) : `generated, seed ${s.seed ?? 1}`}${given.length ? `; ${given.join(', ')}` : ''}`,
+    `- inputs: ${s.dataPath ? `${code(s.dataPath)}, with expected outputs` : s.inputsPath ? code(s.inputsPath) : `generated, seed ${s.seed ?? 1}`}${given.length ? `; ${given.join(', ')}` : ''}`,
     `- tolerance: ${tolerance}${perOutput.length ? `; per output ${perOutput.join(', ')}` : ''}`,
     `- sandbox: ${s.timeoutMs !== undefined ? `${fmtDuration(s.timeoutMs / 1000)} per call` : 'default deadline'}, ${s.maxMemoryMiB !== undefined ? `${s.maxMemoryMiB} MiB` : 'default memory ceiling'}`,
     `- a model the sandbox engine cannot run: ${s.onUnsupported === 'warn' ? 'warn and go on' : 'fail the release'}`,

@@ -33,6 +33,13 @@ export interface SmokeOptions extends SmokeInputSpec {
    * .json, .npy, .npz, TensorProto .pb, or a folder of .npy/.pb (src/smoke/inputs-file.ts).
    */
   readonly inputsPath?: string;
+  /**
+   * Reference data on the worker, by path: inputs with the outputs the user's training framework
+   * produced for them, as an ONNX test_data_set folder (input_N.pb, output_N.pb) or an .npz
+   * (inputs/<name>, outputs/<name>, or input_N, output_N) (src/smoke/smoke-data.ts). Smoke
+   * compares the sandbox's outputs with these and with native. Not with `inputsPath`.
+   */
+  readonly dataPath?: string;
   /** numpy.allclose's atol and rtol for every output (default 1e-4 and 1e-3). */
   readonly tolerance?: ToleranceOption;
   /** Per output, over `tolerance`. */
@@ -261,4 +268,26 @@ export interface SmokeResult {
   readonly warning?: string;
   /** Absent in results recorded before the smoke stage verified bundles. */
   readonly verification?: SmokeVerification;
+  /** With `smoke.dataPath`: the sandbox's outputs against the user's expected outputs (absent otherwise and in older results). */
+  readonly expected?: SmokeExpectedFigures;
+}
+
+/** The sandbox against the expected outputs of `smoke.dataPath`: per output, with the worst element. */
+export interface SmokeExpectedFigures {
+  readonly dataPath: string;
+  /** The files read ('' for an .npz itself), with their SHA-256 (signed into the Test Result too). */
+  readonly files: ReadonlyArray<{ readonly path: string; readonly sha256: string }>;
+  readonly outputs: ReadonlyArray<Omit<SmokeOutputFigures, 'worst'> & { readonly worst?: SmokeExpectedWorstElement }>;
+  readonly maxAbsDiff: number;
+  readonly maxRelDiff: number;
+}
+
+export interface SmokeExpectedWorstElement {
+  readonly index: number;
+  readonly at: readonly number[];
+  readonly sandbox: number;
+  /** The value the data gives. */
+  readonly expected: number;
+  /** As SmokeWorstElement.ratio, against the expected value. */
+  readonly ratio: number;
 }

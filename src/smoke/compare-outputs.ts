@@ -58,11 +58,14 @@ export function compareOutputs(
   tolerance: Tolerance,
   perOutput?: Readonly<Record<string, ToleranceOption>>,
   quantized?: QuantizedComparison,
+  /** What `native` is, in messages: 'native', or 'expected (from --smoke-data)' when the reference is the user's expected outputs. */
+  referenceLabel = 'native',
 ): ComparisonVerdict {
+  const ref = referenceLabel;
   const outputs: OutputComparison[] = [];
   const problems: string[] = [];
   if (sandbox.map((t) => t.name).join('\u0000') !== native.map((t) => t.name).join('\u0000')) {
-    problems.push(`output names differ: sandbox [${sandbox.map((t) => t.name)}], native [${native.map((t) => t.name)}]`);
+    problems.push(`output names differ: sandbox [${sandbox.map((t) => t.name)}], ${ref} [${native.map((t) => t.name)}]`);
   }
   for (const name of Object.keys(perOutput ?? {})) {
     if (!native.some((t) => t.name === name)) problems.push(`a tolerance is given for output ${name}, which the model does not have (outputs: ${native.map((t) => t.name).join(', ')})`);
@@ -71,11 +74,11 @@ export function compareOutputs(
     const got = sandbox.find((t) => t.name === reference.name);
     if (!got) continue;
     if (got.type !== reference.type) {
-      problems.push(`${reference.name}: type ${got.type}, native ${reference.type}`);
+      problems.push(`${reference.name}: type ${got.type}, ${ref} ${reference.type}`);
       continue;
     }
     if (got.dims.join(',') !== reference.dims.join(',')) {
-      problems.push(`${reference.name}: shape [${got.dims}], native [${reference.dims}]`);
+      problems.push(`${reference.name}: shape [${got.dims}], ${ref} [${reference.dims}]`);
       continue;
     }
     const t = toleranceFor(reference.name, tolerance, perOutput);
@@ -96,7 +99,7 @@ export function compareOutputs(
       const w = figures.worst!;
       const rule = isFloat(reference.type) ? `|s − n| ≤ ${t.absolute} + ${t.relative}·|n|` : 'exact equality';
       problems.push(
-        `${reference.name}: ${failing} of ${elementCountOf(reference)} elements outside ${rule}; worst at [${w.at.join(', ')}] (flat ${w.index}): sandbox ${w.sandbox}, native ${w.native}, difference ${Math.abs(w.sandbox - w.native).toExponential(3)}`,
+        `${reference.name}: ${failing} of ${elementCountOf(reference)} elements outside ${rule}; worst at [${w.at.join(', ')}] (flat ${w.index}): sandbox ${w.sandbox}, ${ref} ${w.native}, difference ${Math.abs(w.sandbox - w.native).toExponential(3)}`,
       );
     }
   }

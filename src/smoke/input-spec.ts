@@ -77,6 +77,9 @@ export function smokeSpecProblems(raw: Obj): SpecProblem[] {
         if (p) add(`intRanges.${name}`, `${p}`);
       }
   }
+  if (raw.dataPath !== undefined && raw.inputsPath !== undefined) {
+    add('dataPath', 'give inputs either with inputsPath or with dataPath (inputs and their expected outputs), not both');
+  }
   if (raw.tolerance !== undefined) {
     const p = toleranceProblem(raw.tolerance);
     if (p) add(`tolerance`, `${p}`);

@@ -26,7 +26,7 @@ import { tensorTypeOf, writeElement } from './element-values.js';
 import { listZip, readZipEntry } from './zip-archive.js';
 
 /** A tensor as a file holds it: its name if the file says one, else where it sits. */
-interface Given {
+export interface Given {
   readonly name?: string;
   readonly position?: number;
   readonly type: TensorType;
@@ -90,12 +90,12 @@ function npy(path: string, bytes: Uint8Array, name: string | undefined): Given {
   }
 }
 
-function tensorProto(path: string, bytes: Uint8Array, fallbackName: string | undefined): Given {
+export function tensorProto(path: string, bytes: Uint8Array, fallbackName: string | undefined, what = 'smoke inputs'): Given {
   let t: Tensor;
   try {
     t = decodeTensorProto(bytes);
   } catch (err) {
-    throw new SmokeInputError(`smoke inputs ${path}: not a TensorProto this reader can carry: ${(err as Error).message}`);
+    throw new SmokeInputError(`${what} ${path}: not a TensorProto this reader can carry: ${(err as Error).message}`);
   }
   const name = t.name || fallbackName;
   return { ...(name ? { name } : {}), type: t.type, dims: t.dims, data: t.data, source: basename(path) };
@@ -152,7 +152,11 @@ function readJson(path: string, bytes: Uint8Array, signature: readonly TensorSig
   });
 }
 
-function matchToSignature(path: string, given: readonly Given[], signature: readonly TensorSignature[], declared: readonly DeclaredInput[] | undefined): Tensor[] {
+/**
+ * The given tensors in the model's input order, each checked against the model: given once, the
+ * declared element type, rank and fixed dimensions. `what` starts every message ("smoke inputs").
+ */
+export function matchToSignature(path: string, given: readonly Given[], signature: readonly TensorSignature[], declared: readonly DeclaredInput[] | undefined, what = 'smoke inputs'): Tensor[] {
   const byName = new Map<string, Given>();
   const unnamed: Given[] = [];
   for (const g of given) {
@@ -161,27 +165,27 @@ function matchToSignature(path: string, given: readonly Given[], signature: read
       unnamed.push(g);
       continue;
     }
-    if (byName.has(name)) throw new SmokeInputError(`smoke inputs ${path}: input ${name} is given twice (${byName.get(name)!.source} and ${g.source})`);
+    if (byName.has(name)) throw new SmokeInputError(`${what} ${path}: input ${name} is given twice (${byName.get(name)!.source} and ${g.source})`);
     byName.set(name, g);
   }
   const inputs = signature.map((s) => s.name);
   const extra = [...byName.keys()].filter((n) => !inputs.includes(n));
   if (extra.length || unnamed.length) {
     const what = [...extra.map((n) => `${byName.get(n)!.source} (named ${n})`), ...unnamed.map((u) => `${u.source} (no name)`)];
-    throw new SmokeInputError(`smoke inputs ${path}: ${what.join(', ')} match no input of the model (inputs: ${inputs.join(', ')})`);
+    throw new SmokeInputError(`${what} ${path}: ${what.join(', ')} match no input of the model (inputs: ${inputs.join(', ')})`);
   }
   return signature.map((input) => {
     const g = byName.get(input.name);
-    if (!g) throw new SmokeInputError(`smoke inputs ${path} give no tensor for model input ${input.name} (given: ${[...byName.keys()].join(', ') || 'none'})`);
+    if (!g) throw new SmokeInputError(`${what} ${path} give no tensor for model input ${input.name} (given: ${[...byName.keys()].join(', ') || 'none'})`);
     const expected = tensorTypeOf(input);
     const dims = declared?.find((d) => d.name === input.name)?.dims ?? input.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null));
     const shapeText = dims.length || input.shape.length ? `[${showDims(dims as DeclaredDim[])}]` : '[] (a scalar)';
-    if (g.type !== expected) throw new SmokeInputError(`smoke inputs ${g.source}: input ${input.name} must be ${expected} ${shapeText}, the file gives ${g.type} [${g.dims.join(', ')}]`);
+    if (g.type !== expected) throw new SmokeInputError(`${what} ${g.source}: input ${input.name} must be ${expected} ${shapeText}, the file gives ${g.type} [${g.dims.join(', ')}]`);
     const rankKnown = declared ? declared.find((d) => d.name === input.name)?.dims !== undefined : true;
     const wrongRank = rankKnown && dims.length !== g.dims.length;
     const wrongDim = !wrongRank && rankKnown && dims.some((d, axis) => typeof d === 'number' && d !== g.dims[axis]);
     if (wrongRank || wrongDim) {
-      throw new SmokeInputError(`smoke inputs ${g.source}: input ${input.name} must have shape ${shapeText}, the file gives [${g.dims.join(', ')}]`);
+      throw new SmokeInputError(`${what} ${g.source}: input ${input.name} must have shape ${shapeText}, the file gives [${g.dims.join(', ')}]`);
     }
     return { name: input.name, type: g.type, dims: [...g.dims], data: g.data };
   });
