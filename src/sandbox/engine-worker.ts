@@ -211,6 +211,9 @@ async function run(prepared: Prepared, request: EngineWorkerRequest): Promise<{ 
 const port = parentPort;
 const setup = workerData as EngineWorkerSetup | undefined;
 if (port !== null && setup?.tag === ENGINE_WORKER_TAG) {
+  // Alive until the parent terminates it: once the one 'message' listener is gone, only
+  // onnxruntime's pending promises would remain, and a thread with nothing else to wait on exits.
+  setInterval(() => undefined, 1 << 30);
   const fail = (err: unknown) => port.postMessage({ ok: false, failure: { kind: 'trap', trap: `the engine's thread failed: ${messageOf(err)}` } } satisfies EngineWorkerReply);
   prepare(setup).then((prepared) => {
     port.once('message', (request: EngineWorkerRequest) => {

@@ -158,7 +158,7 @@ export async function runEngine(model: Uint8Array, inputs: readonly Tensor[], op
     answered,
   )) as EngineWorkerReply | null;
   if (reply === null || typeof reply !== 'object' || typeof reply.ok !== 'boolean') throw new SandboxTrapError(ENGINE_CALL, 'its thread sent a malformed reply');
-  if (reply.ok) return { outputs: reply.outputs, memoryBytes: reply.memoryBytes, timings: reply.timings, engineSha256: engine.wasmSha256, threadId: thread.worker.threadId };
+  if (reply.ok) return { outputs: reply.outputs, memoryBytes: reply.memoryBytes, timings: reply.timings, engineSha256: engine.wasmSha256, threadId: thread.threadId };
   const failure = reply.failure;
   switch (failure.kind) {
     case 'engine':

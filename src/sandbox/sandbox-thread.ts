@@ -40,6 +40,8 @@ type Outcome =
 /** A started sandbox thread: its worker, and the first sign of its death (error or exit). */
 export interface SandboxThread {
   readonly worker: Worker;
+  /** The worker's thread id (Worker#threadId reads -1 once it has exited). */
+  readonly threadId: number;
   readonly died: Promise<Outcome>;
   readonly exited: Promise<number>;
 }
@@ -71,7 +73,7 @@ export function startSandboxThread(start: SandboxThreadStart): SandboxThread {
     worker.on('messageerror', (error) => resolve({ kind: 'error', error }));
     void exited.then((code) => resolve({ kind: 'exit', code }));
   });
-  return { worker, died, exited };
+  return { worker, threadId: worker.threadId, died, exited };
 }
 
 /** The next message the worker sends (listen before you post what it answers). */
