@@ -8,7 +8,7 @@ import { IN_TOTO_PAYLOAD_TYPE } from '../crypto/dsse.js';
 import { loadReleaseSigners } from '../trust/signers.js';
 import { signEnvelopeMulti } from '../trust/multi-sign.js';
 import { buildTestResultStatement, type TestResultValue } from '../attest/test-result.js';
-import { ModelshipError, errorMessage } from '../errors.js';
+import { CorruptModelError, ModelshipError, errorMessage } from '../errors.js';
 import { runOnnxInSandbox } from '../sandbox/onnx-engine.js';
 import { loadEngine } from '../sandbox/engine-module.js';
 import { ENGINE_VERSION } from '../sandbox/engine-pin.js';
@@ -19,6 +19,8 @@ import { smokeRunData } from '../smoke/smoke-inputs.js';
 import type { SmokeDataFile } from '../smoke/smoke-data.js';
 import { runNative } from '../smoke/native-runner.js';
 import { bundleModelFolder, readExternalDataFiles, resolveExternalData } from '../onnx/external-data.js';
+import { inlineExternalData } from '../onnx/inline-external-data.js';
+import { sha256Hex } from '../hashing/stream-hash.js';
 import { compareOutputs, DEFAULT_TOLERANCE, type ComparisonVerdict, type Tolerance } from '../smoke/compare-outputs.js';
 import { dynamicQuantizationOps } from '../smoke/quantized-agreement.js';
 import { readGraphInfo } from '../onnx/graph-info.js';
@@ -127,6 +129,13 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     // tensor and path), read once here and handed to the sandbox as bytes.
     const folder = bundleModelFolder(input.bundleDir, manifest);
     const externalData = await readExternalDataFiles(folder, resolveExternalData(model, folder));
+    const sandboxModel = modelForSandbox(model, externalData);
+    if (sandboxModel.tensors > 0) {
+      passed.push(
+        `sandbox-model: ${sandboxModel.tensors} external tensors inlined from ${externalData.map((f) => f.path).join(', ')} ` +
+          `(onnxruntime-web cannot take a subgraph's external data by file); sha256 of the model the sandbox ran: ${sha256Hex(sandboxModel.model)}`,
+      );
+    }
     const data = await smokeRunData(model, manifest.signature, options);
     const inputs = data.inputs;
     const expected = data.expected;
@@ -143,9 +152,8 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     let warning: string | undefined;
     const sandboxStart = performance.now();
     try {
-      sandbox = await runOnnxInSandbox(model, inputs, {
+      sandbox = await runOnnxInSandbox(sandboxModel.model, inputs, {
         timeoutMs: limits.timeoutMs,
-        externalData,
         ...(options.maxMemoryMiB ? { maxMemoryBytes: options.maxMemoryMiB * 1024 * 1024 } : {}),
       });
     } catch (err) {
@@ -250,6 +258,18 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
   } finally {
     clearInterval(beat);
   }
+}
+
+/** The model with its (already resolved, bundle-only) external data inline: what the sandbox runs. */
+function modelForSandbox(model: Uint8Array, files: readonly { readonly path: string; readonly data: Uint8Array }[]): { model: Uint8Array; tensors: number } {
+  if (files.length === 0) return { model, tensors: 0 };
+  const byPath = new Map(files.map((f) => [f.path, f.data]));
+  return inlineExternalData(model, (location, offset, length) => {
+    const data = byPath.get(location);
+    // resolveExternalData checked every location and range already; this guards the invariant.
+    if (data === undefined || offset + (length ?? 0) > data.byteLength) throw new CorruptModelError(`external data ${location} [${offset}, +${length ?? 'end'}] is not among the bundle files read for the sandbox`);
+    return data.subarray(offset, length === undefined ? undefined : offset + length);
+  });
 }
 
 /** onnxruntime refusing generated inputs is most often a shape the model cannot take: say which were used and how to set them. */

@@ -1,0 +1,104 @@
+/**
+ * Rewrites an ONNX model so every tensor that keeps its data in another file holds it inline
+ * (raw_data), from bytes the host already resolved against the bundle (external-data.ts).
+ *
+ * Why: onnxruntime-web hands a main-graph initializer's external data to the file map it was
+ * given, but for tensors inside subgraphs (If/Loop/Scan bodies) it first canonicalizes the path
+ * on its own (empty) file system and refuses the model ("external data path could not be
+ * canonicalized"). The sandbox therefore gets the same model with its weights inline: the
+ * same graph and the same bytes, in one file. Smoke records that it did so.
+ *
+ * Walks ModelProto.graph, GraphProto nodes' attributes (g, graphs, t, tensors, sparse_tensor(s))
+ * at any depth, initializers and sparse initializers; every other field is copied byte for byte.
+ */
+import { fields, ProtobufError, WireType, type Field } from './protobuf-reader.js';
+
+/** Where a tensor's bytes come from: its external_data location, offset and length. */
+export type ExternalBytes = (location: string, offset: number, length: number | undefined) => Uint8Array;
+
+const MODEL = { graph: 7, functions: 25 } as const;
+const GRAPH = { node: 1, initializer: 5, sparseInitializer: 15 } as const;
+const NODE = { attribute: 5 } as const;
+const ATTRIBUTE = { t: 5, g: 6, tensors: 10, graphs: 11, sparseTensor: 22, sparseTensors: 23 } as const;
+const FUNCTION = { node: 7 } as const;
+const SPARSE = { values: 1, indices: 2 } as const;
+const TENSOR = { rawData: 9, externalData: 13, dataLocation: 14 } as const;
+const ENTRY = { key: 1, value: 2 } as const;
+const EXTERNAL = 1n;
+
+function varint(value: bigint | number): number[] {
+  let n = BigInt(value);
+  const out: number[] = [];
+  do {
+    const b = Number(n & 0x7fn);
+    n >>= 7n;
+    out.push(n > 0n ? b | 0x80 : b);
+  } while (n > 0n);
+  return out;
+}
+
+function encode(field: Field): Uint8Array[] {
+  const key = Uint8Array.from(varint((field.number << 3) | field.wireType));
+  switch (field.wireType) {
+    case WireType.VARINT:
+      return [key, Uint8Array.from(varint(field.varint!))];
+    case WireType.LENGTH_DELIMITED:
+      return [key, Uint8Array.from(varint(field.bytes!.length)), field.bytes!];
+    default:
+      return [key, field.fixed!];
+  }
+}
+
+function message(parts: Uint8Array[]): Uint8Array {
+  return Buffer.concat(parts);
+}
+
+/** Rewrites the length-delimited fields of `bytes` named in `rewrite`; copies the rest. */
+function rewriteFields(bytes: Uint8Array, rewrite: Readonly<Record<number, (b: Uint8Array) => Uint8Array>>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const f of fields(bytes)) {
+    const fn = f.wireType === WireType.LENGTH_DELIMITED ? rewrite[f.number] : undefined;
+    parts.push(...encode(fn ? { ...f, bytes: fn(f.bytes!) } : f));
+  }
+  return message(parts);
+}
+
+function entryText(bytes: Uint8Array, field: number): string | undefined {
+  for (const f of fields(bytes)) if (f.number === field && f.bytes) return Buffer.from(f.bytes).toString('utf8');
+  return undefined;
+}
+
+function tensor(bytes: Uint8Array, read: ExternalBytes, counter: { tensors: number }): Uint8Array {
+  const all = [...fields(bytes)];
+  const external = all.some((f) => f.number === TENSOR.dataLocation && f.wireType === WireType.VARINT && f.varint === EXTERNAL);
+  if (!external) return bytes;
+  const entries = new Map<string, string>();
+  for (const f of all) {
+    if (f.number !== TENSOR.externalData || !f.bytes) continue;
+    const key = entryText(f.bytes, ENTRY.key);
+    if (key !== undefined) entries.set(key, entryText(f.bytes, ENTRY.value) ?? '');
+  }
+  const location = entries.get('location');
+  if (location === undefined) throw new ProtobufError('a tensor marked EXTERNAL has no location');
+  const data = read(location, Number(entries.get('offset') ?? '0'), entries.has('length') ? Number(entries.get('length')) : undefined);
+  counter.tensors++;
+  const parts = all.filter((f) => f.number !== TENSOR.externalData && f.number !== TENSOR.dataLocation && f.number !== TENSOR.rawData).flatMap(encode);
+  parts.push(...encode({ number: TENSOR.rawData, wireType: WireType.LENGTH_DELIMITED, bytes: data }));
+  return message(parts);
+}
+
+/** The model with every external tensor inline, and how many were inlined (0: `model` itself). */
+export function inlineExternalData(model: Uint8Array, read: ExternalBytes): { readonly model: Uint8Array; readonly tensors: number } {
+  const counter = { tensors: 0 };
+  const t = (b: Uint8Array) => tensor(b, read, counter);
+  const sparse = (b: Uint8Array) => rewriteFields(b, { [SPARSE.values]: t, [SPARSE.indices]: t });
+  const attribute = (b: Uint8Array): Uint8Array =>
+    rewriteFields(b, { [ATTRIBUTE.t]: t, [ATTRIBUTE.tensors]: t, [ATTRIBUTE.g]: graph, [ATTRIBUTE.graphs]: graph, [ATTRIBUTE.sparseTensor]: sparse, [ATTRIBUTE.sparseTensors]: sparse });
+  const node = (b: Uint8Array) => rewriteFields(b, { [NODE.attribute]: attribute });
+  function graph(b: Uint8Array): Uint8Array {
+    return rewriteFields(b, { [GRAPH.node]: node, [GRAPH.initializer]: t, [GRAPH.sparseInitializer]: sparse });
+  }
+  const fn = (b: Uint8Array) => rewriteFields(b, { [FUNCTION.node]: node });
+  const rewritten = rewriteFields(model, { [MODEL.graph]: graph, [MODEL.functions]: fn });
+  return counter.tensors === 0 ? { model, tensors: 0 } : { model: rewritten, tensors: counter.tensors };
+}
