@@ -83,23 +83,30 @@ describe('hash stage resumes after a worker crash', () => {
     const handle = await client.workflow.start(RELEASE_WORKFLOW_TYPE, { taskQueue, workflowId: releaseIdFor('resumed', '1.0.0'), args: [request] });
 
     // Watch the checkpoint the server holds; kill the worker once it covers a quarter of the bytes.
+    // Export copies 3 GiB first, which on a loaded machine takes minutes: the bound is generous
+    // and is only there so a stuck release fails the test instead of hanging it.
     let seen: HashCheckpoint | undefined;
-    for (let i = 0; i < 3000 && !seen; i++) {
+    let last = 'nothing pending yet';
+    const deadline = Date.now() + 10 * 60_000;
+    while (!seen && Date.now() < deadline) {
       const pending = (await handle.describe()).raw.pendingActivities ?? [];
       const hash = pending.find((a) => a.activityType?.name === 'hashBundle');
       const payload = hash?.heartbeatDetails?.payloads?.[0];
       const details = payload ? defaultPayloadConverter.fromPayload<HashCheckpoint>(payload) : undefined;
+      if (pending.length) last = pending.map((a) => `${a.activityType?.name} attempt ${a.attempt}`).join(', ') + (details ? ` at ${details.bytesDone}/${details.bytesTotal} bytes` : '');
       if (details && details.bytesDone >= details.bytesTotal / 4) seen = details;
-      else await sleep(20);
+      else if (hash) await sleep(20);
+      else if (await hashStageEnded(handle)) break;
+      else await sleep(200);
     }
-    assert.ok(seen, 'the hash stage never recorded a checkpoint covering a quarter of the model');
+    assert.ok(seen, `the hash stage never recorded a checkpoint covering a quarter of the model (last seen: ${last})`);
     first.kill('SIGKILL');
     await once(first, 'exit');
     assert.ok(seen.bytesDone < seen.bytesTotal, 'the worker was killed before the hash finished');
     assert.ok(seen.partial.some((p) => p.path === 'weights.bin' && p.shards.length > 0), 'the checkpoint lists finished shards of the large file');
 
     startWorker();
-    const result = (await handle.result()) as ReleaseResult;
+    const result = (await handle.result().catch((err: unknown) => assert.fail(`the release failed: ${causeChain(err)}`))) as ReleaseResult;
 
     // The hash activity's own result, as history recorded it.
     const history = await handle.fetchHistory();
@@ -139,4 +146,21 @@ function hashAttemptThatFinished(history: Awaited<ReturnType<WorkflowHandle['fet
   });
   assert.equal(started.length, 1, 'one hashBundle activity ended');
   return started[0]!;
+}
+
+/** Whether history already holds the hash stage's end (it finished before a checkpoint was seen). */
+async function hashStageEnded(handle: WorkflowHandle): Promise<boolean> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'hashBundle').map((e) => String(e.eventId)));
+  return events.some((e) => {
+    const ended = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+    return ended && scheduled.has(String(ended.scheduledEventId));
+  });
+}
+
+/** "message <- cause <- cause …": a failed workflow's own message says only that it failed. */
+function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err as { message?: string; cause?: unknown } | undefined; e && parts.length < 8; e = e.cause as typeof e) parts.push(e.message ?? String(e));
+  return parts.join(' <- ');
 }
