@@ -106,7 +106,10 @@ describe('hash stage resumes after a worker crash', () => {
     assert.ok(seen.partial.some((p) => p.path === 'weights.bin' && p.shards.length > 0), 'the checkpoint lists finished shards of the large file');
 
     startWorker();
-    const result = (await handle.result().catch((err: unknown) => assert.fail(`the release failed: ${causeChain(err)}`))) as ReleaseResult;
+    const result = (await handle.result().catch(async (err: unknown) => {
+      const failed = ((await handle.fetchHistory()).events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [`attempt ${e.activityTaskStartedEventAttributes.attempt}`] : []));
+      return assert.fail(`the release failed: ${causeChain(err)} (final attempts of its activities: ${failed.join(', ')})`);
+    })) as ReleaseResult;
 
     // The hash activity's own result, as history recorded it.
     const history = await handle.fetchHistory();
