@@ -1,8 +1,10 @@
 /**
- * Hash benchmark: our streaming sha256File (src/hashing/stream-hash.ts) against coreutils
- * sha256sum on the same page-cached file. Each contender runs as its own process under
- * /usr/bin/time, so both get the same wall-time and peak-RSS method. Both must print the same
- * digest; a mismatch fails the bench. No timing is asserted.
+ * Hash benchmark: our streaming sha256File (src/hashing/stream-hash.ts) and the hash stage's
+ * sharded hashing against `openssl dgst -sha256` (the base: one stream with SHA-NI) and coreutils
+ * sha256sum on the same page-cached file, plus `openssl speed sha256` (one core hashing memory:
+ * the ceiling for one stream). Each file contender runs as its own process under /usr/bin/time,
+ * so all get the same wall-time and peak-RSS method. Single-stream contenders must print the
+ * same digest; a mismatch fails the bench. Goals are printed beside the ratios, never asserted.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
@@ -18,13 +20,18 @@ import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type 
 export const RSS_LIMIT_BYTES = 100 * MiB;
 /** The small input: RSS measured on it and on the large one shows memory does not grow with size. */
 export const SMALL_FILE_BYTES = 256 * MiB;
+/** Goals (issue 21), reported beside the figures: one stream vs openssl dgst, and the shards on every core vs that one stream. */
+export const SINGLE_STREAM_GOAL = 0.95;
+export const SHARDED_GOAL = 1.8;
+/** `openssl speed -seconds N -bytes 1048576 sha256`: 1 MiB blocks, like our reads. */
+const OPENSSL_SPEED_SECONDS = 3;
 
 const GEN_BLOCK_BYTES = 16 * MiB;
 const PAGE_BYTES = 4096;
 const HASH_CHILD = join(dirname(fileURLToPath(import.meta.url)), 'hash-child.js');
 
 interface Contender {
-  readonly id: 'ours' | 'sharded' | 'sha256sum';
+  readonly id: 'ours' | 'sharded' | 'openssl' | 'sha256sum';
   readonly label: string;
   readonly command: string;
   args(file: string): string[];
@@ -52,6 +59,16 @@ const SHARDED: Contender = {
   parse: OURS.parse,
 };
 
+const OPENSSL_DGST: Contender = {
+  id: 'openssl',
+  label: 'openssl dgst -sha256 (one stream)',
+  command: 'openssl',
+  args: (file) => ['dgst', '-sha256', '-r', file],
+  parse(stdout) {
+    return { sha256: stdout.split(/\s/, 1)[0] ?? '' };
+  },
+};
+
 const SHA256SUM: Contender = {
   id: 'sha256sum',
   label: 'sha256sum (coreutils)',
@@ -73,13 +90,18 @@ interface CaseResult {
   readonly bytes: number;
   readonly sha256: string;
   readonly samples: Record<Contender['id'], Sample[]>;
+  /** `openssl speed sha256` bytes/s, one per run (main file only). */
+  readonly speed: number[];
 }
 
 export const hashBenchmark: Benchmark = {
   name: 'hash',
 
   plan(options: BenchOptions): string[] {
-    return [`hash: ${formatBytes(mainBytes(options))} file and a ${formatBytes(SMALL_FILE_BYTES)} file, each hashed by both contenders ${options.runs}x`];
+    return [
+      `hash: ${formatBytes(mainBytes(options))} file and a ${formatBytes(SMALL_FILE_BYTES)} file, each hashed by every contender ${options.runs}x; ` +
+        `openssl speed -seconds ${OPENSSL_SPEED_SECONDS} -bytes 1048576 sha256 ${options.runs}x beside the ${formatBytes(mainBytes(options))} file`,
+    ];
   },
 
   async run(ctx: BenchContext): Promise<BenchResult> {
@@ -101,25 +123,26 @@ export const hashBenchmark: Benchmark = {
         const file = files.get(bytes)!;
         const warmSeconds = await warmPageCache(file);
         ctx.progress(`hash: ${formatBytes(bytes)} page cache warmed (${formatByteRate(bytes / warmSeconds)})`);
-        results.push(await runCase(file, bytes, ctx));
+        results.push(await runCase(file, bytes, ctx, bytes === main));
       }
 
       const rows: BenchRow[] = [];
       for (const r of results) rows.push(...caseRows(r, ctx.options.runs));
+      notes.push(...ratioNotes(results[0]!));
 
       const oursRss = results.map((r) => `${formatBytes(r.bytes)} -> ${formatRss(maxOf(r.samples.ours, 'maxRssBytes'))}`);
       const [big, small] = results as [CaseResult, CaseResult];
       const growth = maxOf(big.samples.ours, 'maxRssBytes') - maxOf(small.samples.ours, 'maxRssBytes');
       notes.push(
         `ours peak RSS by file size: ${oursRss.join(', ')} (${big.bytes / small.bytes}x the data, ${growth >= 0 ? '+' : ''}${(growth / MiB).toFixed(1)} MiB RSS)`,
-        `RSS floor: \`node -e ''\` peaks at ${formatRss(nodeFloor)}; ours adds ${((maxOf(big.samples.ours, 'maxRssBytes') - nodeFloor) / MiB).toFixed(1)} MiB on top (1 MiB read buffer + hash state + module loading)`,
+        `RSS floor: \`node -e ''\` peaks at ${formatRss(nodeFloor)}; ours adds ${((maxOf(big.samples.ours, 'maxRssBytes') - nodeFloor) / MiB).toFixed(1)} MiB on top (2 MiB double read buffer + hash state + module loading)`,
       );
       for (const r of results) {
         const inner = median(r.samples.ours.map((s) => s.innerSeconds ?? NaN));
         const selfRss = maxOf(r.samples.ours, 'selfRssBytes');
         notes.push(
           `${formatBytes(r.bytes)}: ours inside sha256File (no node startup) ${formatSeconds(inner)} = ${formatByteRate(r.bytes / inner)}; ` +
-            `child's own maxRSS ${formatRss(selfRss)} (GNU time says ${formatRss(maxOf(r.samples.ours, 'maxRssBytes'))}); digest ${r.sha256.slice(0, 16)}... (both agree)`,
+            `child's own maxRSS ${formatRss(selfRss)} (GNU time says ${formatRss(maxOf(r.samples.ours, 'maxRssBytes'))}); digest ${r.sha256.slice(0, 16)}... (ours, openssl and sha256sum agree)`,
         );
       }
       if (main * 2 > totalmem()) {
@@ -138,13 +161,22 @@ function mainBytes(options: BenchOptions): number {
   return options.sizeGiB * GiB;
 }
 
-/** Alternates contender order per run (ours first on even runs), so neither always goes first. */
-async function runCase(file: string, bytes: number, ctx: BenchContext): Promise<CaseResult> {
-  const samples: CaseResult['samples'] = { ours: [], sharded: [], sha256sum: [] };
+/**
+ * Alternates contender order per run (reversed on odd runs), so none always goes first; ours and
+ * openssl dgst sit next to each other, so their ratio sees the same machine.
+ */
+async function runCase(file: string, bytes: number, ctx: BenchContext, withSpeed: boolean): Promise<CaseResult> {
+  const samples: CaseResult['samples'] = { ours: [], sharded: [], openssl: [], sha256sum: [] };
+  const speed: number[] = [];
   let expected: string | undefined;
   let expectedSharded: string | undefined;
   for (let run = 0; run < ctx.options.runs; run++) {
-    const order = run % 2 === 0 ? [OURS, SHARDED, SHA256SUM] : [SHA256SUM, SHARDED, OURS];
+    if (withSpeed) {
+      speed.push(await opensslSpeed());
+      ctx.progress(`hash: run ${run + 1}/${ctx.options.runs} openssl speed sha256 ${formatByteRate(speed.at(-1)!)}`);
+    }
+    const forward = [OURS, OPENSSL_DGST, SHARDED, SHA256SUM];
+    const order = run % 2 === 0 ? forward : [...forward].reverse();
     for (const c of order) {
       const m = await measureCommand(c.command, c.args(file));
       const parsed = c.parse(m.stdout);
@@ -169,32 +201,68 @@ async function runCase(file: string, bytes: number, ctx: BenchContext): Promise<
       );
     }
   }
-  return { bytes, sha256: expected!, samples };
+  return { bytes, sha256: expected!, samples, speed };
 }
 
-function caseRows(r: CaseResult, runs: number): BenchRow[] {
-  const input = `${formatBytes(r.bytes)} file`;
-  const theirs = median(r.samples.sha256sum.map((s) => s.wallSeconds));
+/** One core hashing memory with SHA-NI, bytes/s (`-mr` prints `+F:<n>:sha256:<bytes per second>`). */
+async function opensslSpeed(): Promise<number> {
+  const m = await measureCommand('openssl', ['speed', '-mr', '-seconds', String(OPENSSL_SPEED_SECONDS), '-bytes', '1048576', 'sha256']);
+  const match = /^\+F:\d+:sha256:([\d.]+)$/m.exec(m.stdout);
+  if (!match) throw new BenchFailure(`openssl speed printed no sha256 figure: ${m.stdout.trim()}`);
+  return Number(match[1]);
+}
+
+/** The goals' ratios on the main file, each from the same run's medians. */
+function ratioNotes(r: CaseResult): string[] {
+  const wall = (id: Contender['id']) => median(r.samples[id].map((s) => s.wallSeconds));
+  const inner = (id: Contender['id']) => median(r.samples[id].map((s) => s.innerSeconds ?? NaN));
+  const openssl = wall('openssl');
+  const single = openssl / wall('ours');
+  const sharded = openssl / wall('sharded');
+  const speed = median(r.speed);
+  const verdict = (ratio: number, goal: number) => `${ratio.toFixed(2)}x (goal >= ${goal}x: ${ratio >= goal ? 'met' : 'NOT met'})`;
   return [
-    // Same bytes, so the throughput ratio is the inverse wall-time ratio.
-    contenderRow(OURS, r, input, runs, theirs),
-    contenderRow(SHARDED, r, input, runs, theirs),
-    {
-      bench: 'hash',
-      subject: SHA256SUM.label,
-      input,
-      runs,
-      medianSeconds: theirs,
-      throughput: { perSecond: r.bytes / theirs, unit: 'bytes' },
-      peakRssBytes: maxOf(r.samples.sha256sum, 'maxRssBytes'),
-      ratio: '1.00x (base)',
-    },
+    `${formatBytes(r.bytes)}: single-stream sha256File vs openssl dgst -sha256, whole processes: ${verdict(single, SINGLE_STREAM_GOAL)}; ` +
+      `inside sha256File (no node start-up) ${(openssl / inner('ours')).toFixed(2)}x`,
+    `${formatBytes(r.bytes)}: sharded hash stage on ${availableParallelism()} threads vs one openssl dgst stream, whole processes: ${verdict(sharded, SHARDED_GOAL)}; ` +
+      `inside hashFilesInParallel ${(openssl / inner('sharded')).toFixed(2)}x`,
+    `openssl speed sha256 (1 MiB blocks in memory, one core): ${formatByteRate(speed)}; as fractions of it: openssl dgst ${(r.bytes / openssl / speed).toFixed(2)}, ` +
+      `sha256File ${(r.bytes / wall('ours') / speed).toFixed(2)}, sharded ${(r.bytes / wall('sharded') / speed).toFixed(2)} (${availableParallelism()} cores: at most ${availableParallelism()}.00)`,
   ];
 }
 
-function contenderRow(c: Contender, r: CaseResult, input: string, runs: number, baseSeconds: number): BenchRow {
+/** Base: openssl dgst. Same bytes, so the throughput ratio is the inverse wall-time ratio (higher is better). */
+function caseRows(r: CaseResult, runs: number): BenchRow[] {
+  const input = `${formatBytes(r.bytes)} file`;
+  const base = median(r.samples.openssl.map((s) => s.wallSeconds));
+  const rows = [
+    contenderRow(OURS, r, input, runs, base, SINGLE_STREAM_GOAL),
+    contenderRow(SHARDED, r, input, runs, base, SHARDED_GOAL),
+    { ...contenderRow(OPENSSL_DGST, r, input, runs, base), ratio: '1.00x (base)' },
+    contenderRow(SHA256SUM, r, input, runs, base),
+  ];
+  if (r.speed.length) {
+    rows.push({
+      bench: 'hash',
+      subject: 'openssl speed sha256 (memory, 1 core)',
+      input: '1 MiB blocks',
+      runs: r.speed.length,
+      throughput: { perSecond: median(r.speed), unit: 'bytes' },
+      ratio: `${(median(r.speed) / (r.bytes / base)).toFixed(2)}x`,
+    });
+  }
+  return rows;
+}
+
+function contenderRow(c: Contender, r: CaseResult, input: string, runs: number, baseSeconds: number, goal?: number): BenchRow {
   const seconds = median(r.samples[c.id].map((s) => s.wallSeconds));
   const rss = maxOf(r.samples[c.id], 'maxRssBytes');
+  const ratio = baseSeconds / seconds;
+  const ours = c.id === 'ours' || c.id === 'sharded';
+  const checks = [
+    ...(ours ? [rss < RSS_LIMIT_BYTES ? 'RSS < 100 MiB: yes' : 'RSS < 100 MiB: NO'] : []),
+    ...(goal !== undefined ? [`goal >= ${goal}x: ${ratio >= goal ? 'met' : 'NOT met'}`] : []),
+  ];
   return {
     bench: 'hash',
     subject: c.label,
@@ -203,8 +271,8 @@ function contenderRow(c: Contender, r: CaseResult, input: string, runs: number, 
     medianSeconds: seconds,
     throughput: { perSecond: r.bytes / seconds, unit: 'bytes' },
     peakRssBytes: rss,
-    ratio: `${(baseSeconds / seconds).toFixed(2)}x`,
-    check: rss < RSS_LIMIT_BYTES ? 'RSS < 100 MiB: yes' : 'RSS < 100 MiB: NO',
+    ratio: `${ratio.toFixed(2)}x`,
+    ...(checks.length ? { check: checks.join('; ') } : {}),
   };
 }
 

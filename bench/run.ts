@@ -85,6 +85,7 @@ function machineFacts(): [string, string][] {
     ['kernel', release()],
     ['node', `${process.version} (OpenSSL ${process.versions.openssl})`],
     ['sha256sum', firstLine('sha256sum', ['--version'])],
+    ['openssl', firstLine('openssl', ['version'])],
     ['measured with', `${GNU_TIME} (${gnuTimeVersion(firstLine)}) -f '%M' for peak RSS; wall time by the runner (hrtime around spawn); same for every contender`],
   ];
 }

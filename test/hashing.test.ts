@@ -95,14 +95,14 @@ describe('sha256File', () => {
     assert.deepEqual(reports, []);
   });
 
-  test('a caller-supplied buffer (small, and reused across files) gives the same digests', async () => {
-    const buffer = Buffer.alloc(4093); // odd size: chunk edges fall everywhere
+  test('a caller-supplied buffer (small, and reused across files) gives the same digests, in chunks of half its length', async () => {
+    const buffer = Buffer.alloc(4093); // odd size: chunk edges fall everywhere; its halves are 2046 bytes
     for (const [label, size] of SIZES) {
       const path = files.get(size)!;
       const reports: number[] = [];
       const result = await sha256File(path, { buffer, onProgress: (p) => reports.push(p.bytesDone) });
       assert.equal(result.sha256, sha256sum(path), label);
-      assert.equal(reports.length, Math.ceil(size / buffer.length), label);
+      assert.equal(reports.length, Math.ceil(size / 2046), label);
       if (size > 0) assert.equal(reports.at(-1), size, label);
     }
   });
@@ -148,6 +148,45 @@ describe('sha256File', () => {
       await assert.rejects(sha256File(files.get(MiB)!, { signal: controller.signal }), { name: 'AbortError' });
     }
     assert.ok((await openFds()) <= before + 2, 'file descriptors leaked on abort');
+  });
+
+  test('a byte range hashes exactly those bytes, whatever the chunk size (shards)', async () => {
+    const size = 5 * MiB + 12_345;
+    const bytes = await readFile(files.get(size)!);
+    const ranges = [[0, 0], [0, 1], [1, MiB + 1], [MiB - 3, 3 * MiB + 7], [4 * MiB, size]] as const;
+    for (const buffer of [undefined, Buffer.alloc(4093)]) {
+      for (const [start, end] of ranges) {
+        const result = await sha256File(files.get(size)!, { range: { start, end }, ...(buffer ? { buffer } : {}) });
+        assert.deepEqual(result, { sha256: sha256Hex(bytes.subarray(start, end)), size: end - start }, `[${start}, ${end})`);
+      }
+    }
+    // A range past the end of the file reads what is there: the caller sees the short size.
+    assert.equal((await sha256File(files.get(size)!, { range: { start: size - 10, end: size + 100 } })).size, 10);
+  });
+
+  test('once it settles, even by a throwing callback, no read is left writing into the caller buffer', async () => {
+    const path = files.get(5 * MiB + 12_345)!;
+    const buffer = Buffer.alloc(2 * 64 * 1024);
+    const failure = new Error('callback failed');
+    let calls = 0;
+    await assert.rejects(
+      sha256File(path, {
+        buffer,
+        onProgress: () => {
+          if (++calls === 3) throw failure;
+        },
+      }),
+      (err) => err === failure,
+    );
+    // Chunk 3 sits in the first half; the read of chunk 4 into the second half was in flight when
+    // the callback threw, and must have landed before the rejection, not after.
+    const settled = Buffer.from(buffer);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(buffer.equals(settled), 'the buffer changed after sha256File settled');
+    const bytes = await readFile(path);
+    const K64 = 64 * 1024;
+    assert.ok(buffer.subarray(0, K64).equals(bytes.subarray(2 * K64, 3 * K64)), 'chunk 3 is in the first half');
+    assert.ok(buffer.subarray(K64).equals(bytes.subarray(3 * K64, 4 * K64)), 'chunk 4 was read ahead into the second half');
   });
 
   test('a missing file rejects with ENOENT', async () => {

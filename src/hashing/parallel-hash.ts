@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HashReply, HashRequest } from './hash-worker.js';
-import { HASH_CHUNK_BYTES, sha256File } from './stream-hash.js';
+import { HASH_BUFFER_BYTES, sha256File } from './stream-hash.js';
 import { combineShardDigests, shardCount, shardRange, type DigestRule } from './digest-rule.js';
 
 export interface FileToHash {
@@ -81,7 +81,7 @@ export async function hashFilesInParallel(root: string, files: readonly FileToHa
   const queuedBytes = queue.reduce((n, t) => n + t.end - t.start, 0);
   if (queuedBytes <= IN_PROCESS_BYTES) {
     // Starting threads costs more than hashing a few MiB here.
-    const buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+    const buffer = Buffer.allocUnsafe(HASH_BUFFER_BYTES);
     for (const task of queue) {
       const { sha256, size } = await sha256File(join(root, task.file.path), { buffer, range: task, ...(options.signal ? { signal: options.signal } : {}) });
       if (size !== task.end - task.start) throw new Error(`${task.file.path} changed size while it was hashed (shard ${task.index} ended early)`);
