@@ -15,6 +15,8 @@ import type { StoredBundle } from '../store/bundle-store.js';
 import type { ActivityDeps, WorkerBundleStore } from './deps.js';
 import { throttledHeartbeat } from './heartbeat.js';
 
+const PULL_HEARTBEAT_MS = 2_000;
+
 /** What a stage's pull moved: bytes fetched from the store, bytes this host's blob cache already held. */
 export interface PullFigures {
   readonly bytesFetched: number;
@@ -56,8 +58,27 @@ export async function onPulledBundle<T>(deps: ActivityDeps, bundle: StoredBundle
   const store = requireStore(deps);
   const ctx = Context.current();
   const heartbeat = throttledHeartbeat();
+  // The pull's heartbeats carry the previous attempt's details forward (a stage's checkpoint,
+  // e.g. hashing's): an attempt that dies while pulling must not leave the next one nothing to
+  // resume from. A timer beats too, because a cache copy of a large file reports no progress.
+  const previous = ctx.info.heartbeatDetails as unknown;
+  let bytes = 0;
+  const details = () => (previous !== null && typeof previous === 'object' ? { ...previous, pull: { bytes } } : { step: 'pull', bytes });
   return withWorkDir(store, bundle, async (dir) => {
-    const pulled = await store.bundles.pullBundle(bundle.reference, dir, { parts, signal: ctx.cancellationSignal, onProgress: (bytes) => heartbeat({ step: 'pull', bytes }) });
+    const timer = setInterval(() => heartbeat(details(), true), PULL_HEARTBEAT_MS);
+    let pulled: Awaited<ReturnType<WorkerBundleStore['bundles']['pullBundle']>>;
+    try {
+      pulled = await store.bundles.pullBundle(bundle.reference, dir, {
+        parts,
+        signal: ctx.cancellationSignal,
+        onProgress: (n) => {
+          bytes = n;
+          heartbeat(details());
+        },
+      });
+    } finally {
+      clearInterval(timer);
+    }
     ctx.log.info('bundle pulled', { reference: bundle.reference, bytesFetched: pulled.bytesFetched, bytesFromCache: pulled.bytesFromCache });
     return stage(pulled.bundleDir, { bytesFetched: pulled.bytesFetched, bytesFromCache: pulled.bytesFromCache });
   });
