@@ -261,4 +261,6 @@ export interface SmokeResult {
   readonly warning?: string;
   /** Absent in results recorded before the smoke stage verified bundles. */
   readonly verification?: SmokeVerification;
+  /** A fix-up the host applied to the bytes handed to the sandbox (src/sandbox/model-fixups.ts); the signed model is unchanged. */
+  readonly sandboxFixup?: { readonly id: string; readonly description: string; readonly sha256: string; readonly changed: readonly string[] };
 }
