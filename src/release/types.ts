@@ -184,7 +184,13 @@ export interface ReleaseResult {
   readonly files: readonly FileDigest[];
   readonly signature: string;
   readonly attestations: readonly string[];
-  readonly smoke?: { readonly result: 'PASSED' | 'WARNED'; readonly maxAbsDiff: number; readonly maxRelDiff: number };
+  readonly smoke?: {
+    readonly result: 'PASSED' | 'WARNED';
+    readonly maxAbsDiff: number;
+    readonly maxRelDiff: number;
+    /** The host fix-up the sandbox ran the model with, if any (recorded in the Test Result). */
+    readonly sandboxFixup?: { readonly id: string; readonly sha256: string };
+  };
   readonly canary?: { readonly outcome: 'promoted'; readonly model: string; readonly firstVersion: boolean; readonly decisions: number };
 }
 
