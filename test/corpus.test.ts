@@ -95,6 +95,9 @@ describe('published-model corpus, released end to end', () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /ok +smoke /);
       assert.match(r.stdout, /smoke +PASSED, max abs diff \d\.\d\de[-+]\d+ vs onnxruntime-node/);
+      // A fix-up runs only where the manifest says the sandbox needs it, and is then reported.
+      const fixups = [...r.stdout.matchAll(/the sandbox ran the model with fix-up (\S+) \(sha256:[0-9a-f]{64}/g)].map((m) => m[1]);
+      assert.deepEqual(fixups, model.sandboxFixup ? [model.sandboxFixup] : [], r.stdout);
     });
   }
 });

@@ -173,6 +173,7 @@ async function runRelease(options: ReleaseOptions, request: ReleaseRequest, rele
     say(`  root digest  sha256:${result.rootDigest}`);
     say(`  signed by    kid ${result.kid}`);
     if (result.smoke) say(`  smoke        ${result.smoke.result}, max abs diff ${result.smoke.maxAbsDiff.toExponential(2)} vs onnxruntime-node`);
+    if (result.smoke?.sandboxFixup) say(`  smoke        the sandbox ran the model with fix-up ${result.smoke.sandboxFixup.id} (sha256:${result.smoke.sandboxFixup.sha256}, recorded in the Test Result)`);
     if (result.canary) say(`  serving      ${result.canary.model}: ${result.canary.firstVersion ? 'first version, deployed to stable' : 'canary promoted to stable at 100%'}`);
     say(`  Web UI       ${link}`);
     if (traceId) say(`  trace        ${traceId}`);

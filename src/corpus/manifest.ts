@@ -22,6 +22,8 @@ export interface CorpusModel {
   readonly licence: string;
   readonly source: string;
   readonly smoke: SmokeOptions;
+  /** The host fix-up the sandbox needs for this model (src/sandbox/model-fixups.ts); smoke must report exactly this, and none for the others. */
+  readonly sandboxFixup?: string;
 }
 
 export const CORPUS_MANIFEST = join(PROJECT_ROOT, 'models', 'corpus', 'corpus.json');

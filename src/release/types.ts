@@ -191,7 +191,13 @@ export interface ReleaseResult {
   readonly files: readonly FileDigest[];
   readonly signature: string;
   readonly attestations: readonly string[];
-  readonly smoke?: { readonly result: 'PASSED' | 'WARNED'; readonly maxAbsDiff: number; readonly maxRelDiff: number };
+  readonly smoke?: {
+    readonly result: 'PASSED' | 'WARNED';
+    readonly maxAbsDiff: number;
+    readonly maxRelDiff: number;
+    /** The host fix-up the sandbox ran the model with, if any (recorded in the Test Result). */
+    readonly sandboxFixup?: { readonly id: string; readonly sha256: string };
+  };
   readonly canary?: { readonly outcome: 'promoted'; readonly model: string; readonly firstVersion: boolean; readonly decisions: number };
 }
 
@@ -270,6 +276,8 @@ export interface SmokeResult {
   readonly verification?: SmokeVerification;
   /** With `smoke.dataPath`: the sandbox's outputs against the user's expected outputs (absent otherwise and in older results). */
   readonly expected?: SmokeExpectedFigures;
+  /** A fix-up the host applied to the bytes handed to the sandbox (src/sandbox/model-fixups.ts); the signed model is unchanged. */
+  readonly sandboxFixup?: { readonly id: string; readonly description: string; readonly sha256: string; readonly changed: readonly string[] };
 }
 
 /** The sandbox against the expected outputs of `smoke.dataPath`: per output, with the worst element. */

@@ -156,7 +156,16 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     files: hashed.files,
     signature: signed.jwsPath,
     attestations: smoked ? [attested.envelopePath, smoked.attestationPath] : [attested.envelopePath],
-    ...(smoked ? { smoke: { result: smoked.result, maxAbsDiff: smoked.maxAbsDiff, maxRelDiff: smoked.maxRelDiff } } : {}),
+    ...(smoked
+      ? {
+          smoke: {
+            result: smoked.result,
+            maxAbsDiff: smoked.maxAbsDiff,
+            maxRelDiff: smoked.maxRelDiff,
+            ...(smoked.sandboxFixup ? { sandboxFixup: { id: smoked.sandboxFixup.id, sha256: smoked.sandboxFixup.sha256 } } : {}),
+          },
+        }
+      : {}),
     ...(canary ? { canary: { outcome: canary.outcome, model: canary.model, firstVersion: canary.firstVersion, decisions: canary.decisions.length } } : {}),
   };
 }
