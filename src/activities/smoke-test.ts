@@ -23,7 +23,7 @@ import { bundleModelFolder, readExternalDataFiles, resolveExternalData } from '.
 import { inlineExternalData } from '../onnx/inline-external-data.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import { compareOutputs, DEFAULT_TOLERANCE, type ComparisonVerdict, type Tolerance } from '../smoke/compare-outputs.js';
-import { dynamicQuantizationOps } from '../smoke/quantized-agreement.js';
+import { quantizationOps } from '../smoke/quantized-agreement.js';
 import { readGraphInfo } from '../onnx/graph-info.js';
 import { runUserPlugin, type UserPluginVerdict } from '../smoke/user-plugins.js';
 import { BundleVerificationFailedError, NativeInferenceError, SmokeFailedError, type FailedVerification } from '../smoke/errors.js';
@@ -186,13 +186,13 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     let figures: Pick<SmokeResult, 'outputs' | 'maxAbsDiff' | 'maxRelDiff'> = { outputs: [], maxAbsDiff: 0, maxRelDiff: 0 };
     let expectedFigures: SmokeExpectedFigures | undefined;
     if (sandbox) {
-      const quantizedOps = dynamicQuantizationOps(readGraphInfo(model));
+      const quantizedOps = quantizationOps(readGraphInfo(model));
       const quantized = quantizedOps.length
         ? { ops: quantizedOps, explicitTolerance: (output: string) => options.tolerance !== undefined || options.outputTolerances?.[output] !== undefined }
         : undefined;
       const byAgreement = (test: string, v: ComparisonVerdict) => {
         for (const o of v.outputs) {
-          if (o.agreement?.passedBy) passed.push(`${test} ${o.name}: dynamically quantized (${quantizedOps.join(', ')}): cosine ${o.agreement.cosine.toFixed(6)}, top-1 ${o.agreement.top1Agreeing} of ${o.agreement.decisiveRows} decisive rows`);
+          if (o.agreement?.passedBy) passed.push(`${test} ${o.name}: quantized (${quantizedOps.join(', ')}): cosine ${o.agreement.cosine.toFixed(6)}, top-1 ${o.agreement.top1Agreeing} of ${o.agreement.decisiveRows} decisive rows`);
         }
       };
       // Both comparisons run and both are recorded, whichever fails.

@@ -90,7 +90,7 @@ export function compareOutputs(
       figures = { ...figures, agreement: { ...agreement, ...(byAgreement && why === null ? { passedBy: 'agreement' as const } : {}) } };
       if (byAgreement && why === null) failing = 0;
       else if (byAgreement) {
-        problems.push(`${reference.name}: dynamically quantized (${quantized.ops.join(', ')}) and outside allclose, and ${why}`);
+        problems.push(`${reference.name}: quantized (${quantized.ops.join(', ')}) and outside allclose, and ${why}`);
       }
     }
     outputs.push(figures);
