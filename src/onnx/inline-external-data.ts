@@ -11,7 +11,8 @@
  * Walks ModelProto.graph, GraphProto nodes' attributes (g, graphs, t, tensors, sparse_tensor(s))
  * at any depth, initializers and sparse initializers; every other field is copied byte for byte.
  */
-import { fields, ProtobufError, WireType, type Field } from './protobuf-reader.js';
+import { fields, ProtobufError, WireType } from './protobuf-reader.js';
+import { encodeField, rewriteMessage } from './protobuf-writer.js';
 
 /** Where a tensor's bytes come from: its external_data location, offset and length. */
 export type ExternalBytes = (location: string, offset: number, length: number | undefined) => Uint8Array;
@@ -26,41 +27,9 @@ const TENSOR = { rawData: 9, externalData: 13, dataLocation: 14 } as const;
 const ENTRY = { key: 1, value: 2 } as const;
 const EXTERNAL = 1n;
 
-function varint(value: bigint | number): number[] {
-  let n = BigInt(value);
-  const out: number[] = [];
-  do {
-    const b = Number(n & 0x7fn);
-    n >>= 7n;
-    out.push(n > 0n ? b | 0x80 : b);
-  } while (n > 0n);
-  return out;
-}
-
-function encode(field: Field): Uint8Array[] {
-  const key = Uint8Array.from(varint((field.number << 3) | field.wireType));
-  switch (field.wireType) {
-    case WireType.VARINT:
-      return [key, Uint8Array.from(varint(field.varint!))];
-    case WireType.LENGTH_DELIMITED:
-      return [key, Uint8Array.from(varint(field.bytes!.length)), field.bytes!];
-    default:
-      return [key, field.fixed!];
-  }
-}
-
-function message(parts: Uint8Array[]): Uint8Array {
-  return Buffer.concat(parts);
-}
-
 /** Rewrites the length-delimited fields of `bytes` named in `rewrite`; copies the rest. */
 function rewriteFields(bytes: Uint8Array, rewrite: Readonly<Record<number, (b: Uint8Array) => Uint8Array>>): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const f of fields(bytes)) {
-    const fn = f.wireType === WireType.LENGTH_DELIMITED ? rewrite[f.number] : undefined;
-    parts.push(...encode(fn ? { ...f, bytes: fn(f.bytes!) } : f));
-  }
-  return message(parts);
+  return rewriteMessage(bytes, (f) => (f.wireType === WireType.LENGTH_DELIMITED ? rewrite[f.number]?.(f.bytes!) : undefined)) ?? bytes;
 }
 
 function entryText(bytes: Uint8Array, field: number): string | undefined {
@@ -82,9 +51,9 @@ function tensor(bytes: Uint8Array, read: ExternalBytes, counter: { tensors: numb
   if (location === undefined) throw new ProtobufError('a tensor marked EXTERNAL has no location');
   const data = read(location, Number(entries.get('offset') ?? '0'), entries.has('length') ? Number(entries.get('length')) : undefined);
   counter.tensors++;
-  const parts = all.filter((f) => f.number !== TENSOR.externalData && f.number !== TENSOR.dataLocation && f.number !== TENSOR.rawData).flatMap(encode);
-  parts.push(...encode({ number: TENSOR.rawData, wireType: WireType.LENGTH_DELIMITED, bytes: data }));
-  return message(parts);
+  const parts = all.filter((f) => f.number !== TENSOR.externalData && f.number !== TENSOR.dataLocation && f.number !== TENSOR.rawData).flatMap((f) => encodeField(f, f.bytes));
+  parts.push(...encodeField({ number: TENSOR.rawData, wireType: WireType.LENGTH_DELIMITED }, data));
+  return Buffer.concat(parts);
 }
 
 /** The model with every external tensor inline, and how many were inlined (0: `model` itself). */

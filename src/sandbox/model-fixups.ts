@@ -17,7 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import { CorruptModelError } from '../errors.js';
-import { fields, fieldString, ProtobufError, WireType, type Field } from '../onnx/protobuf-reader.js';
+import { fields, fieldString, ProtobufError } from '../onnx/protobuf-reader.js';
+import { rewriteMessage } from '../onnx/protobuf-writer.js';
 
 export interface ModelFixup {
   /** Stable name of the fix-up. */
@@ -72,50 +73,7 @@ export function removeSubgraphDeclaredShapes(model: Uint8Array): ModelFixup | nu
   };
 }
 
-type Edit = (f: Field) => Uint8Array | null | undefined;
-
-/**
- * Re-encodes a message with `edit` applied to each field: undefined keeps the field, null drops
- * it, bytes replace a length-delimited field's payload. Returns undefined when nothing changed,
- * so untouched messages (initializers, most nodes) are never copied.
- */
-function rewrite(buf: Uint8Array, edit: Edit): Uint8Array | undefined {
-  const parts: Uint8Array[] = [];
-  let changed = false;
-  for (const f of fields(buf)) {
-    const replaced = edit(f);
-    if (replaced === null) {
-      changed = true;
-      continue;
-    }
-    if (replaced !== undefined) changed = true;
-    parts.push(...encode(f, replaced ?? f.bytes));
-  }
-  return changed ? Buffer.concat(parts) : undefined;
-}
-
-function encode(f: Field, payload: Uint8Array | undefined): Uint8Array[] {
-  const key = varint((BigInt(f.number) << 3n) | BigInt(f.wireType));
-  switch (f.wireType) {
-    case WireType.VARINT:
-      return [key, varint(f.varint!)];
-    case WireType.LENGTH_DELIMITED:
-      return [key, varint(BigInt(payload!.length)), payload!];
-    default:
-      return [key, f.fixed!];
-  }
-}
-
-function varint(value: bigint): Uint8Array {
-  const out: number[] = [];
-  let v = BigInt.asUintN(64, value);
-  do {
-    const byte = Number(v & 0x7fn);
-    v >>= 7n;
-    out.push(v ? byte | 0x80 : byte);
-  } while (v);
-  return Uint8Array.from(out);
-}
+const rewrite = rewriteMessage;
 
 // GraphProto: node = 1, output = 12, value_info = 13. NodeProto: name = 3, op_type = 4, attribute = 5.
 // AttributeProto: name = 1, g = 6, graphs = 11.
