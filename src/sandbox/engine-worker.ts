@@ -15,7 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { configureEngineLoader } from './engine-loader.js';
 import type { CompiledModule } from './compiled-module.js';
-import type { Tensor, TensorType } from '../tensor/tensor.js';
+import { ELEMENT_BYTES, typedValues, type Tensor, type TensorType } from '../tensor/tensor.js';
 
 export const ENGINE_WORKER_TAG = 'modelship-engine-call/1';
 
@@ -90,22 +90,6 @@ function capLinearMemory(limitPages: number): () => MemoryLike | undefined {
 type OrtModule = typeof import('onnxruntime-web');
 type OrtTensor = import('onnxruntime-web').Tensor;
 
-const ARRAYS: Readonly<Record<TensorType, ((b: ArrayBuffer) => ArrayBufferView) | undefined>> = {
-  float32: (b) => new Float32Array(b),
-  float64: (b) => new Float64Array(b),
-  float16: (b) => new Uint16Array(b),
-  int8: (b) => new Int8Array(b),
-  uint8: (b) => new Uint8Array(b),
-  int16: (b) => new Int16Array(b),
-  uint16: (b) => new Uint16Array(b),
-  int32: (b) => new Int32Array(b),
-  uint32: (b) => new Uint32Array(b),
-  int64: (b) => new BigInt64Array(b),
-  uint64: (b) => new BigUint64Array(b),
-  bool: (b) => new Uint8Array(b),
-  bfloat16: undefined,
-};
-
 class PhaseError extends Error {
   constructor(
     readonly phase: 'load' | 'input' | 'run' | 'output',
@@ -119,16 +103,17 @@ function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 1000);
 }
 
+/** Element types onnxruntime-web's Tensor takes, as typedValues gives them (bfloat16 it has not). */
+const takes = (type: string): type is Exclude<TensorType, 'bfloat16'> => type !== 'bfloat16' && type in ELEMENT_BYTES;
+
 function toOrt(ort: OrtModule, t: Tensor): OrtTensor {
-  const make = ARRAYS[t.type];
-  if (!make) throw new PhaseError('input', `input ${t.name}: the engine takes no ${t.type} tensors`);
-  const bytes = new Uint8Array(t.data); // aligned, exact-size copy
-  return new ort.Tensor(t.type as never, make(bytes.buffer) as never, [...t.dims]);
+  if (!takes(t.type)) throw new PhaseError('input', `input ${t.name}: the engine takes no ${t.type} tensors`);
+  return new ort.Tensor(t.type as never, typedValues(t) as never, [...t.dims]);
 }
 
 function fromOrt(name: string, value: OrtTensor): Tensor {
-  const type = value.type as TensorType;
-  if (!(type in ARRAYS) || !ARRAYS[type]) throw new PhaseError('output', `output ${name} is a ${value.type} tensor, which smoke cannot compare`);
+  const type = value.type;
+  if (!takes(type)) throw new PhaseError('output', `output ${name} is a ${value.type} tensor, which smoke cannot compare`);
   const data = value.data as ArrayBufferView;
   return { name, type, dims: [...value.dims], data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
 }
