@@ -76,7 +76,7 @@ export async function listCommand(options: ListOptions): Promise<void> {
     } catch (err) {
       throw new CliError(
         `cannot list releases (${query}): ${(err as Error).message}\n` +
-          `the search attributes in temporal/search-attributes.txt must be registered on the server (temporal/start.sh does it for the dev server)`,
+          `the search attributes in temporal/search-attributes.txt must be registered on the namespace: run 'modelship setup-namespace' (temporal/start.sh does it for the dev server)`,
       );
     }
   } finally {
