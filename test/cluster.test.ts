@@ -1,0 +1,120 @@
+// The same code on a real Temporal cluster: the server built by temporal/cluster/install.sh on a
+// private PostgreSQL (SQL visibility), mTLS on every connection, the dedicated `modelship`
+// namespace, all started by temporal/cluster/start.sh. The CLI and a worker run as separate
+// processes configured only by TEMPORAL_* variables, as against Temporal Cloud.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { releaseSearchAttributes } from '../src/search-attributes.js';
+import { clusterSkipReason, startCluster, type Cluster } from './helpers/cluster.js';
+import { processEnv, runCli, spawnWorker } from './helpers/processes.js';
+
+const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
+const ATTRIBUTE_NAMES = releaseSearchAttributes.map((k) => k.name).sort();
+
+interface ListJson {
+  query: string;
+  releases: Array<{ releaseId: string; model: string | null; version: string | null; stage: string | null; verdict: string | null; workflowStatus: string }>;
+}
+
+describe('a real Temporal cluster: PostgreSQL, SQL visibility, mTLS, the modelship namespace', { skip: clusterSkipReason() ?? false }, () => {
+  let cluster: Cluster;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let worker: ChildProcess | undefined;
+
+  before(async () => {
+    cluster = await startCluster();
+    dir = await mkdtemp(join(tmpdir(), 'modelship-cluster-cli-'));
+    await writeFile(join(dir, 'passphrase'), `cluster passphrase ${randomBytes(4).toString('hex')}\n`);
+    env = processEnv(dir, cluster, `cluster-${randomBytes(4).toString('hex')}`, cluster.env);
+  });
+
+  after(async () => {
+    if (worker && worker.exitCode === null) {
+      worker.kill('SIGTERM');
+      await Promise.race([once(worker, 'exit'), new Promise((r) => setTimeout(r, 10_000))]);
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+    }
+    await cluster?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('start.sh printed the address and the client certificate, key and CA; the certificates are real and the keys private', async () => {
+    assert.match(cluster.startOutput, new RegExp(`Temporal cluster ready .* at ${cluster.address.replace(/\./g, '\\.')} \\(namespace modelship, retention 72h`));
+    for (const path of Object.values(cluster.certs)) assert.ok(cluster.startOutput.includes(path), `start.sh did not print ${path}`);
+    const ca = new X509Certificate(await readFile(cluster.certs.ca));
+    const client = new X509Certificate(await readFile(cluster.certs.cert));
+    const server = new X509Certificate(await readFile(join(cluster.dataDir, 'certs', 'server.pem')));
+    assert.ok(client.verify(ca.publicKey) && server.verify(ca.publicKey), 'leaf certificates are signed by the CA');
+    assert.match(server.subjectAltName ?? '', /DNS:localhost.*IP Address:127\.0\.0\.1/);
+    assert.equal((await stat(cluster.certs.key)).mode & 0o077, 0, 'client key readable by its owner only');
+  });
+
+  it('a second start.sh finds the cluster running and leaves it alone', async () => {
+    assert.match(await cluster.restart(), /Temporal cluster already running \(pid \d+\) at /);
+  });
+
+  it('the frontend refuses a client without a certificate', async () => {
+    const { TEMPORAL_TLS_CLIENT_CERT_PATH: _c, TEMPORAL_TLS_CLIENT_KEY_PATH: _k, ...noCert } = env;
+    const r = await runCli(['list'], noCert);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /cannot (reach Temporal|list releases)/);
+  });
+
+  it('setup-namespace adds every search attribute over mTLS; a second run changes nothing', async () => {
+    const first = await runCli(['setup-namespace', '--json'], env);
+    assert.equal(first.code, 0, first.stderr + first.stdout);
+    const added = JSON.parse(first.stdout) as { namespace: string; added: Array<{ name: string; type: string }>; alreadyPresent: unknown[] };
+    assert.equal(added.namespace, 'modelship');
+    assert.deepEqual(added.added.map((a) => a.name).sort(), ATTRIBUTE_NAMES);
+    assert.deepEqual(added.alreadyPresent, []);
+    assert.deepEqual(added.added.find((a) => a.name === 'CanaryWeight'), { name: 'CanaryWeight', type: 'Int' });
+
+    const second = await runCli(['setup-namespace'], env);
+    assert.equal(second.code, 0, second.stderr + second.stdout);
+    assert.doesNotMatch(second.stdout, /^added /m);
+    for (const name of ATTRIBUTE_NAMES) assert.match(second.stdout, new RegExp(`^already present: ${name} \\((Keyword|Int)\\)$`, 'm'));
+    assert.match(second.stdout, /nothing changed/);
+  });
+
+  it('a release without canary completes on the cluster, through a worker process', async () => {
+    worker = spawnWorker(env);
+    const keys = await runCli(['keys', 'generate'], env);
+    assert.equal(keys.code, 0, keys.stderr);
+    const r = await runCli(['release', SAMPLE, '--name', 'sample-mlp', '--version', '1.0.0', '--no-canary'], env);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    for (const stage of ['export', 'hash', 'sign', 'attest', 'smoke']) assert.match(r.stdout, new RegExp(`ok +${stage} `));
+    assert.match(r.stdout, /namespaces\/modelship\/workflows\/release-sample-mlp-1\.0\.0\//);
+    const status = JSON.parse((await runCli(['status', 'release-sample-mlp-1.0.0', '--json'], env)).stdout) as { attributes: { ReleaseStage: string } };
+    assert.equal(status.attributes.ReleaseStage, 'released');
+  });
+
+  it('list filters by model, stage and verdict on SQL visibility', async () => {
+    const list = async (...args: string[]) => {
+      const r = await runCli(['list', '--json', ...args], env);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      return JSON.parse(r.stdout) as ListJson;
+    };
+    const all = await list();
+    assert.deepEqual(all.releases.map((r) => r.releaseId), ['release-sample-mlp-1.0.0']);
+    const release = all.releases[0]!;
+    assert.equal(release.workflowStatus, 'COMPLETED');
+    assert.equal(release.stage, 'released');
+    assert.ok(release.verdict, 'the release has a Verdict');
+
+    assert.equal((await list('--model', 'sample-mlp')).releases.length, 1);
+    assert.equal((await list('--model', 'other-model')).releases.length, 0);
+    assert.equal((await list('--stage', 'released')).releases.length, 1);
+    assert.equal((await list('--stage', 'failed')).releases.length, 0);
+    assert.equal((await list('--verdict', release.verdict!)).releases.length, 1);
+    assert.equal((await list('--verdict', release.verdict === 'failed' ? 'pass' : 'failed')).releases.length, 0);
+    assert.equal((await list('--model', 'sample-mlp', '--stage', 'released', '--verdict', release.verdict!, '--limit', '1')).releases.length, 1);
+  });
+});
