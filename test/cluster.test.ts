@@ -68,6 +68,18 @@ describe('a real Temporal cluster: PostgreSQL, SQL visibility, mTLS, the modelsh
     assert.match(r.stderr, /cannot (reach Temporal|list releases)/);
   });
 
+  it('before setup-namespace, a release and a filtered list are refused naming the missing attribute and the fix', async () => {
+    // The dev server has them from temporal/start.sh; a cluster's namespace starts without any.
+    const release = await runCli(['release', SAMPLE, '--name', 'sample-mlp', '--version', '0.0.1', '--no-canary', '--json'], env);
+    assert.equal(release.code, 1, release.stdout + release.stderr);
+    const { error } = JSON.parse(release.stdout) as { error: { type: string; message: string } };
+    assert.equal(error.type, 'SearchAttributesMissing');
+    assert.match(error.message, /namespace modelship has no search attribute ModelName: run 'modelship setup-namespace'/);
+    const list = await runCli(['list', '--model', 'sample-mlp'], env);
+    assert.equal(list.code, 1, list.stdout);
+    assert.match(list.stderr, /namespace modelship has no search attribute ModelName: run 'modelship setup-namespace'/);
+  });
+
   it('setup-namespace adds every search attribute over mTLS; a second run changes nothing', async () => {
     const first = await runCli(['setup-namespace', '--json'], env);
     assert.equal(first.code, 0, first.stderr + first.stdout);

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
-import { ModelshipError } from '../errors.js';
+import { SearchAttributeConflictError, SearchAttributeRegistrationError } from '../namespace-errors.js';
 import { releaseSearchAttributes } from '../search-attributes.js';
 import { connectClient } from './client.js';
 import { describeError, printJson, say } from './output.js';
@@ -10,17 +10,6 @@ const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = { TEXT: 1, KEYWO
 /** How Temporal names the types (temporal/search-attributes.txt, `temporal operator search-attribute`). */
 const TYPE_NAME: Record<SearchAttributeType, string> = { TEXT: 'Text', KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
 const typeOfIndexed = (n: number): SearchAttributeType | undefined => (Object.keys(INDEXED_VALUE_TYPE) as SearchAttributeType[]).find((t) => INDEXED_VALUE_TYPE[t] === n);
-
-/** The namespace has a custom search attribute of one of modelship's names, with another type: modelship cannot use it. */
-export class SearchAttributeConflictError extends ModelshipError {
-  readonly type = 'SearchAttributeConflict';
-  readonly retryable = false;
-}
-/** The cluster refused to list or add search attributes (no such namespace, no permission, the visibility store is full...). */
-export class SearchAttributeRegistrationError extends ModelshipError {
-  readonly type = 'SearchAttributeRegistrationFailed';
-  readonly retryable = false;
-}
 
 export interface WantedAttribute {
   readonly name: string;

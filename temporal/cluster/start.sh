@@ -222,7 +222,7 @@ mkdir -p "$CONFIG_DIR"
   -e "s|@FRONTEND_HTTP_PORT@|$((BASE + 7))|g" -e "s|@METRICS_PORT@|$((BASE + 8))|g" \
   -e "s|@DYNAMIC_CONFIG@|$ROOT/temporal/cluster/dynamicconfig.yaml|g" \
   "$ROOT/temporal/cluster/config.template.yaml" > "$CONFIG")
-grep -q '@[A-Z_]*@' "$CONFIG" && die "unreplaced placeholder in $CONFIG: $(grep -o '@[A-Z_]*@' "$CONFIG" | head -n1)"
+grep -v "^ *#" "$CONFIG" | grep -q "@[A-Z_]*@" && die "unreplaced placeholder in $CONFIG: $(grep -v "^ *#" "$CONFIG" | grep -o "@[A-Z_]*@" | head -n1)"
 
 # --- The server, detached ---------------------------------------------------------------------
 echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) cluster/start.sh: $SERVER --config-file $CONFIG --allow-no-auth start" >> "$LOG"
