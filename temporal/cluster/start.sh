@@ -10,7 +10,7 @@
 # --port: the frontend (gRPC, mTLS), default 7933 (the dev server has 7233).
 # --pg-port: PostgreSQL on 127.0.0.1, default 7932.
 # --internal-port-base: B..B+8 for history, matching, worker, membership, HTTP and metrics
-#   (default P+1).
+#   (default P+1; the membership ports B+3..B+6 must be at most 32767).
 # --namespace / --retention: created if missing (default modelship, 72h).
 #
 # Files in the data dir D (default .modelship/cluster): certs/ (ca.pem, server.*, client.pem,
@@ -60,6 +60,8 @@ BASE="${BASE:-$((PORT + 1))}"
 for p in "$PORT" "$PG_PORT" "$BASE"; do
   [[ "$p" =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65527 ] || die "invalid port: $p"
 done
+# The server stores membership ports in a PostgreSQL smallint (cluster_membership.rpc_port).
+[ $((BASE + 6)) -le 32767 ] || die "internal ports $BASE..$((BASE + 8)) too high: the membership ports (B+3..B+6) must be at most 32767 (the server keeps them in a smallint); pick --internal-port-base"
 [[ "$NAMESPACE" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || die "invalid namespace: $NAMESPACE"
 [[ "$RETENTION" =~ ^[0-9]+(h|d|m|s)$ ]] || die "invalid retention: $RETENTION (e.g. 72h)"
 

@@ -51,7 +51,8 @@ export function runClusterScript(script: 'start.sh' | 'stop.sh', args: readonly 
 /** n consecutive free ports on 127.0.0.1 (the cluster's internal ports are a range). */
 export async function freePortRange(n: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below 32767 - n: the server keeps membership ports in a PostgreSQL smallint.
+    const base = 20_000 + Math.floor(Math.random() * (32_767 - 20_000 - n));
     const servers: Server[] = [];
     let ok = true;
     for (let port = base; port < base + n && ok; port++) {
