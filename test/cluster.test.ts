@@ -65,7 +65,8 @@ describe('a real Temporal cluster: PostgreSQL, SQL visibility, mTLS, the modelsh
     const { TEMPORAL_TLS_CLIENT_CERT_PATH: _c, TEMPORAL_TLS_CLIENT_KEY_PATH: _k, ...noCert } = env;
     const r = await runCli(['list'], noCert);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, /cannot (reach Temporal|list releases)/);
+    assert.match(r.stderr, new RegExp(`cannot reach Temporal at ${cluster.address}`));
+    assert.match(r.stderr, /a cluster with mTLS needs a client certificate: TEMPORAL_TLS_CLIENT_CERT_PATH/);
   });
 
   it('before setup-namespace, a release and a filtered list are refused naming the missing attribute and the fix', async () => {
