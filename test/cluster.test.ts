@@ -6,22 +6,64 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { releaseSearchAttributes } from '../src/search-attributes.js';
-import { clusterSkipReason, startCluster, type Cluster } from './helpers/cluster.js';
+import { missingSearchAttribute, SearchAttributesMissingError } from '../src/namespace-errors.js';
+import { connectHint } from '../src/cli/client.js';
+import { clusterSkipReason, runClusterScript, startCluster, type Cluster } from './helpers/cluster.js';
 import { processEnv, runCli, spawnWorker } from './helpers/processes.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const ATTRIBUTE_NAMES = releaseSearchAttributes.map((k) => k.name).sort();
 
+/** pid is a live process: not gone, and not a zombie its adoptive parent has yet to reap. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 interface ListJson {
   query: string;
   releases: Array<{ releaseId: string; model: string | null; version: string | null; stage: string | null; verdict: string | null; workflowStatus: string }>;
 }
+
+describe('what a cluster refuses, explained', () => {
+  it('the server refusing an unregistered search attribute becomes SearchAttributesMissing naming it', () => {
+    const cases = [
+      '3 INVALID_ARGUMENT: Namespace modelship has no mapping defined for search attribute ModelName',
+      "3 INVALID_ARGUMENT: invalid query: invalid expression: column name 'Verdict' is not a valid search attribute",
+      '3 INVALID_ARGUMENT: search attribute BatchId is not defined',
+    ];
+    for (const [i, text] of cases.entries()) {
+      const err = missingSearchAttribute(new Error('Failed to start Workflow', { cause: new Error(text) }), 'ns');
+      assert.ok(err instanceof SearchAttributesMissingError, text);
+      assert.equal(err.type, 'SearchAttributesMissing');
+      assert.equal(err.attribute, ['ModelName', 'Verdict', 'BatchId'][i]);
+      assert.match(err.message, /^namespace ns has no search attribute \w+: run 'modelship setup-namespace'/);
+    }
+    assert.equal(missingSearchAttribute(new Error('3 INVALID_ARGUMENT: WorkflowId is not set'), 'ns'), undefined);
+  });
+
+  it('a failed connection points at the dev server, or at the mTLS settings', () => {
+    assert.match(connectHint({ connectionOptions: { address: '127.0.0.1:7233' } }), /npm run temporal:start/);
+    assert.match(connectHint({ connectionOptions: { address: 'h:7933', tls: true } }), /needs a client certificate: TEMPORAL_TLS_CLIENT_CERT_PATH/);
+    const withCert = connectHint({ connectionOptions: { address: 'h:7933', tls: { clientCertPair: { crt: Buffer.from('c'), key: Buffer.from('k') } } } });
+    assert.match(withCert, /accepts this client certificate/);
+  });
+});
 
 describe('a real Temporal cluster: PostgreSQL, SQL visibility, mTLS, the modelship namespace', { skip: clusterSkipReason() ?? false }, () => {
   let cluster: Cluster;
@@ -75,10 +117,12 @@ describe('a real Temporal cluster: PostgreSQL, SQL visibility, mTLS, the modelsh
     assert.equal(release.code, 1, release.stdout + release.stderr);
     const { error } = JSON.parse(release.stdout) as { error: { type: string; message: string } };
     assert.equal(error.type, 'SearchAttributesMissing');
-    assert.match(error.message, /namespace modelship has no search attribute ModelName: run 'modelship setup-namespace'/);
+    // The server names the first unregistered one it meets, in no fixed order.
+    const missing = new RegExp(`namespace modelship has no search attribute (${ATTRIBUTE_NAMES.join('|')}): run 'modelship setup-namespace'`);
+    assert.match(error.message, missing);
     const list = await runCli(['list', '--model', 'sample-mlp'], env);
     assert.equal(list.code, 1, list.stdout);
-    assert.match(list.stderr, /namespace modelship has no search attribute ModelName: run 'modelship setup-namespace'/);
+    assert.match(list.stderr, /namespace modelship has no search attribute ModelName: run 'modelship setup-namespace'/); // the only one the query names
   });
 
   it('setup-namespace adds every search attribute over mTLS; a second run changes nothing', async () => {
@@ -129,5 +173,20 @@ describe('a real Temporal cluster: PostgreSQL, SQL visibility, mTLS, the modelsh
     assert.equal((await list('--verdict', release.verdict!)).releases.length, 1);
     assert.equal((await list('--verdict', release.verdict === 'failed' ? 'pass' : 'failed')).releases.length, 0);
     assert.equal((await list('--model', 'sample-mlp', '--stage', 'released', '--verdict', release.verdict!, '--limit', '1')).releases.length, 1);
+  });
+
+  it('stop.sh stops the server, then PostgreSQL; a second stop finds nothing running', async () => {
+    if (worker && worker.exitCode === null) {
+      worker.kill('SIGTERM');
+      await once(worker, 'exit');
+    }
+    const pid = Number((await readFile(join(cluster.dataDir, 'server.pid'), 'utf8')).trim());
+    const out = await runClusterScript('stop.sh', ['--data-dir', cluster.dataDir]);
+    assert.match(out, new RegExp(`Temporal cluster server stopped \\(pid ${pid}, `));
+    assert.match(out, /PostgreSQL stopped/);
+    assert.equal(running(pid), false, `server pid ${pid} still runs`);
+    const again = await runClusterScript('stop.sh', ['--data-dir', cluster.dataDir]);
+    assert.match(again, /Temporal cluster server not running/);
+    assert.match(again, /PostgreSQL not running/);
   });
 });
