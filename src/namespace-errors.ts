@@ -46,3 +46,26 @@ export function missingSearchAttribute(err: unknown, namespace: string): SearchA
   }
   return undefined;
 }
+
+/** The part of the workflow service the check needs (a Connection's or a NativeConnection's). */
+interface CountService {
+  countWorkflowExecutions(request: { namespace: string; query: string }): Promise<unknown>;
+}
+
+/**
+ * Fails with SearchAttributesMissing when `namespace` lacks one of `names`: a visibility count
+ * naming each of them is refused then. A worker checks this at start, because a workflow task
+ * that upserts an unregistered attribute fails and is retried for ever: the release would hang
+ * instead of saying why. Any other refusal (a permission, a visibility store without IS NULL)
+ * is returned for the caller to log, not thrown: it proves nothing about the attributes.
+ */
+export async function checkSearchAttributes(service: CountService, namespace: string, names: readonly string[]): Promise<unknown> {
+  try {
+    await service.countWorkflowExecutions({ namespace, query: names.map((n) => `${n} IS NULL`).join(' OR ') });
+    return undefined;
+  } catch (err) {
+    const missing = missingSearchAttribute(err, namespace);
+    if (missing) throw missing;
+    return err;
+  }
+}

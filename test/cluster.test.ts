@@ -4,7 +4,7 @@
 // processes configured only by TEMPORAL_* variables, as against Temporal Cloud.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { releaseSearchAttributes } from '../src/search-attributes.js';
 import { missingSearchAttribute, SearchAttributesMissingError } from '../src/namespace-errors.js';
 import { connectHint } from '../src/cli/client.js';
 import { clusterSkipReason, runClusterScript, startCluster, type Cluster } from './helpers/cluster.js';
-import { processEnv, runCli, spawnWorker } from './helpers/processes.js';
+import { processEnv, runCli, spawnWorker, WORKER_MAIN } from './helpers/processes.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const ATTRIBUTE_NAMES = releaseSearchAttributes.map((k) => k.name).sort();
@@ -120,6 +120,13 @@ describe('a real Temporal cluster: PostgreSQL, SQL visibility, mTLS, the modelsh
     // The server names the first unregistered one it meets, in no fixed order.
     const missing = new RegExp(`namespace modelship has no search attribute (${ATTRIBUTE_NAMES.join('|')}): run 'modelship setup-namespace'`);
     assert.match(error.message, missing);
+    // A worker refuses to start there rather than let every release hang on failing workflow tasks.
+    const early = spawn(process.execPath, [WORKER_MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let earlyErr = '';
+    early.stderr!.setEncoding('utf8').on('data', (d: string) => (earlyErr += d));
+    const [code] = (await once(early, 'exit')) as [number | null];
+    assert.equal(code, 1, earlyErr);
+    assert.match(earlyErr, missing);
     const list = await runCli(['list', '--model', 'sample-mlp'], env);
     assert.equal(list.code, 1, list.stdout);
     assert.match(list.stderr, /namespace modelship has no search attribute ModelName: run 'modelship setup-namespace'/); // the only one the query names
