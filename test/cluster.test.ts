@@ -4,7 +4,7 @@
 // processes configured only by TEMPORAL_* variables, as against Temporal Cloud.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -19,6 +19,8 @@ import { clusterSkipReason, runClusterScript, startCluster, type Cluster } from 
 import { processEnv, runCli, spawnWorker, WORKER_MAIN } from './helpers/processes.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
+/** The temporal CLI the scripts use (temporal/install.sh resolves it; the project venv's by default). */
+const temporalCli = () => execFileSync('bash', [join(PROJECT_ROOT, 'temporal', 'install.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 const ATTRIBUTE_NAMES = releaseSearchAttributes.map((k) => k.name).sort();
 
 /** pid is a live process: not gone, and not a zombie its adoptive parent has yet to reap. */
@@ -97,6 +99,21 @@ describe('a real Temporal cluster: PostgreSQL, SQL visibility, mTLS, the modelsh
     assert.ok(client.verify(ca.publicKey) && server.verify(ca.publicKey), 'leaf certificates are signed by the CA');
     assert.match(server.subjectAltName ?? '', /DNS:localhost.*IP Address:127\.0\.0\.1/);
     assert.equal((await stat(cluster.certs.key)).mode & 0o077, 0, 'client key readable by its owner only');
+  });
+
+  it('the server is v1.31.2 on PostgreSQL with SQL visibility, and the namespace keeps closed runs 72h', () => {
+    const cli = temporalCli();
+    const temporal = (...args: string[]) =>
+      JSON.parse(
+        execFileSync(cli, [...args, '-o', 'json', '--address', cluster.address, '--tls-cert-path', cluster.certs.cert, '--tls-key-path', cluster.certs.key,
+          '--tls-ca-path', cluster.certs.ca, '--tls-server-name', 'localhost', '--disable-config-env', '--disable-config-file'], { encoding: 'utf8' }),
+      ) as Record<string, unknown>;
+    const described = temporal('operator', 'cluster', 'describe');
+    assert.equal(described.serverVersion, '1.31.2');
+    assert.equal(described.persistenceStore, 'postgres12');
+    assert.equal(described.visibilityStore, 'postgres12');
+    const namespace = temporal('operator', 'namespace', 'describe', '--namespace', 'modelship') as { config: { workflowExecutionRetentionTtl: string } };
+    assert.equal(namespace.config.workflowExecutionRetentionTtl, `${72 * 3600}s`);
   });
 
   it('a second start.sh finds the cluster running and leaves it alone', async () => {
