@@ -199,6 +199,34 @@ describe('a real Temporal cluster: PostgreSQL, SQL visibility, mTLS, the modelsh
     assert.equal((await list('--model', 'sample-mlp', '--stage', 'released', '--verdict', release.verdict!, '--limit', '1')).releases.length, 1);
   });
 
+  it('a batch passing its halt threshold halts on the cluster: later waves never start', async () => {
+    await writeFile(join(dir, 'a.onnx'), await readFile(SAMPLE));
+    await writeFile(join(dir, 'corrupt.onnx'), (await readFile(SAMPLE)).subarray(0, 800));
+    const file = join(dir, 'halting.json');
+    const models = [
+      { name: 'batch-bad', version: '1.0.0', path: 'corrupt.onnx' },
+      { name: 'batch-ok', version: '1.0.0', path: 'a.onnx' },
+      { name: 'batch-later-1', version: '1.0.0', path: 'a.onnx' },
+      { name: 'batch-later-2', version: '1.0.0', path: 'a.onnx' },
+    ];
+    await writeFile(file, JSON.stringify({ signingKeyPath: join(dir, 'keys', 'release.key.pem'), waveSize: 2, concurrency: 2, halt: { maxFailures: 0 }, defaults: { canary: false }, models }));
+    const r = await runCli(['batch', 'start', file, '--id', 'halting', '--wait'], env);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /failed +release-batch-bad-1\.0\.0 +wave 1 +release .* failed at export/);
+    const status = await runCli(['batch', 'status', 'halting', '--json'], env);
+    assert.equal(status.code, 0, status.stderr);
+    const json = JSON.parse(status.stdout) as { workflowStatus: string; stage: string; status: { state: string; halted?: { reason: string }; entries: Array<{ name: string; reason?: string }> } };
+    assert.equal(json.status.state, 'halted');
+    assert.equal(json.stage, 'halted'); // BatchStage, on SQL visibility
+    assert.match(json.status.halted?.reason ?? '', /1 failed or rolled back, more than the 0 allowed \(halt\.maxFailures\)/);
+    const later = json.status.entries.filter((x) => x.name.startsWith('batch-later'));
+    assert.equal(later.length, 2);
+    for (const e of later) assert.match(e.reason ?? '', /batch halted before it started/);
+    // The releases it started carry BatchId; list sees the failed one by its Verdict.
+    const failed = JSON.parse((await runCli(['list', '--json', '--verdict', 'failed'], env)).stdout) as ListJson;
+    assert.deepEqual(failed.releases.map((x) => x.releaseId), ['release-batch-bad-1.0.0']);
+  });
+
   it('stop.sh stops the server, then PostgreSQL; a second stop finds nothing running', async () => {
     if (worker && worker.exitCode === null) {
       worker.kill('SIGTERM');
