@@ -23,6 +23,8 @@ import type { WorkerBundleStore } from './activities/deps.js';
 import { nativeMemoryBytesFromEnv } from './native/isolated-runtime.js';
 import { startTracing } from './tracing/start.js';
 import { codecFromEnvironment, describeKeyring } from './codec/config.js';
+import { checkSearchAttributes } from './namespace-errors.js';
+import { releaseSearchAttributes } from './search-attributes.js';
 
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */
 async function servingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ serving?: { url: string; secret: AdminCredentialsSource } }> {
@@ -108,6 +110,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     const { codec, keyring } = await codecFromEnvironment();
     const connection = await NativeConnection.connect(settings.connectionOptions);
     try {
+      // A namespace without modelship's search attributes (a cluster where setup-namespace has not run) would hang every release.
+      const unchecked = await checkSearchAttributes(connection.workflowService, settings.namespace, releaseSearchAttributes.map((k) => k.name));
+      if (unchecked) logger.warn({ namespace: settings.namespace, err: errorMessage(unchecked) }, 'could not check the namespace\'s search attributes; releases fail if any is missing (modelship setup-namespace registers them)');
       const worker = await createReleaseWorker({
         connection,
         namespace: settings.namespace,

@@ -16,6 +16,7 @@ import { DEFAULT_SIGNING_KEY } from './defaults.js';
 import { CliError, printJson, say, warn } from './output.js';
 import { traceCommand } from '../tracing/cli-trace.js';
 import { TRACE_ID_MEMO_KEY, withTraceMetadata } from '../tracing/trace-metadata.js';
+import { missingSearchAttribute } from '../namespace-errors.js';
 
 const FINAL: ReadonlySet<string> = new Set(['released', 'promoted', 'rolled_back', 'failed', 'skipped']);
 
@@ -65,7 +66,7 @@ async function startBatch(rollout: Rollout, batchId: string, options: { wait?: b
       handle = await client.workflow.start(BATCH_WORKFLOW_TYPE, { taskQueue: settings.taskQueue, ...start });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`batch ${batchId} is already running (${start.workflowId}); see 'modelship batch status ${batchId}', or pick another --id`);
-      throw err;
+      throw missingSearchAttribute(err, settings.namespace) ?? err;
     }
     const url = runUrl(settings, start.workflowId);
     if (!options.wait) {

@@ -4,7 +4,8 @@ import { CanaryWeight, ModelName, ModelVersion, ReleaseStage, Verdict } from '..
 import { RELEASE_WORKFLOW_TYPE } from '../workflows/definitions.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
-import { CliError, printJson, say } from './output.js';
+import { CliError, describeError, printJson, say } from './output.js';
+import { missingSearchAttribute } from '../namespace-errors.js';
 import { fmtElapsed, textTable } from './text-table.js';
 
 export interface ListOptions {
@@ -74,9 +75,11 @@ export async function listCommand(options: ListOptions): Promise<void> {
         if (releases.length >= limit) break;
       }
     } catch (err) {
+      const missing = missingSearchAttribute(err, settings.namespace);
+      if (missing) throw missing;
       throw new CliError(
-        `cannot list releases (${query}): ${(err as Error).message}\n` +
-          `the search attributes in temporal/search-attributes.txt must be registered on the server (temporal/start.sh does it for the dev server)`,
+        `cannot list releases (${query}): ${describeError(err)}\n` +
+          `the search attributes in temporal/search-attributes.txt must be registered on the namespace: run 'modelship setup-namespace' (temporal/start.sh does it for the dev server)`,
       );
     }
   } finally {

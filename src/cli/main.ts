@@ -108,6 +108,12 @@ program
   .action(lazy(async () => (await import('./list.js')).listCommand));
 
 program
+  .command('setup-namespace')
+  .description("register modelship's search attributes on the namespace (TEMPORAL_NAMESPACE) of any cluster, through the operator API; idempotent, says what it changed")
+  .option('--json', 'print the result as JSON')
+  .action(lazy(async () => (await import('./setup-namespace.js')).setupNamespaceCommand));
+
+program
   .command('report')
   .description('write a self-contained HTML report of a release from its history: stages and timings, verification, canary charts, decision log')
   .argument('<release-id>', 'e.g. release-sample-mlp-2.0.0')

@@ -21,6 +21,7 @@ import { connectClient } from './client.js';
 import type { PayloadCodec } from '@temporalio/common';
 import { decodeEncryptedPayloads } from '../codec/history.js';
 import { CliError, printJson, say, seconds, warn } from './output.js';
+import { missingSearchAttribute } from '../namespace-errors.js';
 import { canaryProgressOf, hashProgressOf, progressView, silentProgress, type ProgressView } from './progress.js';
 import { DEFAULT_SIGNING_KEY } from './defaults.js';
 import { traceCommand } from '../tracing/cli-trace.js';
@@ -193,7 +194,7 @@ async function startRelease(client: Client, taskQueue: string, releaseId: string
           `see 'modelship status ${releaseId}', or release a new version`,
       );
     }
-    throw err;
+    throw missingSearchAttribute(err, client.options.namespace) ?? err;
   }
 }
 

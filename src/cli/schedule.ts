@@ -27,6 +27,7 @@ import { connectClient } from './client.js';
 import { loadRollout } from './batch.js';
 import { OVERLAP_POLICIES } from './defaults.js';
 import { CliError, printJson, say } from './output.js';
+import { missingSearchAttribute } from '../namespace-errors.js';
 
 type Overlap = (typeof OVERLAP_POLICIES)[number];
 
@@ -61,12 +62,13 @@ export async function scheduleCreateCommand(scheduleId: string, file: string, op
     try {
       await withScheduleErrors(scheduleId, () =>
         client.schedule.create({ scheduleId, spec, action, policies, state, memo: { rolloutFile: rollout.file, rolloutName: rollout.name, models: rollout.entries.length } }),
+        settings.namespace,
       );
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
       if (!options.overwrite) throw new CliError(`schedule ${scheduleId} exists: add --overwrite to replace its rollout, spec and policies (or pick another id)`);
       // Memo cannot be updated; describe shows the rollout from the action's arguments.
-      await withScheduleErrors(scheduleId, () => client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies, state })));
+      await withScheduleErrors(scheduleId, () => client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies, state })), settings.namespace);
       replaced = true;
     }
     const description = await client.schedule.getHandle(scheduleId).describe();
@@ -242,12 +244,15 @@ async function withHandle(scheduleId: string, fn: (handle: ScheduleHandle, clien
 }
 
 /** Schedule errors in one line: not found, and the server's refusal of a bad spec or policy. */
-async function withScheduleErrors<T>(scheduleId: string, fn: () => Promise<T>): Promise<T> {
+async function withScheduleErrors<T>(scheduleId: string, fn: () => Promise<T>, namespace?: string): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof ScheduleNotFoundError) throw new CliError(`no schedule ${scheduleId}; see 'modelship schedule list'`);
     if (err instanceof ScheduleAlreadyRunning) throw err;
+    // The action starts a batch with search attributes: a namespace without them refuses the schedule.
+    const missing = namespace === undefined ? undefined : missingSearchAttribute(err, namespace);
+    if (missing) throw missing;
     // The SDK turns the server's "Invalid schedule spec" into a TypeError with the reason.
     if (err instanceof TypeError) throw new CliError(`schedule ${scheduleId} refused by Temporal: invalid spec: ${err.message}`, 2);
     const cause = (err as { cause?: { details?: string } }).cause;
