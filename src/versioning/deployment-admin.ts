@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
 /**
  * Ramp, make current and describe a Worker Deployment through the frontend's worker deployment
@@ -26,9 +26,9 @@ export interface DeploymentDescription {
   readonly versions: readonly DeploymentVersionSummary[];
 }
 
-const { WorkerDeploymentVersionStatus, VersionDrainageStatus } = temporal.api.enums.v1;
-const enumName = (values: Record<string, number>, prefix: string, value: number | null | undefined): string | undefined => {
-  const name = Object.keys(values).find((key) => values[key] === value);
+const { WorkerDeploymentVersionStatus, VersionDrainageStatus } = proto.temporal.api.enums.v1;
+const enumName = (values: object, prefix: string, value: number | null | undefined): string | undefined => {
+  const name = Object.entries(values).find(([, v]) => v === value)?.[0];
   return name && !name.endsWith('_UNSPECIFIED') ? name.slice(prefix.length).toLowerCase() : undefined;
 };
 
