@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { PayloadCodec } from '@temporalio/common';
+import type { PayloadCodec, WorkerDeploymentVersion } from '@temporalio/common';
 import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions, type WorkerPlugin } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { activityMetricsInterceptor } from './metrics/activity-interceptor.js';
@@ -33,6 +33,11 @@ export interface ReleaseWorkerOptions {
   readonly plugins?: WorkerPlugin[];
   /** Payload codec (src/codec), e.g. AES-GCM encryption; none: payloads as the converter writes them. */
   readonly payloadCodec?: PayloadCodec;
+  /**
+   * Join this Worker Deployment version (src/versioning): the server then routes each workflow
+   * to the version it started on. None: an unversioned worker.
+   */
+  readonly deployment?: WorkerDeploymentVersion;
 }
 
 /** The worker end of the release-outcome sink; registered even without metrics so no call is "unregistered". */
@@ -67,5 +72,16 @@ export function createReleaseWorker(options: ReleaseWorkerOptions): Promise<Work
     maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2_000,
     ...(options.plugins?.length ? { plugins: options.plugins } : {}),
     ...(options.payloadCodec ? { dataConverter: { payloadCodecs: [options.payloadCodec] } } : {}),
+    ...(options.deployment
+      ? {
+          workerDeploymentOptions: {
+            useWorkerVersioning: true,
+            version: options.deployment,
+            // The workflows declare PINNED themselves (setWorkflowOptions); this covers a future
+            // workflow type that forgets to, since auto-upgrade needs patched() discipline.
+            defaultVersioningBehavior: 'PINNED',
+          },
+        }
+      : {}),
   });
 }

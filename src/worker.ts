@@ -5,7 +5,8 @@ import { createLogger } from './logger.js';
 import { adminCredentialsFromEnvironment, type AdminCredentialsSource } from './serving/admin-client.js';
 import { pinoSdkLogger } from './sdk-logger.js';
 import { loadTemporalSettings } from './temporal-config.js';
-import { createReleaseWorker } from './release-worker.js';
+import { createReleaseWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './release-worker.js';
+import { deploymentFromEnvironment } from './versioning/config.js';
 import { loadExporterRegistry } from './exporter/registry.js';
 import { passphraseFromEnvironment } from './crypto/keys.js';
 import { DATA_DIR } from './paths.js';
@@ -108,6 +109,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     const trust = await trustFromEnvironment();
     // Payload encryption keys (ids logged, never bytes); none configured: payloads as before.
     const { codec, keyring } = await codecFromEnvironment();
+    // Tracing adds its interceptors to the workflow bundle, so it is part of the build id.
+    const deployment = deploymentFromEnvironment([WORKFLOWS_PATH, ...WORKFLOW_INTERCEPTOR_MODULES], tracing ? ['tracing'] : []);
     const connection = await NativeConnection.connect(settings.connectionOptions);
     try {
       // A namespace without modelship's search attributes (a cluster where setup-namespace has not run) would hang every release.
@@ -133,9 +136,10 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
         ...(heartbeatThrottleMs ? { heartbeatThrottleMs } : {}),
         ...(tracing ? { plugins: [tracing.temporalPlugin()] } : {}),
         payloadCodec: codec,
+        ...(deployment ? { deployment: deployment.version } : {}),
       });
       logger.info(
-        { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, store: configuredStore(), smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys', ...describeKeyring(keyring) },
+        { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, store: configuredStore(), smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys', ...describeKeyring(keyring), ...(deployment ? { deployment: deployment.version.deploymentName, buildId: deployment.version.buildId, buildIdFrom: deployment.buildIdFrom } : { versioning: 'off' }) },
         'worker started',
       );
       await worker.run();

@@ -318,6 +318,37 @@ program
     await codecServerCommand({ ...flags, uiOrigin: flags.uiOrigin.length ? flags.uiOrigin : ['http://localhost:8233'] });
   }));
 
+const deployment = program
+  .command('deployment')
+  .description('Worker Versioning: the workers\' Worker Deployment (MODELSHIP_DEPLOYMENT); ramp a new build and make it current');
+deployment
+  .command('build-id')
+  .description('print the build id a worker started from this code uses (unless MODELSHIP_BUILD_ID overrides it)')
+  .option('--tracing', 'for a worker exporting traces (its workflow bundle holds the tracing interceptors)')
+  .option('--json', 'print as JSON')
+  .action(lazy(async () => (await import('./deployment.js')).buildIdCommand));
+deployment
+  .command('describe')
+  .description('show the current and ramping build ids and every version with its open pinned workflows')
+  .option('--deployment <name>', 'Worker Deployment name (default MODELSHIP_DEPLOYMENT)')
+  .option('--json', 'print as JSON')
+  .action(lazy(async () => (await import('./deployment.js')).describeCommand));
+deployment
+  .command('ramp')
+  .description('send a percentage of new releases to a build (its workers must be polling); running releases stay pinned')
+  .requiredOption('--build-id <id>', 'the build to ramp')
+  .requiredOption('--percent <n>', '0 to 100')
+  .option('--deployment <name>', 'Worker Deployment name (default MODELSHIP_DEPLOYMENT)')
+  .option('--json', 'print as JSON')
+  .action(lazy(async () => (await import('./deployment.js')).rampCommand));
+deployment
+  .command('set-current')
+  .description('make a build current: every new release starts on it; running releases finish on their own version')
+  .requiredOption('--build-id <id>', 'the build to make current')
+  .option('--deployment <name>', 'Worker Deployment name (default MODELSHIP_DEPLOYMENT)')
+  .option('--json', 'print as JSON')
+  .action(lazy(async () => (await import('./deployment.js')).setCurrentCommand));
+
 program
   .command('worker')
   .description('run a modelship worker (same as node dist/src/worker.js)')

@@ -4,6 +4,7 @@ import {
   patched,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ReleaseRequest, ReleaseResult, SmokeResult, SmokeVerification } from '../release/types.js';
@@ -18,6 +19,10 @@ import { ReleaseAttributes } from './release-attributes.js';
 import { activitiesWithSummary, timeline } from './timeline.js';
 import { CanaryController, type CanaryResult } from './canary-stage.js';
 import { canaryPlanProblems, resolveCanaryPlan } from '../canary/plan.js';
+
+// Pinned: a release finishes on the worker version it started on (canaries can wait hours for
+// approval), so a deploy never replays its history on other code. Only on versioned workers.
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, ReleaseWorkflow);
 
 /**
  * export → hash → sign → attest → smoke → canary → promote or roll back. Each stage is one activity whose result (digests, kid,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import type { PayloadCodec } from '@temporalio/common';
+import type { PayloadCodec, WorkerDeploymentVersion } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createReleaseWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../src/release-worker.js';
 import type { WorkerMetrics } from '../../src/metrics/worker-metrics.js';
@@ -72,6 +72,10 @@ export async function startReleaseEnv(
     nativeMemoryBytes?: number;
     /** Payload codec for the worker and the env's client (src/codec). */
     payloadCodec?: PayloadCodec;
+    /** The worker joins this Worker Deployment version (a versioned worker gets tasks once its version is current or ramping). */
+    deployment?: WorkerDeploymentVersion;
+    /** Another env's task queue, for a second worker beside it; default a fresh one. */
+    taskQueue?: string;
   } = {},
 ): Promise<ReleaseEnv> {
   installQuietRuntime();
@@ -79,7 +83,7 @@ export async function startReleaseEnv(
   const dir = await mkdtemp(join(tmpdir(), 'modelship-test-'));
   const bundlesRoot = join(dir, 'bundles');
   const key = await generateKeyFiles(join(dir, 'keys'), 'release', TEST_PASSPHRASE);
-  const taskQueue = `modelship-test-${randomBytes(4).toString('hex')}`;
+  const taskQueue = options.taskQueue ?? `modelship-test-${randomBytes(4).toString('hex')}`;
   const store = new OciBundleStore({ cache: new BlobCache(join(dir, 'blobs')) });
   const storeLocation = options.storeLocation ?? `oci-layout:${join(dir, 'oci')}`;
 
@@ -102,6 +106,7 @@ export async function startReleaseEnv(
     },
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.payloadCodec ? { payloadCodec: options.payloadCodec } : {}),
+    ...(options.deployment ? { deployment: options.deployment } : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: server.address });
