@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
-import { deployCanary, setCanaryWeight, analyzeCanary } from '../src/activities/canary.js';
+import { setCanaryWeight, analyzeCanary } from '../src/activities/canary.js';
 import type { ActivityDeps } from '../src/activities/deps.js';
 import { ServingAdminClient, type AdminCredentials } from '../src/serving/admin-client.js';
 import { readAdminKey, writeAdminKey, newAdminKey } from '../src/serving/admin-key-file.js';
@@ -99,10 +99,12 @@ describe('admin keys by key id', () => {
     let stop = false;
     let calls = 0;
     const failures: string[] = [];
+    const admin = new ServingAdminClient({ baseUrl: url, secret: () => readAdminKey(keyFile) });
     const loop = (async () => {
       for (let i = 0; !stop; i++) {
         try {
-          await env.run(deployCanary, deps, { model: 'mlp', bundleDir: i % 2 ? v1.bundleDir : v2.bundleDir, shadow: false });
+          // The deploy activity takes store references only; a bundle folder is deployed through the admin client it wraps.
+          await admin.deploy('mlp', 'canary', i % 2 ? v1.bundleDir : v2.bundleDir);
           await env.run(setCanaryWeight, deps, { model: 'mlp', weight: i % 2 ? 0 : 10 });
           await env.run(analyzeCanary, deps, { model: 'mlp', sinceMs: Date.now() - 1000, policy: {} });
           calls += 3;

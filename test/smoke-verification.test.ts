@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { createActivities } from '../src/activities/index.js';
+import { smokeTest, type SmokeInput } from '../src/activities/smoke-test.js';
+import { withFailureMapping } from '../src/activities/failures.js';
 import type { ActivityDeps } from '../src/activities/deps.js';
 import { builtInExporters } from '../src/exporter/registry.js';
 import { generateKeyFiles, loadPublicKey, type PublicKey } from '../src/crypto/keys.js';
@@ -49,6 +50,9 @@ async function writeTrustDir(dir: string, keys: ReadonlyArray<{ kid: string; pub
   await writeFile(join(dir, 'trust-policy.yaml'), `version: 1\nrules:\n  - models: [${model}]\n    trustedKids: [${trustedKids.join(', ')}]\n    threshold: ${trustedKids.length}\n`);
 }
 
+/** The smoke stage on a bundle folder, failures mapped as the worker maps them (the activity itself takes a store reference). */
+const smokeOnFolder = (deps: ActivityDeps) => withFailureMapping((input: SmokeInput) => smokeTest(deps, input));
+
 describe('smoke verification of the bundle (activity)', () => {
   let keys: TestKeys;
   let dir: string;
@@ -60,7 +64,7 @@ describe('smoke verification of the bundle (activity)', () => {
 
   it("without a trust folder verifies against the release's own key, and records it", async () => {
     const bundle = await makeSignedBundle(join(dir, 'own-keys'), keys.signingKey);
-    const result = (await new MockActivityEnvironment().run(createActivities(deps()).smokeTest, {
+    const result = (await new MockActivityEnvironment().run(smokeOnFolder(deps()), {
       bundleDir: bundle.bundleDir,
       signingKeyPath: keys.files.privateKeyPath,
     })) as SmokeResult;
@@ -81,7 +85,7 @@ describe('smoke verification of the bundle (activity)', () => {
     // Not ONNX any more: had inference run, it would fail as a corrupt model, not as a verification failure.
     await appendFile(join(bundle.paths.modelDir, bundle.modelFile), 'not protobuf');
     const failure = await new MockActivityEnvironment()
-      .run(createActivities(deps()).smokeTest, { bundleDir: bundle.bundleDir, signingKeyPath: keys.files.privateKeyPath })
+      .run(smokeOnFolder(deps()), { bundleDir: bundle.bundleDir, signingKeyPath: keys.files.privateKeyPath })
       .then(
         () => assert.fail('smoke must refuse a tampered bundle'),
         (err: unknown) => err,
@@ -102,7 +106,7 @@ describe('smoke verification of the bundle (activity)', () => {
   it('names every failing check: an edited model.yaml breaks the signature and the provenance', async () => {
     const bundle = await makeSignedBundle(join(dir, 'edited-manifest'), keys.signingKey);
     await writeFile(bundle.paths.manifest, bundle.manifestText.replace('version: 1.0.0', 'version: 1.0.1'));
-    await assert.rejects(new MockActivityEnvironment().run(createActivities(deps()).smokeTest, { bundleDir: bundle.bundleDir, signingKeyPath: keys.files.privateKeyPath }), (err: unknown) => {
+    await assert.rejects(new MockActivityEnvironment().run(smokeOnFolder(deps()), { bundleDir: bundle.bundleDir, signingKeyPath: keys.files.privateKeyPath }), (err: unknown) => {
       assert.ok(err instanceof ApplicationFailure && err.type === 'BundleVerificationFailed', String(err));
       assert.match(err.message, /signature: model\.jws: .*; provenance: .*different model\.yaml/);
       return true;
@@ -116,7 +120,7 @@ describe('smoke verification of the bundle (activity)', () => {
     await writeTrustDir(trusted, [keys.files, other], 'sample-mlp', [keys.files.kid, other.kid]);
     const bundle = await makeSignedBundle(join(dir, 'one-signature'), keys.signingKey);
     await assert.rejects(
-      new MockActivityEnvironment().run(createActivities(deps({ trustedKeysDir: trusted })).smokeTest, { bundleDir: bundle.bundleDir, signingKeyPath: keys.files.privateKeyPath }),
+      new MockActivityEnvironment().run(smokeOnFolder(deps({ trustedKeysDir: trusted })), { bundleDir: bundle.bundleDir, signingKeyPath: keys.files.privateKeyPath }),
       (err: unknown) => {
         assert.ok(err instanceof ApplicationFailure && err.type === 'BundleVerificationFailed', String(err));
         assert.match(err.message, /\(trust-policy: .*trusted-2-of-2\).*signature: model\.jws: 1 of 2 required signatures by kids trusted for sample-mlp under rules\[0\] \(sample-mlp\)/);
@@ -131,7 +135,7 @@ describe('smoke verification of the bundle (activity)', () => {
     await writeFile(join(broken, 'keyring.json'), JSON.stringify({ version: 1, keys: [] }));
     const bundle = await makeSignedBundle(join(dir, 'no-policy'), keys.signingKey);
     await assert.rejects(
-      new MockActivityEnvironment().run(createActivities(deps({ trustedKeysDir: broken })).smokeTest, { bundleDir: bundle.bundleDir, signingKeyPath: keys.files.privateKeyPath }),
+      new MockActivityEnvironment().run(smokeOnFolder(deps({ trustedKeysDir: broken })), { bundleDir: bundle.bundleDir, signingKeyPath: keys.files.privateKeyPath }),
       (err: unknown) => err instanceof ApplicationFailure && err.type === 'TrustPolicyError' && /has keyring\.json but no trust-policy\.yaml/.test(err.message),
     );
   });

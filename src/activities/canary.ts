@@ -35,7 +35,7 @@ export interface CanaryDeployResult {
  * stable slot). The server verifies the bundle against its trusted keys before loading, and
  * deploying what a slot already holds is a no-op, so a retry never deploys twice.
  */
-export async function deployCanary(deps: ActivityDeps, input: { model: string; shadow: boolean } & DeployTarget): Promise<CanaryDeployResult> {
+export async function deployCanary(deps: ActivityDeps, input: { model: string; shadow: boolean } & CanaryBundle): Promise<CanaryDeployResult> {
   const admin = client(deps);
   const target = deployTarget(input);
   const status = await statusOrEmpty(admin, input.model);
@@ -70,7 +70,7 @@ export async function analyzeCanary(deps: ActivityDeps, input: { model: string; 
 }
 
 /** Canary becomes stable at 100%; the previous stable is kept for a fast rollback. Idempotent. */
-export async function promoteCanary(deps: ActivityDeps, input: { model: string } & DeployTarget): Promise<{ message: string }> {
+export async function promoteCanary(deps: ActivityDeps, input: { model: string } & CanaryBundle): Promise<{ message: string }> {
   const admin = client(deps);
   const status = await admin.status(input.model);
   if (status.slots.stable && holds(status.slots.stable, deployTarget(input)) && !status.slots.canary) return { message: 'already promoted' };
@@ -79,7 +79,7 @@ export async function promoteCanary(deps: ActivityDeps, input: { model: string }
 }
 
 /** Canary weight to 0 and the canary slot cleared; stable untouched. Idempotent. */
-export async function rollbackCanary(deps: ActivityDeps, input: { model: string } & DeployTarget): Promise<{ message: string }> {
+export async function rollbackCanary(deps: ActivityDeps, input: { model: string } & CanaryBundle): Promise<{ message: string }> {
   const admin = client(deps);
   const status = await admin.status(input.model);
   if (!status.slots.canary || !holds(status.slots.canary, deployTarget(input))) return { message: 'canary slot does not hold this release: nothing to roll back' };
@@ -87,9 +87,13 @@ export async function rollbackCanary(deps: ActivityDeps, input: { model: string 
   return { message: result.message };
 }
 
-/** Only the field that names the bundle (the activity input carries the model name and options too). */
-function deployTarget(input: DeployTarget): DeployTarget {
-  return 'reference' in input && input.reference ? { reference: input.reference } : { bundleDir: (input as { bundleDir: string }).bundleDir };
+/** What a canary deploys: the release's pinned reference in the store (the activity input carries the model name and options too). */
+export interface CanaryBundle {
+  readonly reference: string;
+}
+
+function deployTarget(input: CanaryBundle): DeployTarget {
+  return { reference: input.reference };
 }
 
 async function statusOrEmpty(admin: ServingAdminClient, model: string): Promise<ModelStatus | undefined> {

@@ -12,7 +12,7 @@ import { rootDigest } from '../hashing/root-digest.js';
 import { sha256File } from '../hashing/stream-hash.js';
 import { inspectOnnxModel } from '../onnx/inspect-model.js';
 import { runExporter } from '../exporter/run-exporter.js';
-import type { ExportedFile, ExportResult, ReleaseRequest, SourceRef } from '../release/types.js';
+import type { ExportedFile, ExportResult, InStore, ReleaseRequest, SourceRef } from '../release/types.js';
 import { CURRENT_DIGEST_RULE } from '../hashing/digest-rule.js';
 import { copySourceFiles } from '../bundle/copy-source.js';
 import { openDigestCache } from './digest-cache.js';
@@ -28,8 +28,6 @@ export interface ExportInput {
   readonly request: ReleaseRequest;
   /** The workflow's start time, so a retried export writes the same manifest. */
   readonly createdAt: string;
-  /** Push the bundle to the worker's store (releases started with the bundle store). */
-  readonly publish?: boolean;
 }
 
 /**
@@ -37,7 +35,7 @@ export interface ExportInput {
  * Works in a staging folder and renames it into place at the end, so a crash or retry never
  * leaves a half-written bundle; a bundle written by another release is never touched.
  */
-export async function exportModel(deps: ActivityDeps, input: ExportInput): Promise<ExportResult> {
+export async function exportModel(deps: ActivityDeps, input: ExportInput): Promise<InStore<ExportResult>> {
   const { request } = input;
   const ctx = Context.current();
   const bundleDir = bundleDirFor(deps.bundlesRoot, request.name, request.version);
@@ -87,15 +85,15 @@ export async function exportModel(deps: ActivityDeps, input: ExportInput): Promi
     };
     // Through the store, export hands on a complete bundle (digests computed on the copy, the
     // manifest completed): nothing of it stays only on this host once the stage ends.
-    await writeFile(join(staging, 'model.yaml'), serializeManifest(input.publish ? await completeDraft(draft, stagingModel, files, heartbeat) : draft));
+    await writeFile(join(staging, 'model.yaml'), serializeManifest(await completeDraft(draft, stagingModel, files, heartbeat)));
     await writeFile(join(staging, basename(paths.owner)), input.releaseId);
 
     // Our own earlier attempt may have finished the rename before crashing: replace it.
     await rm(bundleDir, { recursive: true, force: true });
     await mkdir(dirname(bundleDir), { recursive: true });
     await rename(staging, bundleDir);
-    const bundle = input.publish ? await publish(deps, bundleDir, request, heartbeat) : undefined;
-    return { bundleDir, modelFile, files, model: info, source, ...(hashing ? { sourceHashing: hashing } : {}), ...(bundle ? { bundle } : {}) };
+    const bundle = await publish(deps, bundleDir, request, heartbeat);
+    return { bundleDir, modelFile, files, model: info, source, ...(hashing ? { sourceHashing: hashing } : {}), bundle };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

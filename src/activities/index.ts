@@ -1,9 +1,9 @@
 import type { ActivityDeps } from './deps.js';
 import { exportModel, type ExportInput } from './export-model.js';
-import { hashBundle, type HashInput } from './hash-bundle.js';
-import { signManifest, type SignInput } from './sign-manifest.js';
-import { attestProvenance, type AttestInput } from './attest-provenance.js';
-import { smokeTest, type SmokeInput } from './smoke-test.js';
+import type { HashInput } from './hash-bundle.js';
+import type { SignInput } from './sign-manifest.js';
+import type { AttestInput } from './attest-provenance.js';
+import type { SmokeInput } from './smoke-test.js';
 import { analyzeCanary, deployCanary, promoteCanary, rollbackCanary, servingTarget, setCanaryWeight } from './canary.js';
 import { abortRelease, awaitRelease, inspectRelease } from './release-control.js';
 import { withFailureMapping } from './failures.js';
@@ -19,21 +19,17 @@ export function createActivities(deps: ActivityDeps) {
   const hashSettings = { ...(deps.hashWorkers ? { workers: deps.hashWorkers } : {}), ...(deps.metrics ? { metrics: deps.metrics } : {}), reuseKnown: deps.digestCachePath !== undefined };
   return {
     exportModel: withFailureMapping((input: ExportInput) => whileHeartbeating(() => exportModel(deps, input))),
-    hashBundle: withFailureMapping((input: HashInput | StoredStageInput<Omit<HashInput, 'bundleDir' | 'known'>>) =>
-      'bundle' in input ? hashInStore(deps, input, hashSettings) : hashBundle(input, hashSettings),
-    ),
-    signManifest: withFailureMapping(async (given: SignInput | StoredStageInput<Omit<SignInput, 'bundleDir'>>) => {
+    // Every stage after export takes the pinned bundle in the store, so it runs on any worker.
+    hashBundle: withFailureMapping((input: StoredStageInput<Omit<HashInput, 'bundleDir' | 'known'>>) => hashInStore(deps, input, hashSettings)),
+    signManifest: withFailureMapping(async (given: StoredStageInput<Omit<SignInput, 'bundleDir'>>) => {
       const input = await withKeyPath(deps, given);
-      return whileHeartbeating(() => ('bundle' in input ? signInStore(deps, input) : signManifest(deps, input)));
+      return whileHeartbeating(() => signInStore(deps, input));
     }),
-    attestProvenance: withFailureMapping(async (given: AttestInput | StoredStageInput<Omit<AttestInput, 'bundleDir'>>) => {
+    attestProvenance: withFailureMapping(async (given: StoredStageInput<Omit<AttestInput, 'bundleDir'>>) => {
       const input = await withKeyPath(deps, given);
-      return whileHeartbeating(() => ('bundle' in input ? attestInStore(deps, input) : attestProvenance(deps, input)));
+      return whileHeartbeating(() => attestInStore(deps, input));
     }),
-    smokeTest: withFailureMapping(async (given: SmokeInput | StoredStageInput<Omit<SmokeInput, 'bundleDir'>>) => {
-      const input = await withKeyPath(deps, given);
-      return 'bundle' in input ? smokeInStore(deps, input) : smokeTest(deps, input);
-    }),
+    smokeTest: withFailureMapping(async (given: StoredStageInput<Omit<SmokeInput, 'bundleDir'>>) => smokeInStore(deps, await withKeyPath(deps, given))),
     servingTarget: withFailureMapping(() => servingTarget(deps)),
     deployCanary: withFailureMapping((input: Parameters<typeof deployCanary>[1]) => deployCanary(deps, input)),
     setCanaryWeight: withFailureMapping((input: Parameters<typeof setCanaryWeight>[1]) => setCanaryWeight(deps, input)),

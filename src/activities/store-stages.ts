@@ -3,7 +3,7 @@ import { ManifestError } from '../errors.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import { bundlePaths } from '../bundle/layout.js';
 import type { StoredBundle } from '../store/bundle-store.js';
-import type { AttestResult, ExportedFile, HashResult, SignResult, SmokeResult } from '../release/types.js';
+import type { AttestResult, ExportedFile, HashResult, InStore, SignResult, SmokeResult } from '../release/types.js';
 import { parseManifest } from '../bundle/manifest.js';
 import { statIdentity } from '../hashing/digest-cache.js';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ export type StoredStageInput<T> = T & { readonly bundle: StoredBundle };
  * host) and hashes the pulled files again, so the release's root digest is of what the store
  * holds. A store whose model.yaml disagrees with its files fails the release.
  */
-export async function hashInStore(deps: ActivityDeps, input: StoredStageInput<Omit<HashInput, 'bundleDir' | 'known'>>, settings: HashSettings): Promise<HashResult> {
+export async function hashInStore(deps: ActivityDeps, input: StoredStageInput<Omit<HashInput, 'bundleDir' | 'known'>>, settings: HashSettings): Promise<InStore<HashResult>> {
   return onPulledBundle(deps, input.bundle, ['manifest'], async (dir, pulled) => {
     const manifestText = await readFile(bundlePaths(dir).manifest, 'utf8');
     const stored = sha256Hex(manifestText);
@@ -49,7 +49,7 @@ async function knownDigests(dir: string, manifestText: string): Promise<Exported
   return Promise.all(manifest.files.map(async (f) => ({ ...f, identity: await statIdentity(join(bundlePaths(dir).modelDir, f.path)) })));
 }
 
-export async function signInStore(deps: ActivityDeps, input: StoredStageInput<Omit<SignInput, 'bundleDir'>>): Promise<SignResult> {
+export async function signInStore(deps: ActivityDeps, input: StoredStageInput<Omit<SignInput, 'bundleDir'>>): Promise<InStore<SignResult>> {
   return onManifestOnly(deps, input.bundle, async (dir) => {
     const result = await signManifest(deps, { bundleDir: dir, signingKeyPath: input.signingKeyPath });
     const bundle = await attachFile(deps, input.bundle, 'signature', bundlePaths(dir).signature);
@@ -57,7 +57,7 @@ export async function signInStore(deps: ActivityDeps, input: StoredStageInput<Om
   });
 }
 
-export async function attestInStore(deps: ActivityDeps, input: StoredStageInput<Omit<AttestInput, 'bundleDir'>>): Promise<AttestResult> {
+export async function attestInStore(deps: ActivityDeps, input: StoredStageInput<Omit<AttestInput, 'bundleDir'>>): Promise<InStore<AttestResult>> {
   return onManifestOnly(deps, input.bundle, async (dir) => {
     const result = await attestProvenance(deps, { bundleDir: dir, signingKeyPath: input.signingKeyPath, request: input.request, startedOn: input.startedOn });
     const bundle = await attachFile(deps, input.bundle, 'provenance', bundlePaths(dir).provenance);
@@ -66,7 +66,7 @@ export async function attestInStore(deps: ActivityDeps, input: StoredStageInput<
 }
 
 /** Smoke attaches its Test Result whether the model passed or not, so a failure is on record in the store too. */
-export async function smokeInStore(deps: ActivityDeps, input: StoredStageInput<Omit<SmokeInput, 'bundleDir'>>): Promise<SmokeResult> {
+export async function smokeInStore(deps: ActivityDeps, input: StoredStageInput<Omit<SmokeInput, 'bundleDir'>>): Promise<InStore<SmokeResult>> {
   return onPulledBundle(deps, input.bundle, ['manifest', 'signature', 'provenance'], async (dir, pulled) => {
     const smokeFile = bundlePaths(dir).smoke;
     let result: SmokeResult;

@@ -25,6 +25,9 @@ export type ModelSource =
  * `shapes` (by input), `dims` (by symbolic dimension name), `intRange` / `intRanges`
  * (SmokeInputSpec, src/smoke/input-spec.ts).
  */
+/** A stage's result as the activity returns it: with the bundle in the store after the stage. */
+export type InStore<T extends { readonly bundle?: StoredBundle }> = T & { readonly bundle: StoredBundle };
+
 export interface SmokeOptions extends SmokeInputSpec {
   /** Seed for generated inputs (default 1). */
   readonly seed?: number;
@@ -120,7 +123,7 @@ export interface SourceRef {
 }
 
 export interface ExportResult {
-  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  /** The bundle in the store after this stage: the reference and digests the next stage fetches by (set by the activity; absent when the stage ran on a folder directly). */
   readonly bundle?: StoredBundle;
 
   readonly bundleDir: string;
@@ -134,7 +137,7 @@ export interface ExportResult {
 }
 
 export interface HashResult {
-  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  /** The bundle in the store after this stage: the reference and digests the next stage fetches by (set by the activity; absent when the stage ran on a folder directly). */
   readonly bundle?: StoredBundle;
   /** What this stage's pull moved: 0 bytes fetched when this host's blob cache held the model (releases through the store). */
   readonly pulled?: { readonly bytesFetched: number; readonly bytesFromCache: number };
@@ -154,7 +157,7 @@ export interface HashResult {
 }
 
 export interface SignResult {
-  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  /** The bundle in the store after this stage: the reference and digests the next stage fetches by (set by the activity; absent when the stage ran on a folder directly). */
   readonly bundle?: StoredBundle;
 
   readonly jwsPath: string;
@@ -168,7 +171,7 @@ export interface SignResult {
 }
 
 export interface AttestResult {
-  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  /** The bundle in the store after this stage: the reference and digests the next stage fetches by (set by the activity; absent when the stage ran on a folder directly). */
   readonly bundle?: StoredBundle;
 
   readonly envelopePath: string;
@@ -182,9 +185,9 @@ export interface ReleaseResult {
   readonly releaseId: string;
   readonly name: string;
   readonly version: string;
-  /** Where export wrote the bundle, on the worker that ran it (releases through the store use `reference`). */
+  /** Where export wrote the bundle, on the worker that ran it (the model in the store is `reference`). */
   readonly bundleDir: string;
-  /** `host/repo:version@sha256:…`: the model in the store (releases started with the bundle store). */
+  /** `host/repo:version@sha256:…`: the model in the store (absent only in results of releases before the store). */
   readonly reference?: string;
   readonly rootDigest: string;
   readonly kid: string;
@@ -255,7 +258,7 @@ export interface SmokeVerification {
 }
 
 export interface SmokeResult {
-  /** The bundle in the store after this stage (releases started with the store): the reference and digests the next stage fetches by. */
+  /** The bundle in the store after this stage: the reference and digests the next stage fetches by (set by the activity; absent when the stage ran on a folder directly). */
   readonly bundle?: StoredBundle;
   /** What this stage's pull moved: 0 bytes fetched when this host's blob cache held the model (releases through the store). */
   readonly pulled?: { readonly bytesFetched: number; readonly bytesFromCache: number };

@@ -4,6 +4,7 @@ import type { CanaryDecision, CanaryPhase, CanaryStatus, ReleaseStageValue, Rele
 import type { ResolvedCanaryPlan } from '../canary/plan.js';
 import type { Judgement } from '../canary/analysis/types.js';
 import { describe } from '../canary/analysis/judge.js';
+import type { CanaryBundle } from '../activities/canary.js';
 import { STAGE_ACTIVITY_OPTIONS } from './activity-options.js';
 import { abortUpdate, approveUpdate, promoteUpdate } from './definitions.js';
 import { activitiesWithSummary, timeline, timer } from './timeline.js';
@@ -25,8 +26,6 @@ export interface CanaryResult {
   readonly decisions: readonly CanaryDecision[];
 }
 
-/** What a canary deploys: a pinned store reference, or a bundle folder on the serving host (releases before the store). */
-export type CanaryBundle = { readonly reference: string } | { readonly bundleDir: string };
 
 const ACTIVE: readonly CanaryPhase[] = ['deploying', 'baking', 'analyzing', 'paused'];
 
@@ -115,7 +114,7 @@ export class CanaryController {
     this.status(model, steps);
   }
 
-  /** `bundle`: what the serving runtime loads: a store reference (pulled by digest) or, for releases started before the store, a path on its host. */
+  /** `bundle`: what the serving runtime loads, a store reference it pulls by digest. */
   async run(plan: ResolvedCanaryPlan, bundle: CanaryBundle): Promise<CanaryResult> {
     const { model } = plan;
     const steps = plan.steps.length;

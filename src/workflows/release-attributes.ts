@@ -12,39 +12,33 @@ export interface ReleaseAttributeValues {
 
 /**
  * The release's search attributes, kept current as it moves, and remembered for the current
- * details. Every upsert is a workflow command: the ones added for the Web UI (Verdict,
- * CanaryWeight, BatchId) are sent only when `withUiMetadata` (patched('ui-metadata')), so
- * histories recorded before them replay unchanged; the values are tracked either way.
+ * details. Every upsert is a workflow command.
  */
 export class ReleaseAttributes {
   private values: { stage: ReleaseStageValue; verdict: ReleaseVerdict; canaryWeight?: number } = { stage: 'export', verdict: 'pending' };
 
-  constructor(
-    private readonly withUiMetadata: boolean,
-    private readonly onChange: () => void = () => undefined,
-  ) {}
+  constructor(private readonly onChange: () => void = () => undefined) {}
 
   current(): ReleaseAttributeValues {
     return { ...this.values };
   }
 
   begin(request: ReleaseRequest): void {
-    this.upsert(
-      [
-        { key: ModelName, value: request.name },
-        { key: ModelVersion, value: request.version },
-      ],
-      [{ key: Verdict, value: 'pending' }, ...(request.batchId ? [{ key: BatchId, value: request.batchId }] : [])],
-    );
+    this.upsert([
+      { key: ModelName, value: request.name },
+      { key: ModelVersion, value: request.version },
+      { key: Verdict, value: 'pending' },
+      ...(request.batchId ? [{ key: BatchId, value: request.batchId }] : []),
+    ]);
   }
 
   digest(rootDigest: string): void {
-    this.upsert([{ key: ModelDigest, value: `sha256:${rootDigest}` }], []);
+    this.upsert([{ key: ModelDigest, value: `sha256:${rootDigest}` }]);
   }
 
-  /** The model artifact's pinned reference, for releases through the bundle store. */
+  /** The model artifact's pinned reference in the bundle store. */
   reference(reference: string): void {
-    this.upsert([{ key: ModelReference, value: reference }], []);
+    this.upsert([{ key: ModelReference, value: reference }]);
   }
 
   /** A final stage also settles the verdict (and the canary weight: 100 promoted, 0 rolled back). */
@@ -54,26 +48,25 @@ export class ReleaseAttributes {
     if (verdict) this.values.verdict = verdict;
     const weight = value === 'promoted' ? 100 : value === 'rolled_back' ? 0 : undefined;
     if (weight !== undefined) this.values.canaryWeight = weight;
-    this.upsert(
-      [{ key: ReleaseStage, value }],
-      [...(verdict ? [{ key: Verdict, value: verdict }] : []), ...(weight !== undefined ? [{ key: CanaryWeight, value: weight }] : [])],
-    );
+    this.upsert([
+      { key: ReleaseStage, value },
+      ...(verdict ? [{ key: Verdict, value: verdict }] : []),
+      ...(weight !== undefined ? [{ key: CanaryWeight, value: weight }] : []),
+    ]);
   }
 
   canaryWeight(weight: number): void {
     this.values.canaryWeight = weight;
-    this.upsert([], [{ key: CanaryWeight, value: weight }]);
+    this.upsert([{ key: CanaryWeight, value: weight }]);
   }
 
   /** The latest canary analysis: pass, fail or inconclusive. */
   verdict(verdict: ReleaseVerdict): void {
     this.values.verdict = verdict;
-    this.upsert([], [{ key: Verdict, value: verdict }]);
+    this.upsert([{ key: Verdict, value: verdict }]);
   }
 
-  /** `always`: the attributes every workflow version upserts; `ui`: only with withUiMetadata. */
-  private upsert(always: SearchAttributeUpdatePair[], ui: SearchAttributeUpdatePair[]): void {
-    const pairs = this.withUiMetadata ? [...always, ...ui] : always;
+  private upsert(pairs: SearchAttributeUpdatePair[]): void {
     if (pairs.length) upsertSearchAttributes(pairs);
     this.onChange();
   }

@@ -1,7 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  patched,
+  deprecatePatch,
   setCurrentDetails,
   setHandler,
   setWorkflowOptions,
@@ -39,16 +39,19 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
   } catch (err) {
     throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidReleaseRequest');
   }
-  // Decided first, before any command, so every later check of it agrees under replay.
-  const withCanary = patched('canary-stage');
-  if (withCanary && request.canary) {
+  // The five patches of earlier workflow versions are retired: their old branches are gone, and
+  // each deprecatePatch keeps replaying the histories of the version before this one, whose
+  // patched() calls wrote markers here. Older releases finish on their own version (pinned
+  // Worker Deployment versions, or drained first: README "Upgrading workers"). The next version
+  // may drop these calls once no history of the version before this one can be running.
+  deprecatePatch('canary-stage');
+  if (request.canary) {
     const problems = canaryPlanProblems(resolveCanaryPlan(request.canary, request.name));
     if (problems.length) throw ApplicationFailure.nonRetryable(`invalid canary plan: ${problems.join('; ')}`, 'InvalidReleaseRequest');
   }
-  // Verdict, CanaryWeight and BatchId upserts are new commands: only for releases started with them.
-  const withUiMetadata = patched('ui-metadata');
+  deprecatePatch('ui-metadata');
   const tracker = new ReleaseTracker(releaseId, request.name, request.version, () => showDetails());
-  const attributes = new ReleaseAttributes(withUiMetadata, () => showDetails());
+  const attributes = new ReleaseAttributes(() => showDetails());
   // Live details for the Web UI (served by the built-in metadata query; not a command, so unpatched).
   function showDetails(): void {
     setCurrentDetails(renderCurrentDetails({ status: tracker.snapshot(), ...attributes.current() }));
@@ -80,97 +83,83 @@ export async function ReleaseWorkflow(request: ReleaseRequest): Promise<ReleaseR
     }
   }
 
-  // Releases started with the bundle store hand each other a pinned reference (the model in the
-  // store, its parts as referrers), so any stage runs on any worker; older ones keep bundleDir.
-  const viaStore = patched('bundle-store');
+  // Stages hand each other a pinned reference (the model in the store, its parts as
+  // referrers), so any stage runs on any worker.
+  deprecatePatch('bundle-store');
   const exported = await stage(
     'export',
-    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.export, timeline.export(request.source)).exportModel({ releaseId, request, createdAt: startedOn, ...(viaStore ? { publish: true } : {}) }),
-    (r) => ({ ...(r.bundle ? { reference: r.bundle.reference } : { bundleDir: r.bundleDir }), modelFile: r.modelFile, files: r.files.map((f) => f.path).join(', '), opsets: r.model.opsets.map((o) => `${o.domain}:${o.version}`).join(', ') }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.export, timeline.export(request.source)).exportModel({ releaseId, request, createdAt: startedOn }),
+    (r) => ({ reference: r.bundle.reference, modelFile: r.modelFile, files: r.files.map((f) => f.path).join(', '), opsets: r.model.opsets.map((o) => `${o.domain}:${o.version}`).join(', ') }),
   );
-  // The pinned reference is fixed at export (later stages attach referrers to it); a new upsert
-  // command, so only for releases started with it.
-  if (exported.bundle && patched('model-reference-attribute')) attributes.reference(exported.bundle.reference);
+  // The pinned reference is fixed at export: later stages attach referrers to it.
+  deprecatePatch('model-reference-attribute');
+  attributes.reference(exported.bundle.reference);
   const hashed = await stage(
     'hash',
-    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.hash, timeline.hash()).hashBundle(exported.bundle ? { bundle: exported.bundle } : { bundleDir: exported.bundleDir, known: exported.files }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.hash, timeline.hash()).hashBundle({ bundle: exported.bundle }),
     (r) => ({ rootDigest: r.rootDigest, files: r.files.length, bytes: r.totalBytes, manifestSha256: r.manifestSha256 }),
   );
   attributes.digest(hashed.rootDigest);
-  const at = (bundle: StoredBundle | undefined) => (bundle ? { bundle } : { bundleDir: exported.bundleDir });
   const signed = await stage(
     'sign',
-    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.sign, timeline.sign(request.signingKeyPath)).signManifest({ ...at(hashed.bundle), signingKeyPath: request.signingKeyPath }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.sign, timeline.sign(request.signingKeyPath)).signManifest({ bundle: hashed.bundle, signingKeyPath: request.signingKeyPath }),
     (r) => ({ kid: r.kid, alg: r.alg, typ: r.typ, jws: r.jwsPath }),
   );
   const attested = await stage(
     'attest',
-    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.attest, timeline.attest(request.signingKeyPath)).attestProvenance({ ...at(signed.bundle), signingKeyPath: request.signingKeyPath, request, startedOn }),
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.attest, timeline.attest(request.signingKeyPath)).attestProvenance({ bundle: signed.bundle, signingKeyPath: request.signingKeyPath, request, startedOn }),
     (r) => ({ predicateType: r.predicateType, subject: `${r.subject.name} sha256:${r.subject.sha256}`, envelope: r.envelopePath, kid: r.kid }),
   );
 
-  // Releases started before the smoke stage existed finish without it (replay-safe).
-  let smoked: SmokeResult | undefined;
-  if (patched('smoke-stage')) {
-    smoked = await stage(
-      'smoke',
-      () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.smoke, timeline.smoke(request.smoke)).smokeTest({ ...at(attested.bundle), signingKeyPath: request.signingKeyPath, ...(request.smoke ? { options: request.smoke } : {}) }),
-      (r) => ({
-        result: r.result,
-        maxAbsDiff: r.maxAbsDiff,
-        maxRelDiff: r.maxRelDiff,
-        outputs: r.outputs.map((o) => `${o.name}[${o.dims.join('x')}]`).join(', '),
-        sandboxMs: r.sandboxMs,
-        nativeMs: r.nativeMs,
-        ...(r.plugins.length ? { plugins: r.plugins.map((p) => `${p.path}: ${p.message}`).join('; ') } : {}),
-        ...(r.warning ? { warning: r.warning } : {}),
-        ...(r.verification ? verificationSummary(r.verification) : {}),
-      }),
-    );
-  } else {
-    tracker.skipped('smoke', 'this release started on a workflow version without the smoke stage');
-  }
+  deprecatePatch('smoke-stage');
+  const smoked = await stage(
+    'smoke',
+    () => activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.smoke, timeline.smoke(request.smoke)).smokeTest({ bundle: attested.bundle, signingKeyPath: request.signingKeyPath, ...(request.smoke ? { options: request.smoke } : {}) }),
+    (r) => ({
+      result: r.result,
+      maxAbsDiff: r.maxAbsDiff,
+      maxRelDiff: r.maxRelDiff,
+      outputs: r.outputs.map((o) => `${o.name}[${o.dims.join('x')}]`).join(', '),
+      sandboxMs: r.sandboxMs,
+      nativeMs: r.nativeMs,
+      ...(r.plugins.length ? { plugins: r.plugins.map((p) => `${p.path}: ${p.message}`).join('; ') } : {}),
+      ...(r.warning ? { warning: r.warning } : {}),
+      ...(r.verification ? verificationSummary(r.verification) : {}),
+    }),
+  );
 
-  const reference = (smoked?.bundle ?? attested.bundle)?.reference;
+  const reference = smoked.bundle.reference;
   let canary: CanaryResult | undefined;
-  if (withCanary) {
-    const plan = resolveCanaryPlan(request.canary || undefined, request.name);
-    const target = request.canary === false ? undefined : await activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.canary, timeline.servingTarget()).servingTarget();
-    if (request.canary === false) tracker.skipped('canary', 'the release asked for no deployment (canary: false)');
-    else if (!target?.configured && request.canary === undefined) tracker.skipped('canary', 'the worker has no serving runtime configured: the release ends with its bundle');
-    else canary = await stage('canary', () => canaryController.run(plan, reference ? { reference } : { bundleDir: exported.bundleDir }), (r) => ({
-      outcome: r.firstVersion ? 'promoted (first version, straight to stable)' : 'promoted',
-      model: r.model,
-      decisions: r.decisions.length,
-      last: r.decisions.at(-1)?.summary ?? '',
-    }));
-  } else {
-    tracker.skipped('canary', 'this release started on a workflow version without the canary stage');
-  }
+  const plan = resolveCanaryPlan(request.canary || undefined, request.name);
+  const target = request.canary === false ? undefined : await activitiesWithSummary(STAGE_ACTIVITY_OPTIONS.canary, timeline.servingTarget()).servingTarget();
+  if (request.canary === false) tracker.skipped('canary', 'the release asked for no deployment (canary: false)');
+  else if (!target?.configured && request.canary === undefined) tracker.skipped('canary', 'the worker has no serving runtime configured: the release ends with its bundle');
+  else canary = await stage('canary', () => canaryController.run(plan, { reference }), (r) => ({
+    outcome: r.firstVersion ? 'promoted (first version, straight to stable)' : 'promoted',
+    model: r.model,
+    decisions: r.decisions.length,
+    last: r.decisions.at(-1)?.summary ?? '',
+  }));
 
-  tracker.released(reference ?? exported.bundleDir, hashed.rootDigest);
+  tracker.released(reference, hashed.rootDigest);
   setStage(canary ? 'promoted' : 'released');
   return {
     releaseId,
     name: request.name,
     version: request.version,
     bundleDir: exported.bundleDir,
-    ...(reference ? { reference } : {}),
+    reference,
     rootDigest: hashed.rootDigest,
     kid: signed.kid,
     files: hashed.files,
     signature: signed.jwsPath,
-    attestations: smoked ? [attested.envelopePath, smoked.attestationPath] : [attested.envelopePath],
-    ...(smoked
-      ? {
-          smoke: {
-            result: smoked.result,
-            maxAbsDiff: smoked.maxAbsDiff,
-            maxRelDiff: smoked.maxRelDiff,
-            ...(smoked.sandboxFixup ? { sandboxFixup: { id: smoked.sandboxFixup.id, sha256: smoked.sandboxFixup.sha256 } } : {}),
-          },
-        }
-      : {}),
+    attestations: [attested.envelopePath, smoked.attestationPath],
+    smoke: {
+      result: smoked.result,
+      maxAbsDiff: smoked.maxAbsDiff,
+      maxRelDiff: smoked.maxRelDiff,
+      ...(smoked.sandboxFixup ? { sandboxFixup: { id: smoked.sandboxFixup.id, sha256: smoked.sandboxFixup.sha256 } } : {}),
+    },
     ...(canary ? { canary: { outcome: canary.outcome, model: canary.model, firstVersion: canary.firstVersion, decisions: canary.decisions.length } } : {}),
   };
 }
