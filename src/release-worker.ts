@@ -77,8 +77,10 @@ export function createReleaseWorker(options: ReleaseWorkerOptions): Promise<Work
           workerDeploymentOptions: {
             useWorkerVersioning: true,
             version: options.deployment,
-            // The workflows declare PINNED themselves (setWorkflowOptions); this covers a future
-            // workflow type that forgets to, since auto-upgrade needs patched() discipline.
+            // Every workflow type is pinned: auto-upgrade would need patched() discipline again.
+            // Set here, not per workflow (setWorkflowOptions): a cluster refuses a versioning
+            // behavior from an unversioned worker ("versioning behavior cannot be specified
+            // without deployment options"), which would stall every unversioned release.
             defaultVersioningBehavior: 'PINNED',
           },
         }

@@ -6,7 +6,6 @@ import {
   continueAsNew,
   setCurrentDetails,
   setHandler,
-  setWorkflowOptions,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,11 +19,11 @@ import { batchStatusQuery, haltBatchUpdate } from './definitions.js';
 import { BatchChildren } from './batch-children.js';
 import { batchTimeline, timer } from './timeline.js';
 
-// Pinned like its child releases (which start on the parent's version): a batch and every
-// release in it run one version's code, and each continue-as-new run inherits the version.
-// Moving at wave boundaries (continueAsNew's initialVersioningBehavior 'AUTO_UPGRADE') is
-// possible but experimental in SDK 1.24 and would make BatchInput a cross-version contract.
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, BatchRolloutWorkflow);
+// Pinned (the versioned worker's default, src/release-worker.ts) like its child releases, which
+// start on the parent's version: a batch and every release in it run one version's code, and
+// each continue-as-new run inherits the version. Moving at wave boundaries (continueAsNew's
+// initialVersioningBehavior 'AUTO_UPGRADE') is possible but experimental in SDK 1.24 and would
+// make BatchInput a cross-version contract.
 
 /**
  * Releases the models of a rollout as child ReleaseWorkflows, in waves: at most `concurrency`

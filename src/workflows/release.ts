@@ -4,7 +4,6 @@ import {
   deprecatePatch,
   setCurrentDetails,
   setHandler,
-  setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ReleaseRequest, ReleaseResult, SmokeResult, SmokeVerification } from '../release/types.js';
@@ -20,9 +19,9 @@ import { activitiesWithSummary, timeline } from './timeline.js';
 import { CanaryController, type CanaryResult } from './canary-stage.js';
 import { canaryPlanProblems, resolveCanaryPlan } from '../canary/plan.js';
 
-// Pinned: a release finishes on the worker version it started on (canaries can wait hours for
-// approval), so a deploy never replays its history on other code. Only on versioned workers.
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, ReleaseWorkflow);
+// Pinned (the versioned worker's default, src/release-worker.ts): a release finishes on the
+// worker version it started on (canaries can wait hours for approval), so a deploy never
+// replays its history on other code.
 
 /**
  * export → hash → sign → attest → smoke → canary → promote or roll back. Each stage is one activity whose result (digests, kid,
