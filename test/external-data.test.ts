@@ -15,6 +15,8 @@ import { CorruptModelError, ExternalDataRefusedError, NON_RETRYABLE_ERROR_TYPES 
 import { bundleModelFolder, listExternalData, readExternalDataFiles, resolveExternalData, type ModelFolder } from '../src/onnx/external-data.js';
 import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
 import { runNative } from '../src/smoke/native-runner.js';
+import { OciBundleStore } from '../src/store/oci-bundle-store.js';
+import { BlobCache } from '../src/store/blob-cache.js';
 import { exportModel, type ExportInput } from '../src/activities/export-model.js';
 import type { ActivityDeps } from '../src/activities/deps.js';
 import { openModel, verifyForServing } from '../src/serving/loaded-model.js';
@@ -170,7 +172,14 @@ describe('reading and resolving external data', () => {
 });
 
 describe("export's load check", () => {
-  const deps = (root: string) => ({ bundlesRoot: root, exporters: {}, passphrase: async () => '' }) as unknown as ActivityDeps;
+  // Export publishes to the worker's store: here an OCI layout folder, as on one machine.
+  const deps = (root: string) =>
+    ({
+      bundlesRoot: root,
+      exporters: {},
+      passphrase: async () => '',
+      store: { location: `oci-layout:${join(root, 'oci')}`, bundles: new OciBundleStore({ cache: new BlobCache(join(root, 'blobs')) }), workRoot: join(root, 'work') },
+    }) as unknown as ActivityDeps;
   const exportFolder = async (source: string, name: string): Promise<ExportResult> => {
     const root = await temp.make('export-');
     const input: ExportInput = {

@@ -1,8 +1,9 @@
 // Records ReleaseWorkflow and BatchRolloutWorkflow histories for the replay test:
 // `npm run record-histories` (all), `npm run record-histories -- batch` (only those whose name starts so).
 // Re-record only on purpose: the committed histories stand for workflows already running in
-// production, and a change that cannot replay them must go behind patched(). Histories of
-// earlier workflow versions stay (e.g. v0.1-before-smoke-*): they prove the patches hold.
+// production. A change that cannot replay them ships as a new Worker Deployment version (or,
+// for unversioned fleets, behind patched()). Histories of the previous workflow version stay
+// (v0.5-before-retired-patches-*): they prove its releases still replay here.
 import { writeFile, readFile, mkdir, mkdtemp, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';

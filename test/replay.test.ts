@@ -1,5 +1,5 @@
 // Replays committed ReleaseWorkflow and BatchRolloutWorkflow histories against today's workflow code, so a change
-// that would break running workflows (without patched()) fails CI.
+// that would break running workflows fails CI.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -29,6 +29,10 @@ describe('replay of recorded workflow histories', () => {
   it('today\'s workflows (with the worker\'s interceptors and sinks) replay every recorded history', async () => {
     const histories = await recorded();
     assert.ok(histories.length >= 3, 'expected the recorded success and failure histories');
+    // The previous workflow version's releases (five patch markers, now deprecatePatch) and this version's.
+    for (const kind of ['v0.5-before-retired-patches-release-succeeded', 'v0.5-before-retired-patches-release-canary-aborted', 'release-succeeded']) {
+      assert.ok(histories.some((h) => h.workflowId === kind), `expected the recorded ${kind} history`);
+    }
     for (const kind of ['batch-rollout-halted', 'batch-rollout-continued-as-new-first-run', 'batch-rollout-adopted-running']) {
       assert.ok(histories.some((h) => h.workflowId === kind), `expected the recorded ${kind} history`);
     }

@@ -29,7 +29,7 @@ export class StoreNotConfiguredError extends ModelshipError {
 }
 
 export function requireStore(deps: ActivityDeps): WorkerBundleStore {
-  if (!deps.store) throw new StoreNotConfiguredError('this worker has no bundle store: releases started with the store need MODELSHIP_STORE (or its default folder under MODELSHIP_HOME)');
+  if (!deps.store) throw new StoreNotConfiguredError('this worker has no bundle store: set MODELSHIP_STORE (or MODELSHIP_HOME, whose default store folder it uses)');
   return deps.store;
 }
 
