@@ -17,7 +17,7 @@ import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
 import { runNative } from '../src/smoke/native-runner.js';
 import { exportModel, type ExportInput } from '../src/activities/export-model.js';
 import type { ActivityDeps } from '../src/activities/deps.js';
-import { openModel, verifyForServing } from '../src/serving/loaded-model.js';
+import { openModel, verifyForServing } from '../src/serving/control/loaded-model.js';
 import { BundleRefusedError } from '../src/serving/errors.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import type { ExportResult, ModelInfo } from '../src/release/types.js';

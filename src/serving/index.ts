@@ -3,9 +3,9 @@
 // Protocol (v2 REST), a signed admin API with rotatable keys and Prometheus metrics. See serve.ts
 // for the entry points.
 export { startServingRuntime, main, type ServingRuntime, type ServingRuntimeConfig } from './serve.js';
-export { ServingAdminClient, adminCredentialsFromEnvironment, type AdminCredentials, type AdminCredentialsSource, type ServingAdminClientOptions, type ObservationsResponse } from './admin-client.js';
-export { signAdminRequest, canonicalAdminRequest, ADMIN_HEADERS } from './admin-signing.js';
+export { ServingAdminClient, adminCredentialsFromEnvironment, type AdminCredentials, type AdminCredentialsSource, type ServingAdminClientOptions, type ObservationsResponse } from '../serving-client/admin-client.js';
+export { signAdminRequest, canonicalAdminRequest, ADMIN_HEADERS } from '../serving-client/admin-signing.js';
 export { ServingRejectedError, ServingUnavailableError, BundleRefusedError } from './errors.js';
-export type { AdminResult, ModelStatus, SlotStatus } from './registry.js';
-export type { SlotName } from './model-slot.js';
-export { SLOT_HEADER, REQUEST_KEY_HEADER } from './request-routing.js';
+export type { AdminResult, ModelStatus, SlotStatus } from './control/model-catalog.js';
+export type { SlotName } from './control/model-slot.js';
+export { SLOT_HEADER, REQUEST_KEY_HEADER } from './protocol/inference-headers.js';

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
-import { looksLikeReference, parseReference } from '../oci/reference.js';
-import { InvalidRequestError } from './errors.js';
-import { errorMessage } from '../errors.js';
+import { looksLikeReference, parseReference } from '../../oci/reference.js';
+import { InvalidRequestError } from '../errors.js';
+import { errorMessage } from '../../errors.js';
 
 /**
  * What a deploy names: a pinned reference in a bundle store (`host/repo:tag@sha256:…`, pulled

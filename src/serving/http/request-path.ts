@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidRequestError, ServingHttpError } from './errors.js';
+import { InvalidRequestError, ServingHttpError } from '../errors.js';
 
 export class MethodNotAllowedError extends ServingHttpError {
   readonly type = 'MethodNotAllowed';
@@ -14,7 +14,7 @@ export class NoRouteError extends ServingHttpError {
 }
 
 /** A request's method and path, split into decoded segments. */
-export interface Target {
+export interface RequestPath {
   readonly method: string;
   /** The request target exactly as sent (what admin signatures cover). */
   readonly raw: string;
@@ -22,7 +22,7 @@ export interface Target {
   readonly query: URLSearchParams;
 }
 
-export function parseTarget(req: IncomingMessage): Target {
+export function parseRequestPath(req: IncomingMessage): RequestPath {
   const raw = req.url ?? '/';
   const q = raw.indexOf('?');
   const path = q < 0 ? raw : raw.slice(0, q);
@@ -36,7 +36,7 @@ export function parseTarget(req: IncomingMessage): Target {
   return { method: req.method ?? 'GET', raw, segments, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
 }
 
-export function allow(target: Target, ...methods: string[]): void {
+export function allow(target: RequestPath, ...methods: string[]): void {
   if (!methods.includes(target.method)) throw new MethodNotAllowedError(`${target.method} is not allowed on ${target.raw.split('?')[0]} (allowed: ${methods.join(', ')})`, { allow: methods });
 }
 

@@ -1,22 +1,22 @@
 import { join } from 'node:path';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { pathExists } from '../path-exists.js';
-import { hexOf } from '../oci/descriptor.js';
-import { parseReference } from '../oci/reference.js';
-import type { BundleStore } from '../store/bundle-store.js';
+import { pathExists } from '../../path-exists.js';
+import { hexOf } from '../../oci/descriptor.js';
+import { parseReference } from '../../oci/reference.js';
+import type { BundleStore } from '../../store/bundle-store.js';
 import { parseDeployTarget, type DeployTarget } from './deploy-target.js';
-import type { Logger } from '../logger.js';
-import { ModelshipError, errorMessage } from '../errors.js';
-import type { Manifest } from '../bundle/manifest.js';
-import { BundleRefusedError, BundleStoreUnavailableError, InvalidRequestError, ServingConflictError, StatePersistError, UnknownModelError } from './errors.js';
+import type { Logger } from '../../logger.js';
+import { ModelshipError, errorMessage } from '../../errors.js';
+import type { Manifest } from '../../bundle/manifest.js';
+import { BundleRefusedError, BundleStoreUnavailableError, InvalidRequestError, ServingConflictError, StatePersistError, UnknownModelError } from '../errors.js';
 import { openModel, verifyForServing, type BundleRef, type LoadedModel, type SessionOptions, type VerifiedBundle } from './loaded-model.js';
 import { ModelSlot, SLOT_NAMES, type SlotName } from './model-slot.js';
-import { ModelObservations } from './observations.js';
-import type { ServingMetrics } from './metrics.js';
+import { ModelObservations } from '../dataplane/observations.js';
+import type { ServingMetrics } from '../metrics.js';
 import type { PersistedModel, PersistedState, StateStore } from './state-store.js';
 import { KeyedMutex, Mutex } from './mutex.js';
-import { inSpan } from '../tracing/spans.js';
+import { inSpan } from '../../tracing/spans.js';
 
 /** Model names: what may appear in a URL path segment and a metric label without surprises. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -99,7 +99,7 @@ export class ModelEntry {
   }
 }
 
-export interface RegistryDeps {
+export interface CatalogDeps {
   readonly store: StateStore;
   readonly trustedKeysDir: string;
   /** Where deploys by reference are pulled from, into `pullRoot` (the runtime's own copies, on its disk). */
@@ -120,14 +120,14 @@ const sameBundle = (a: BundleRef, b: BundleRef) => a.bundleDir === b.bundleDir &
  * file, then apply in memory) runs under one global lock, so the file always equals memory and
  * a change that cannot be persisted is not made.
  */
-export class ModelRegistry {
+export class ModelCatalog {
   private readonly models = new Map<string, ModelEntry>();
   private readonly locks = new KeyedMutex();
   private readonly commitLock = new Mutex();
   private readonly drains = new Set<Promise<void>>();
   private closed = false;
 
-  constructor(private readonly deps: RegistryDeps) {}
+  constructor(private readonly deps: CatalogDeps) {}
 
   get(name: string): ModelEntry | undefined {
     return this.models.get(name);
@@ -371,7 +371,7 @@ export class ModelRegistry {
     return join(bundles.pullRoot, hexOf(digest));
   }
 
-  private requireBundles(reference: string): NonNullable<RegistryDeps['bundles']> {
+  private requireBundles(reference: string): NonNullable<CatalogDeps['bundles']> {
     if (!this.deps.bundles) throw new InvalidRequestError(`this serving runtime has no bundle store configured, so it cannot pull ${reference}: set MODELSHIP_STORE (and credentials) for it, or deploy a bundleDir on its host`);
     return this.deps.bundles;
   }

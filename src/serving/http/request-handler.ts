@@ -1,24 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../logger.js';
-import { errorMessage } from '../errors.js';
-import type { AdminAuthenticator } from './admin-auth.js';
-import type { AdminKeyring } from './admin-keyring.js';
-import type { ServingLimits } from './config.js';
-import { InvalidRequestError, PayloadTooLargeError, ServingHttpError, UnknownModelError } from './errors.js';
-import { parseJson, readBody, sendError, sendJson } from './http.js';
-import { handleOip, sendOipError } from './oip-routes.js';
-import { routingFromHeaders } from './request-routing.js';
-import { allow, NoRouteError, parseTarget, type Target } from './route-target.js';
-import { outputsToJson, parseInferenceBody } from './tensors.js';
-import type { InferenceService } from './inference.js';
-import type { ServingMetrics } from './metrics.js';
-import type { SlotName } from './model-slot.js';
-import type { ModelRegistry } from './registry.js';
+import type { Logger } from '../../logger.js';
+import { errorMessage } from '../../errors.js';
+import type { AdminAuthenticator } from '../protocol/admin/auth.js';
+import type { AdminKeyring } from '../protocol/admin/keyring.js';
+import type { ServingLimits } from '../config.js';
+import { InvalidRequestError, PayloadTooLargeError, ServingHttpError, UnknownModelError } from '../errors.js';
+import { parseJson, readBody, sendError, sendJson } from './body.js';
+import { handleOip, sendOipError } from '../protocol/oip-v2/routes.js';
+import { routingFromHeaders } from '../protocol/inference-headers.js';
+import { allow, NoRouteError, parseRequestPath, type RequestPath } from './request-path.js';
+import { outputsToJson, parseInferenceBody } from '../protocol/json-tensors.js';
+import type { InferenceService } from '../dataplane/inference.js';
+import type { ServingMetrics } from '../metrics.js';
+import type { SlotName } from '../control/model-slot.js';
+import type { ModelCatalog } from '../control/model-catalog.js';
 
-export { MAX_REQUEST_KEY_LENGTH, REQUEST_KEY_HEADER, SLOT_HEADER } from './request-routing.js';
+export { MAX_REQUEST_KEY_LENGTH, REQUEST_KEY_HEADER, SLOT_HEADER } from '../protocol/inference-headers.js';
 
 export interface RouteDeps {
-  readonly registry: ModelRegistry;
+  readonly catalog: ModelCatalog;
   readonly inference: InferenceService;
   readonly auth: AdminAuthenticator;
   readonly keyring: AdminKeyring;
@@ -41,7 +41,7 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
 }
 
 async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const target = parseTarget(req);
+  const target = parseRequestPath(req);
   const [first, second, third, name, action, ...rest] = target.segments;
 
   if (first === 'healthz' && target.segments.length === 1) {
@@ -61,7 +61,7 @@ async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse
     allow(target, 'POST');
     const model = third!;
     const routing = routingFromHeaders(req.headers);
-    if (!deps.registry.get(model)) throw new UnknownModelError(`no model named ${JSON.stringify(model)}`);
+    if (!deps.catalog.get(model)) throw new UnknownModelError(`no model named ${JSON.stringify(model)}`);
     const body = parseJson(await readBody(req, deps.limits.maxInferBodyBytes));
     const answer = await deps.inference.run(model, routing, (m) => parseInferenceBody(body, m.manifest.signature.inputs));
     const outputs = outputsToJson(answer.results, answer.outputNames);
@@ -88,8 +88,8 @@ async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse
   throw new NoRouteError(`no route for ${target.method} ${target.raw.split('?')[0]}`);
 }
 
-async function admin(deps: RouteDeps, target: Target, name: string | undefined, action: string | undefined, rest: readonly string[], body: Buffer): Promise<unknown> {
-  const { registry } = deps;
+async function admin(deps: RouteDeps, target: RequestPath, name: string | undefined, action: string | undefined, rest: readonly string[], body: Buffer): Promise<unknown> {
+  const { catalog } = deps;
   const json = () => {
     const value = parseJson(body);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidRequestError('the body must be a JSON object');
@@ -97,36 +97,36 @@ async function admin(deps: RouteDeps, target: Target, name: string | undefined, 
   };
   if (name === undefined) {
     allow(target, 'GET');
-    return { models: registry.statusAll() };
+    return { models: catalog.statusAll() };
   }
   if (action === undefined) {
     allow(target, 'GET');
-    return registry.status(name);
+    return catalog.status(name);
   }
   if (action === 'slots' && rest.length === 1 && (rest[0] === 'stable' || rest[0] === 'canary')) {
     allow(target, 'PUT');
-    return registry.deploy(name, rest[0] as SlotName, json());
+    return catalog.deploy(name, rest[0] as SlotName, json());
   }
   if (rest.length === 0) {
     switch (action) {
       case 'weight':
         allow(target, 'PUT');
-        return registry.setWeight(name, json().canaryWeight);
+        return catalog.setWeight(name, json().canaryWeight);
       case 'shadow':
         allow(target, 'PUT');
-        return registry.setShadow(name, json().enabled);
+        return catalog.setShadow(name, json().enabled);
       case 'promote':
         allow(target, 'POST');
-        return registry.promote(name);
+        return catalog.promote(name);
       case 'rollback':
         allow(target, 'POST');
-        return registry.rollback(name);
+        return catalog.rollback(name);
       case 'observations': {
         allow(target, 'GET');
         const sinceText = target.query.get('since') ?? '0';
         const since = Number(sinceText);
         if (!/^\d{1,16}$/.test(sinceText)) throw new InvalidRequestError(`since must be unix milliseconds, got ${JSON.stringify(sinceText)}`);
-        const entry = registry.get(name);
+        const entry = catalog.get(name);
         if (!entry) throw new UnknownModelError(`no model named ${JSON.stringify(name)}`);
         return { model: name, ...entry.observations.since(since) };
       }

@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MODELSHIP_VERSION } from '../paths.js';
-import type { TensorSignature } from '../release/types.js';
-import { ServingHttpError, TargetNotLoadedError, UnknownModelError } from './errors.js';
-import { readBody, sendJson } from './http.js';
-import type { LoadedModel } from './loaded-model.js';
-import { SLOT_NAMES } from './model-slot.js';
-import { encodeOipResponse, INFERENCE_HEADER_LENGTH, oipFeeds, parseOipRequest } from './oip-codec.js';
-import { oipDatatypeOf } from './oip-datatypes.js';
-import type { ModelEntry } from './registry.js';
-import { routingFromHeaders } from './request-routing.js';
-import { allow, NoRouteError, type Target } from './route-target.js';
-import type { RouteDeps } from './routes.js';
+import { MODELSHIP_VERSION } from '../../../paths.js';
+import type { TensorSignature } from '../../../release/types.js';
+import { ServingHttpError, TargetNotLoadedError, UnknownModelError } from '../../errors.js';
+import { readBody, sendJson } from '../../http/body.js';
+import type { LoadedModel } from '../../control/loaded-model.js';
+import { SLOT_NAMES } from '../../control/model-slot.js';
+import { encodeOipResponse, INFERENCE_HEADER_LENGTH, oipFeeds, parseOipRequest } from './codec.js';
+import { oipDatatypeOf } from './datatypes.js';
+import type { ModelEntry } from '../../control/model-catalog.js';
+import { routingFromHeaders } from '../inference-headers.js';
+import { allow, NoRouteError, type RequestPath } from '../../http/request-path.js';
+import type { RouteDeps } from '../../http/request-handler.js';
 
 /** Protocol extensions this server implements (server metadata). */
 export const OIP_EXTENSIONS = ['binary_tensor_data'] as const;
@@ -48,7 +48,7 @@ export function sendOipError(res: ServerResponse, err: unknown, headers: Record<
  * Without a version the canary split (sticky by x-request-key) decides; a version, or
  * x-modelship-slot, forces the slot holding it.
  */
-export async function handleOip(deps: RouteDeps, target: Target, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleOip(deps: RouteDeps, target: RequestPath, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const s = target.segments;
   if (s.length === 1) {
     allow(target, 'GET');
@@ -57,7 +57,7 @@ export async function handleOip(deps: RouteDeps, target: Target, req: IncomingMe
   if (s[1] === 'health' && s.length === 3 && (s[2] === 'live' || s[2] === 'ready')) {
     allow(target, 'GET');
     if (s[2] === 'live') return sendJson(res, 200, { live: true });
-    const notServing = deps.registry.statusAll().filter((m) => m.slots.stable?.state === 'failed').map((m) => m.name);
+    const notServing = deps.catalog.statusAll().filter((m) => m.slots.stable?.state === 'failed').map((m) => m.name);
     if (notServing.length) throw new NotReadyError(`not ready: the stable release of ${notServing.join(', ')} failed to load`, 503);
     return sendJson(res, 200, { ready: true });
   }
@@ -75,7 +75,7 @@ export async function handleOip(deps: RouteDeps, target: Target, req: IncomingMe
   if (rest[0] === 'infer') {
     allow(target, 'POST');
     const routing = routingFromHeaders(req.headers, version);
-    if (!deps.registry.get(name)) throw new UnknownModelError(`no model named ${JSON.stringify(name)}`);
+    if (!deps.catalog.get(name)) throw new UnknownModelError(`no model named ${JSON.stringify(name)}`);
     if (req.headers['content-encoding'] !== undefined && req.headers['content-encoding'] !== 'identity') {
       throw new UnsupportedEncodingError(`content-encoding ${req.headers['content-encoding']} is not supported; send the body uncompressed`);
     }
@@ -88,7 +88,7 @@ export async function handleOip(deps: RouteDeps, target: Target, req: IncomingMe
   }
 
   allow(target, 'GET');
-  const entry = deps.registry.get(name);
+  const entry = deps.catalog.get(name);
   if (!entry) throw new UnknownModelError(`no model named ${JSON.stringify(name)}`);
   const model = addressed(entry, version);
   if (rest[0] === 'ready') {
