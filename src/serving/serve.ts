@@ -13,6 +13,7 @@ import { InferenceService } from './dataplane/inference.js';
 import { ServingMetrics } from './metrics.js';
 import { ModelCatalog } from './control/model-catalog.js';
 import { createRequestHandler } from './http/request-handler.js';
+import { protocolMounts } from './protocol/index.js';
 import { HttpServer } from './http/server.js';
 import { tracedRequestHandler } from './http/request-tracing.js';
 import { startTracing } from '../tracing/start.js';
@@ -70,7 +71,7 @@ export async function startServingRuntime(config: ServingRuntimeConfig): Promise
     session: { intraOpNumThreads: limits.sessionThreads },
   });
   const inference = new InferenceService(catalog, metrics, logger, limits.maxShadowInFlight);
-  const server = new HttpServer(tracedRequestHandler(createRequestHandler({ catalog, inference, auth, keyring, metrics, logger, limits })));
+  const server = new HttpServer(tracedRequestHandler(createRequestHandler(protocolMounts({ catalog, inference, auth, keyring, metrics, logger, limits }), logger)));
   let url: string;
   try {
     await catalog.restore(await store.load());

@@ -1,118 +1,28 @@
-import { join } from 'node:path';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { pathExists } from '../../path-exists.js';
-import { hexOf } from '../../oci/descriptor.js';
-import { parseReference } from '../../oci/reference.js';
-import type { BundleStore } from '../../store/bundle-store.js';
-import { parseDeployTarget, type DeployTarget } from './deploy-target.js';
 import type { Logger } from '../../logger.js';
-import { ModelshipError, errorMessage } from '../../errors.js';
+import { errorMessage } from '../../errors.js';
 import type { Manifest } from '../../bundle/manifest.js';
-import { BundleRefusedError, BundleStoreUnavailableError, InvalidRequestError, ServingConflictError, StatePersistError, UnknownModelError } from '../errors.js';
-import { openModel, verifyForServing, type BundleRef, type LoadedModel, type SessionOptions, type VerifiedBundle } from './loaded-model.js';
-import { ModelSlot, SLOT_NAMES, type SlotName } from './model-slot.js';
-import { ModelObservations } from '../dataplane/observations.js';
+import { inSpan } from '../../tracing/spans.js';
+import { InvalidRequestError, ServingConflictError, StatePersistError, UnknownModelError } from '../errors.js';
 import type { ServingMetrics } from '../metrics.js';
+import { BundleSource, type BundleSourceDeps } from './bundle-source.js';
+import type { DeployTarget } from './deploy-target.js';
+import { openModel, type BundleRef, type LoadedModel, type SessionOptions } from './loaded-model.js';
+import { ModelEntry, type AdminResult, type ModelStatus } from './model-entry.js';
+import { SLOT_NAMES, type SlotName } from './model-slot.js';
 import type { PersistedModel, PersistedState, StateStore } from './state-store.js';
 import { KeyedMutex, Mutex } from './mutex.js';
-import { inSpan } from '../../tracing/spans.js';
+import { checkCompatible, describeRef, dropUndefined, other, sameBundle } from './slot-rules.js';
+import { countRefusedDeploy, MODEL_NAME_PATTERN } from './model-names.js';
 
-/** Model names: what may appear in a URL path segment and a metric label without surprises. */
-export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export type { AdminResult, ModelStatus, SlotStatus } from './model-entry.js';
 
-export interface SlotStatus extends BundleRef {
-  /** `serving`, or `failed` when the bundle recorded for the slot did not verify or load at start. */
-  readonly state: 'serving' | 'failed';
-  readonly loadedAt: string | null;
-  /** Requests running on this slot's model now. */
-  readonly inFlight: number;
-  readonly error?: string;
-}
-
-export interface ModelStatus {
-  readonly name: string;
-  readonly canaryWeight: number;
-  readonly shadow: boolean;
-  readonly slots: Record<SlotName, SlotStatus | null>;
-  readonly previousStable: BundleRef | null;
-  /** Swapped-out models still finishing requests. */
-  readonly draining: number;
-}
-
-/** What every admin change answers: whether anything changed, in words, and the model's status after it. */
-export interface AdminResult {
-  readonly model: string;
-  readonly changed: boolean;
-  readonly message: string;
-  readonly status: ModelStatus;
-}
-
-/** One named model: its two slots, the traffic split, shadow mode and its observations. */
-export class ModelEntry {
-  readonly slots: Record<SlotName, ModelSlot> = { stable: new ModelSlot(), canary: new ModelSlot() };
-  /** Slots whose recorded bundle could not be loaded at start: kept (and persisted) until replaced. */
-  readonly failed: Partial<Record<SlotName, { readonly ref: BundleRef; readonly error: string }>> = {};
-  canaryWeight = 0;
-  shadow = false;
-  previousStable: BundleRef | undefined;
-  draining = 0;
-  readonly observations: ModelObservations;
-
-  constructor(
-    readonly name: string,
-    observationsCapacity: number,
-  ) {
-    this.observations = new ModelObservations(observationsCapacity);
-  }
-
-  refOf(slot: SlotName): BundleRef | undefined {
-    return this.slots[slot].model?.ref ?? this.failed[slot]?.ref;
-  }
-
-  persisted(): PersistedModel {
-    const record: PersistedModel = { canaryWeight: this.canaryWeight, shadow: this.shadow };
-    const stable = this.refOf('stable');
-    const canary = this.refOf('canary');
-    if (stable) record.stable = stable;
-    if (canary) record.canary = canary;
-    if (this.previousStable) record.previousStable = this.previousStable;
-    return record;
-  }
-
-  status(): ModelStatus {
-    const slot = (name: SlotName): SlotStatus | null => {
-      const model = this.slots[name].model;
-      if (model) return { state: 'serving', ...model.ref, loadedAt: model.loadedAt, inFlight: model.inFlight };
-      const failed = this.failed[name];
-      if (failed) return { state: 'failed', ...failed.ref, loadedAt: null, inFlight: 0, error: failed.error };
-      return null;
-    };
-    return {
-      name: this.name,
-      canaryWeight: this.canaryWeight,
-      shadow: this.shadow,
-      slots: { stable: slot('stable'), canary: slot('canary') },
-      previousStable: this.previousStable ?? null,
-      draining: this.draining,
-    };
-  }
-}
-
-export interface CatalogDeps {
+export interface CatalogDeps extends BundleSourceDeps {
   readonly store: StateStore;
-  readonly trustedKeysDir: string;
-  /** Where deploys by reference are pulled from, into `pullRoot` (the runtime's own copies, on its disk). */
-  readonly bundles?: { readonly store: BundleStore; readonly pullRoot: string };
   readonly metrics: ServingMetrics;
   readonly logger: Logger;
   readonly observationsCapacity: number;
   readonly session: SessionOptions;
 }
-
-const describeRef = (ref: BundleRef) => `${ref.name}@${ref.version} (${ref.digest})`;
-const other = (slot: SlotName): SlotName => (slot === 'stable' ? 'canary' : 'stable');
-const sameBundle = (a: BundleRef, b: BundleRef) => a.bundleDir === b.bundleDir && a.reference === b.reference && a.digest === b.digest && a.version === b.version && a.kid === b.kid;
 
 /**
  * The named models and every change to them. Changes to one model run one at a time (a per-name
@@ -126,8 +36,11 @@ export class ModelCatalog {
   private readonly commitLock = new Mutex();
   private readonly drains = new Set<Promise<void>>();
   private closed = false;
+  private readonly source: BundleSource;
 
-  constructor(private readonly deps: CatalogDeps) {}
+  constructor(private readonly deps: CatalogDeps) {
+    this.source = new BundleSource(deps);
+  }
 
   get(name: string): ModelEntry | undefined {
     return this.models.get(name);
@@ -155,7 +68,7 @@ export class ModelCatalog {
         const ref = record[slot];
         if (!ref) continue;
         try {
-          const verified = await this.verify(ref.reference ? { reference: ref.reference } : { bundleDir: ref.bundleDir }, { reuse: true });
+          const verified = await this.source.verify(ref.reference ? { reference: ref.reference } : { bundleDir: ref.bundleDir }, { reuse: true });
           if (verified.ref.name !== name) throw new Error(`the bundle is now ${describeRef(verified.ref)}, not a release of ${name}`);
           if (verified.ref.digest !== ref.digest || verified.ref.version !== ref.version) {
             throw new Error(`the bundle now holds ${describeRef(verified.ref)}, not the recorded ${describeRef(ref)}`);
@@ -174,36 +87,32 @@ export class ModelCatalog {
 
   /**
    * Verifies, loads and warms a bundle, then swaps it into the slot. Deploying the bundle already
-   * there is a no-op. `target` is the admin body (`{ reference }` or `{ bundleDir }`), or a folder
-   * path. Traced as `deploy` (under the caller's traceparent); a refusal is counted in
+   * there is a no-op. Traced as `deploy` (under the caller's traceparent); a refusal is counted in
    * modelship_bundles_refused_total by error type.
    */
-  async deploy(name: string, slot: SlotName, target: unknown): Promise<AdminResult> {
-    const named = typeof target === 'object' && target !== null ? ((target as Record<string, unknown>).reference ?? (target as Record<string, unknown>).bundleDir) : target;
-    const attributes = { 'modelship.model': name, 'modelship.slot': slot, 'modelship.bundle_dir': String(named) };
-    return inSpan('deploy', attributes, () => this.deployBundle(name, slot, target)).catch((err: unknown) => {
-      const reason = err instanceof Error && 'type' in err && typeof err.type === 'string' ? err.type : 'Error';
-      this.deps.metrics.bundleRefused(MODEL_NAME_PATTERN.test(name) ? name : '', slot, reason);
+  async deploy(name: string, slot: SlotName, target: DeployTarget): Promise<AdminResult> {
+    const where = 'reference' in target ? target.reference : target.bundleDir;
+    const attributes = { 'modelship.model': name, 'modelship.slot': slot, 'modelship.bundle_dir': where };
+    return inSpan('deploy', attributes, () => this.deployBundle(name, slot, target, where)).catch((err: unknown) => {
+      countRefusedDeploy(this.deps.metrics, name, slot, err);
       throw err;
     });
   }
 
-  private async deployBundle(name: string, slot: SlotName, target: unknown): Promise<AdminResult> {
+  private async deployBundle(name: string, slot: SlotName, wanted: DeployTarget, where: string): Promise<AdminResult> {
     if (!MODEL_NAME_PATTERN.test(name)) throw new InvalidRequestError(`model name ${JSON.stringify(name)} must match ${MODEL_NAME_PATTERN}`);
-    const wanted = parseDeployTarget(typeof target === 'object' && target !== null && !Array.isArray(target) ? (target as Record<string, unknown>) : { bundleDir: target });
-    const where = 'reference' in wanted ? wanted.reference : wanted.bundleDir;
     return this.locks.run(name, async () => {
       this.checkOpen();
       const existing = this.models.get(name);
       const current = existing?.slots[slot].model;
       // A retried deploy of the reference a slot serves changes nothing and needs no registry.
       if (current && 'reference' in wanted && current.ref.reference === wanted.reference) {
-        return this.result(existing, false, `${slot} already serves ${describeRef(current.ref)} (${wanted.reference}); nothing to do`);
+        return existing!.result(false, `${slot} already serves ${describeRef(current.ref)} (${wanted.reference}); nothing to do`);
       }
-      const verified = await this.verify(wanted);
+      const verified = await this.source.verify(wanted);
       if (verified.ref.name !== name) throw new ServingConflictError(`${where} is a release of ${verified.ref.name}, not of ${name}`);
       if (current && sameBundle(current.ref, verified.ref)) {
-        return this.result(existing, false, `${slot} already serves ${describeRef(current.ref)} from ${where}; nothing to do`);
+        return existing!.result(false, `${slot} already serves ${describeRef(current.ref)} from ${where}; nothing to do`);
       }
       const counterpart = existing?.slots[other(slot)].model;
       if (counterpart) checkCompatible(verified.manifest, counterpart.manifest, slot);
@@ -225,17 +134,17 @@ export class ModelCatalog {
         throw err;
       }
       this.deps.logger.info({ model: name, slot, version: model.ref.version, digest: model.ref.digest, kid: model.ref.kid, bundleDir: model.ref.bundleDir, reference: model.ref.reference, replaced: replaced?.version }, 'deployed');
-      return this.result(entry, true, `${slot} now serves ${describeRef(model.ref)}${replaced ? `, replacing ${replaced.version}` : ''}`);
+      return entry.result(true, `${slot} now serves ${describeRef(model.ref)}${replaced ? `, replacing ${replaced.version}` : ''}`);
     });
   }
 
-  async setWeight(name: string, weight: unknown): Promise<AdminResult> {
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) {
+  async setWeight(name: string, weight: number): Promise<AdminResult> {
+    if (!Number.isFinite(weight) || weight < 0 || weight > 100) {
       throw new InvalidRequestError(`canaryWeight must be a number from 0 to 100, got ${JSON.stringify(weight)}`);
     }
     return this.locks.run(name, async () => {
       const entry = this.require(name);
-      if (entry.canaryWeight === weight) return this.result(entry, false, `canary weight is already ${weight}`);
+      if (entry.canaryWeight === weight) return entry.result(false, `canary weight is already ${weight}`);
       if (weight > 0 && !entry.slots.canary.model) throw new ServingConflictError(`${name} has no canary loaded; deploy one before giving it traffic`);
       const before = entry.canaryWeight;
       await this.commit(entry, { ...entry.persisted(), canaryWeight: weight }, () => {
@@ -243,21 +152,20 @@ export class ModelCatalog {
         this.deps.metrics.setCanaryWeight(name, weight);
       });
       this.deps.logger.info({ model: name, canaryWeight: weight, before }, 'canary weight set');
-      return this.result(entry, true, `canary weight ${before} → ${weight}`);
+      return entry.result(true, `canary weight ${before} → ${weight}`);
     });
   }
 
-  async setShadow(name: string, enabled: unknown): Promise<AdminResult> {
-    if (typeof enabled !== 'boolean') throw new InvalidRequestError(`enabled must be true or false, got ${JSON.stringify(enabled)}`);
+  async setShadow(name: string, enabled: boolean): Promise<AdminResult> {
     return this.locks.run(name, async () => {
       const entry = this.require(name);
-      if (entry.shadow === enabled) return this.result(entry, false, `shadow mode is already ${enabled ? 'on' : 'off'}`);
+      if (entry.shadow === enabled) return entry.result(false, `shadow mode is already ${enabled ? 'on' : 'off'}`);
       await this.commit(entry, { ...entry.persisted(), shadow: enabled }, () => {
         entry.shadow = enabled;
       });
       this.deps.logger.info({ model: name, shadow: enabled }, 'shadow mode set');
       const note = enabled && !entry.slots.canary.model ? ' (no canary loaded yet: shadow runs start when one is)' : '';
-      return this.result(entry, true, `shadow mode ${enabled ? 'on' : 'off'}${note}`);
+      return entry.result(true, `shadow mode ${enabled ? 'on' : 'off'}${note}`);
     });
   }
 
@@ -284,7 +192,7 @@ export class ModelCatalog {
         this.deps.metrics.setCanaryWeight(name, 0);
       });
       this.deps.logger.info({ model: name, version: canary.ref.version, previous: oldStable?.version }, 'canary promoted');
-      return this.result(entry, true, `promoted ${describeRef(canary.ref)} to stable${oldStable ? `; ${oldStable.version} kept as previousStable` : ''}`);
+      return entry.result(true, `promoted ${describeRef(canary.ref)} to stable${oldStable ? `; ${oldStable.version} kept as previousStable` : ''}`);
     });
   }
 
@@ -307,11 +215,11 @@ export class ModelCatalog {
         });
         this.deps.logger.info({ model: name, canary: canary.version }, 'canary rolled back');
         const stable = entry.refOf('stable');
-        return this.result(entry, true, `canary ${describeRef(canary)} removed, weight 0; stable ${stable ? stable.version : '(none)'} untouched`);
+        return entry.result(true, `canary ${describeRef(canary)} removed, weight 0; stable ${stable ? stable.version : '(none)'} untouched`);
       }
       const previous = entry.previousStable;
       if (!previous) throw new ServingConflictError(`${name} has nothing to roll back: no canary and no previous stable`);
-      const verified = await this.verify(previous.reference ? { reference: previous.reference } : { bundleDir: previous.bundleDir }, { reuse: true });
+      const verified = await this.source.verify(previous.reference ? { reference: previous.reference } : { bundleDir: previous.bundleDir }, { reuse: true });
       if (verified.ref.name !== name || verified.ref.digest !== previous.digest || verified.ref.version !== previous.version) {
         throw new ServingConflictError(`the previous stable bundle ${previous.reference ?? previous.bundleDir} now holds ${describeRef(verified.ref)}, not ${describeRef(previous)}`);
       }
@@ -332,7 +240,7 @@ export class ModelCatalog {
         throw err;
       }
       this.deps.logger.info({ model: name, restored: model.ref.version, replaced: replaced?.version }, 'stable rolled back to the previous release');
-      return this.result(entry, true, `stable restored to ${describeRef(model.ref)}${replaced ? `, replacing ${replaced.version}` : ''}`);
+      return entry.result(true, `stable restored to ${describeRef(model.ref)}${replaced ? `, replacing ${replaced.version}` : ''}`);
     });
   }
 
@@ -345,54 +253,6 @@ export class ModelCatalog {
     await Promise.all(this.drains);
   }
 
-  /**
-   * The bundle a target names, verified under the trusted keys and policy. A reference is pulled
-   * into this runtime's own folder first (every blob and referrer checked against its digest,
-   * blobs through the local cache); with `reuse` (restart, rollback) a copy already pulled is
-   * verified as it is and the registry is asked only when that copy is gone or fails.
-   */
-  private async verify(target: DeployTarget, options: { reuse?: boolean } = {}): Promise<VerifiedBundle> {
-    if ('bundleDir' in target) return verifyForServing(target.bundleDir, this.deps.trustedKeysDir);
-    const dir = this.pulledDir(target.reference);
-    if (options.reuse && (await pathExists(dir))) {
-      try {
-        return withReference(await verifyForServing(dir, this.deps.trustedKeysDir), target.reference);
-      } catch (err) {
-        this.deps.logger.warn({ reference: target.reference, bundleDir: dir, err: errorMessage(err) }, 'the pulled copy no longer verifies: pulling it again');
-      }
-    }
-    await this.pull(target.reference, dir);
-    return withReference(await verifyForServing(dir, this.deps.trustedKeysDir), target.reference);
-  }
-
-  private pulledDir(reference: string): string {
-    const bundles = this.requireBundles(reference);
-    const digest = parseReference(reference).digest!;
-    return join(bundles.pullRoot, hexOf(digest));
-  }
-
-  private requireBundles(reference: string): NonNullable<CatalogDeps['bundles']> {
-    if (!this.deps.bundles) throw new InvalidRequestError(`this serving runtime has no bundle store configured, so it cannot pull ${reference}: set MODELSHIP_STORE (and credentials) for it, or deploy a bundleDir on its host`);
-    return this.deps.bundles;
-  }
-
-  /** Pulls into a fresh folder beside `dir` and renames it into place, so a failed pull never leaves a half bundle where a restart looks. */
-  private async pull(reference: string, dir: string): Promise<void> {
-    const bundles = this.requireBundles(reference);
-    const staging = `${dir}.pull-${randomBytes(4).toString('hex')}`;
-    await mkdir(bundles.pullRoot, { recursive: true });
-    try {
-      const pulled = await bundles.store.pullBundle(reference, staging);
-      await rm(dir, { recursive: true, force: true });
-      await rename(pulled.bundleDir, dir);
-      this.deps.logger.info({ reference, bundleDir: dir, bytesFetched: pulled.bytesFetched, bytesFromCache: pulled.bytesFromCache }, 'bundle pulled');
-    } catch (err) {
-      throw pullFailure(reference, err);
-    } finally {
-      await rm(staging, { recursive: true, force: true });
-    }
-  }
-
   private require(name: string): ModelEntry {
     const entry = this.models.get(name);
     if (!entry) throw new UnknownModelError(`no model named ${JSON.stringify(name)}`);
@@ -401,10 +261,6 @@ export class ModelCatalog {
 
   private checkOpen(): void {
     if (this.closed) throw new ServingConflictError('the serving runtime is shutting down');
-  }
-
-  private result(entry: ModelEntry, changed: boolean, message: string): AdminResult {
-    return { model: entry.name, changed, message, status: entry.status() };
   }
 
   /** Writes the state with `next` for this model, then (only if that worked) applies the change in memory. */
@@ -437,34 +293,5 @@ export class ModelCatalog {
       this.deps.logger.debug({ model: entry.name, version: model.ref.version }, 'session released after draining');
     });
     this.drains.add(drained);
-  }
-}
-
-function withReference(verified: VerifiedBundle, reference: string): VerifiedBundle {
-  return { ...verified, ref: { ...verified.ref, reference } };
-}
-
-/**
- * A pull that failed: the registry unreachable is worth a retry (the slot keeps serving what it
- * has); bytes that do not match their digest, a missing part or not a model are refused, naming
- * what failed.
- */
-function pullFailure(reference: string, err: unknown): Error {
-  if (err instanceof ModelshipError && err.retryable) return new BundleStoreUnavailableError(`cannot pull ${reference} now: ${err.message}`, { cause: err });
-  if (err instanceof ModelshipError) return new BundleRefusedError(`bundle ${reference} refused: pull: ${err.type}: ${err.message}`, [{ check: 'files', ok: false, detail: `${err.type}: ${err.message}` }]);
-  return new BundleStoreUnavailableError(`cannot pull ${reference} now: ${errorMessage(err)}`, { cause: err });
-}
-
-function dropUndefined(record: PersistedModel): PersistedModel {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as unknown as PersistedModel;
-}
-
-/** A canary must take the stable's inputs (same names and element types), or routing and shadow runs would fail. */
-function checkCompatible(incoming: Manifest, counterpart: Manifest, slot: SlotName): void {
-  const describe = (m: Manifest) => m.signature.inputs.map((i) => `${i.name}:${i.type}`).sort().join(', ');
-  if (describe(incoming) !== describe(counterpart)) {
-    throw new ServingConflictError(
-      `${incoming.name}@${incoming.version} takes inputs (${describe(incoming)}), but the ${other(slot)} slot's ${counterpart.version} takes (${describe(counterpart)}); both slots must take the same inputs`,
-    );
   }
 }

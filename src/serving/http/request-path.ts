@@ -1,17 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidRequestError, ServingHttpError } from '../errors.js';
-
-export class MethodNotAllowedError extends ServingHttpError {
-  readonly type = 'MethodNotAllowed';
-  readonly retryable = false;
-  readonly status = 405;
-}
-
-export class NoRouteError extends ServingHttpError {
-  readonly type = 'NoRoute';
-  readonly retryable = false;
-  readonly status = 404;
-}
+import { InvalidRequestError } from '../errors.js';
 
 /** A request's method and path, split into decoded segments. */
 export interface RequestPath {
@@ -35,8 +23,3 @@ export function parseRequestPath(req: IncomingMessage): RequestPath {
   if (segments.length && segments[segments.length - 1] === '') segments.pop();
   return { method: req.method ?? 'GET', raw, segments, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
 }
-
-export function allow(target: RequestPath, ...methods: string[]): void {
-  if (!methods.includes(target.method)) throw new MethodNotAllowedError(`${target.method} is not allowed on ${target.raw.split('?')[0]} (allowed: ${methods.join(', ')})`, { allow: methods });
-}
-
