@@ -105,7 +105,7 @@ export class ModelCatalog {
       this.checkOpen();
       const existing = this.models.get(name);
       const current = existing?.slots[slot].model;
-      // A retried deploy of the reference a slot serves changes nothing and needs no registry.
+      // A retried deploy of the reference a slot serves changes nothing and needs no pull.
       if (current && 'reference' in wanted && current.ref.reference === wanted.reference) {
         return existing!.result(false, `${slot} already serves ${describeRef(current.ref)} (${wanted.reference}); nothing to do`);
       }
