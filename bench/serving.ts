@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import ort from 'onnxruntime-node';
 import { oipBinaryRequest } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { ServingAdminClient } from '../src/serving/admin-client.js';
+import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { makeSignedBundle } from '../test/helpers/bundle-fixture.js';
 import { makeKeys } from '../test/helpers/fixtures.js';
 import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type Benchmark } from './types.js';

@@ -2,7 +2,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createLogger } from './logger.js';
-import { adminCredentialsFromEnvironment, type AdminCredentialsSource } from './serving/admin-client.js';
+import { adminCredentialsFromEnvironment, type AdminCredentialsSource } from './serving-client/admin-client.js';
 import { pinoSdkLogger } from './sdk-logger.js';
 import { loadTemporalSettings } from './temporal-config.js';
 import { createReleaseWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './release-worker.js';

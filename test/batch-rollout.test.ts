@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
-import { ServingAdminClient } from '../src/serving/admin-client.js';
+import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { generateLoad } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { approveUpdate, BATCH_WORKFLOW_TYPE, batchStatusQuery, haltBatchUpdate, releaseStatusQuery } from '../src/workflows/definitions.js';

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
-import { ServingAdminClient } from '../src/serving/admin-client.js';
+import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { generateKeyFiles, type GeneratedKeyFiles } from '../src/crypto/keys.js';
 import { generateLoad } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';

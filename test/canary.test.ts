@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ServingAdminClient } from '../src/serving/admin-client.js';
+import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { abortUpdate, approveUpdate, releaseStatusQuery } from '../src/workflows/definitions.js';
 import { ReleaseStage } from '../src/search-attributes.js';

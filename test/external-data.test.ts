@@ -19,7 +19,7 @@ import { OciBundleStore } from '../src/store/oci-bundle-store.js';
 import { BlobCache } from '../src/store/blob-cache.js';
 import { exportModel, type ExportInput } from '../src/activities/export-model.js';
 import type { ActivityDeps } from '../src/activities/deps.js';
-import { openModel, verifyForServing } from '../src/serving/loaded-model.js';
+import { openModel, verifyForServing } from '../src/serving/control/loaded-model.js';
 import { BundleRefusedError } from '../src/serving/errors.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import type { ExportResult, ModelInfo } from '../src/release/types.js';

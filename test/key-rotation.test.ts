@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { verifyBundle } from '../src/bundle/verify.js';
 import { MANIFEST_JWS_TYP } from '../src/bundle/manifest.js';
 import { loadSigningKey } from '../src/crypto/keys.js';
-import { verifyForServing } from '../src/serving/loaded-model.js';
+import { verifyForServing } from '../src/serving/control/loaded-model.js';
 import { BundleRefusedError } from '../src/serving/errors.js';
 import { keysList, keysRevoke, keysRotate } from '../src/cli/keys.js';
 import { loadKeyring, signGeneralJwsMulti } from '../src/trust/index.js';

@@ -22,7 +22,7 @@ import { generateLoad } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { releaseIdFor } from '../src/release/ids.js';
 import { RELEASE_WORKFLOW_TYPE, releaseStatusQuery } from '../src/workflows/definitions.js';
-import { ServingAdminClient } from '../src/serving/admin-client.js';
+import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import type { ReleaseRequest, ReleaseResult } from '../src/release/types.js';
 import { freePorts, startDevServer, type DevServer } from './helpers/dev-server.js';
 import { processEnv, WORKER_MAIN } from './helpers/processes.js';

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { ServingAdminClient } from '../src/serving/admin-client.js';
+import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { freePorts } from './helpers/dev-server.js';
 import { scrape, type Scrape } from './helpers/prometheus.js';
 import { startReleaseStack, type ReleaseStack } from './helpers/release-stack.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { ServingAdminClient } from '../src/serving/admin-client.js';
+import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { makeSignedBundle, type SignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys } from './helpers/fixtures.js';
 

@@ -13,7 +13,7 @@ import { inferFeatures } from './helpers/serving-fixture.js';
 import { OciBundleStore } from '../src/store/oci-bundle-store.js';
 import { BlobCache } from '../src/store/blob-cache.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
-import { ServingAdminClient } from '../src/serving/admin-client.js';
+import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { ServingRejectedError, ServingUnavailableError } from '../src/serving/errors.js';
 import { hexOf, type Digest } from '../src/oci/descriptor.js';
 import { parseReference } from '../src/oci/reference.js';

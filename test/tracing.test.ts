@@ -18,7 +18,7 @@ import { RELEASE_STAGES } from '../src/release/stages.js';
 import { TracingConfigError, tracingConfigFromEnvironment } from '../src/tracing/otel-config.js';
 import { startTracing } from '../src/tracing/start.js';
 import { traceIdOfStart, traceIdOfTraceparent, TRACE_ID_MEMO_KEY, TRACER_HEADER, withTraceMetadata } from '../src/tracing/trace-metadata.js';
-import { routeOf } from '../src/serving/request-tracing.js';
+import { routeOf } from '../src/serving/http/request-tracing.js';
 import { freePorts } from './helpers/dev-server.js';
 import { startReleaseStack, type ReleaseStack } from './helpers/release-stack.js';
 import { FAST_POLICY, SAMPLE } from './helpers/canary-fixture.js';

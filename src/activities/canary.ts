@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { ServingAdminClient, type ModelStatus } from '../serving/admin-client.js';
-import { holds, type DeployTarget } from '../serving/deploy-target.js';
+import { ServingAdminClient, type ModelStatus } from '../serving-client/admin-client.js';
+import { holds, type DeployTarget } from '../serving/control/deploy-target.js';
 import { judgeCanary } from '../canary/analysis/judge.js';
 import type { CanaryPolicy, Judgement } from '../canary/analysis/types.js';
 import { ModelshipError } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { AdminCredentialsSource } from '../serving/admin-client.js';
+import type { AdminCredentialsSource } from '../serving-client/admin-client.js';
 import type { ExporterRegistry } from '../exporter/registry.js';
 import type { OciBundleStore } from '../store/oci-bundle-store.js';
 

@@ -1,10 +1,10 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ServingAdminClient } from '../serving/admin-client.js';
-import { newAdminKey, readAdminKey, writeAdminKey, type AdminCredentials } from '../serving/admin-key-file.js';
-import { ADMIN_KEY_SUFFIX } from '../serving/admin-keyring.js';
-import { ADMIN_KEY_ID_PATTERN } from '../serving/admin-signing.js';
+import { ServingAdminClient } from '../serving-client/admin-client.js';
+import { newAdminKey, readAdminKey, writeAdminKey, type AdminCredentials } from '../serving-client/admin-key-file.js';
+import { ADMIN_KEY_SUFFIX } from '../serving/protocol/admin/keyring.js';
+import { ADMIN_KEY_ID_PATTERN } from '../serving-client/admin-signing.js';
 import { ServingRejectedError } from '../serving/errors.js';
 import { errorMessage } from '../errors.js';
 import { CliError, printJson, say } from './output.js';

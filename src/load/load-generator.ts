@@ -3,7 +3,7 @@ import type { TensorSignature } from '../release/types.js';
 import { generateInputs } from '../smoke/test-inputs.js';
 import { seededRandom } from '../smoke/seeded-random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { oipDatatypeOf } from '../serving/oip-datatypes.js';
+import { oipDatatypeOf } from '../serving/protocol/oip-v2/datatypes.js';
 
 /**
  * Seeded synthetic traffic for a served model, so canary analysis has data where no real

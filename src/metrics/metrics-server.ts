@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpServer } from '../serving/server.js';
+import { HttpServer } from '../serving/http/server.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from './worker-metrics.js';

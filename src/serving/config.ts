@@ -3,9 +3,9 @@ import { parseArgs } from 'node:util';
 import { DATA_DIR } from '../paths.js';
 import { errorMessage } from '../errors.js';
 import { ServingConfigError } from './errors.js';
-import { MIN_ADMIN_SECRET_LENGTH, parseAdminKey, readAdminKey, type AdminCredentials } from './admin-key-file.js';
+import { MIN_ADMIN_SECRET_LENGTH, parseAdminKey, readAdminKey, type AdminCredentials } from '../serving-client/admin-key-file.js';
 
-export { MIN_ADMIN_SECRET_LENGTH } from './admin-key-file.js';
+export { MIN_ADMIN_SECRET_LENGTH } from '../serving-client/admin-key-file.js';
 
 export const DEFAULT_SERVING_PORT = 8300;
 export const DEFAULT_SERVING_HOST = '127.0.0.1';

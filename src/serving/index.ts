@@ -1,11 +1,9 @@
 // The serving runtime: an HTTP inference server for verified release bundles, with stable and
 // canary slots, sticky traffic splitting, shadow comparisons, atomic hot swaps, the Open Inference
 // Protocol (v2 REST), a signed admin API with rotatable keys and Prometheus metrics. See serve.ts
-// for the entry points.
+// for the entry points; the admin client is src/serving-client/.
 export { startServingRuntime, main, type ServingRuntime, type ServingRuntimeConfig } from './serve.js';
-export { ServingAdminClient, adminCredentialsFromEnvironment, type AdminCredentials, type AdminCredentialsSource, type ServingAdminClientOptions, type ObservationsResponse } from './admin-client.js';
-export { signAdminRequest, canonicalAdminRequest, ADMIN_HEADERS } from './admin-signing.js';
 export { ServingRejectedError, ServingUnavailableError, BundleRefusedError } from './errors.js';
-export type { AdminResult, ModelStatus, SlotStatus } from './registry.js';
-export type { SlotName } from './model-slot.js';
-export { SLOT_HEADER, REQUEST_KEY_HEADER } from './request-routing.js';
+export type { AdminResult, ModelStatus, SlotStatus } from './control/model-catalog.js';
+export type { SlotName } from './control/model-slot.js';
+export { SLOT_HEADER, REQUEST_KEY_HEADER } from './protocol/inference-headers.js';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SlotName } from './model-slot.js';
-import type { BundleRef } from './loaded-model.js';
+import type { SlotName } from './control/model-slot.js';
+import type { BundleRef } from './control/loaded-model.js';
 
 /** Request duration buckets, seconds: 0.5 ms to 5 s. */
 export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];

@@ -5,18 +5,19 @@ import { OciBundleStore } from '../store/oci-bundle-store.js';
 import { BlobCache } from '../store/blob-cache.js';
 import { createLogger, type Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
-import { AdminAuthenticator } from './admin-auth.js';
-import type { AdminCredentials } from './admin-key-file.js';
-import { AdminKeyring } from './admin-keyring.js';
+import { AdminAuthenticator } from './protocol/admin/auth.js';
+import type { AdminCredentials } from '../serving-client/admin-key-file.js';
+import { AdminKeyring } from './protocol/admin/keyring.js';
 import { checkAdminSecret, DEFAULT_LIMITS, resolveServeOptions, type ServingLimits } from './config.js';
-import { InferenceService } from './inference.js';
+import { InferenceService } from './dataplane/inference.js';
 import { ServingMetrics } from './metrics.js';
-import { ModelRegistry } from './registry.js';
-import { createRequestHandler } from './routes.js';
-import { HttpServer } from './server.js';
-import { tracedRequestHandler } from './request-tracing.js';
+import { ModelCatalog } from './control/model-catalog.js';
+import { createRequestHandler } from './http/request-handler.js';
+import { protocolMounts } from './protocol/index.js';
+import { HttpServer } from './http/server.js';
+import { tracedRequestHandler } from './http/request-tracing.js';
 import { startTracing } from '../tracing/start.js';
-import { lockStateDir, StateStore } from './state-store.js';
+import { lockStateDir, StateStore } from './control/state-store.js';
 
 export interface ServingRuntimeConfig {
   readonly host: string;
@@ -35,7 +36,7 @@ export interface ServingRuntimeConfig {
   readonly logger?: Logger;
   readonly limits?: Partial<ServingLimits>;
   /**
-   * Pulls deploys by reference (from the registry or OCI layout folder the reference names) into
+   * Pulls deploys by reference (from the OCI registry or OCI layout folder the reference names) into
    * `<stateDir>/bundles`; default: a store with its blob cache in `<stateDir>/blobs`.
    */
   readonly bundles?: BundleStore;
@@ -60,7 +61,7 @@ export async function startServingRuntime(config: ServingRuntimeConfig): Promise
   const unlock = await lockStateDir(config.stateDir);
   const store = new StateStore(config.stateDir);
   const metrics = new ServingMetrics();
-  const registry = new ModelRegistry({
+  const catalog = new ModelCatalog({
     store,
     trustedKeysDir: config.trustedKeysDir,
     bundles: { store: config.bundles ?? new OciBundleStore({ cache: new BlobCache(join(config.stateDir, 'blobs')), logger }), pullRoot: join(config.stateDir, 'bundles') },
@@ -69,25 +70,25 @@ export async function startServingRuntime(config: ServingRuntimeConfig): Promise
     observationsCapacity: limits.observationsCapacity,
     session: { intraOpNumThreads: limits.sessionThreads },
   });
-  const inference = new InferenceService(registry, metrics, logger, limits.maxShadowInFlight);
-  const server = new HttpServer(tracedRequestHandler(createRequestHandler({ registry, inference, auth, keyring, metrics, logger, limits })));
+  const inference = new InferenceService(catalog, metrics, logger, limits.maxShadowInFlight);
+  const server = new HttpServer(tracedRequestHandler(createRequestHandler(protocolMounts({ catalog, inference, auth, keyring, metrics, logger, limits }), logger)));
   let url: string;
   try {
-    await registry.restore(await store.load());
+    await catalog.restore(await store.load());
     url = await server.listen(config.host, config.port);
   } catch (err) {
-    await registry.close().catch(() => undefined);
+    await catalog.close().catch(() => undefined);
     await unlock();
     throw err;
   }
-  logger.info({ url, stateDir: config.stateDir, trustedKeysDir: config.trustedKeysDir, adminKeysDir: config.adminKeysDir, models: registry.statusAll().map((m) => m.name) }, 'serving runtime listening');
+  logger.info({ url, stateDir: config.stateDir, trustedKeysDir: config.trustedKeysDir, adminKeysDir: config.adminKeysDir, models: catalog.statusAll().map((m) => m.name) }, 'serving runtime listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await server.close();
       await inference.drain();
-      await registry.close();
+      await catalog.close();
       await store.flush();
       await unlock();
       logger.info({ url }, 'serving runtime stopped');

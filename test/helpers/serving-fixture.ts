@@ -2,7 +2,7 @@
 // disagree with the stable), raw signed admin requests (to tamper with), and inference calls.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fields } from '../../src/onnx/protobuf-reader.js';
-import { signAdminRequest } from '../../src/serving/admin-signing.js';
+import { signAdminRequest } from '../../src/serving-client/admin-signing.js';
 
 /**
  * Writes a copy of the ONNX model with the float32 initializer `name` (stored as raw_data)

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { InvalidRequestError } from './errors.js';
-import type { Routing } from './inference.js';
-import type { SlotName } from './model-slot.js';
+import { InvalidRequestError } from '../errors.js';
+import type { Routing } from '../dataplane/inference.js';
+import type { SlotName } from '../control/model-slot.js';
 
 /** Header carrying the sticky routing key of an inference request. */
 export const REQUEST_KEY_HEADER = 'x-request-key';

@@ -1,16 +1,16 @@
 import { parseAdminKey, readAdminKey, type AdminCredentials } from './admin-key-file.js';
 import { signAdminRequest } from './admin-signing.js';
 import { injectTraceHeaders } from '../tracing/active-trace.js';
-import { ServingRejectedError, ServingUnavailableError } from './errors.js';
-import type { SlotName } from './model-slot.js';
-import type { ObservationsSince } from './observations.js';
-import type { AdminResult, ModelStatus } from './registry.js';
+import { ServingRejectedError, ServingUnavailableError } from '../serving/errors.js';
+import type { SlotName } from '../serving/control/model-slot.js';
+import type { ObservationsSince } from '../serving/dataplane/observations.js';
+import type { AdminResult, ModelStatus } from '../serving/control/model-catalog.js';
 
-export type { AdminResult, ModelStatus, SlotStatus } from './registry.js';
-export type { BundleRef } from './loaded-model.js';
-import type { DeployTarget } from './deploy-target.js';
-export type { ObservationsSince, RequestObservation, ShadowComparison } from './observations.js';
-export type { SlotName } from './model-slot.js';
+export type { AdminResult, ModelStatus, SlotStatus } from '../serving/control/model-catalog.js';
+export type { BundleRef } from '../serving/control/loaded-model.js';
+import type { DeployTarget } from '../serving/control/deploy-target.js';
+export type { ObservationsSince, RequestObservation, ShadowComparison } from '../serving/dataplane/observations.js';
+export type { SlotName } from '../serving/control/model-slot.js';
 export type { AdminCredentials } from './admin-key-file.js';
 
 /** Where a client takes its admin key for each request: e.g. a key file that a rotation replaces. */

@@ -1,5 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
-import type { SlotName } from './model-slot.js';
+import type { SlotName } from '../control/model-slot.js';
 
 /** Buckets per percent point: weights resolve to 0.01 %. */
 const BUCKETS = 10_000;

@@ -1,9 +1,9 @@
 import ort from 'onnxruntime-node';
-import type { TensorSignature } from '../release/types.js';
-import { InvalidRequestError } from './errors.js';
-import type { InferenceAnswer } from './inference.js';
-import { isOipDatatype, OIP_DATATYPES, oipDatatypeOf, type OipDatatype } from './oip-datatypes.js';
-import { checkDims, describe, isRecord, tensorDataFromJson, tensorToJsonValues } from './tensors.js';
+import type { TensorSignature } from '../../../release/types.js';
+import { InvalidRequestError } from '../../errors.js';
+import type { InferenceAnswer } from '../../dataplane/inference.js';
+import { isOipDatatype, OIP_DATATYPES, oipDatatypeOf, type OipDatatype } from './datatypes.js';
+import { checkDims, describe, isRecord, tensorDataFromJson, tensorToJsonValues } from '../json-tensors.js';
 
 /** The binary tensor data extension's header: the JSON part's byte length, the raw tensors follow it. */
 export const INFERENCE_HEADER_LENGTH = 'inference-header-content-length';

@@ -1,10 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../logger.js';
-import { errorMessage } from '../errors.js';
-import { DEFAULT_ADMIN_KEY_ID, type AdminKeys } from './admin-auth.js';
-import { readAdminKey, type AdminCredentials } from './admin-key-file.js';
-import { ADMIN_KEY_ID_PATTERN } from './admin-signing.js';
+import type { Logger } from '../../../logger.js';
+import { errorMessage } from '../../../errors.js';
+import { DEFAULT_ADMIN_KEY_ID, type AdminKeys } from './auth.js';
+import { readAdminKey, type AdminCredentials } from '../../../serving-client/admin-key-file.js';
+import { ADMIN_KEY_ID_PATTERN } from '../../../serving-client/admin-signing.js';
 
 /** Files of an admin keys folder: `<kid>.key`. */
 export const ADMIN_KEY_SUFFIX = '.key';

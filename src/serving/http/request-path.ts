@@ -1,20 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidRequestError, ServingHttpError } from './errors.js';
-
-export class MethodNotAllowedError extends ServingHttpError {
-  readonly type = 'MethodNotAllowed';
-  readonly retryable = false;
-  readonly status = 405;
-}
-
-export class NoRouteError extends ServingHttpError {
-  readonly type = 'NoRoute';
-  readonly retryable = false;
-  readonly status = 404;
-}
+import { InvalidRequestError } from '../errors.js';
 
 /** A request's method and path, split into decoded segments. */
-export interface Target {
+export interface RequestPath {
   readonly method: string;
   /** The request target exactly as sent (what admin signatures cover). */
   readonly raw: string;
@@ -22,7 +10,7 @@ export interface Target {
   readonly query: URLSearchParams;
 }
 
-export function parseTarget(req: IncomingMessage): Target {
+export function parseRequestPath(req: IncomingMessage): RequestPath {
   const raw = req.url ?? '/';
   const q = raw.indexOf('?');
   const path = q < 0 ? raw : raw.slice(0, q);
@@ -35,8 +23,3 @@ export function parseTarget(req: IncomingMessage): Target {
   if (segments.length && segments[segments.length - 1] === '') segments.pop();
   return { method: req.method ?? 'GET', raw, segments, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
 }
-
-export function allow(target: Target, ...methods: string[]): void {
-  if (!methods.includes(target.method)) throw new MethodNotAllowedError(`${target.method} is not allowed on ${target.raw.split('?')[0]} (allowed: ${methods.join(', ')})`, { allow: methods });
-}
-

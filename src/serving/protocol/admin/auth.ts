@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { ADMIN_HEADERS, ADMIN_KEY_ID_PATTERN, adminSignature, canonicalAdminRequest, NONCE_BYTES } from './admin-signing.js';
+import { ADMIN_HEADERS, ADMIN_KEY_ID_PATTERN, adminSignature, canonicalAdminRequest, NONCE_BYTES } from '../../../serving-client/admin-signing.js';
 
 /** How far an admin request's timestamp may be from the server's clock. */
 export const ADMIN_CLOCK_WINDOW_MS = 60_000;

@@ -3,7 +3,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { ADMIN_KEY_ID_PATTERN } from './admin-signing.js';
-import { ServingConfigError } from './errors.js';
+import { ServingConfigError } from '../serving/errors.js';
 
 /** Shortest admin secret accepted. */
 export const MIN_ADMIN_SECRET_LENGTH = 16;

@@ -1,12 +1,17 @@
 import type ort from 'onnxruntime-node';
-import type { Logger } from '../logger.js';
-import { errorMessage } from '../errors.js';
-import { InferenceFailedError, InvalidRequestError, NoStableSlotError, TargetNotLoadedError, UnknownModelError } from './errors.js';
-import type { BundleRef, LoadedModel } from './loaded-model.js';
-import { SLOT_NAMES, type Lease, type SlotName } from './model-slot.js';
-import type { ModelEntry, ModelRegistry } from './registry.js';
-import type { ServingMetrics } from './metrics.js';
-import { chooseSlot, randomBucket, trafficBucket } from './router.js';
+import type { Logger } from '../../logger.js';
+import { errorMessage } from '../../errors.js';
+import { InferenceFailedError, InvalidRequestError, NoStableSlotError, TargetNotLoadedError, UnknownModelError } from '../errors.js';
+import type { BundleRef, LoadedModel } from '../control/loaded-model.js';
+import { SLOT_NAMES, type Lease, type SlotName } from '../control/model-slot.js';
+import type { ModelEntry } from '../control/model-entry.js';
+
+/** The data plane's view of the control plane: look a model up by name, nothing more. */
+export interface ModelLookup {
+  get(name: string): ModelEntry | undefined;
+}
+import type { ServingMetrics } from '../metrics.js';
+import { chooseSlot, randomBucket, trafficBucket } from './traffic-split.js';
 import { compareShadow } from './shadow.js';
 
 /** How a request asks to be routed. */
@@ -51,14 +56,14 @@ export class InferenceService {
   private readonly shadowRuns = new Set<Promise<void>>();
 
   constructor(
-    private readonly registry: ModelRegistry,
+    private readonly models: ModelLookup,
     private readonly metrics: ServingMetrics,
     private readonly logger: Logger,
     private readonly maxShadowInFlight: number,
   ) {}
 
   async run(name: string, routing: Routing, prepare: PrepareFeeds): Promise<InferenceAnswer> {
-    const entry = this.registry.get(name);
+    const entry = this.models.get(name);
     if (!entry) throw new UnknownModelError(`no model named ${JSON.stringify(name)}`);
     const { slot, routedBy } = pickSlot(entry, routing);
     // Reading the slot and taking the lease happen in one synchronous step: a swap cannot come between.

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { tracer } from '../tracing/spans.js';
+import { tracer } from '../../tracing/spans.js';
 
 /** `/admin/v1/models/{name}/slots/canary`: the path with model names replaced, a low-cardinality span name. */
 export function routeOf(url: string): string {

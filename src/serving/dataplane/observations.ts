@@ -1,4 +1,4 @@
-import type { SlotName } from './model-slot.js';
+import type { SlotName } from '../control/model-slot.js';
 
 /** A fixed-capacity buffer that keeps the newest `capacity` items, oldest first when read. */
 export class RingBuffer<T> {

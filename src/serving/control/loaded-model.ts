@@ -1,20 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { bundlePaths } from '../bundle/layout.js';
-import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from '../bundle/manifest.js';
-import { readVerifiedModelFile } from '../bundle/model-file.js';
-import { verifyBundle, type CheckResult } from '../bundle/verify.js';
-import { verifyGeneralJws } from '../crypto/jws.js';
-import type { PublicKey } from '../crypto/keys.js';
-import { errorMessage, ModelshipError } from '../errors.js';
-import { BundleRefusedError } from './errors.js';
+import { bundlePaths } from '../../bundle/layout.js';
+import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from '../../bundle/manifest.js';
+import { readVerifiedModelFile } from '../../bundle/model-file.js';
+import { verifyBundle, type CheckResult } from '../../bundle/verify.js';
+import { verifyGeneralJws } from '../../crypto/jws.js';
+import type { PublicKey } from '../../crypto/keys.js';
+import { errorMessage, ModelshipError } from '../../errors.js';
+import { BundleRefusedError } from '../errors.js';
 import { loadTrustedKeys, readDsseKeyIds, readJwsKids } from './trusted-keys.js';
-import { loadTrustDir } from '../trust/trust-dir.js';
-import { verifyJwsWithPolicy } from '../trust/verify-with-policy.js';
-import { zeroFeeds } from './tensors.js';
-import { resolveExternalData, type ResolvedExternalData } from '../onnx/external-data.js';
-import { externalDataOptions } from '../native/ort-session.js';
+import { loadTrustDir } from '../../trust/trust-dir.js';
+import { verifyJwsWithPolicy } from '../../trust/verify-with-policy.js';
+import { zeroFeeds } from '../protocol/json-tensors.js';
+import { resolveExternalData, type ResolvedExternalData } from '../../onnx/external-data.js';
+import { externalDataOptions } from '../../native/ort-session.js';
 
 /** What identifies the bundle in a slot: persisted in the state file, shown in status. */
 export interface BundleRef {

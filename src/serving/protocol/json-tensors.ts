@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
-import type { TensorSignature } from '../release/types.js';
-import { InvalidRequestError } from './errors.js';
-import { halfToNumber, numberToHalf } from '../tensor/half-float.js';
+import type { TensorSignature } from '../../release/types.js';
+import { InvalidRequestError } from '../errors.js';
+import { halfToNumber, numberToHalf } from '../../tensor/half-float.js';
 
 /** A tensor in the JSON API: row-major values and their dimensions. */
 export interface JsonTensor {

@@ -1,0 +1,70 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServingHttpError } from '../errors.js';
+import type { RequestPath } from './request-path.js';
+
+export class MethodNotAllowedError extends ServingHttpError {
+  readonly type = 'MethodNotAllowed';
+  readonly retryable = false;
+  readonly status = 405;
+}
+
+export class NoRouteError extends ServingHttpError {
+  readonly type = 'NoRoute';
+  readonly retryable = false;
+  readonly status = 404;
+}
+
+/** What a mount's guard and handlers see: the request, its parsed path, and its body (read once, on demand). */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly path: RequestPath;
+  /** The body, at most the mount's `bodyLimit` bytes; memoized, so a guard and a handler can both read it. */
+  body(): Promise<Buffer>;
+}
+
+/** A matched request: its context and the route pattern's `{param}` values. */
+export interface RouteCall extends RequestContext {
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export type RouteHandler = (call: RouteCall) => Promise<void>;
+
+/** A declarative route: `pattern` is a path of literal segments and `{param}` placeholders. */
+export interface Route {
+  readonly method: string;
+  readonly pattern: string;
+  readonly handler: RouteHandler;
+}
+
+export const route = (method: string, pattern: string, handler: RouteHandler): Route => ({ method, pattern, handler });
+
+/** Placeholders match one decoded segment each; literals match exactly. */
+function matchPattern(pattern: string, segments: readonly string[]): Record<string, string> | undefined {
+  const parts = pattern.split('/').slice(1).filter((p) => p !== '');
+  if (parts.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, part] of parts.entries()) {
+    const segment = segments[i]!;
+    if (part.startsWith('{') && part.endsWith('}')) params[part.slice(1, -1)] = segment;
+    else if (part !== segment) return undefined;
+  }
+  return params;
+}
+
+/**
+ * The route for a request: the first whose pattern and method match. A path some route knows
+ * under other methods is a 405 naming them (its `allow` member); an unknown path is a 404.
+ */
+export function findRoute(routes: readonly Route[], path: RequestPath): { route: Route; params: Record<string, string> } {
+  const allowed: string[] = [];
+  for (const candidate of routes) {
+    const params = matchPattern(candidate.pattern, path.segments);
+    if (!params) continue;
+    if (candidate.method === path.method) return { route: candidate, params };
+    if (!allowed.includes(candidate.method)) allowed.push(candidate.method);
+  }
+  const shown = path.raw.split('?')[0];
+  if (allowed.length) throw new MethodNotAllowedError(`${path.method} is not allowed on ${shown} (allowed: ${allowed.join(', ')})`, { allow: allowed });
+  throw new NoRouteError(`no route for ${path.method} ${shown}`);
+}
