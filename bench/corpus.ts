@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { corpusModelPath, loadCorpus } from '../scripts/lib/corpus.js';
-import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { smokeInputs } from '../src/smoke/smoke-inputs.js';
 import { runNative } from '../src/smoke/native-runner.js';
 import { runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';

@@ -5,7 +5,7 @@ import type { ResolvedCanaryPlan } from '../canary/plan.js';
 import type { Judgement } from '../canary/analysis/types.js';
 import { describe } from '../canary/analysis/judge.js';
 import { STAGE_ACTIVITY_OPTIONS } from './activity-options.js';
-import { abortUpdate, approveUpdate, promoteUpdate } from './definitions.js';
+import { abortUpdate, approveUpdate, promoteUpdate } from '../workflow-definitions.js';
 import { activitiesWithSummary, timeline, timer } from './timeline.js';
 
 /** The canary's activities, each call with its own line in the Web UI's timeline. */
