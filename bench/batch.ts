@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { temporal } from '@temporalio/proto';
-import { BATCH_WORKFLOW_TYPE } from '../src/workflows/definitions.js';
+import { BATCH_WORKFLOW_TYPE } from '../src/workflow-definitions.js';
 import { batchStartOptions } from '../src/batch/start-metadata.js';
 import { ROLLOUT_DEFAULTS } from '../src/batch/rollout-file.js';
 import type { BatchStatus, Rollout } from '../src/batch/types.js';

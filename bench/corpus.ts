@@ -6,8 +6,8 @@
  * reported and never asserted: median <= 1.5x native over the corpus and no model above 4x.
  */
 import { readFile } from 'node:fs/promises';
-import { corpusModelPath, loadCorpus } from '../src/corpus/manifest.js';
-import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { corpusModelPath, loadCorpus } from '../scripts/lib/corpus.js';
+import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { smokeInputs } from '../src/smoke/smoke-inputs.js';
 import { runNative } from '../src/smoke/native-runner.js';
 import { runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';

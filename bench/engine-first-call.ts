@@ -4,7 +4,7 @@
  *   node dist/bench/engine-first-call.js MODEL.onnx '<smoke options JSON>'
  */
 import { readFile } from 'node:fs/promises';
-import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { smokeInputs } from '../src/smoke/smoke-inputs.js';
 import { runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';
 

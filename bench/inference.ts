@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { generateInputs } from '../src/smoke/test-inputs.js';
 import { runNative } from '../src/smoke/native-runner.js';
 import { answerNativeRequest } from '../src/native/ort-session.js';

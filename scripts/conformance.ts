@@ -15,7 +15,7 @@
  * failed), else 0.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_DATA_DIR, formatReport, formatTestLine, runConformance } from '../src/onnx/conformance.js';
+import { DEFAULT_DATA_DIR, formatReport, formatTestLine, runConformance } from './lib/conformance.js';
 import { errorMessage } from '../src/errors.js';
 
 async function main(): Promise<number> {

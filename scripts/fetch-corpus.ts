@@ -14,7 +14,7 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { CORPUS_DIR, corpusModelPath, loadCorpus, type CorpusModel } from '../src/corpus/manifest.js';
+import { CORPUS_DIR, corpusModelPath, loadCorpus, type CorpusModel } from './lib/corpus.js';
 import { listZip, readZipEntry } from '../src/smoke/zip-archive.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

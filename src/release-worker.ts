@@ -5,7 +5,7 @@ import { createActivities, type ActivityDeps } from './activities/index.js';
 import { activityMetricsInterceptor } from './metrics/activity-interceptor.js';
 import type { ReleaseMetricsSinks } from './metrics/sinks.js';
 import type { WorkerMetrics } from './metrics/worker-metrics.js';
-import { RELEASE_WORKFLOW_TYPE } from './workflows/definitions.js';
+import { RELEASE_WORKFLOW_TYPE } from './workflow-definitions.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
 /**

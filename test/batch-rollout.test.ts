@@ -15,7 +15,7 @@ import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.j
 import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { generateLoad } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { approveUpdate, BATCH_WORKFLOW_TYPE, batchStatusQuery, haltBatchUpdate, releaseStatusQuery } from '../src/workflows/definitions.js';
+import { approveUpdate, BATCH_WORKFLOW_TYPE, batchStatusQuery, haltBatchUpdate, releaseStatusQuery } from '../src/workflow-definitions.js';
 import { BatchId, BatchStage } from '../src/search-attributes.js';
 import { batchStartOptions } from '../src/batch/start-metadata.js';
 import { parseRollout, readRolloutFile, RolloutFileError } from '../src/batch/rollout-file.js';

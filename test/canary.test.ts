@@ -8,7 +8,7 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } f
 import { ApplicationFailure } from '@temporalio/common';
 import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { abortUpdate, approveUpdate, releaseStatusQuery } from '../src/workflows/definitions.js';
+import { abortUpdate, approveUpdate, releaseStatusQuery } from '../src/workflow-definitions.js';
 import { ReleaseStage } from '../src/search-attributes.js';
 import type { CanaryPlan } from '../src/canary/plan.js';
 import type { ReleaseResult } from '../src/release/types.js';

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { PayloadCodec } from '@temporalio/common';
 import { EncryptionCodec, NoKeysCodec } from '../src/codec/encryption-codec.js';
-import { RELEASE_WORKFLOW_TYPE } from '../src/workflows/definitions.js';
+import { RELEASE_WORKFLOW_TYPE } from '../src/workflow-definitions.js';
 import { releaseStartOptions } from '../src/release/start-metadata.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { startReleaseEnv } from './helpers/release-env.js';

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import protobuf from 'protobufjs';
 import { decodeTensorProto, tensorToTyped, TensorProtoError, UnsupportedTensorError } from '../src/onnx/tensor-proto.js';
 import { readGraphInfo } from '../src/onnx/graph-info.js';
-import { compareTensors, DEFAULT_DATA_DIR, formatReport, runConformance } from '../src/onnx/conformance.js';
+import { compareTensors, DEFAULT_DATA_DIR, formatReport, runConformance } from '../scripts/lib/conformance.js';
 import { fields, ProtobufError, WireType } from '../src/onnx/protobuf-reader.js';
 import { elementValues, type Tensor } from '../src/tensor/tensor.js';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { processEnv, runCli, spawnWorker } from './helpers/processes.js';
-import { corpusModelPath, loadCorpus, type CorpusModel } from '../src/corpus/manifest.js';
+import { corpusModelPath, loadCorpus, type CorpusModel } from '../scripts/lib/corpus.js';
 import type { SmokeOptions } from '../src/release/types.js';
 
 const corpus = loadCorpus();

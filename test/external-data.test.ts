@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CorruptModelError, ExternalDataRefusedError, NON_RETRYABLE_ERROR_TYPES } from '../src/errors.js';
 import { bundleModelFolder, listExternalData, readExternalDataFiles, resolveExternalData, type ModelFolder } from '../src/onnx/external-data.js';
-import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { runNative } from '../src/smoke/native-runner.js';
 import { OciBundleStore } from '../src/store/oci-bundle-store.js';
 import { BlobCache } from '../src/store/blob-cache.js';

@@ -15,7 +15,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { generateKeyFiles, loadPublicKey, type GeneratedKeyFiles } from '../src/crypto/keys.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { releaseIdFor } from '../src/release/ids.js';
-import { RELEASE_WORKFLOW_TYPE } from '../src/workflows/definitions.js';
+import { RELEASE_WORKFLOW_TYPE } from '../src/workflow-definitions.js';
 import type { HashResult, ReleaseRequest, ReleaseResult } from '../src/release/types.js';
 import type { HashCheckpoint } from '../src/activities/hash-bundle.js';
 import { verifyBundle } from '../src/bundle/verify.js';

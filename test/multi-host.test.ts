@@ -21,7 +21,7 @@ import { generateKeyFiles, type GeneratedKeyFiles } from '../src/crypto/keys.js'
 import { generateLoad } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { releaseIdFor } from '../src/release/ids.js';
-import { RELEASE_WORKFLOW_TYPE, releaseStatusQuery } from '../src/workflows/definitions.js';
+import { RELEASE_WORKFLOW_TYPE, releaseStatusQuery } from '../src/workflow-definitions.js';
 import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import type { ReleaseRequest, ReleaseResult } from '../src/release/types.js';
 import { freePorts, startDevServer, type DevServer } from './helpers/dev-server.js';

@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { runNative } from '../src/smoke/native-runner.js';
 import { answerNativeRequest } from '../src/native/ort-session.js';
 import { NativeRuntimeFailure } from '../src/native/errors.js';
-import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { CorruptModelError } from '../src/errors.js';
 import { generateInputs } from '../src/smoke/test-inputs.js';
 import { runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';
@@ -21,7 +21,7 @@ import { compiledModuleCount } from '../src/sandbox/compiled-module.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { startReleaseEnv, type ReleaseEnv } from './helpers/release-env.js';
 import { eventsOfType, historyJson } from './helpers/history.js';
-import { releaseStatusQuery } from '../src/workflows/definitions.js';
+import { releaseStatusQuery } from '../src/workflow-definitions.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');

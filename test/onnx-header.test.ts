@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readModelHeader } from '../src/onnx/model-header.js';
-import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { fields, fieldInt, fieldString, ProtobufError } from '../src/onnx/protobuf-reader.js';
 import { CorruptModelError } from '../src/errors.js';
 import type { ModelInfo } from '../src/release/types.js';

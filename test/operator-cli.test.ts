@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { releaseStatusQuery } from '../src/workflows/definitions.js';
+import { releaseStatusQuery } from '../src/workflow-definitions.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { fmtBytes, hashProgressOf, progressView } from '../src/cli/progress.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';

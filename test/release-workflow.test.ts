@@ -11,7 +11,7 @@ import { verifyBundle } from '../src/bundle/verify.js';
 import { loadPublicKey, generateKeyFiles } from '../src/crypto/keys.js';
 import { parseManifest } from '../src/bundle/manifest.js';
 import { ModelDigest, ModelName, ModelReference, ModelVersion, ReleaseStage } from '../src/search-attributes.js';
-import { releaseStatusQuery } from '../src/workflows/definitions.js';
+import { releaseStatusQuery } from '../src/workflow-definitions.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startReleaseEnv, TEST_PASSPHRASE, type ReleaseEnv } from './helpers/release-env.js';
 import { activityResults, eventsOfType, historyJson, historyStrings, payloadSizes } from './helpers/history.js';

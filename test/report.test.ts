@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { abortUpdate, releaseStatusQuery } from '../src/workflows/definitions.js';
+import { abortUpdate, releaseStatusQuery } from '../src/workflow-definitions.js';
 import { buildReleaseReport, type ReleaseReport } from '../src/report/release-report.js';
 import { renderReportHtml } from '../src/report/report-html.js';
 import { escapeHtml } from '../src/report/html-escape.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { BATCH_WORKFLOW_TYPE } from '../src/workflows/definitions.js';
+import { BATCH_WORKFLOW_TYPE } from '../src/workflow-definitions.js';
 import { BatchId } from '../src/search-attributes.js';
 import { batchIdFromWorkflowId } from '../src/batch/ids.js';
 import type { BatchStatus } from '../src/batch/types.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { inspectOnnxModel } from '../src/onnx/inspect-model.js';
+import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { readSmokeData } from '../src/smoke/smoke-data.js';
 import { smokeSpecProblems } from '../src/smoke/input-spec.js';
 import { SmokeInputError } from '../src/smoke/errors.js';

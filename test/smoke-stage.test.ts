@@ -12,7 +12,7 @@ import { loadPublicKey } from '../src/crypto/keys.js';
 import { verifyEnvelope, IN_TOTO_PAYLOAD_TYPE } from '../src/crypto/dsse.js';
 import { TEST_RESULT_V01 } from '../src/attest/test-result.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { releaseStatusQuery } from '../src/workflows/definitions.js';
+import { releaseStatusQuery } from '../src/workflow-definitions.js';
 import { startReleaseEnv, type ReleaseEnv } from './helpers/release-env.js';
 import { eventsOfType, historyJson, historyStrings } from './helpers/history.js';
 

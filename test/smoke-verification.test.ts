@@ -15,7 +15,7 @@ import { builtInExporters } from '../src/exporter/registry.js';
 import { generateKeyFiles, loadPublicKey, type PublicKey } from '../src/crypto/keys.js';
 import { IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from '../src/crypto/dsse.js';
 import type { SmokeResult, SmokeVerification } from '../src/release/types.js';
-import { releaseStatusQuery } from '../src/workflows/definitions.js';
+import { releaseStatusQuery } from '../src/workflow-definitions.js';
 import { makeSignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys, SAMPLE_MODEL, TempDirs, type TestKeys } from './helpers/fixtures.js';
 import { startReleaseEnv, TEST_PASSPHRASE, type ReleaseEnv } from './helpers/release-env.js';

@@ -14,7 +14,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { generateLoad } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { abortUpdate, releaseStatusQuery } from '../src/workflows/definitions.js';
+import { abortUpdate, releaseStatusQuery } from '../src/workflow-definitions.js';
 import { BatchId, CanaryWeight, ModelDigest, ModelName, ModelVersion, ReleaseStage, Verdict } from '../src/search-attributes.js';
 import { releaseSummary, STATIC_SUMMARY_MAX_BYTES } from '../src/release/start-metadata.js';
 import { fmtDuration } from '../src/release/markdown.js';

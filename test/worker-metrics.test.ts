@@ -16,7 +16,7 @@ import { generateKeyFiles } from '../src/crypto/keys.js';
 import { releaseIdFor } from '../src/release/ids.js';
 import { RELEASE_STAGES } from '../src/release/stages.js';
 import type { ReleaseRequest, ReleaseResult } from '../src/release/types.js';
-import { RELEASE_WORKFLOW_TYPE, releaseStatusQuery } from '../src/workflows/definitions.js';
+import { RELEASE_WORKFLOW_TYPE, releaseStatusQuery } from '../src/workflow-definitions.js';
 import { outcomeOfError, outcomeOfResult } from '../src/metrics/release-outcome.js';
 import { startMetricsServer } from '../src/metrics/metrics-server.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { readFile } from 'node:fs/promises';
 import { bundlePaths } from '../bundle/layout.js';
 import { parseManifest } from '../bundle/manifest.js';
-import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../crypto/dsse.js';
 import { loadReleaseSigners } from '../trust/signers.js';
 import { signEnvelopeMulti } from '../trust/multi-sign.js';

@@ -10,7 +10,7 @@ import { hashFilesInParallel } from '../hashing/parallel-hash.js';
 import { listModelFiles, type ListedFile } from '../hashing/list-files.js';
 import { rootDigest } from '../hashing/root-digest.js';
 import { sha256File } from '../hashing/stream-hash.js';
-import { inspectOnnxModel } from '../onnx/inspect-model.js';
+import { inspectOnnxModel } from '../native/inspect-model.js';
 import { runExporter } from '../exporter/run-exporter.js';
 import type { ExportedFile, ExportResult, InStore, ReleaseRequest, SourceRef } from '../release/types.js';
 import { CURRENT_DIGEST_RULE } from '../hashing/digest-rule.js';

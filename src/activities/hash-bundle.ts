@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ManifestError } from '../errors.js';
 import { bundlePaths } from '../bundle/layout.js';
 import { completeManifest, parseManifestDraft, serializeManifest } from '../bundle/manifest.js';
-import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { IGNORE_NOTHING, listModelFiles } from '../hashing/list-files.js';
 import { rootDigest } from '../hashing/root-digest.js';
 import { sha256Hex } from '../hashing/stream-hash.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { bundlePaths } from '../bundle/layout.js';
 import { MANIFEST_JWS_TYP, parseManifest } from '../bundle/manifest.js';
-import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { loadReleaseSigners } from '../trust/signers.js';
 import { signGeneralJwsMulti } from '../trust/multi-sign.js';
 import { sha256Hex } from '../hashing/stream-hash.js';

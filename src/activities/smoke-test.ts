@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { bundlePaths } from '../bundle/layout.js';
 import { parseManifest, type Manifest } from '../bundle/manifest.js';
-import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../crypto/dsse.js';
 import { loadReleaseSigners } from '../trust/signers.js';
 import { signEnvelopeMulti } from '../trust/multi-sign.js';

@@ -9,7 +9,7 @@ import type { BatchStatus, EntryResult, Rollout } from '../batch/types.js';
 import { assertSafeName } from '../release/ids.js';
 import { modelSourcePath } from '../release/model-source.js';
 import { BatchStage } from '../search-attributes.js';
-import { BATCH_WORKFLOW_TYPE, batchStatusQuery, haltBatchUpdate } from '../workflows/definitions.js';
+import { BATCH_WORKFLOW_TYPE, batchStatusQuery, haltBatchUpdate } from '../workflow-definitions.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
 import { DEFAULT_SIGNING_KEY } from './defaults.js';

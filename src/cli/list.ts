@@ -1,7 +1,7 @@
 import { assertSafeName } from '../release/ids.js';
 import { RELEASE_STAGES, RELEASE_VERDICTS, type ReleaseStageValue } from '../release/stages.js';
 import { CanaryWeight, ModelName, ModelVersion, ReleaseStage, Verdict } from '../search-attributes.js';
-import { RELEASE_WORKFLOW_TYPE } from '../workflows/definitions.js';
+import { RELEASE_WORKFLOW_TYPE } from '../workflow-definitions.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
 import { CliError, describeError, printJson, say } from './output.js';

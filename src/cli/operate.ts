@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { abortUpdate, approveUpdate, promoteUpdate } from '../workflows/definitions.js';
+import { abortUpdate, approveUpdate, promoteUpdate } from '../workflow-definitions.js';
 import { adminCredentialsFromEnvironment, ServingAdminClient } from '../serving-client/admin-client.js';
 import { parseManifestDraft } from '../bundle/manifest.js';
 import { generateLoad } from '../load/load-generator.js';

@@ -14,7 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { assertSafeName, releaseIdFor } from '../release/ids.js';
 import type { ModelSource, ReleaseRequest, ReleaseResult, SmokeOptions } from '../release/types.js';
 import type { ReleaseStatus } from '../release/stages.js';
-import { releaseStatusQuery, RELEASE_WORKFLOW_TYPE } from '../workflows/definitions.js';
+import { releaseStatusQuery, RELEASE_WORKFLOW_TYPE } from '../workflow-definitions.js';
 import { releaseStartOptions } from '../release/start-metadata.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';

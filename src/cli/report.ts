@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { buildReleaseReport } from '../report/release-report.js';
 import { renderReportHtml } from '../report/report-html.js';
 import { connectClient } from './client.js';

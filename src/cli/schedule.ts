@@ -22,7 +22,7 @@ import {
 import { batchWorkflowId } from '../batch/ids.js';
 import { batchDetails, batchSummary } from '../batch/start-metadata.js';
 import type { Rollout } from '../batch/types.js';
-import { BATCH_WORKFLOW_TYPE } from '../workflows/definitions.js';
+import { BATCH_WORKFLOW_TYPE } from '../workflow-definitions.js';
 import { connectClient } from './client.js';
 import { loadRollout } from './batch.js';
 import { OVERLAP_POLICIES } from './defaults.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
-import { releaseStatusQuery } from '../workflows/definitions.js';
+import { releaseStatusQuery } from '../workflow-definitions.js';
 import type { ReleaseStatus } from '../release/stages.js';
 import { BatchId, CanaryWeight, ModelDigest, ModelName, ModelReference, ModelVersion, ReleaseStage, Verdict } from '../search-attributes.js';
 import { runUrl } from '../temporal-config.js';

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
-import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { describeDigestRule, type DigestRule } from './digest-rule.js';
 
 /**

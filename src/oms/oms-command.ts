@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { DigestCache } from '../hashing/digest-cache.js';
 import { InvalidKeyError, KeyNotFoundError, PassphraseMissingError, WrongPassphraseError, errorMessage } from '../errors.js';
 import {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { writeFileAtomic } from '../bundle/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { loadPublicKey, parsePublicKey, publicKeyFromRaw, type Ed25519Jwk, type PublicKey } from '../crypto/keys.js';
 import { errorMessage } from '../errors.js';
 import { KeyringError } from './errors.js';

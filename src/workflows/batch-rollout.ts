@@ -15,7 +15,7 @@ import { renderBatchDetails } from '../batch/current-details.js';
 import type { BatchInput, BatchState, BatchStatus, HaltInfo } from '../batch/types.js';
 import { assertSafeName } from '../release/ids.js';
 import { BatchId, BatchStage } from '../search-attributes.js';
-import { batchStatusQuery, haltBatchUpdate } from './definitions.js';
+import { batchStatusQuery, haltBatchUpdate } from '../workflow-definitions.js';
 import { BatchChildren } from './batch-children.js';
 import { batchTimeline, timer } from './timeline.js';
 

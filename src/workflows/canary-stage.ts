@@ -6,7 +6,7 @@ import type { Judgement } from '../canary/analysis/types.js';
 import { describe } from '../canary/analysis/judge.js';
 import type { CanaryBundle } from '../activities/canary.js';
 import { STAGE_ACTIVITY_OPTIONS } from './activity-options.js';
-import { abortUpdate, approveUpdate, promoteUpdate } from './definitions.js';
+import { abortUpdate, approveUpdate, promoteUpdate } from '../workflow-definitions.js';
 import { activitiesWithSummary, timeline, timer } from './timeline.js';
 
 /** The canary's activities, each call with its own line in the Web UI's timeline. */

@@ -12,7 +12,7 @@ import type { ReleaseStageValue, StageError, StageName } from '../release/stages
 import { assertSafeName } from '../release/ids.js';
 import { renderCurrentDetails } from '../release/current-details.js';
 import { STAGE_ACTIVITY_OPTIONS } from './activity-options.js';
-import { releaseStatusQuery } from './definitions.js';
+import { releaseStatusQuery } from '../workflow-definitions.js';
 import { ReleaseTracker } from './release-tracker.js';
 import { ReleaseAttributes } from './release-attributes.js';
 import { activitiesWithSummary, timeline } from './timeline.js';

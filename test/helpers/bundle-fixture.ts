@@ -17,7 +17,7 @@ import {
 import { listModelFiles } from '../../src/hashing/list-files.js';
 import { rootDigest } from '../../src/hashing/root-digest.js';
 import { sha256File, sha256Hex } from '../../src/hashing/stream-hash.js';
-import { inspectOnnxModel } from '../../src/onnx/inspect-model.js';
+import { inspectOnnxModel } from '../../src/native/inspect-model.js';
 import { signGeneralJws, type GeneralJws } from '../../src/crypto/jws.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope, type DsseEnvelope } from '../../src/crypto/dsse.js';
 import { buildProvenanceStatement, type SlsaProvenance } from '../../src/attest/provenance.js';

@@ -11,7 +11,7 @@ import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@tem
 import { startServingRuntime, type ServingRuntime } from '../../src/serving/serve.js';
 import { generateLoad } from '../../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import { releaseStatusQuery } from '../../src/workflows/definitions.js';
+import { releaseStatusQuery } from '../../src/workflow-definitions.js';
 import type { CanaryPlan } from '../../src/canary/plan.js';
 import { startReleaseEnv, type ReleaseEnv } from './release-env.js';
 import type { DevServer } from './dev-server.js';

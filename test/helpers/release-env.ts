@@ -13,7 +13,7 @@ import { builtInExporters, type ExporterRegistry } from '../../src/exporter/regi
 import { generateKeyFiles, type GeneratedKeyFiles } from '../../src/crypto/keys.js';
 import { releaseStartOptions } from '../../src/release/start-metadata.js';
 import type { ReleaseRequest, ReleaseResult } from '../../src/release/types.js';
-import { RELEASE_WORKFLOW_TYPE } from '../../src/workflows/definitions.js';
+import { RELEASE_WORKFLOW_TYPE } from '../../src/workflow-definitions.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { OciBundleStore } from '../../src/store/oci-bundle-store.js';
 import { BlobCache } from '../../src/store/blob-cache.js';

@@ -1,6 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ReleaseStatus } from '../release/stages.js';
-import type { BatchStatus } from '../batch/types.js';
+import type { ReleaseStatus } from './release/stages.js';
+import type { BatchStatus } from './batch/types.js';
 
 /** Where a release is: every stage with its state and figures. */
 export const releaseStatusQuery = defineQuery<ReleaseStatus>('releaseStatus');

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../paths.js';
-import type { SmokeOptions } from '../release/types.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import type { SmokeOptions } from '../../src/release/types.js';
 
 export interface CorpusModel {
   readonly id: string;

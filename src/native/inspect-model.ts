@@ -1,10 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { ModelFolder } from './external-data.js';
+import type { ModelFolder } from '../onnx/external-data.js';
 import { CorruptModelError, errorMessage } from '../errors.js';
 import type { ModelInfo } from '../release/types.js';
-import { readModelHeader } from './model-header.js';
-import { callNativeRuntime, nativeMemoryBytesFromEnv, type NativeLimits } from '../native/isolated-runtime.js';
+import { readModelHeader } from '../onnx/model-header.js';
+import { callNativeRuntime, nativeMemoryBytesFromEnv, type NativeLimits } from './isolated-runtime.js';
 
 /** Loading a multi-GiB model takes a while; a hang is still caught. */
 export const INSPECT_TIMEOUT_MS = 5 * 60_000;

@@ -6,12 +6,12 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { errorMessage } from '../errors.js';
-import { elementValues, isFloatType, ONNX_DATA_TYPE, type Tensor, typeOfCode } from '../tensor/tensor.js';
-import { runOnnxInSandbox, type EngineOptions } from '../sandbox/onnx-engine.js';
-import { SandboxEngineError } from '../sandbox/errors.js';
-import { readGraphInfo, opName, type GraphInfo } from './graph-info.js';
-import { decodeTensorProto, onnxTypeName, tensorToTyped, UnsupportedTensorError } from './tensor-proto.js';
+import { errorMessage } from '../../src/errors.js';
+import { elementValues, isFloatType, ONNX_DATA_TYPE, type Tensor, typeOfCode } from '../../src/tensor/tensor.js';
+import { runOnnxInSandbox, type EngineOptions } from '../../src/sandbox/onnx-engine.js';
+import { SandboxEngineError } from '../../src/sandbox/errors.js';
+import { readGraphInfo, opName, type GraphInfo } from '../../src/onnx/graph-info.js';
+import { decodeTensorProto, onnxTypeName, tensorToTyped, UnsupportedTensorError } from '../../src/onnx/tensor-proto.js';
 
 export const DEFAULT_DATA_DIR = '/usr/share/libonnx-testdata/data/node';
 /** The ONNX backend tests' relative tolerance, and the absolute one this harness uses. */
