@@ -16,7 +16,9 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, ServiceError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, RetryState } from '@temporalio/common';
+import { isServerOutage, resultThroughOutages } from '../src/cli/outage.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { generateLoad } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';
@@ -48,6 +50,45 @@ function pgCtl(args: string[]): void {
   const argv = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', bin, ...args] : [bin, ...args];
   execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
 }
+
+/** What the client throws once its own gRPC retries are spent: a ServiceError around the gRPC error. */
+function grpcFailure(code: number, details: string): ServiceError {
+  const grpc = Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
+  return new ServiceError('Failed to get Workflow execution history', { cause: grpc });
+}
+
+describe('following a release through an outage of the server', () => {
+  it('an unreachable or unready server is an outage; an answer about the workflow is not', () => {
+    assert.equal(isServerOutage(grpcFailure(14, 'No connection established')), true);
+    assert.equal(isServerOutage(grpcFailure(13, 'shard status unknown')), true);
+    assert.equal(isServerOutage(grpcFailure(5, 'workflow not found')), false);
+    assert.equal(isServerOutage(grpcFailure(7, 'Request unauthorized')), false);
+    assert.equal(isServerOutage(new WorkflowFailedError('failed', ApplicationFailure.create({ message: 'export failed' }), RetryState.NON_RETRYABLE_FAILURE)), false);
+  });
+
+  it('waits through outages for the result, rethrows a workflow failure at once, and gives up on an endless outage', async () => {
+    let calls = 0;
+    const events: string[] = [];
+    const value = await resultThroughOutages(
+      async () => {
+        calls++;
+        if (calls < 3) throw grpcFailure(14, 'connection refused');
+        return 'released';
+      },
+      { retryMs: 1, onOutage: () => events.push('outage'), onReconnect: () => events.push('reconnected') },
+    );
+    assert.equal(value, 'released');
+    assert.equal(calls, 3);
+    assert.deepEqual(events, ['outage', 'reconnected'], 'told once per outage');
+
+    const failure = new WorkflowFailedError('failed', ApplicationFailure.create({ message: 'export failed' }), RetryState.NON_RETRYABLE_FAILURE);
+    calls = 0;
+    await assert.rejects(resultThroughOutages(async () => { calls++; throw failure; }, { retryMs: 1 }), (err) => err === failure);
+    assert.equal(calls, 1);
+
+    await assert.rejects(resultThroughOutages(async () => { throw grpcFailure(14, 'connection refused'); }, { retryMs: 5, maxOutageMs: 30 }), /Failed to get Workflow execution history/);
+  });
+});
 
 describe('faults of the cluster itself, mid-release', { skip: clusterSkipReason() ?? false }, () => {
   let cluster: Cluster;
@@ -191,7 +232,9 @@ describe('faults of the cluster itself, mid-release', { skip: clusterSkipReason(
             return true;
           }
         });
-        await sleep(3_000); // down for a while: the worker's polls and the CLI's long poll fail
+        // Down for longer than the client's own gRPC retries (10 attempts, about 20 s): the
+        // worker's polls and the CLI's wait for the result fail for real, and must recover.
+        await sleep(35_000);
         assert.match(await cluster.restart(), /Temporal cluster ready \(pid \d+\)/);
         return release.done;
       })(),
@@ -208,7 +251,9 @@ describe('faults of the cluster itself, mid-release', { skip: clusterSkipReason(
         const pgdata = join(cluster.dataDir, 'pg');
         // The options start.sh gave it are kept in postmaster.opts; `restart` reuses them.
         pgCtl(['-D', pgdata, '-m', 'fast', '-w', '-t', '60', 'stop']);
-        await sleep(5_000); // the server, the worker and the CLI all see the database gone
+        // Gone for longer than the client's own gRPC retries (about 20 s): the server answers
+        // the worker and the CLI with errors until it is back.
+        await sleep(35_000);
         const opts = await readFile(join(pgdata, 'postmaster.opts'), 'utf8');
         const port = /-p"? "?(\d+)/.exec(opts)?.[1];
         assert.ok(port, opts);
