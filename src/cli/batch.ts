@@ -12,6 +12,7 @@ import { BatchStage } from '../search-attributes.js';
 import { BATCH_WORKFLOW_TYPE, batchStatusQuery, haltBatchUpdate } from '../workflow-definitions.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
+import { resultThroughOutages } from './outage.js';
 import { DEFAULT_SIGNING_KEY } from './defaults.js';
 import { CliError, printJson, say, warn } from './output.js';
 import { traceCommand } from '../tracing/cli-trace.js';
@@ -162,7 +163,12 @@ async function follow(client: Client, workflowId: string, print: boolean): Promi
   let haltShown = false;
   let settled = false;
   let ended: unknown;
-  const result = handle.result().then(
+  // Through a restart of the Temporal server or its database: the batch goes on meanwhile.
+  const result = resultThroughOutages(() => handle.result(), {
+    onOutage: (err) => {
+      if (print) warn(`  (lost the Temporal server: ${(err as Error).message}; reconnecting)`);
+    },
+  }).then(
     (value) => value as BatchStatus,
     (err: unknown) => {
       ended = err;

@@ -18,6 +18,7 @@ import { releaseStatusQuery, RELEASE_WORKFLOW_TYPE } from '../workflow-definitio
 import { releaseStartOptions } from '../release/start-metadata.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
+import { resultThroughOutages } from './outage.js';
 import type { PayloadCodec } from '@temporalio/common';
 import { decodeEncryptedPayloads } from '../codec/history.js';
 import { CliError, printJson, say, seconds, warn } from './output.js';
@@ -206,7 +207,15 @@ async function follow(handle: WorkflowHandle, view: ProgressView, codec: Payload
   const printed = new Set<string>();
   let waitingNoted = false;
   let settled = false;
-  const result = handle.result().finally(() => {
+  // Through a restart of the Temporal server or its database: the release goes on meanwhile.
+  const result = resultThroughOutages(() => handle.result(), {
+    onOutage: (err) => {
+      if (view !== silentProgress) warn(`  (lost the Temporal server: ${(err as Error).message}; reconnecting)`);
+    },
+    onReconnect: () => {
+      if (view !== silentProgress) warn('  (reconnected to the Temporal server)');
+    },
+  }).finally(() => {
     settled = true;
   });
   result.catch(() => undefined);
