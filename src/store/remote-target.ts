@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { ArtifactNotFoundError, DigestMismatchError, RegistryProtocolError } from '../errors.js';
+import { ArtifactNotFoundError, DigestMismatchError, RegistryProtocolError, RegistryUnavailableError } from '../errors.js';
 import { checkBytes, isDigest, parseDigest, plainDescriptor, type Descriptor, type Digest } from '../oci/descriptor.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
 import { fallbackTag, parseIndex, referrersIndex, subjectOf } from '../oci/manifest.js';
@@ -101,9 +101,15 @@ export class RemoteTarget implements Target {
   }
 
   async fetchToFile(desc: Descriptor, path: string, options: TransferOptions = {}): Promise<void> {
-    const res = await this.client.request({ method: 'GET', path: this.path('blobs', desc.digest), repository: this.repository, ...(options.signal ? { signal: options.signal } : {}) });
-    if (!res.body) throw new RegistryProtocolError(`registry ${this.client.registry}: blob ${desc.digest} came without a body`);
-    await writeVerified(chunksOf(res.body), desc, path, `registry ${this.client.registry}: blob ${this.repository}@${desc.digest}`, options);
+    const what = `registry ${this.client.registry}: blob ${this.repository}@${desc.digest}`;
+    const res = await this.client.stream({ method: 'GET', path: this.path('blobs', desc.digest), repository: this.repository, ...(options.signal ? { signal: options.signal } : {}) });
+    try {
+      await writeVerified(res.body, desc, path, what, options);
+    } catch (err) {
+      // The registry went away mid-body (reset, closed early): retryable, and says which registry.
+      if (err instanceof DigestMismatchError || (err as Error).name === 'AbortError' || !isNetworkError(err)) throw err;
+      throw new RegistryUnavailableError(`registry ${this.client.registry} broke off ${what.slice(what.indexOf('blob'))} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    }
   }
 
   async push(desc: Descriptor, content: Content, options: TransferOptions = {}): Promise<void> {
@@ -351,22 +357,8 @@ function artifactTypeOf(manifestBytes: Buffer): { artifactType?: string } {
   return type ? { artifactType: type } : {};
 }
 
-/** The body's chunks, read straight off the web stream (measured faster than Readable.fromWeb on Node 20). */
-async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = body.getReader();
-  let finished = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        finished = true;
-        return;
-      }
-      yield value;
-    }
-  } finally {
-    // Stopped early (a write failed, the transfer was cancelled): drop the connection's rest.
-    if (!finished) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
+/** A socket-level failure while a body streams (as opposed to a disk error writing it). */
+function isNetworkError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code) || (err as Error).message === 'aborted';
 }
