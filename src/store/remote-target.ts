@@ -128,6 +128,7 @@ export class RemoteTarget implements Target {
       const bytes = await readFile(content.file);
       checkBytes(desc, bytes, `push of ${content.file} to ${this.name}`);
       await this.uploadMonolithic(desc.digest, bytes, options.signal);
+      options.onProgress?.(bytes.length);
       return;
     }
     const got = await this.uploadChunked(content.file, options);
@@ -140,7 +141,10 @@ export class RemoteTarget implements Target {
     if (size <= this.monolithicMax) {
       const bytes = await readFile(path);
       result = { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
-      if (!(await this.exists({ mediaType, ...result }))) await this.uploadMonolithic(result.digest, bytes, options.signal);
+      if (!(await this.exists({ mediaType, ...result }))) {
+        await this.uploadMonolithic(result.digest, bytes, options.signal);
+        options.onProgress?.(bytes.length);
+      }
     } else {
       // A file this host pushed before (same inode, size and mtime): its digest is known, so a HEAD may skip it.
       const known = await this.knownDigest(path);
