@@ -1,5 +1,7 @@
 import { constants } from 'node:fs';
-import { chmod, copyFile, link, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { chmod, copyFile, link, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { DigestMismatchError } from '../errors.js';
 import { dirname, join } from 'node:path';
 import { sha256File } from '../hashing/stream-hash.js';
 import { hexOf, type Descriptor } from '../oci/descriptor.js';
@@ -56,6 +58,40 @@ export class BlobCache {
     if (`sha256:${got.sha256}` === desc.digest && got.size === desc.size) return 'verified';
     await rm(this.pathOf(desc), { force: true });
     return 'corrupt';
+  }
+
+  /**
+   * Takes a local file into the cache (a file this host just pushed), hashed against `desc` first.
+   * The cache entry shares the file's blocks (reflink) or inode (hard link, both made read-only)
+   * where it can, so seeding the cache writes nothing; else it is copied. A file changed after
+   * the hash is caught when the entry is next used: `verify` re-hashes it.
+   */
+  async adopt(desc: Pick<Descriptor, 'digest' | 'size'>, source: string, what: string, signal?: AbortSignal): Promise<void> {
+    const got = await sha256File(source, signal ? { signal } : {});
+    if (`sha256:${got.sha256}` !== desc.digest || got.size !== desc.size) {
+      throw new DigestMismatchError(`${what}: expected ${desc.digest} (${desc.size} bytes), got sha256:${got.sha256} (${got.size} bytes)`);
+    }
+    const dest = this.pathOf(desc);
+    await mkdir(dirname(dest), { recursive: true });
+    const temp = `${dest}.${randomUUID().slice(0, 8)}.partial`;
+    try {
+      try {
+        await copyFile(source, temp, constants.COPYFILE_FICLONE_FORCE);
+      } catch (err) {
+        if (!UNSUPPORTED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        try {
+          await chmod(source, 0o444);
+          await link(source, temp);
+        } catch (err2) {
+          if (!UNSUPPORTED.has((err2 as NodeJS.ErrnoException).code ?? '')) throw err2;
+          await copyFile(source, temp);
+        }
+      }
+      await rename(temp, dest);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
   }
 
   /** Makes a freshly verified cache file read-only, so a bundle file linked to it cannot be written by accident. */

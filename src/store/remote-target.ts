@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { ArtifactNotFoundError, DigestMismatchError, RegistryProtocolError, RegistryUnavailableError } from '../errors.js';
 import { checkBytes, isDigest, parseDigest, plainDescriptor, type Descriptor, type Digest } from '../oci/descriptor.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
