@@ -67,7 +67,7 @@ function parseChallenge(header: string | null): Challenge | undefined {
 }
 
 /**
- * The OCI distribution API over fetch, with the auth it needs: basic when the registry asks
+ * The OCI distribution API over node:http (keep-alive connections, Node streams for blobs), with the auth it needs: basic when the registry asks
  * for it, and the bearer-token challenge flow (token endpoint with the basic credentials, one
  * token per scope). Network failures and 5xx/429 are RegistryUnavailableError (retryable) naming
  * the registry; refused credentials are RegistryAuthError (not retryable), never naming them.
