@@ -3,7 +3,8 @@
  * model, model.yaml and the signature and attestations as referrers) to a real registry
  * (Debian's docker-registry 2.8.2 started by registry/start.sh) with `modelship push/pull`
  * against `oras push/pull` v1.3.6. Each run pushes to a fresh repository (so nothing is skipped)
- * and pulls with a cold blob cache; a warm pull (second pull on this host) is measured too. Every
+ * and pulls with a cold blob cache; a warm pull (second pull on this host) is measured too, and
+ * every case's peak RSS. Every
  * pulled file is compared with the original; a difference fails the bench.
  */
 import { randomBytes } from 'node:crypto';
@@ -77,7 +78,14 @@ export const ociBenchmark: Benchmark = {
     execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'start.sh'), '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
     const registry = `127.0.0.1:${port}`;
     const env = (home: string) => ({ ...process.env, MODELSHIP_HOME: home, MODELSHIP_LOG_LEVEL: 'warn', DOCKER_CONFIG: scratch });
-    const times: Record<'ourPush' | 'orasPush' | 'ourPull' | 'orasPull' | 'ourWarmPull' | 'ourDirectPull', number[]> = { ourPush: [], orasPush: [], ourPull: [], orasPull: [], ourWarmPull: [], ourDirectPull: [] };
+    type Case = 'ourPush' | 'orasPush' | 'ourPull' | 'orasPull' | 'ourWarmPull' | 'ourDirectPull';
+    const times: Record<Case, number[]> = { ourPush: [], orasPush: [], ourPull: [], orasPull: [], ourWarmPull: [], ourDirectPull: [] };
+    // Peak RSS per case (max over runs): memory must stay bounded whatever the bundle's size.
+    const rss: Partial<Record<Case, number>> = {};
+    const record = (c: Case, m: { wallSeconds: number; maxRssBytes: number }) => {
+      times[c].push(m.wallSeconds);
+      rss[c] = Math.max(rss[c] ?? 0, m.maxRssBytes);
+    };
     try {
       for (let run = 0; run < ctx.options.runs; run++) {
         const ours = `${registry}/bench/ours-${run}:1.0.0`;
@@ -86,11 +94,9 @@ export const ociBenchmark: Benchmark = {
         await mkdir(home, { recursive: true });
         // Alternate who goes first, so neither always meets a warmer registry.
         const pushes = [
-          async () => times.ourPush.push((await measureCommand(process.execPath, [CLI, 'push', bundle, ours], { env: env(home) })).wallSeconds),
+          async () => record('ourPush', await measureCommand(process.execPath, [CLI, 'push', bundle, ours], { env: env(home) })),
           async () =>
-            times.orasPush.push(
-              (await measureCommand(ORAS, ['push', '--plain-http', '--artifact-type', 'application/vnd.cncf.model.manifest.v1+json', theirs, ...files.map((f) => `${f}:application/vnd.cncf.model.weight.v1.raw`)], { cwd: modelDir, env: env(home) })).wallSeconds,
-            ),
+            record('orasPush', await measureCommand(ORAS, ['push', '--plain-http', '--artifact-type', 'application/vnd.cncf.model.manifest.v1+json', theirs, ...files.map((f) => `${f}:application/vnd.cncf.model.weight.v1.raw`)], { cwd: modelDir, env: env(home) })),
         ];
         for (const push of run % 2 ? pushes.reverse() : pushes) {
           settle();
@@ -102,9 +108,9 @@ export const ociBenchmark: Benchmark = {
         const orasOut = join(scratch, `pull-oras-${run}`);
         const directOut = join(scratch, `pull-direct-${run}`);
         const pulls = [
-          async () => times.ourPull.push((await measureCommand(process.execPath, [CLI, 'pull', ours, ourOut], { env: env(join(home, 'cold')) })).wallSeconds),
-          async () => times.ourDirectPull.push((await measureCommand(process.execPath, [CLI, 'pull', '--no-cache', ours, directOut], { env: env(join(home, 'direct')) })).wallSeconds),
-          async () => times.orasPull.push((await measureCommand(ORAS, ['pull', '--plain-http', theirs, '-o', orasOut], { env: env(home) })).wallSeconds),
+          async () => record('ourPull', await measureCommand(process.execPath, [CLI, 'pull', ours, ourOut], { env: env(join(home, 'cold')) })),
+          async () => record('ourDirectPull', await measureCommand(process.execPath, [CLI, 'pull', '--no-cache', ours, directOut], { env: env(join(home, 'direct')) })),
+          async () => record('orasPull', await measureCommand(ORAS, ['pull', '--plain-http', theirs, '-o', orasOut], { env: env(home) })),
         ];
         for (const pull of run % 2 ? pulls.reverse() : pulls) {
           settle();
@@ -115,7 +121,7 @@ export const ociBenchmark: Benchmark = {
         await sameFiles(modelDir, join(directOut, 'model'), 'modelship pull --no-cache');
         const warmOut = join(scratch, `pull-warm-${run}`);
         settle();
-        times.ourWarmPull.push((await measureCommand(process.execPath, [CLI, 'pull', ours, warmOut], { env: env(join(home, 'cold')) })).wallSeconds);
+        record('ourWarmPull', await measureCommand(process.execPath, [CLI, 'pull', ours, warmOut], { env: env(join(home, 'cold')) }));
         ctx.progress(`run ${run + 1}: pulls ${times.ourPull.at(-1)!.toFixed(2)} s (ours), ${times.ourDirectPull.at(-1)!.toFixed(2)} s (ours, --no-cache), ${times.orasPull.at(-1)!.toFixed(2)} s (oras), ${times.ourWarmPull.at(-1)!.toFixed(2)} s (ours, warm cache)`);
         await Promise.all([ourOut, orasOut, warmOut, directOut, join(home, 'cold'), join(home, 'direct')].map((d) => rm(d, { recursive: true, force: true })));
         // Free the registry's disk between runs: each run's repository holds a full copy's links.
@@ -130,7 +136,7 @@ export const ociBenchmark: Benchmark = {
     }
 
     const input = `${(bytes / MiB).toFixed(0)} MiB, ${files.length} files`;
-    const row = (subject: string, seconds: number[], base?: number[]): BenchRow => {
+    const row = (subject: string, seconds: number[], base?: number[], peak?: number): BenchRow => {
       const s = median(seconds);
       return {
         bench: 'oci',
@@ -140,21 +146,22 @@ export const ociBenchmark: Benchmark = {
         medianSeconds: s,
         throughput: { perSecond: bytes / s, unit: 'bytes' },
         ratio: base ? `${(median(base) / s).toFixed(2)}x` : '1.00x (base)',
+        ...(peak !== undefined ? { peakRssBytes: peak } : {}),
       };
     };
     const rows = [
-      row('oras push (v1.3.6)', times.orasPush),
-      row('modelship push (ours)', times.ourPush, times.orasPush),
-      row('oras pull (v1.3.6)', times.orasPull),
-      row('modelship pull, cold cache (ours)', times.ourPull, times.orasPull),
-      row('modelship pull --no-cache (ours)', times.ourDirectPull, times.orasPull),
-      row('modelship pull, warm cache (ours)', times.ourWarmPull, times.orasPull),
+      row('oras push (v1.3.6)', times.orasPush, undefined, rss.orasPush),
+      row('modelship push (ours)', times.ourPush, times.orasPush, rss.ourPush),
+      row('oras pull (v1.3.6)', times.orasPull, undefined, rss.orasPull),
+      row('modelship pull, cold cache (ours)', times.ourPull, times.orasPull, rss.ourPull),
+      row('modelship pull --no-cache (ours)', times.ourDirectPull, times.orasPull, rss.ourDirectPull),
+      row('modelship pull, warm cache (ours)', times.ourWarmPull, times.orasPull, rss.ourWarmPull),
     ];
     return {
       rows,
       notes: [
         `push: ours ${formatByteRate(bytes / median(times.ourPush))} vs oras ${formatByteRate(bytes / median(times.orasPush))}; ours also pushes model.yaml, model.jws and two DSSE referrers and updates the sha256-<hex> fallback index, and hashes while it uploads (oras reads every file twice: digest, then upload)`,
-        `pull: ours verifies every digest into the blob cache, then copies into the bundle folder (a reflink where the file system has them), so a cold pull writes each byte twice; --no-cache writes once, like oras; a warm pull fetches no blob`,
+        `pull: ours verifies every digest while streaming into the blob cache, then links each bundle file to its cache file (a reflink where the file system has them, else a hard link to the read-only cache file), so a cold pull writes each byte once, like oras and --no-cache; a warm pull fetches no blob but re-hashes every cached blob before linking it (a corrupted one is fetched again)`,
         'both run as child processes on loopback; wall time from spawn to exit; `sync` (untimed) before each case; the registry is restarted with empty storage between runs; registry storage, cache and outputs share one disk',
       ],
     };

@@ -13,7 +13,7 @@ import { runCli } from './helpers/processes.js';
 import { OciBundleStore } from '../src/store/oci-bundle-store.js';
 import { BlobCache } from '../src/store/blob-cache.js';
 import { manifestDescriptor, parseManifest } from '../src/oci/manifest.js';
-import { BUNDLE_PARTS, BUNDLE_REFERRERS, MODEL_LAYER } from '../src/oci/media-types.js';
+import { BUNDLE_PARTS, BUNDLE_REFERRERS, MODEL_ARTIFACT, MODEL_LAYER } from '../src/oci/media-types.js';
 import { RemoteTarget } from '../src/store/remote-target.js';
 import { listModelFiles } from '../src/hashing/list-files.js';
 import type { StoredBundle } from '../src/store/bundle-store.js';
@@ -76,6 +76,27 @@ describe('interop with oras and tampering in the registry', { skip }, () => {
     const files = await listModelFiles(out);
     assert.deepEqual(files.map((f) => f.path), ['README.md', 'sample-mlp.onnx', 'weights/big.bin']);
     for (const f of files) assert.ok((await readFile(join(out, f.path))).equals(await readFile(join(bundleDir, 'model', f.path))), f.path);
+  });
+
+  it('oras push, modelship pull: the files byte for byte, hard-linked from a cache that re-verifies them', async () => {
+    // Big enough that oras and we both stream it (no single-request shortcut), odd-sized to catch off-by-ones.
+    const src = await temp.make();
+    const files = { 'weights-0.bin': seededBytes('oras-0', 12 * 1024 * 1024 + 5), 'weights-1.bin': seededBytes('oras-1', 3 * 1024 * 1024 + 1), 'notes.txt': Buffer.from('from oras\n') };
+    for (const [name, bytes] of Object.entries(files)) await writeFile(join(src, name), bytes);
+    const reference = `${registry.address}/interop/from-oras:1.0.0`;
+    const pushed = run(ORAS_BIN, ['push', '--plain-http', '--artifact-type', MODEL_ARTIFACT, reference, ...Object.keys(files).map((f) => `${f}:${MODEL_LAYER.weight}`)], { cwd: src, env: { ...process.env, DOCKER_CONFIG: join(bundleDir, 'no-docker-config') } });
+    assert.equal(pushed.status, 0, pushed.stderr);
+    const cache = new BlobCache(join(await temp.make(), 'cache'));
+    const ours = new OciBundleStore({ cache });
+    const out = join(await temp.make(), 'model');
+    const first = await ours.pullModel(reference, out);
+    assert.equal(first.bytesFetched, Object.values(files).reduce((n, b) => n + b.length, 0));
+    for (const [name, bytes] of Object.entries(files)) assert.ok((await readFile(join(out, name))).equals(bytes), name);
+    // The second pull fetches nothing and still yields the same bytes.
+    const out2 = join(await temp.make(), 'model');
+    const second = await ours.pullModel(reference, out2);
+    assert.equal(second.bytesFetched, 0);
+    for (const [name, bytes] of Object.entries(files)) assert.ok((await readFile(join(out2, name))).equals(bytes), name);
   });
 
   it('oras discover lists the manifest, signature and both attestations (through the fallback tag)', async () => {

@@ -2,7 +2,10 @@
 // verify, the sha256-<hex> referrers fallback, upload resume, basic auth, and the errors users meet.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { makeSignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys, seededBytes, TempDirs, type TestKeys } from './helpers/fixtures.js';
@@ -12,7 +15,7 @@ import { OciBundleStore } from '../src/store/oci-bundle-store.js';
 import { BlobCache } from '../src/store/blob-cache.js';
 import { RemoteTarget } from '../src/store/remote-target.js';
 import { verifyBundle } from '../src/bundle/verify.js';
-import { parseIndex } from '../src/oci/manifest.js';
+import { parseIndex, parseManifest } from '../src/oci/manifest.js';
 import { BUNDLE_REFERRERS, OCI_INDEX } from '../src/oci/media-types.js';
 import { RegistryAuthError, RegistryUnavailableError } from '../src/errors.js';
 
@@ -31,6 +34,40 @@ after(() => temp.cleanup());
 
 function storeFor(cacheDir: string, options: { credentials?: { username: string; password: string; source: string } | null } = {}) {
   return new OciBundleStore({ cache: new BlobCache(cacheDir), chunkBytes: 4 * 1024 * 1024, ...options });
+}
+
+/**
+ * A TCP relay to the registry that, once `limit` bytes came back through it, resets every
+ * connection and stops listening: to the client, the registry is gone mid-body.
+ */
+async function cuttingProxy(target: string, limit: number): Promise<{ address: string; upBytes(): number; close(): Promise<void> }> {
+  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const sockets = new Set<Socket>();
+  let down = 0;
+  let up = 0;
+  const cut = () => {
+    for (const s of sockets) s.resetAndDestroy();
+    server.close();
+  };
+  const server = createServer((client) => {
+    const upstream = connect(port, host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.on('data', (d: Buffer) => (up += d.length));
+    client.pipe(upstream);
+    upstream.on('data', (d: Buffer) => {
+      down += d.length;
+      if (down > limit) cut();
+      else client.write(d);
+    });
+    upstream.on('end', () => client.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  return { address, upBytes: () => up, close: async () => cut() };
 }
 
 describe('bundle store on a real registry without auth', { skip }, () => {
@@ -95,6 +132,82 @@ describe('bundle store on a real registry without auth', { skip }, () => {
     assert.equal(again, 0);
     const head = await fetch(`http://${registry.address}/v2/models/resume/blobs/${desc.digest}`, { method: 'HEAD' });
     assert.equal(Number(head.headers.get('content-length')), desc.size);
+  });
+
+  it('a push killed mid-bundle (SIGKILL, no cleanup) resumes: the retry sends only the blobs the registry lacks', async () => {
+    const dir = await temp.make();
+    const files: Record<string, Uint8Array> = {};
+    for (let i = 0; i < 6; i++) files[`weights-${i}.bin`] = seededBytes(`killed-${i}`, 4 * 1024 * 1024 + i);
+    await makeSignedBundle(dir, keys.signingKey, { extraFiles: files });
+    const total = Object.values(files).reduce((n, b) => n + b.length, 0);
+    // Bytes client → registry, counted on the wire.
+    const proxy = await cuttingProxy(registry.address, Infinity);
+    try {
+      const reference = `${proxy.address}/models/killed:1.0.0`;
+      // Killed once 20 of the 24 MiB went out: with three files in flight, at least two are complete.
+      // Spawned without blocking: the relay runs in this process's event loop.
+      const child = spawn(process.execPath, ['--input-type=module', '-e', `
+        const { OciBundleStore } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'src', 'store', 'oci-bundle-store.js'))});
+        const { BlobCache } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'src', 'store', 'blob-cache.js'))});
+        const store = new OciBundleStore({ cache: new BlobCache(${JSON.stringify(join(dir, 'cache'))}), credentials: null });
+        await store.pushBundle(${JSON.stringify(dir)}, ${JSON.stringify(reference)}, { onProgress: (n) => n > 20 * 1024 * 1024 && process.kill(process.pid, 'SIGKILL') });
+      `], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
+      assert.equal(signal, 'SIGKILL', stderr);
+      const before = proxy.upBytes();
+      assert.ok(before > 16 * 1024 * 1024, `the killed push sent ${before} bytes`);
+      const pushed = await storeFor(join(dir, 'cache2'), { credentials: null }).pushBundle(dir, reference);
+      const retry = proxy.upBytes() - before;
+      assert.ok(retry < total - 8 * 1024 * 1024, `the retry sent ${retry} of ${total} bytes: complete blobs are not sent again`);
+      const out = join(await temp.make(), 'pulled');
+      await storeFor(join(await temp.make(), 'cache'), { credentials: null }).pullBundle(pushed.reference.replace(proxy.address, registry.address), out);
+      for (const [name, bytes] of Object.entries(files)) assert.ok((await readFile(join(out, 'model', name))).equals(bytes), name);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a corrupted cache blob is detected on the next pull and fetched again', async () => {
+    const pushed = await storeFor(join(await temp.make(), 'push-cache'), { credentials: null }).pushBundle(bundleDir, `${registry.address}/models/corrupt-cache:1.0.0`);
+    const cache = new BlobCache(join(await temp.make(), 'cache'));
+    const store = new OciBundleStore({ cache, credentials: null });
+    const first = await store.pullBundle(pushed.reference, join(await temp.make(), 'one'));
+    assert.ok(first.bytesFetched > 20 * 1024 * 1024);
+    const big = join('model', 'weights', 'big.bin');
+    const manifest = parseManifest(await readFile(cache.pathOf(pushed.manifest)), 'manifest');
+    const layer = manifest.layers.find((l) => l.annotations?.['org.cncf.model.filepath'] === 'weights/big.bin')!;
+    // The cache file is read-only; a root process (or bit rot) changes it anyway.
+    await chmod(cache.pathOf(layer), 0o644);
+    const handle = await open(cache.pathOf(layer), 'r+');
+    await handle.write(Buffer.from('corrupted'), 0, 9, 1024 * 1024);
+    await handle.close();
+    const out = join(await temp.make(), 'two');
+    const second = await store.pullBundle(pushed.reference, out);
+    assert.equal(second.bytesFetched, layer.size, 'only the corrupted blob is fetched again');
+    assert.ok((await readFile(join(out, big))).equals(await readFile(join(bundleDir, big))));
+    assert.ok((await verifyBundle(out, keys.publicKey)).ok);
+  });
+
+  it('the registry vanishes mid-pull: a retryable error naming it, nothing half-written in the cache', async () => {
+    const pushed = await storeFor(join(await temp.make(), 'push-cache'), { credentials: null }).pushBundle(bundleDir, `${registry.address}/models/vanish:1.0.0`);
+    const proxy = await cuttingProxy(registry.address, 2 * 1024 * 1024);
+    try {
+      const cacheDir = join(await temp.make(), 'cache');
+      const store = storeFor(cacheDir, { credentials: null });
+      const reference = pushed.reference.replace(registry.address, proxy.address);
+      await assert.rejects(store.pullBundle(reference, join(await temp.make(), 'x')), (err: unknown) => {
+        assert.ok(err instanceof RegistryUnavailableError, String(err));
+        assert.equal(err.retryable, true);
+        assert.ok(err.message.includes(`registry ${proxy.address}`), err.message);
+        return true;
+      });
+      const left = await readdir(join(cacheDir, 'sha256'));
+      assert.deepEqual(left.filter((f) => f.endsWith('.partial')), [], 'no partial file stays in the cache');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('registry down: a retryable error naming the registry', async () => {

@@ -5,11 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { ManifestError, ModelshipError } from '../errors.js';
 import { hexOf } from '../oci/descriptor.js';
 import { BUNDLE_MANIFEST, bundlePaths } from '../bundle/layout.js';
-import { createReadStream } from 'node:fs';
 import { parseReference } from '../oci/reference.js';
 import { parseManifest as parseImageManifest } from '../oci/manifest.js';
 import { ANNOTATION_FILEPATH } from '../oci/media-types.js';
-import { writeVerified } from '../store/verified-write.js';
 import type { BundlePart } from '../oci/media-types.js';
 import type { StoredBundle } from '../store/bundle-store.js';
 import type { ActivityDeps, WorkerBundleStore } from './deps.js';
@@ -104,7 +102,7 @@ export async function attachFile(deps: ActivityDeps, bundle: StoredBundle, part:
 }
 
 /**
- * Puts the model files export just pushed into this host's blob cache (each copy checked against
+ * Puts the model files export just pushed into this host's blob cache (each checked against
  * its layer digest), so the stages that follow on this host fetch nothing from the store.
  */
 export async function seedBlobCache(store: WorkerBundleStore, bundle: StoredBundle, bundleDir: string, signal?: AbortSignal): Promise<void> {
@@ -114,6 +112,7 @@ export async function seedBlobCache(store: WorkerBundleStore, bundle: StoredBund
   for (const layer of manifest.layers) {
     const filePath = layer.annotations?.[ANNOTATION_FILEPATH];
     if (!filePath || (await cache.has(layer))) continue;
-    await writeVerified(createReadStream(join(bundlePaths(bundleDir).modelDir, filePath)), layer, cache.pathOf(layer), `model/${filePath}`, signal ? { signal } : {});
+    // Hashed, then linked (not copied) into the cache: seeding reads the model once and writes nothing.
+    await cache.adopt(layer, join(bundlePaths(bundleDir).modelDir, filePath), `model/${filePath}`, signal);
   }
 }

@@ -1,4 +1,7 @@
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   ArtifactNotFoundError,
   RegistryAuthError,
@@ -32,6 +35,15 @@ export interface RegistryRequest {
   readonly signal?: AbortSignal;
 }
 
+/** A response whose body is the socket's own Node stream: blobs are read from it without web-stream copies. */
+export interface StreamResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: IncomingMessage;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
 export function isLoopback(registry: string): boolean {
   const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
@@ -55,7 +67,7 @@ function parseChallenge(header: string | null): Challenge | undefined {
 }
 
 /**
- * The OCI distribution API over fetch, with the auth it needs: basic when the registry asks
+ * The OCI distribution API over node:http (keep-alive connections, Node streams for blobs), with the auth it needs: basic when the registry asks
  * for it, and the bearer-token challenge flow (token endpoint with the basic credentials, one
  * token per scope). Network failures and 5xx/429 are RegistryUnavailableError (retryable) naming
  * the registry; refused credentials are RegistryAuthError (not retryable), never naming them.
@@ -68,11 +80,18 @@ export class RegistryClient {
   private scheme: 'none' | 'basic' | 'bearer' = 'none';
   private bearer?: Record<string, string>;
   private readonly tokens = new Map<string, string>();
+  /**
+   * Keep-alive connections to the registry, reused across requests (a blob's chunks, the HEADs
+   * before it, the next blob): no handshake per request. Enough sockets for the parallel layers.
+   */
+  private readonly agent: http.Agent;
 
   constructor(options: RegistryClientOptions) {
     this.registry = options.registry;
     const plain = options.plainHttp ?? (process.env.MODELSHIP_REGISTRY_PLAIN_HTTP !== undefined ? process.env.MODELSHIP_REGISTRY_PLAIN_HTTP === '1' : isLoopback(options.registry));
     this.baseUrl = `${plain ? 'http' : 'https'}://${options.registry}`;
+    const agentOptions = { keepAlive: true, maxSockets: 16, maxFreeSockets: 8, scheduling: 'lifo' as const };
+    this.agent = plain ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
     this.credentials = options.credentials === null ? undefined : (options.credentials ?? credentialsFor(options.registry));
   }
 
@@ -102,9 +121,9 @@ export class RegistryClient {
     url.searchParams.set('scope', scope);
     const headers: Record<string, string> = {};
     if (this.credentials) headers.authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
-    const res = await this.send(url.toString(), { method: 'GET', headers, ...(signal ? { signal } : {}) });
+    const res = toResponse(await this.send(url.toString(), 'GET', headers, undefined, signal), 'GET');
     if (res.status === 401 || res.status === 403) throw this.authError(res.status);
-    if (!res.ok) throw this.statusError(res, await res.text().catch(() => ''), `token from ${url.origin}${url.pathname}`);
+    if (!res.ok) throw this.statusError(res.status, await res.text().catch(() => ''), `token from ${url.origin}${url.pathname}`);
     const body = (await res.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new RegistryProtocolError(`the token endpoint of registry ${this.registry} returned no token`);
@@ -116,7 +135,7 @@ export class RegistryClient {
     return new RegistryAuthError(`registry ${this.registry} ${how} (HTTP ${status})`);
   }
 
-  private statusError(res: Response, body: string, what: string): Error {
+  private statusError(status: number, body: string, what: string): Error {
     let detail = body.slice(0, 300);
     try {
       const errors = (JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> }).errors;
@@ -124,47 +143,79 @@ export class RegistryClient {
     } catch {
       // not JSON: the text is the detail
     }
-    const message = `registry ${this.registry}: ${what}: HTTP ${res.status}${detail ? ` (${detail.trim()})` : ''}`;
-    if (res.status >= 500 || res.status === 429 || res.status === 408) return new RegistryUnavailableError(message);
-    if (res.status === 404) return new ArtifactNotFoundError(message);
-    if (res.status === 401 || res.status === 403) return this.authError(res.status);
+    const message = `registry ${this.registry}: ${what}: HTTP ${status}${detail ? ` (${detail.trim()})` : ''}`;
+    if (status >= 500 || status === 429 || status === 408) return new RegistryUnavailableError(message);
+    if (status === 404) return new ArtifactNotFoundError(message);
+    if (status === 401 || status === 403) return this.authError(status);
     return new RegistryProtocolError(message);
   }
 
-  private async send(url: string, init: RequestInit): Promise<Response> {
-    try {
-      return await fetch(url, init);
-    } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new RegistryUnavailableError(`registry ${this.registry} is unreachable (${cause?.code ?? cause?.message ?? errorMessage(err)})`, { cause: err });
-    }
+  /**
+   * One HTTP exchange over node:http with the keep-alive agent (the registry's own origin only: a
+   * redirect elsewhere, e.g. to object storage, gets a fresh connection). A streamed body is piped
+   * with backpressure, so memory holds a socket buffer, never the body.
+   */
+  private send(url: string, method: string, headers: Record<string, string>, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+    const target = new URL(url);
+    const own = target.origin === new URL(this.baseUrl).origin;
+    const mod = target.protocol === 'https:' ? https : http;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const fail = (err: unknown) => reject(this.unreachable(err));
+      const req = mod.request(target, { method, headers, ...(own ? { agent: this.agent } : {}), ...(signal ? { signal } : {}) }, resolve);
+      req.on('error', fail);
+      if (body instanceof Readable) pipeline(body, req).catch(fail);
+      else req.end(body);
+    });
+  }
+
+  /** A network failure as the retryable error naming the registry (a cancel stays an AbortError). */
+  unreachable(err: unknown): Error {
+    if ((err as Error).name === 'AbortError' || err instanceof RegistryUnavailableError) return err as Error;
+    const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+    const code = e.code ?? e.cause?.code ?? e.cause?.message ?? errorMessage(err);
+    return new RegistryUnavailableError(`registry ${this.registry} is unreachable (${code})`, { cause: err });
   }
 
   /** One request, answering an auth challenge once. Returns the response for 2xx and `accept`ed statuses. */
   async request(req: RegistryRequest): Promise<Response> {
-    const url = /^https?:\/\//.test(req.path) ? req.path : `${this.baseUrl}${req.path}`;
+    const res = await this.exchange(req);
+    return toResponse(res.body, req.method, res.headers);
+  }
+
+  /** Like request, with the body as the socket's Node stream: for blobs, read at the link's speed. */
+  async stream(req: RegistryRequest): Promise<StreamResponse> {
+    return this.exchange(req);
+  }
+
+  private async exchange(req: RegistryRequest): Promise<StreamResponse> {
+    let url = /^https?:\/\//.test(req.path) ? req.path : `${this.baseUrl}${req.path}`;
     if (req.body instanceof Readable && this.scheme === 'none') await this.settleAuth(req);
-    for (let attempt = 0; ; attempt++) {
-      const auth = await this.authHeader(req.repository, req.push ?? false, req.signal);
+    let challenged = false;
+    for (let hops = 0; ; ) {
+      // Credentials go to the registry's own origin only, never to where it redirects.
+      const own = new URL(url).origin === new URL(this.baseUrl).origin;
+      const auth = own ? await this.authHeader(req.repository, req.push ?? false, req.signal) : undefined;
       const headers: Record<string, string> = { ...(req.headers ?? {}), ...(auth ? { authorization: auth } : {}) };
-      const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, redirect: 'follow', ...(req.signal ? { signal: req.signal } : {}) };
-      if (req.body !== undefined) {
-        init.body = req.body as unknown as RequestInit['body'];
-        if (req.body instanceof Readable) init.duplex = 'half';
-      }
-      const res = await this.send(url, init);
-      if (res.status === 401 && attempt === 0 && !(req.body instanceof Readable)) {
-        const challenge = parseChallenge(res.headers.get('www-authenticate'));
-        await res.body?.cancel();
+      const res = await this.send(url, req.method, headers, req.body, req.signal);
+      const status = res.statusCode ?? 0;
+      if (status === 401 && own && !challenged && !(req.body instanceof Readable)) {
+        challenged = true;
+        const challenge = parseChallenge(header(res, 'www-authenticate'));
+        res.resume();
         if (!challenge) throw this.authError(401);
         if (!this.credentials && challenge.scheme === 'basic') throw this.authError(401);
         this.adopt(challenge, req);
         continue;
       }
-      if (res.ok || req.accept?.includes(res.status)) return res;
-      const body = req.method === 'HEAD' ? '' : await res.text().catch(() => '');
-      throw this.statusError(res, body, `${req.method} ${new URL(url).pathname}`);
+      const location = header(res, 'location');
+      if (REDIRECTS.has(status) && location && (req.method === 'GET' || req.method === 'HEAD') && hops++ < 5) {
+        res.resume();
+        url = new URL(location, url).toString();
+        continue;
+      }
+      if ((status >= 200 && status < 300) || req.accept?.includes(status)) return { status, headers: headersOf(res), body: res };
+      const body = req.method === 'HEAD' ? '' : await readText(res).catch(() => '');
+      throw this.statusError(status, body, `${req.method} ${new URL(url).pathname}`);
     }
   }
 
@@ -179,12 +230,38 @@ export class RegistryClient {
 
   /** Before a streamed body (which cannot be sent twice), learn what auth the registry wants. */
   private async settleAuth(req: RegistryRequest): Promise<void> {
-    const res = await this.send(`${this.baseUrl}/v2/`, { method: 'GET', ...(req.signal ? { signal: req.signal } : {}) });
-    await res.body?.cancel();
-    if (res.status === 401) {
-      const challenge = parseChallenge(res.headers.get('www-authenticate'));
+    const res = await this.send(`${this.baseUrl}/v2/`, 'GET', {}, undefined, req.signal);
+    res.resume();
+    if (res.statusCode === 401) {
+      const challenge = parseChallenge(header(res, 'www-authenticate'));
       if (!challenge) throw this.authError(401);
       this.adopt(challenge, req);
     }
   }
+}
+
+function header(res: IncomingMessage, name: string): string | null {
+  const v = res.headers[name];
+  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+}
+
+function headersOf(res: IncomingMessage): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) for (const one of Array.isArray(v) ? v : [v]) h.append(k, one);
+  return h;
+}
+
+async function readText(res: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const c of res) parts.push(c as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** A web Response over a node:http answer, for the callers that read manifests and small bodies. */
+function toResponse(res: IncomingMessage, method: string, headers: Headers = headersOf(res)): Response {
+  const status = res.statusCode ?? 0;
+  const bodyless = method === 'HEAD' || status === 204 || status === 304;
+  if (bodyless) res.resume();
+  const body = bodyless ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
+  return new Response(body, { status, headers });
 }

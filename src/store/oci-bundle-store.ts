@@ -17,6 +17,7 @@ import { openTarget, type OpenTargetOptions } from './open-target.js';
 import type { Target, TransferOptions } from './target.js';
 import { writeVerified } from './verified-write.js';
 import { Readable } from 'node:stream';
+import type { Logger } from '../logger.js';
 
 /** Where each referrer part lives in a bundle folder. */
 export const PART_PATHS: Readonly<Record<BundlePart, string>> = {
@@ -48,9 +49,11 @@ export class OciBundleStore implements BundleStore {
   readonly cache: BlobCache;
   private readonly open: (ref: Reference) => Target;
   private readonly targets = new Map<string, Target>();
+  private readonly logger: Logger | undefined;
 
   constructor(options: OciBundleStoreOptions = {}) {
     this.cache = options.cache ?? new BlobCache();
+    this.logger = options.logger;
     this.open = options.open ?? ((ref) => openTarget(ref.location, options));
   }
 
@@ -260,12 +263,18 @@ export class OciBundleStore implements BundleStore {
         await target.fetchToFile(layer, dest, transfer(i));
         bytesFetched += layer.size;
       } else {
-        if (await this.cache.has(layer)) bytesFromCache += layer.size;
+        // A cached blob is re-hashed before use: one changed since (through a hard link, on disk)
+        // is dropped and fetched again rather than handed on.
+        const cached = await this.cache.verify(layer, options.signal);
+        if (cached === 'verified') bytesFromCache += layer.size;
         else {
+          if (cached === 'corrupt') this.logger?.warn({ digest: layer.digest, cache: this.cache.root }, 'cached blob no longer matches its digest: fetching it again');
           await target.fetchToFile(layer, this.cache.pathOf(layer), transfer(i));
           bytesFetched += layer.size;
         }
-        await this.cache.copyTo(layer, dest);
+        // One write per byte: the bundle file shares the cache file's blocks (reflink) or inode (link).
+        const mode = await this.cache.materialize(layer, dest);
+        this.logger?.debug({ digest: layer.digest, path: dest, mode }, 'bundle file materialised from the blob cache');
       }
       inFlight.delete(i);
       done += layer.size;

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { ArtifactNotFoundError, DigestMismatchError, RegistryProtocolError } from '../errors.js';
+import { Transform } from 'node:stream';
+import { ArtifactNotFoundError, DigestMismatchError, RegistryProtocolError, RegistryUnavailableError } from '../errors.js';
 import { checkBytes, isDigest, parseDigest, plainDescriptor, type Descriptor, type Digest } from '../oci/descriptor.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
 import { fallbackTag, parseIndex, referrersIndex, subjectOf } from '../oci/manifest.js';
@@ -101,9 +101,15 @@ export class RemoteTarget implements Target {
   }
 
   async fetchToFile(desc: Descriptor, path: string, options: TransferOptions = {}): Promise<void> {
-    const res = await this.client.request({ method: 'GET', path: this.path('blobs', desc.digest), repository: this.repository, ...(options.signal ? { signal: options.signal } : {}) });
-    if (!res.body) throw new RegistryProtocolError(`registry ${this.client.registry}: blob ${desc.digest} came without a body`);
-    await writeVerified(chunksOf(res.body), desc, path, `registry ${this.client.registry}: blob ${this.repository}@${desc.digest}`, options);
+    const what = `registry ${this.client.registry}: blob ${this.repository}@${desc.digest}`;
+    const res = await this.client.stream({ method: 'GET', path: this.path('blobs', desc.digest), repository: this.repository, ...(options.signal ? { signal: options.signal } : {}) });
+    try {
+      await writeVerified(res.body, desc, path, what, options);
+    } catch (err) {
+      // The registry went away mid-body (reset, closed early): retryable, and says which registry.
+      if (err instanceof DigestMismatchError || (err as Error).name === 'AbortError' || !isNetworkError(err)) throw err;
+      throw new RegistryUnavailableError(`registry ${this.client.registry} broke off ${what.slice(what.indexOf('blob'))} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    }
   }
 
   async push(desc: Descriptor, content: Content, options: TransferOptions = {}): Promise<void> {
@@ -122,6 +128,7 @@ export class RemoteTarget implements Target {
       const bytes = await readFile(content.file);
       checkBytes(desc, bytes, `push of ${content.file} to ${this.name}`);
       await this.uploadMonolithic(desc.digest, bytes, options.signal);
+      options.onProgress?.(bytes.length);
       return;
     }
     const got = await this.uploadChunked(content.file, options);
@@ -134,7 +141,10 @@ export class RemoteTarget implements Target {
     if (size <= this.monolithicMax) {
       const bytes = await readFile(path);
       result = { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
-      if (!(await this.exists({ mediaType, ...result }))) await this.uploadMonolithic(result.digest, bytes, options.signal);
+      if (!(await this.exists({ mediaType, ...result }))) {
+        await this.uploadMonolithic(result.digest, bytes, options.signal);
+        options.onProgress?.(bytes.length);
+      }
     } else {
       // A file this host pushed before (same inode, size and mtime): its digest is known, so a HEAD may skip it.
       const known = await this.knownDigest(path);
@@ -351,22 +361,8 @@ function artifactTypeOf(manifestBytes: Buffer): { artifactType?: string } {
   return type ? { artifactType: type } : {};
 }
 
-/** The body's chunks, read straight off the web stream (measured faster than Readable.fromWeb on Node 20). */
-async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = body.getReader();
-  let finished = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        finished = true;
-        return;
-      }
-      yield value;
-    }
-  } finally {
-    // Stopped early (a write failed, the transfer was cancelled): drop the connection's rest.
-    if (!finished) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
+/** A socket-level failure while a body streams (as opposed to a disk error writing it). */
+function isNetworkError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code) || (err as Error).message === 'aborted';
 }
