@@ -23,7 +23,7 @@ import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.j
 import { generateLoad } from '../src/load/load-generator.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { releaseIdFor } from '../src/release/ids.js';
-import { releaseStatusQuery } from '../src/workflows/definitions.js';
+import { releaseStatusQuery } from '../src/workflow-definitions.js';
 import type { ReleaseResult } from '../src/release/types.js';
 import type { DeploymentDescription } from '../src/versioning/deployment-admin.js';
 import { clusterSkipReason, startCluster, type Cluster } from './helpers/cluster.js';
