@@ -10,8 +10,7 @@ import { deploymentFromEnvironment } from './versioning/config.js';
 import { loadExporterRegistry } from './exporter/registry.js';
 import { passphraseFromEnvironment } from './crypto/keys.js';
 import { DATA_DIR } from './paths.js';
-import { loadTrustDir, TRUST_POLICY_FILES } from './trust/trust-dir.js';
-import { DEFAULT_KEYRING_FILE } from './trust/keyring.js';
+import { resolveTrust } from './trust/trust-source.js';
 import type { Logger } from './logger.js';
 import { MetricsConfigError, resolveMetricsEndpoint, type MetricsEndpoint } from './metrics/config.js';
 import { errorMessage } from './errors.js';
@@ -51,9 +50,7 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string): number | undefin
 async function trustFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<{ trustedKeysDir?: string }> {
   const dir = env.MODELSHIP_TRUSTED_KEYS_DIR;
   if (!dir) return {};
-  const loaded = await loadTrustDir(dir);
-  if (!loaded) throw new Error(`MODELSHIP_TRUSTED_KEYS_DIR=${dir} holds no ${DEFAULT_KEYRING_FILE} and ${TRUST_POLICY_FILES[0]} (or cannot be read): put both there, or unset it to verify against each release's own keys`);
-  if ('problem' in loaded) throw new Error(`MODELSHIP_TRUSTED_KEYS_DIR: ${loaded.problem}`);
+  await resolveTrust({ kind: 'worker-trust-dir', dir }); // the smoke stage's own resolution: throws TrustPolicyError naming the problem
   return { trustedKeysDir: resolve(dir) };
 }
 

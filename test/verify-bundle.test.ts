@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { verifyBundle, type CheckName, type VerificationReport } from '../src/bundle/verify.js';
-import { readVerifiedModelFile } from '../src/bundle/model-file.js';
+import { openBundle, verifyBundle, type CheckName, type VerificationReport } from '../src/bundle/verify.js';
 import { loadPublicKey } from '../src/crypto/keys.js';
 import { makeSignedBundle, type SignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys, runShell, TempDirs, type TestKeys } from './helpers/fixtures.js';
@@ -308,17 +307,17 @@ describe('digest rules: sharded large files (v2) and bundles from before shards 
   test('a v2 bundle with a 3-shard file verifies; one flipped byte in its last shard fails files, naming the file', async () => {
     const large = await makeSignedBundle(join(await temp.make('modelship-verify-v2-'), 'bundle'), keys.signingKey, { extraFiles: { 'weights.bin': weights } });
     assert.deepEqual([large.manifest.digest.rule, large.manifest.digest.shardBytes], ['modelship-root-v2', SHARD]);
-    assert.equal((await verifyBundle(large.bundleDir, keys.publicKey)).ok, true);
-    // Smoke and serving read the model once more after verification, under the same rule.
-    const asModel = { ...large.manifest, modelFile: 'weights.bin' };
-    assert.equal((await readVerifiedModelFile(large.bundleDir, asModel))?.length, weights.length);
+    const opened = await openBundle(large.bundleDir, keys.publicKey);
+    assert.equal(opened.report.ok, true);
+    // Smoke and serving get the model bytes the check read, and only when every check passed.
+    assert.ok(opened.verified!.model.equals(await readFile(join(large.paths.modelDir, large.modelFile))));
     const path = join(large.paths.modelDir, 'weights.bin');
     const changed = Buffer.from(weights);
     changed[2 * SHARD + 5]! ^= 0x80;
     await writeFile(path, changed);
-    const report = await verifyBundle(large.bundleDir, keys.publicKey);
+    const { report, verified } = await openBundle(large.bundleDir, keys.publicKey);
     assert.deepEqual(failing(report), ['files']);
-    assert.equal(await readVerifiedModelFile(large.bundleDir, asModel), undefined);
+    assert.equal(verified, undefined);
     assert.match(detail(report, 'files'), /^model\/weights\.bin: sha256 [0-9a-f]{64}, model\.yaml says [0-9a-f]{64}/);
   });
 
@@ -411,5 +410,42 @@ describe('keys and replayed files', () => {
       }
     }
     assert.equal((await verifyBundle(b.bundleDir, keys.publicKey)).ok, true);
+  });
+});
+
+describe('openBundle: the bytes returned are the bytes verified (a file swapped mid-way never runs)', () => {
+  test('a model file swapped after it was hashed: the check passes on what was read, and those bytes are returned, not the swap', async () => {
+    const b = await makeSignedBundle(join(await temp.make('modelship-verify-swap-'), 'bundle'), keys.signingKey);
+    const modelPath = join(b.paths.modelDir, b.modelFile);
+    const original = await readFile(modelPath);
+    const hostile = Buffer.from(original);
+    hostile[hostile.length - 5]! ^= 0x01;
+    const { report, verified } = await openBundle(b.bundleDir, keys.publicKey, { afterFilesHashed: () => writeFile(modelPath, hostile) });
+    assert.equal(report.ok, true, JSON.stringify(report.checks));
+    assert.ok((await readFile(modelPath)).equals(hostile), 'the file on disk is the swapped one');
+    assert.ok(verified!.model.equals(original), 'openBundle returns the bytes it hashed');
+    assert.ok(!verified!.model.equals(hostile));
+    assert.equal(verified!.manifestBytes.toString('utf8'), b.manifestText);
+    // Opened again, the swap is caught and nothing is returned.
+    const again = await openBundle(b.bundleDir, keys.publicKey);
+    assert.deepEqual(failing(again.report), ['files']);
+    assert.equal(again.verified, undefined);
+  });
+
+  test('model.yaml swapped after it was read: the signature and the returned manifest are the first read', async () => {
+    const b = await makeSignedBundle(join(await temp.make('modelship-verify-swap-'), 'bundle'), keys.signingKey);
+    const forged = b.manifestText.replace(`version: ${b.manifest.version}`, 'version: 9.9.9');
+    assert.notEqual(forged, b.manifestText);
+    const { report, verified } = await openBundle(b.bundleDir, keys.publicKey, { afterFilesHashed: () => writeFile(b.paths.manifest, forged) });
+    assert.equal(report.ok, true, JSON.stringify(report.checks));
+    assert.equal(verified!.manifest.version, b.manifest.version);
+  });
+
+  test('a manifest whose modelFile is not among its files fails the files check', async () => {
+    const b = await makeSignedBundle(join(await temp.make('modelship-verify-modelfile-'), 'bundle'), keys.signingKey);
+    await writeFile(b.paths.manifest, b.manifestText.replace(`modelFile: ${b.modelFile}`, 'modelFile: elsewhere.onnx'));
+    const { report, verified } = await openBundle(b.bundleDir, keys.publicKey);
+    assert.match(detail(report, 'files'), /modelFile elsewhere\.onnx is not among the manifest's files/);
+    assert.equal(verified, undefined);
   });
 });

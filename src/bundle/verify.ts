@@ -1,19 +1,21 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BUNDLE_PROVENANCE, BUNDLE_SMOKE, bundlePaths } from './layout.js';
 import { MANIFEST_JWS_TYP, manifestDigestRule, parseManifest, type Manifest } from './manifest.js';
 import { IGNORE_NOTHING, listModelFiles } from '../hashing/list-files.js';
 import { rootDigest } from '../hashing/root-digest.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import { hashFilesInParallel } from '../hashing/parallel-hash.js';
-import { describeDigestRule } from '../hashing/digest-rule.js';
-import { verifyGeneralJws } from '../crypto/jws.js';
+import { describeDigestRule, fileDigestOfBytes } from '../hashing/digest-rule.js';
+import { verifyGeneralJwsWithKeys } from '../crypto/jws.js';
 import { IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from '../crypto/dsse.js';
 import { IN_TOTO_STATEMENT_V1 } from '../attest/statement.js';
 import { SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
 import { TEST_RESULT_V01 } from '../attest/test-result.js';
 import type { PublicKey } from '../crypto/keys.js';
 import { errorMessage } from '../errors.js';
-import { checkBundleSignature, type BundleTrust } from '../trust/bundle-signature.js';
+import { checkManifestSignature, type BundleTrust } from '../trust/bundle-signature.js';
+import { trustKey, type Trust } from '../trust/trust-source.js';
 import type { PolicyVerification } from '../trust/verify-with-policy.js';
 
 export type CheckName = 'artifact' | 'manifest' | 'files' | 'root-digest' | 'signature' | 'provenance' | 'smoke';
@@ -41,15 +43,62 @@ export interface VerifyBundleOptions {
    * before it writes that attestation, so it checks everything else and leaves this out.
    */
   readonly smokeAttestation?: boolean;
+  /**
+   * Called once every file has been hashed, before the signatures are checked. For tests: a
+   * file swapped here must not be what `openBundle` returns.
+   */
+  readonly afterFilesHashed?: () => void | Promise<void>;
+}
+
+/** What a bundle that verified holds: read once, while it was checked, and not read again. */
+export interface VerifiedBundleContents {
+  readonly bundleDir: string;
+  /** Parsed from `manifestBytes`. */
+  readonly manifest: Manifest;
+  /** model.yaml as read for the checks: the bytes the signatures cover. */
+  readonly manifestBytes: Buffer;
+  /** The model file (manifest.modelFile), read into memory and hashed from there: the bytes that matched the manifest. */
+  readonly model: Buffer;
+  /** Where the model file is, for its external data's folder; never read again from here. */
+  readonly modelPath: string;
+  /** The kids whose signatures counted. */
+  readonly kids: readonly string[];
+}
+
+export interface OpenedBundle {
+  readonly report: VerificationReport;
+  /** Set iff `report.ok`. */
+  readonly verified: VerifiedBundleContents | undefined;
+}
+
+/** A `Trust`, or the shorthands tests and older callers pass: one public key, or a keyring and policy. */
+export type TrustArgument = Trust | PublicKey | BundleTrust;
+
+function asTrust(trust: TrustArgument): Trust {
+  if ('kind' in trust) return trust;
+  if ('keyring' in trust) return { kind: 'policy', ...trust, source: trust.policy.source ?? 'trust policy' };
+  return trustKey(trust);
+}
+
+/** The report of `openBundle`, for a caller that wants only the answer (the CLI's `verify`, the store). */
+export async function verifyBundle(bundleDir: string, trust: TrustArgument, options: VerifyBundleOptions = {}): Promise<VerificationReport> {
+  return (await openBundle(bundleDir, trust, options)).report;
 }
 
 /**
+ * The one verified-bundle path: opens a bundle folder, checks it and returns what was checked.
  * Re-hashes every file and checks the manifest, the JWS over it, the DSSE provenance and the
- * smoke test result against one trusted key, or under a keyring and trust policy: then model.jws
- * needs t signatures by kids trusted for the model, and each attestation a signature by one of
- * the kids counted. Every check runs and reports, so one answer names every problem.
+ * smoke test result under the trust: with keys, model.jws needs one signature by one of them; under
+ * a keyring and trust policy, t signatures by kids trusted for the model; each attestation then
+ * needs a signature by one of the kids counted. Every check runs and reports, so one answer names
+ * every problem.
+ *
+ * model.yaml and model.jws are read once, and the model file is read into memory and hashed from
+ * there: when every check passes, `verified` holds those very bytes, so a file swapped after it
+ * was hashed is never what runs.
  */
-export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleTrust, options: VerifyBundleOptions = {}): Promise<VerificationReport> {
+export async function openBundle(bundleDir: string, trustArgument: TrustArgument, options: VerifyBundleOptions = {}): Promise<OpenedBundle> {
+  const trust = asTrust(trustArgument);
   const paths = bundlePaths(bundleDir);
   const checks: CheckResult[] = [];
   const record = (check: CheckName, ok: boolean, detail: string) => checks.push({ check, ok, detail });
@@ -64,8 +113,11 @@ export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleT
     record('manifest', false, errorMessage(err));
   }
 
+  let model: Buffer | undefined;
   if (manifest) {
-    const problems = await checkFiles(paths.modelDir, manifest);
+    const files = await checkFiles(paths.modelDir, manifest);
+    model = files.model;
+    const problems = files.problems;
     record('files', problems.length === 0, problems.length ? problems.join('; ') : `${manifest.files.length} file(s) match their size and digest (${describeDigestRule(manifestDigestRule(manifest.digest))})`);
     try {
       const recomputed = rootDigest(manifest.files);
@@ -83,19 +135,35 @@ export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleT
     record('files', false, 'not checked: the manifest could not be read');
     record('root-digest', false, 'not checked: the manifest could not be read');
   }
+  await options.afterFilesHashed?.();
+
+  let jws: unknown;
+  let jwsProblem: string | undefined;
+  try {
+    jws = JSON.parse(await readFile(paths.signature, 'utf8')) as unknown;
+  } catch (err) {
+    jwsProblem = errorMessage(err);
+  }
 
   let keys: PublicKey[];
   let policy: PolicyVerification | undefined;
-  if ('keyring' in trust) {
-    const signature = await checkBundleSignature(bundleDir, trust);
+  if (trust.kind === 'policy') {
+    // The rule is the one for the name in model.yaml, and the payload must be those bytes.
+    let signature: { ok: boolean; detail: string; verification: PolicyVerification | undefined };
+    if (!manifestBytes || !manifest) signature = { ok: false, detail: 'model.jws: not checked, model.yaml cannot be read: ' + checks[0]!.detail, verification: undefined };
+    else if (jwsProblem !== undefined) signature = { ok: false, detail: `model.jws: ${jwsProblem}`, verification: undefined };
+    else signature = checkManifestSignature(manifestBytes, manifest.name, jws, trust);
     record('signature', signature.ok, signature.detail);
     policy = signature.verification;
     keys = (policy?.countedKids ?? []).map((kid) => trust.keyring.get(kid)!.publicKey);
   } else {
-    keys = [trust];
+    // Until model.jws verifies, the attestations are checked against every trusted key (with
+    // --key, the one key), so every check still reports.
+    keys = [...trust.keys.values()];
     try {
-      const jws = JSON.parse(await readFile(paths.signature, 'utf8')) as unknown;
-      const verified = verifyGeneralJws(jws, trust, MANIFEST_JWS_TYP);
+      if (jwsProblem !== undefined) throw new Error(jwsProblem);
+      const verified = verifyGeneralJwsWithKeys(jws, trust.keys, MANIFEST_JWS_TYP, trust.dir);
+      keys = [verified.key];
       if (!manifestBytes) throw new Error('the signature verifies, but model.yaml could not be read to compare');
       if (!verified.payload.equals(manifestBytes)) throw new Error('the signature verifies, but its payload is not the model.yaml in the bundle');
       record('signature', true, `model.jws: EdDSA by kid ${verified.header.kid} over model.yaml`);
@@ -119,7 +187,13 @@ export async function verifyBundle(bundleDir: string, trust: PublicKey | BundleT
 
   if (options.smokeAttestation !== false) await checkSmokeAttestation(paths.smoke, keys, manifest, record);
 
-  return { bundleDir, ok: checks.every((c) => c.ok), kid: keys[0]?.kid ?? '', ...(policy ? { policy } : {}), checks };
+  const ok = checks.every((c) => c.ok);
+  const report: VerificationReport = { bundleDir, ok, kid: keys[0]?.kid ?? '', ...(policy ? { policy } : {}), checks };
+  const verified =
+    ok && manifest && manifestBytes && model
+      ? { bundleDir, manifest, manifestBytes, model, modelPath: join(paths.modelDir, manifest.modelFile), kids: keys.map((k) => k.kid) }
+      : undefined;
+  return { report, verified };
 }
 
 async function checkSmokeAttestation(
@@ -170,33 +244,50 @@ async function readStatement(path: string, keys: readonly PublicKey[], predicate
   return statement;
 }
 
-async function checkFiles(modelDir: string, manifest: Manifest): Promise<string[]> {
+/**
+ * Every listed file's size and digest; the model file is read into memory and hashed from there
+ * (returned when it matches), the others are hashed as they stream.
+ */
+async function checkFiles(modelDir: string, manifest: Manifest): Promise<{ problems: string[]; model: Buffer | undefined }> {
   const problems: string[] = [];
   let onDisk;
   try {
     onDisk = await listModelFiles(modelDir, IGNORE_NOTHING);
   } catch (err) {
-    return [errorMessage(err)];
+    return { problems: [errorMessage(err)], model: undefined };
   }
   const listed = new Set(manifest.files.map((f) => f.path));
   for (const extra of onDisk.filter((f) => !listed.has(f.path))) problems.push(`model/${extra.path} is not in model.yaml`);
   const sizes = new Map(onDisk.map((f) => [f.path, f.size]));
   const toHash = [];
+  let modelEntry: Manifest['files'][number] | undefined;
   for (const file of manifest.files) {
     const size = sizes.get(file.path);
     if (size === undefined) problems.push(`model/${file.path} is missing`);
     else if (size !== file.size) problems.push(`model/${file.path}: size ${size}, model.yaml says ${file.size}`);
+    else if (file.path === manifest.modelFile) modelEntry = file;
     else toHash.push(file);
   }
+  if (!manifest.files.some((f) => f.path === manifest.modelFile)) problems.push(`modelFile ${manifest.modelFile} is not among the manifest's files`);
   const rule = manifestDigestRule(manifest.digest);
+  const mismatch = (path: string, actual: string, expected: string) => `model/${path}: sha256 ${actual}, model.yaml says ${expected} (${describeDigestRule(rule)})`;
+  let model: Buffer | undefined;
   try {
-    const hashed = await hashFilesInParallel(modelDir, toHash, { rule });
+    const [bytes, hashed] = await Promise.all([
+      modelEntry ? readFile(join(modelDir, modelEntry.path)) : undefined,
+      hashFilesInParallel(modelDir, toHash, { rule }),
+    ]);
+    if (modelEntry && bytes) {
+      const actual = bytes.length === modelEntry.size ? fileDigestOfBytes(bytes, rule) : `of ${bytes.length} bytes`;
+      if (actual === modelEntry.sha256) model = bytes;
+      else problems.push(bytes.length === modelEntry.size ? mismatch(modelEntry.path, actual, modelEntry.sha256) : `model/${modelEntry.path}: size ${bytes.length}, model.yaml says ${modelEntry.size}`);
+    }
     for (const [i, file] of toHash.entries()) {
       const actual = hashed[i]!.sha256;
-      if (actual !== file.sha256) problems.push(`model/${file.path}: sha256 ${actual}, model.yaml says ${file.sha256} (${describeDigestRule(rule)})`);
+      if (actual !== file.sha256) problems.push(mismatch(file.path, actual, file.sha256));
     }
   } catch (err) {
     problems.push(`model/: ${errorMessage(err)}`);
   }
-  return problems;
+  return { problems, model };
 }

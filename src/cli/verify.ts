@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { verifyBundle } from '../bundle/verify.js';
-import { loadPublicKey } from '../crypto/keys.js';
-import { loadKeyring } from '../trust/keyring.js';
-import { loadTrustPolicy } from '../trust/policy.js';
+import { resolveTrust } from '../trust/trust-source.js';
 import { CliError, printJson, say } from './output.js';
 
 export async function verifyCommand(
@@ -14,10 +12,10 @@ export async function verifyCommand(
   if (options.policy !== undefined && options.keyring === undefined) throw new CliError('--policy needs --keyring <keyring.json>');
   const at = options.at === undefined ? new Date() : new Date(options.at);
   if (Number.isNaN(at.getTime())) throw new CliError(`--at ${options.at} is not a date (ISO 8601, e.g. 2025-06-01T00:00:00Z)`);
-  const trust =
-    options.key !== undefined
-      ? await loadPublicKey(resolve(options.key))
-      : { keyring: await loadKeyring(resolve(options.keyring!)), policy: await loadTrustPolicy(resolve(options.policy!)), at };
+  const trust = await resolveTrust(
+    options.key !== undefined ? { kind: 'public-key', path: options.key } : { kind: 'keyring-and-policy', keyringPath: options.keyring!, policyPath: options.policy! },
+    at,
+  );
   // A registry or OCI layout reference (and no folder of that name) is pulled and verified.
   const { looksLikeReference } = await import('../oci/reference.js');
   const remote = looksLikeReference(bundle) && !existsSync(bundle);

@@ -67,6 +67,54 @@ export function verifyGeneralJws(value: unknown, key: PublicKey, expectedTyp: st
   throw new JwsVerificationError(reasons.join('; '));
 }
 
+/**
+ * Checks the JWS against a set of trusted keys (by kid, each kid the RFC 7638 thumbprint of its
+ * key): the first signature that verifies with one of them wins. With one key and no `where`
+ * (the folder the keys came from, named in failures) it answers exactly as `verifyGeneralJws`.
+ *
+ * The protected header's kid is read before its signature is checked, but only to pick which
+ * *trusted* key to try: it is looked up in `keys` and nothing else. That is safe because a kid
+ * names a key only within this set (every kid here is its key's thumbprint), and the signature
+ * must then verify under that trusted key. A forged or altered kid can only make a signature
+ * fail (its key is not tried), never make one count; and the header is itself covered by the
+ * signature, so the kid reported for a valid one is the signer's. The kid of a signature that
+ * verifies with no trusted key is named in the error only to say which key would be needed.
+ */
+export function verifyGeneralJwsWithKeys(value: unknown, keys: ReadonlyMap<string, PublicKey>, expectedTyp: string, where?: string): VerifiedJws & { readonly key: PublicKey } {
+  const [only, ...more] = keys.values();
+  if (!only) throw new JwsVerificationError(`no trusted keys${where ? ` in ${where}` : ''}`);
+  if (more.length === 0 && where === undefined) return { ...verifyGeneralJws(value, only, expectedTyp), key: only };
+  // A JWS that is unreadable as a whole fails here, worded as verifyGeneralJws words it.
+  const shapeOk = isRecord(value) && Object.keys(value).every((k) => k === 'payload' || k === 'signatures') && typeof value.payload === 'string' && Array.isArray(value.signatures) && value.signatures.length > 0;
+  if (!shapeOk) return { ...verifyGeneralJws(value, only, expectedTyp), key: only };
+  decodeOrFail(value.payload as string, 'payload');
+  const reasons: string[] = [];
+  for (const [index, entry] of (value.signatures as unknown[]).entries()) {
+    const kid = isRecord(entry) && typeof entry.protected === 'string' ? kidOf(entry.protected) : undefined;
+    const key = kid === undefined ? undefined : keys.get(kid);
+    if (!key) {
+      if (kid !== undefined) reasons.push(`signature ${index}: signed by kid ${kid}, which is not a trusted key${where ? ` in ${where}` : ''}`);
+      continue;
+    }
+    try {
+      return { ...verifyGeneralJws({ payload: value.payload, signatures: [entry] }, key, expectedTyp), key };
+    } catch (err) {
+      reasons.push(`signature ${index}: ${(err as Error).message.replace(/^signature 0: /, '')}`);
+    }
+  }
+  throw new JwsVerificationError(reasons.length ? reasons.join('; ') : 'no signature names a kid');
+}
+
+/** The kid a protected header names, for choosing among trusted keys only (see verifyGeneralJwsWithKeys). */
+function kidOf(protectedB64: string): string | undefined {
+  try {
+    const header = JSON.parse(decodeBase64UrlStrict(protectedB64, 'protected header').toString('utf8')) as unknown;
+    return isRecord(header) && typeof header.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseHeader(bytes: Buffer, where: string): JwsProtectedHeader {
   let header: unknown;
   try {

@@ -1,10 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyBundle, type CheckName, type CheckResult, type VerificationReport, type VerifyBundleOptions } from '../bundle/verify.js';
-import type { PublicKey } from '../crypto/keys.js';
+import { verifyBundle, type CheckName, type CheckResult, type TrustArgument, type VerificationReport, type VerifyBundleOptions } from '../bundle/verify.js';
 import { ModelshipError } from '../errors.js';
-import type { BundleTrust } from '../trust/bundle-signature.js';
 import { BUNDLE_PARTS, BUNDLE_REFERRERS } from '../oci/media-types.js';
 import type { BundleStore, PullResult } from './bundle-store.js';
 
@@ -21,7 +19,7 @@ export interface ReferenceVerification extends VerificationReport {
  * part listed twice fails it, naming what. Errors a retry may cure (registry down) and refused
  * credentials are thrown, since they say nothing about the bundle.
  */
-export async function verifyReference(store: BundleStore, reference: string, trust: PublicKey | BundleTrust, options: VerifyBundleOptions & { readonly dir?: string } = {}): Promise<ReferenceVerification> {
+export async function verifyReference(store: BundleStore, reference: string, trust: TrustArgument, options: VerifyBundleOptions & { readonly dir?: string } = {}): Promise<ReferenceVerification> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'modelship-verify-')));
   try {
     let pulled: PullResult;

@@ -43,6 +43,15 @@ export async function checkBundleSignature(bundleDir: string, trust: BundleTrust
   } catch (err) {
     return { ok: false, detail: `model.jws: ${errorMessage(err)}`, verification: undefined };
   }
+  return checkManifestSignature(manifestBytes, modelName, jws, trust);
+}
+
+/**
+ * The same check on bytes already read: model.jws (parsed) over exactly `manifestBytes`, under
+ * the rule for `modelName`, which must be the name those bytes give. `openBundle` reads model.yaml
+ * and model.jws once and checks them here, so what it returns is what the signatures cover.
+ */
+export function checkManifestSignature(manifestBytes: Buffer, modelName: string, jws: unknown, trust: BundleTrust): BundleSignatureCheck {
   const verification = verifyJwsWithPolicy(jws, {
     keyring: trust.keyring,
     policy: trust.policy,

@@ -35,7 +35,9 @@ export {
   type SignatureStatus,
   type VerifyWithPolicyOptions,
 } from './verify-with-policy.js';
-export { checkBundleSignature, type BundleSignatureCheck, type BundleTrust } from './bundle-signature.js';
+export { checkBundleSignature, checkManifestSignature, type BundleSignatureCheck, type BundleTrust } from './bundle-signature.js';
+export { resolveTrust, trustKey, type Trust, type TrustSource } from './trust-source.js';
+export { loadTrustedKeys, TRUSTED_KEY_SUFFIXES, type TrustedKeys } from './key-files.js';
 export { loadReleaseSigners } from './signers.js';
 export { releaseKeysTrust } from './release-keys-trust.js';
 export { TRUST_POLICY_FILES, loadTrustDir, type TrustDir } from './trust-dir.js';

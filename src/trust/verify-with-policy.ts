@@ -138,6 +138,10 @@ export function verifyJwsWithPolicy(jws: unknown, options: VerifyWithPolicyOptio
     }
     if (signature.length !== ED25519_SIGNATURE_BYTES) return result('malformed', `an Ed25519 signature has ${ED25519_SIGNATURE_BYTES} bytes, this one ${signature.length}`);
 
+    // The header's kid is read before the signature is checked, but only to pick which key of the
+    // keyring (the trusted set) to verify with: every keyring kid is its key's RFC 7638 thumbprint
+    // (checked on load), and the signature must then verify under that key. A forged kid can only
+    // make a signature fail (unknown-kid, or bad-signature under the key it names), never count.
     const key = keyring.get(header.kid);
     if (!key) {
       const hint = trustedKids.includes(header.kid) ? ` (the policy trusts it for ${modelName}: add its public key to the keyring)` : '';

@@ -1,17 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import ort from 'onnxruntime-node';
-import { bundlePaths } from '../../bundle/layout.js';
-import { MANIFEST_JWS_TYP, parseManifest, type Manifest } from '../../bundle/manifest.js';
-import { readVerifiedModelFile } from '../../bundle/model-file.js';
-import { verifyBundle, type CheckResult } from '../../bundle/verify.js';
-import { verifyGeneralJws } from '../../crypto/jws.js';
-import type { PublicKey } from '../../crypto/keys.js';
+import type { Manifest } from '../../bundle/manifest.js';
+import { openBundle, type CheckResult } from '../../bundle/verify.js';
 import { errorMessage, ModelshipError } from '../../errors.js';
 import { BundleRefusedError } from '../errors.js';
-import { loadTrustedKeys, readDsseKeyIds, readJwsKids } from './trusted-keys.js';
-import { loadTrustDir } from '../../trust/trust-dir.js';
-import { verifyJwsWithPolicy } from '../../trust/verify-with-policy.js';
+import { TrustPolicyError } from '../../trust/errors.js';
+import { resolveTrust, type Trust } from '../../trust/trust-source.js';
 import { zeroFeeds } from '../protocol/json-tensors.js';
 import { resolveExternalData, type ResolvedExternalData } from '../../onnx/external-data.js';
 import { externalDataOptions } from '../../native/ort-session.js';
@@ -26,96 +20,44 @@ export interface BundleRef {
   readonly version: string;
   /** `sha256:<root>` from the manifest. */
   readonly digest: string;
-  /** The kid of the trusted key the manifest's JWS verified with. */
+  /** The kid(s) of the trusted keys whose signatures on the manifest counted, comma-separated. */
   readonly kid: string;
 }
 
-/** A bundle that verified against a trusted key, with its manifest read back and re-checked. */
+/** A bundle that verified under the runtime's trusted keys, with the manifest and model bytes the checks read. */
 export interface VerifiedBundle {
   readonly ref: BundleRef;
   readonly manifest: Manifest;
-  /** The model file's bytes, re-hashed against the manifest after verification. */
+  /** The model file's bytes, as read and hashed by the verification (never read again). */
   readonly modelBytes: Uint8Array;
   readonly modelPath: string;
   /** The model's external data, every reference resolved to a file of the bundle (empty for most models). */
   readonly externalData: readonly ResolvedExternalData[];
 }
 
-function refuse(bundleDir: string, failed: readonly CheckResult[], prefix?: string): never {
+function refuse(bundleDir: string, failed: readonly CheckResult[]): never {
   const list = failed.map((c) => `${c.check}: ${c.detail}`).join('; ');
-  throw new BundleRefusedError(`bundle ${bundleDir} refused: ${prefix ? `${prefix}; ` : ''}${list}`, failed);
+  throw new BundleRefusedError(`bundle ${bundleDir} refused: ${list}`, failed);
 }
 
 /**
- * Verifies a release bundle with `verifyBundle` against the trusted key its JWS names (the kid
- * in model.jws picks the key; every check runs, so a refusal names every failing one). When
- * model.jws is missing or unreadable there is no kid: the checks still run, against the key
- * the provenance envelope names or else the first trusted key, and the signature check fails.
- *
- * After it verifies, model.yaml is read again and its JWS checked over those exact bytes, and
- * the model file is read into memory and re-hashed against the manifest, so the manifest and
- * model the runtime uses are the signed ones even if the directory changes after the check.
+ * Verifies a release bundle under the runtime's trusted keys folder (`openBundle`; every check
+ * runs, so a refusal names every failing one) and returns the manifest and model bytes that
+ * verification read: nothing is read from the folder again, so what runs is what was checked
+ * even if the folder changes afterwards. The folder is read again for every deploy, so adding a
+ * key (rotation) needs no restart; a broken trust setup refuses the bundle.
  */
 export async function verifyForServing(bundleDir: string, trustedKeysDir: string): Promise<VerifiedBundle> {
-  // A keyring and trust policy in the trusted keys folder switch on t-of-n per model name;
-  // without them (or if the folder cannot be listed) loadTrustedKeys below takes over and reports.
-  const policyTrust = await loadTrustDir(trustedKeysDir);
-  if (policyTrust && 'problem' in policyTrust) refuse(bundleDir, [{ check: 'signature', ok: false, detail: policyTrust.problem }]);
-  if (policyTrust) {
-    const at = new Date();
-    const report = await verifyBundle(bundleDir, { ...policyTrust, at });
-    if (!report.ok) refuse(bundleDir, report.checks.filter((c) => !c.ok));
-    const kids = report.policy!.countedKids;
-    return readBackVerified(bundleDir, kids.join(','), (jws, manifestBytes, manifest) => {
-      const again = verifyJwsWithPolicy(jws, { ...policyTrust, modelName: manifest.name, at, expectedTyp: MANIFEST_JWS_TYP });
-      return again.ok && again.payload!.equals(manifestBytes);
-    });
-  }
-  const trusted = await loadTrustedKeys(trustedKeysDir);
-  if (trusted.byKid.size === 0) {
-    refuse(bundleDir, [{ check: 'signature', ok: false, detail: `no trusted keys in ${trustedKeysDir}${trusted.problems.length ? ` (${trusted.problems.join('; ')})` : ''}` }]);
-  }
-  const paths = bundlePaths(bundleDir);
-  const jwsKids = await readJwsKids(paths.signature);
-  let key: PublicKey | undefined;
-  let note: string | undefined;
-  if ('kids' in jwsKids) {
-    key = jwsKids.kids.map((k) => trusted.byKid.get(k)).find((k) => k !== undefined);
-    if (!key) note = `model.jws is signed by kid ${jwsKids.kids.join(', ')}, which is not a trusted key in ${trustedKeysDir}`;
-  }
-  key ??= (await readDsseKeyIds(paths.provenance)).map((k) => trusted.byKid.get(k)).find((k) => k !== undefined);
-  key ??= [...trusted.byKid.values()][0]!;
-
-  const report = await verifyBundle(bundleDir, key);
-  const failed = report.checks.filter((c) => !c.ok);
-  if (!report.ok || note) refuse(bundleDir, failed.length ? failed : [{ check: 'signature', ok: false, detail: note! }], note);
-  return readBackVerified(bundleDir, key.kid, (jws, manifestBytes) => verifyGeneralJws(jws, key, MANIFEST_JWS_TYP).payload.equals(manifestBytes));
-}
-
-/**
- * Re-reads what the runtime is about to use and ties it to the signature again (no time-of-check
- * gap): `stillSigned` checks the JWS read now over the model.yaml bytes read now.
- */
-async function readBackVerified(
-  bundleDir: string,
-  kid: string,
-  stillSigned: (jws: unknown, manifestBytes: Buffer, manifest: Manifest) => boolean,
-): Promise<VerifiedBundle> {
-  const paths = bundlePaths(bundleDir);
-  const changed = (what: string): never => refuse(bundleDir, [{ check: 'files', ok: false, detail: `${what} changed while the bundle was being loaded` }]);
-  let manifest: Manifest;
+  let trust: Trust;
   try {
-    const manifestBytes = await readFile(paths.manifest);
-    manifest = parseManifest(manifestBytes.toString('utf8'));
-    if (!stillSigned(JSON.parse(await readFile(paths.signature, 'utf8')), manifestBytes, manifest)) changed('model.yaml');
+    trust = await resolveTrust({ kind: 'serving-trusted-keys', dir: trustedKeysDir });
   } catch (err) {
-    if (err instanceof BundleRefusedError) throw err;
-    return changed(`model.yaml or model.jws (${errorMessage(err)})`);
+    if (!(err instanceof TrustPolicyError)) throw err;
+    return refuse(bundleDir, [{ check: 'signature', ok: false, detail: err.message }]);
   }
-  const entry = manifest.files.find((f) => f.path === manifest.modelFile);
-  if (!entry) refuse(bundleDir, [{ check: 'manifest', ok: false, detail: `modelFile ${manifest.modelFile} is not among the manifest's files` }]);
-  const modelPath = join(paths.modelDir, manifest.modelFile);
-  const modelBytes = (await readVerifiedModelFile(bundleDir, manifest)) ?? changed(`model/${manifest.modelFile}`);
+  const { report, verified } = await openBundle(bundleDir, trust);
+  if (!verified) return refuse(bundleDir, report.checks.filter((c) => !c.ok));
+  const { manifest, model: modelBytes, modelPath } = verified;
   // Every external-data reference must name a file the signed manifest lists, before onnxruntime
   // sees the model: it would otherwise read e.g. the server's own files into a tensor.
   let externalData: ResolvedExternalData[];
@@ -125,7 +67,7 @@ async function readBackVerified(
     refuse(bundleDir, [{ check: 'files', ok: false, detail: err instanceof ModelshipError ? `${err.type}: ${err.message}` : errorMessage(err) }]);
   }
   return {
-    ref: { bundleDir, name: manifest.name, version: manifest.version, digest: `sha256:${manifest.digest.root}`, kid },
+    ref: { bundleDir, name: manifest.name, version: manifest.version, digest: `sha256:${manifest.digest.root}`, kid: verified.kids.join(',') },
     manifest,
     modelBytes,
     modelPath,
