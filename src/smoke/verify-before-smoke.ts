@@ -6,11 +6,10 @@ import type { SigningKey } from '../crypto/keys.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import type { SmokeVerification } from '../release/types.js';
 import { DEFAULT_KEYRING_FILE } from '../trust/keyring.js';
-import { TrustPolicyError } from '../trust/errors.js';
+import { BundleVerificationFailedError, type FailedVerification, TrustPolicyError } from '../errors/index.js';
 import { releaseKeysTrust } from '../trust/release-keys-trust.js';
 import { loadTrustDir, TRUST_POLICY_FILES, type TrustDir } from '../trust/trust-dir.js';
 import type { PolicyVerification } from '../trust/verify-with-policy.js';
-import { BundleVerificationFailedError, type FailedVerification } from './errors.js';
 
 export interface SmokeTrust {
   /** The worker's trust folder (MODELSHIP_TRUSTED_KEYS_DIR): keyring.json and a trust policy. */

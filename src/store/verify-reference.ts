@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyBundle, type CheckName, type CheckResult, type VerificationReport, type VerifyBundleOptions } from '../bundle/verify.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { ModelshipError } from '../errors.js';
+import { ModelshipError } from '../errors/index.js';
 import type { BundleTrust } from '../trust/bundle-signature.js';
 import { BUNDLE_PARTS, BUNDLE_REFERRERS } from '../oci/media-types.js';
 import type { BundleStore, PullResult } from './bundle-store.js';

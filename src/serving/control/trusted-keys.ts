@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadPublicKey, type PublicKey } from '../../crypto/keys.js';
 import { decodeBase64UrlStrict } from '../../crypto/base64.js';
-import { errorMessage } from '../../errors.js';
+import { errorMessage } from '../../errors/index.js';
 
 /** Public key files the runtime trusts: `*.pub.pem` (SPKI) and `*.pub.jwk.json` (Ed25519 JWK). */
 export const TRUSTED_KEY_SUFFIXES = ['.pub.pem', '.pub.jwk.json'] as const;
