@@ -12,7 +12,7 @@ import { smokeInputs } from '../src/smoke/smoke-inputs.js';
 import { runNative } from '../src/smoke/native-runner.js';
 import { runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';
 import { compareOutputs, DEFAULT_TOLERANCE } from '../src/smoke/compare-outputs.js';
-import { errorMessage } from '../src/errors.js';
+import { errorMessage } from '../src/errors/index.js';
 import { median } from './format.js';
 import { engineFigures } from './engine-figures.js';
 import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type Benchmark } from './types.js';

@@ -16,7 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_DATA_DIR, formatReport, formatTestLine, runConformance } from './lib/conformance.js';
-import { errorMessage } from '../src/errors.js';
+import { errorMessage } from '../src/errors/index.js';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -12,8 +12,8 @@ import { passphraseFromEnvironment } from './crypto/keys.js';
 import { DATA_DIR } from './paths.js';
 import { resolveTrust } from './trust/trust-source.js';
 import type { Logger } from './logger.js';
-import { MetricsConfigError, resolveMetricsEndpoint, type MetricsEndpoint } from './metrics/config.js';
-import { errorMessage } from './errors.js';
+import { resolveMetricsEndpoint, type MetricsEndpoint } from './metrics/config.js';
+import { errorMessage, MetricsConfigError } from './errors/index.js';
 import { coreMetricsTelemetry, freeLoopbackPort } from './metrics/core-telemetry.js';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
@@ -23,7 +23,7 @@ import type { WorkerBundleStore } from './activities/deps.js';
 import { nativeMemoryBytesFromEnv } from './native/isolated-runtime.js';
 import { startTracing } from './tracing/start.js';
 import { codecFromEnvironment, describeKeyring } from './codec/config.js';
-import { checkSearchAttributes } from './namespace-errors.js';
+import { checkSearchAttributes } from './search-attribute-check.js';
 import { releaseSearchAttributes } from './search-attributes.js';
 
 /** The serving runtime this worker deploys to: MODELSHIP_SERVING_URL and the admin key (env or file). */

@@ -11,7 +11,7 @@ import { setCanaryWeight, analyzeCanary } from '../src/activities/canary.js';
 import type { ActivityDeps } from '../src/activities/deps.js';
 import { ServingAdminClient, type AdminCredentials } from '../src/serving-client/admin-client.js';
 import { readAdminKey, writeAdminKey, newAdminKey } from '../src/serving-client/admin-key-file.js';
-import { ServingRejectedError } from '../src/serving/errors.js';
+import { ServingRejectedError } from '../src/errors/index.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { makeSignedBundle, type SignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys, TempDirs } from './helpers/fixtures.js';

@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { approveUpdate, BATCH_WORKFLOW_TYPE, batchStatusQuery, haltBatchUpdate, releaseStatusQuery } from '../src/workflow-definitions.js';
 import { BatchId, BatchStage } from '../src/search-attributes.js';
 import { batchStartOptions } from '../src/batch/start-metadata.js';
-import { parseRollout, readRolloutFile, RolloutFileError } from '../src/batch/rollout-file.js';
+import { parseRollout, readRolloutFile } from '../src/batch/rollout-file.js';
 import { batchIdFromWorkflowId } from '../src/batch/ids.js';
 import { haltReason } from '../src/batch/ledger.js';
 import type { BatchStatus, Rollout } from '../src/batch/types.js';
@@ -26,6 +26,7 @@ import { releaseIdFor } from '../src/release/ids.js';
 import { startReleaseEnv, TEST_PASSPHRASE, type ReleaseEnv } from './helpers/release-env.js';
 import { writePerturbedModel } from './helpers/serving-fixture.js';
 import { historyJson, historyStrings } from './helpers/history.js';
+import { RolloutFileError } from '../src/errors/index.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const SIGNATURE = [{ name: 'features', type: 'float32', shape: ['batch', 4] }] as const;

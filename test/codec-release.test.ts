@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { EncryptionCodec, NoKeysCodec, ENCODING_ENCRYPTED } from '../src/codec/encryption-codec.js';
-import { CodecKeysMissingError, CodecKeyUnknownError } from '../src/codec/errors.js';
+import { CodecKeysMissingError, CodecKeyUnknownError } from '../src/errors/index.js';
 import { decodeEncryptedPayloads } from '../src/codec/history.js';
 import { buildReleaseReport } from '../src/report/release-report.js';
 import { ModelName } from '../src/search-attributes.js';

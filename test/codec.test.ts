@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { EncryptionCodec, NoKeysCodec, ENCODING_ENCRYPTED, METADATA_KEY_ID } from '../src/codec/encryption-codec.js';
 import { keyringFromEnvironment, makeKeyring, type CodecKeyring } from '../src/codec/keys.js';
-import { CodecConfigError, CodecDecryptError, CodecKeysMissingError, CodecKeyUnknownError } from '../src/codec/errors.js';
+import { CodecConfigError, CodecDecryptError, CodecKeysMissingError, CodecKeyUnknownError } from '../src/errors/index.js';
 import { startCodecServer, type CodecServer } from '../src/codec/codec-server.js';
 import { createLogger } from '../src/logger.js';
 import { decodeEncryptedPayloads } from '../src/codec/history.js';

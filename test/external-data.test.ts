@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { CorruptModelError, ExternalDataRefusedError, NON_RETRYABLE_ERROR_TYPES } from '../src/errors.js';
+import { CorruptModelError, ExternalDataRefusedError, NON_RETRYABLE_ERROR_TYPES } from '../src/errors/index.js';
 import { bundleModelFolder, listExternalData, readExternalDataFiles, resolveExternalData, type ModelFolder } from '../src/onnx/external-data.js';
 import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { runNative } from '../src/smoke/native-runner.js';
@@ -20,7 +20,7 @@ import { BlobCache } from '../src/store/blob-cache.js';
 import { exportModel, type ExportInput } from '../src/activities/export-model.js';
 import type { ActivityDeps } from '../src/activities/deps.js';
 import { openModel, verifyForServing } from '../src/serving/control/loaded-model.js';
-import { BundleRefusedError } from '../src/serving/errors.js';
+import { BundleRefusedError } from '../src/errors/index.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import type { ExportResult, ModelInfo } from '../src/release/types.js';
 import ort from 'onnxruntime-node';
@@ -167,7 +167,8 @@ describe('reading and resolving external data', () => {
   });
 
   test('ExternalDataRefused is never retried', () => {
-    assert.ok((NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(new ExternalDataRefusedError('x', { tensor: 'w', where: 'main graph' }).type));
+    assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(new ExternalDataRefusedError('x', { tensor: 'w', where: 'main graph' }).type));
+    assert.equal(ExternalDataRefusedError.code, 'ExternalDataRefused');
   });
 });
 

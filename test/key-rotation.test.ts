@@ -8,7 +8,7 @@ import { verifyBundle } from '../src/bundle/verify.js';
 import { MANIFEST_JWS_TYP } from '../src/bundle/manifest.js';
 import { loadSigningKey } from '../src/crypto/keys.js';
 import { verifyForServing } from '../src/serving/control/loaded-model.js';
-import { BundleRefusedError } from '../src/serving/errors.js';
+import { BundleRefusedError } from '../src/errors/index.js';
 import { keysList, keysRevoke, keysRotate } from '../src/cli/keys.js';
 import { loadKeyring, signGeneralJwsMulti } from '../src/trust/index.js';
 import { signManifest } from '../src/activities/sign-manifest.js';

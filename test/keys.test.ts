@@ -14,7 +14,7 @@ import {
   passphraseFromEnvironment,
   type GeneratedKeyFiles,
 } from '../src/crypto/keys.js';
-import { InvalidKeyError, KeyNotFoundError, PassphraseMissingError, WrongPassphraseError } from '../src/errors.js';
+import { InvalidKeyError, KeyNotFoundError, PassphraseMissingError, WrongPassphraseError } from '../src/errors/index.js';
 import { run, TempDirs, TEST_PASSPHRASE } from './helpers/fixtures.js';
 
 const temp = new TempDirs();

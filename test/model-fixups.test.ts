@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { CorruptModelError } from '../src/errors.js';
+import { CorruptModelError } from '../src/errors/index.js';
 import { isDeclaredShapeMismatch, removeSubgraphDeclaredShapes, sandboxFixupFor } from '../src/sandbox/model-fixups.js';
 import { assertMatches, expectEngineError, runEngine, runNative, tensor } from './helpers/onnx-graph.js';
 

@@ -17,7 +17,7 @@ import { RemoteTarget } from '../src/store/remote-target.js';
 import { verifyBundle } from '../src/bundle/verify.js';
 import { parseIndex, parseManifest } from '../src/oci/manifest.js';
 import { BUNDLE_REFERRERS, OCI_INDEX } from '../src/oci/media-types.js';
-import { RegistryAuthError, RegistryUnavailableError } from '../src/errors.js';
+import { RegistryAuthError, RegistryUnavailableError } from '../src/errors/index.js';
 
 const skip = registryUnavailable();
 const temp = new TempDirs();

@@ -15,7 +15,7 @@ import { parseReference, formatReference } from '../src/oci/reference.js';
 import { parseManifest } from '../src/oci/manifest.js';
 import { BUNDLE_REFERRERS, MODEL_ARTIFACT, MODEL_CONFIG, MODEL_LAYER } from '../src/oci/media-types.js';
 import { describeBytes } from '../src/oci/descriptor.js';
-import { DigestMismatchError, NotAModelError, ReferenceError } from '../src/errors.js';
+import { DigestMismatchError, NotAModelError, ReferenceError } from '../src/errors/index.js';
 import { bundleReferenceFor, configuredStore } from '../src/store/config.js';
 
 const temp = new TempDirs();
@@ -130,12 +130,13 @@ for (const kind of ['memory', 'layout'] as const) {
 }
 
 describe('error types', () => {
-  it('only an unreachable registry is retryable; the rest are listed as non-retryable for the retry policies', async () => {
-    const errors = await import('../src/errors.js');
+  it('only an unreachable registry is retryable; the rest are non-retryable in the retry policies, derived from the classes', async () => {
+    const errors = await import('../src/errors/index.js');
     const listed = new Set<string>(errors.NON_RETRYABLE_ERROR_TYPES);
     for (const E of [errors.ReferenceError, errors.RegistryAuthError, errors.DigestMismatchError, errors.NotAModelError, errors.ArtifactNotFoundError, errors.RegistryProtocolError]) {
       const err = new E('x');
       assert.equal(err.retryable, false, err.type);
+      assert.equal(err.code, E.code);
       assert.ok(listed.has(err.type), `${err.type} is missing from NON_RETRYABLE_ERROR_TYPES`);
     }
     const down = new errors.RegistryUnavailableError('x');

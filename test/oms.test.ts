@@ -23,7 +23,7 @@ import {
 } from '../src/oms/oms-bundle.js';
 import { formatOmsReport, signOmsCommand, verifyOmsCommand } from '../src/oms/oms-command.js';
 import { compareOmsPaths, listOmsFiles, normalizeOmsIgnorePath, OMS_GIT_PATHS } from '../src/oms/oms-files.js';
-import { ModelSourceError } from '../src/errors.js';
+import { ModelSourceError } from '../src/errors/index.js';
 import { PROJECT_ROOT, SAMPLE_MODEL, TempDirs, run, seededBytes } from './helpers/fixtures.js';
 
 const VENV = join(PROJECT_ROOT, '.venv');

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { readModelHeader } from '../src/onnx/model-header.js';
 import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { fields, fieldInt, fieldString, ProtobufError } from '../src/onnx/protobuf-reader.js';
-import { CorruptModelError } from '../src/errors.js';
+import { CorruptModelError } from '../src/errors/index.js';
 import type { ModelInfo } from '../src/release/types.js';
 import { SAMPLE_MODEL, SAMPLE_MODEL_SHA256, SAMPLE_MODEL_SIZE, seededBytes, TempDirs } from './helpers/fixtures.js';
 import { sha256Hex } from '../src/hashing/stream-hash.js';

@@ -9,10 +9,10 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { DEFAULT_ENGINE_DIR, engineCompilationCount, engineImportProblem, loadEngine } from '../src/sandbox/engine-module.js';
 import { ENGINE_FUNCTION_IMPORTS, ENGINE_WASM_FILE, ENGINE_WASM_SHA256 } from '../src/sandbox/engine-pin.js';
-import { SandboxEngineError, SandboxInvalidModuleError, SandboxMemoryError, SandboxTimeoutError } from '../src/sandbox/errors.js';
+import { SandboxEngineError, SandboxInvalidModuleError, SandboxMemoryError, SandboxTimeoutError } from '../src/errors/index.js';
 import { runEngine, runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';
 import { sandboxWorkerCounts } from '../src/sandbox/sandbox-thread.js';
-import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors/index.js';
 import { buildModel, runNative, singleOp, tensor, values } from './helpers/onnx-graph.js';
 import { pbInt, pbMsg, pbStr } from './helpers/protobuf.js';
 
@@ -41,7 +41,7 @@ async function rejection<T extends Error>(promise: Promise<unknown>, type: abstr
 
 function assertNamedNonRetryable(err: { type: string; retryable: boolean }): void {
   assert.equal(err.retryable, false);
-  assert.ok((NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(err.type), `${err.type} is not in the non-retryable list`);
+  assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(err.type), `${err.type} is not in the non-retryable list`);
 }
 
 /** y = Expand(x, shape): a tiny model whose one output is as large as `shape` says. */

@@ -6,18 +6,22 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import {
+  ERROR_CLASSES,
   PluginReportedError,
-  SANDBOX_ERROR_TYPES,
+  SandboxError,
   SandboxForbiddenImportError,
   SandboxInvalidModuleError,
   SandboxMemoryError,
   SandboxTimeoutError,
   SandboxTrapError,
-} from '../src/sandbox/errors.js';
+} from '../src/errors/index.js';
 import { DEFAULT_SANDBOX_LIMITS } from '../src/sandbox/limits.js';
 import { checkPlugin, runPlugin, sandboxWorkerCounts } from '../src/sandbox/run-plugin.js';
 import { parseWasmModuleInfo, WasmParseError } from '../src/sandbox/wasm-module-info.js';
 import { seededRandom } from '../src/smoke/seeded-random.js';
+
+/** The `code` of every sandbox error class. */
+const SANDBOX_ERROR_TYPES = ERROR_CLASSES.filter((c) => c.prototype instanceof SandboxError).map((c) => c.code);
 
 const PLUGINS = new URL('../plugins/', import.meta.url);
 const plugin = (name: string): Promise<Buffer> => readFile(new URL(`${name}.wasm`, PLUGINS));
@@ -36,7 +40,7 @@ async function rejection<T extends Error>(promise: Promise<unknown>, type: abstr
 }
 
 function assertSandboxError(err: { type: string; retryable: boolean; functionName: string; message: string }, fn: string): void {
-  assert.ok((SANDBOX_ERROR_TYPES as readonly string[]).includes(err.type), err.type);
+  assert.ok(SANDBOX_ERROR_TYPES.includes(err.type), err.type);
   assert.equal(err.retryable, false);
   assert.equal(err.functionName, fn);
 }

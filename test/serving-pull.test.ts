@@ -14,7 +14,7 @@ import { OciBundleStore } from '../src/store/oci-bundle-store.js';
 import { BlobCache } from '../src/store/blob-cache.js';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { ServingAdminClient } from '../src/serving-client/admin-client.js';
-import { ServingRejectedError, ServingUnavailableError } from '../src/serving/errors.js';
+import { ServingRejectedError, ServingUnavailableError } from '../src/errors/index.js';
 import { hexOf, type Digest } from '../src/oci/descriptor.js';
 import { parseReference } from '../src/oci/reference.js';
 import type { StoredBundle } from '../src/store/bundle-store.js';

@@ -9,7 +9,7 @@ import ort from 'onnxruntime-node';
 import { pino } from 'pino';
 import { startServingRuntime, type ServingRuntime } from '../src/serving/serve.js';
 import { ServingAdminClient } from '../src/serving-client/admin-client.js';
-import { ServingRejectedError, ServingUnavailableError } from '../src/serving/errors.js';
+import { ServingRejectedError, ServingUnavailableError } from '../src/errors/index.js';
 import { trafficBucket } from '../src/serving/dataplane/traffic-split.js';
 import { compareShadow } from '../src/serving/dataplane/shadow.js';
 import { AdminAuthenticator } from '../src/serving/protocol/admin/auth.js';

@@ -15,7 +15,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { readSmokeData } from '../src/smoke/smoke-data.js';
 import { smokeSpecProblems } from '../src/smoke/input-spec.js';
-import { SmokeInputError } from '../src/smoke/errors.js';
+import { SmokeInputError } from '../src/errors/index.js';
 import { parseRollout } from '../src/batch/rollout-file.js';
 import { loadPublicKey } from '../src/crypto/keys.js';
 import { verifyEnvelope, IN_TOTO_PAYLOAD_TYPE } from '../src/crypto/dsse.js';

@@ -16,7 +16,7 @@ import { IMAGE_SIDE, resolveInputShapes } from '../src/smoke/input-shapes.js';
 import { parseDimFlag, parseIntRangeFlag, parseShapeFlag, parseToleranceFlag, smokeSpecProblems, SpecSyntaxError } from '../src/smoke/input-spec.js';
 import { halfToNumber, numberToHalf } from '../src/tensor/half-float.js';
 import { elementValues, type Tensor } from '../src/tensor/tensor.js';
-import { SmokeInputError } from '../src/smoke/errors.js';
+import { SmokeInputError } from '../src/errors/index.js';
 import type { TensorSignature } from '../src/release/types.js';
 
 const PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');

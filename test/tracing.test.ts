@@ -15,13 +15,14 @@ import { Client, Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { ACTIVITY_STAGE } from '../src/metrics/worker-metrics.js';
 import { RELEASE_STAGES } from '../src/release/stages.js';
-import { TracingConfigError, tracingConfigFromEnvironment } from '../src/tracing/otel-config.js';
+import { tracingConfigFromEnvironment } from '../src/tracing/otel-config.js';
 import { startTracing } from '../src/tracing/start.js';
 import { traceIdOfStart, traceIdOfTraceparent, TRACE_ID_MEMO_KEY, TRACER_HEADER, withTraceMetadata } from '../src/tracing/trace-metadata.js';
 import { routeOf } from '../src/serving/http/request-tracing.js';
 import { freePorts } from './helpers/dev-server.js';
 import { startReleaseStack, type ReleaseStack } from './helpers/release-stack.js';
 import { FAST_POLICY, SAMPLE } from './helpers/canary-fixture.js';
+import { TracingConfigError } from '../src/errors/index.js';
 
 const JAEGER = join(PROJECT_ROOT, '.modelship', 'tools', 'jaeger');
 const JAEGER_CONFIG = join(PROJECT_ROOT, 'test', 'fixtures', 'jaeger-test.yaml');

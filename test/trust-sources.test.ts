@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { openBundle } from '../src/bundle/verify.js';
 import { Keyring, saveKeyring } from '../src/trust/keyring.js';
 import { resolveTrust, type TrustSource } from '../src/trust/trust-source.js';
-import { TrustPolicyError } from '../src/trust/errors.js';
+import { TrustPolicyError } from '../src/errors/index.js';
 import { makeSignedBundle, type SignedBundle } from './helpers/bundle-fixture.js';
 import { makeKeys, TempDirs, type TestKeys } from './helpers/fixtures.js';
 

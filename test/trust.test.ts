@@ -11,12 +11,9 @@ import { IN_TOTO_PAYLOAD_TYPE, signEnvelope, verifyEnvelope } from '../src/crypt
 import { signGeneralJws, verifyGeneralJws, type GeneralJws } from '../src/crypto/jws.js';
 import { generateKeyFiles, loadSigningKey, type GeneratedKeyFiles, type SigningKey } from '../src/crypto/keys.js';
 import { MANIFEST_JWS_TYP } from '../src/bundle/manifest.js';
-import { ModelshipError } from '../src/errors.js';
+import { KeyringError, ModelshipError, MultiSignError, TrustPolicyError } from '../src/errors/index.js';
 import {
   Keyring,
-  KeyringError,
-  MultiSignError,
-  TrustPolicyError,
   checkBundleSignature,
   checkPolicyAgainstKeyring,
   loadKeyring,

@@ -20,10 +20,11 @@ import { RELEASE_WORKFLOW_TYPE, releaseStatusQuery } from '../src/workflow-defin
 import { outcomeOfError, outcomeOfResult } from '../src/metrics/release-outcome.js';
 import { startMetricsServer } from '../src/metrics/metrics-server.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
-import { resolveMetricsEndpoint, MetricsConfigError } from '../src/metrics/config.js';
+import { resolveMetricsEndpoint } from '../src/metrics/config.js';
 import { createLogger } from '../src/logger.js';
 import { freePorts, startDevServer, type DevServer } from './helpers/dev-server.js';
 import { scrape, type Scrape } from './helpers/prometheus.js';
+import { MetricsConfigError } from '../src/errors/index.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'modelship.js');
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');

@@ -6,10 +6,10 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { errorMessage } from '../../src/errors.js';
+import { errorMessage } from '../../src/errors/index.js';
 import { elementValues, isFloatType, ONNX_DATA_TYPE, type Tensor, typeOfCode } from '../../src/tensor/tensor.js';
 import { runOnnxInSandbox, type EngineOptions } from '../../src/sandbox/onnx-engine.js';
-import { SandboxEngineError } from '../../src/sandbox/errors.js';
+import { SandboxEngineError } from '../../src/errors/index.js';
 import { readGraphInfo, opName, type GraphInfo } from '../../src/onnx/graph-info.js';
 import { decodeTensorProto, onnxTypeName, tensorToTyped, UnsupportedTensorError } from '../../src/onnx/tensor-proto.js';
 

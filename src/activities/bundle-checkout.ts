@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ManifestError, ModelshipError } from '../errors.js';
+import { ManifestError, StoreNotConfiguredError } from '../errors/index.js';
 import { hexOf } from '../oci/descriptor.js';
 import { BUNDLE_MANIFEST, bundlePaths } from '../bundle/layout.js';
 import { parseReference } from '../oci/reference.js';
@@ -21,10 +21,6 @@ export interface PullFigures {
   readonly bytesFromCache: number;
 }
 
-export class StoreNotConfiguredError extends ModelshipError {
-  readonly type = 'StoreNotConfigured';
-  readonly retryable = false;
-}
 
 export function requireStore(deps: ActivityDeps): WorkerBundleStore {
   if (!deps.store) throw new StoreNotConfiguredError('this worker has no bundle store: set MODELSHIP_STORE (or MODELSHIP_HOME, whose default store folder it uses)');

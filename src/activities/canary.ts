@@ -3,13 +3,9 @@ import { ServingAdminClient, type ModelStatus } from '../serving-client/admin-cl
 import { holds, type DeployTarget } from '../serving/control/deploy-target.js';
 import { judgeCanary } from '../canary/analysis/judge.js';
 import type { CanaryPolicy, Judgement } from '../canary/analysis/types.js';
-import { ModelshipError } from '../errors.js';
+import { ServingNotConfiguredError } from '../errors/index.js';
 import type { ActivityDeps } from './deps.js';
 
-export class ServingNotConfiguredError extends ModelshipError {
-  readonly type = 'ServingNotConfigured';
-  readonly retryable = false;
-}
 
 function client(deps: ActivityDeps): ServingAdminClient {
   if (!deps.serving) {

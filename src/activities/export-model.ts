@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { BundleConflictError, ExporterError, ModelSourceError, errorMessage } from '../errors.js';
+import { BundleConflictError, ExporterError, ModelSourceError, errorMessage } from '../errors/index.js';
 import { bundleDirFor, bundlePaths, BUNDLE_MODEL_DIR } from '../bundle/layout.js';
 import { MANIFEST_API_VERSION, completeManifest, serializeManifest, type Manifest, type ManifestDraft } from '../bundle/manifest.js';
 import { hashFilesInParallel } from '../hashing/parallel-hash.js';

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { ModelshipError } from '../errors.js';
+import { ModelshipError } from '../errors/index.js';
 
 /** Maps our typed errors onto Temporal failures: the type is kept, bad input is non-retryable. */
 export function toActivityFailure(err: unknown): unknown {

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { readFile } from 'node:fs/promises';
-import { ManifestError } from '../errors.js';
+import { ManifestError } from '../errors/index.js';
 import { bundlePaths } from '../bundle/layout.js';
 import { completeManifest, parseManifestDraft, serializeManifest } from '../bundle/manifest.js';
 import { writeFileAtomic } from '../atomic-write.js';

@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { abortUpdate } from '../workflow-definitions.js';
 import { BatchId, ReleaseStage, Verdict } from '../search-attributes.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../errors/index.js';
 
 export interface ExistingRelease {
   readonly releaseId: string;

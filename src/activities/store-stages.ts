@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { ManifestError } from '../errors.js';
+import { ManifestError } from '../errors/index.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import { bundlePaths } from '../bundle/layout.js';
 import type { StoredBundle } from '../store/bundle-store.js';

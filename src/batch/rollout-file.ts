@@ -8,17 +8,13 @@ import { namesKeyByKid } from '../release/signing-key-name.js';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ModelshipError } from '../errors.js';
+import { RolloutFileError } from '../errors/index.js';
 import { assertSafeName } from '../release/ids.js';
 import { canaryPlanProblems, resolveCanaryPlan, type CanaryPlan } from '../canary/plan.js';
 import type { ModelSource, SmokeOptions } from '../release/types.js';
 import { smokeSpecProblems } from '../smoke/input-spec.js';
 import type { HaltMode, HaltPolicy, Rollout, RolloutEntry } from './types.js';
 
-export class RolloutFileError extends ModelshipError {
-  readonly type = 'RolloutFileError';
-  readonly retryable = false;
-}
 
 export const ROLLOUT_DEFAULTS = {
   waveSize: 10,

@@ -1,5 +1,5 @@
 import { parse, stringify } from 'yaml';
-import { ManifestError } from '../errors.js';
+import { ManifestError } from '../errors/index.js';
 import { canonicalPathProblem } from '../hashing/root-digest.js';
 import { DIGEST_RULE_NAMES, MIN_SHARD_BYTES, type DigestRule, type DigestRuleName } from '../hashing/digest-rule.js';
 import type { BundleFile, FileDigest, ModelInfo, SourceRef } from '../release/types.js';

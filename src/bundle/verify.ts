@@ -13,7 +13,7 @@ import { IN_TOTO_STATEMENT_V1 } from '../attest/statement.js';
 import { SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
 import { TEST_RESULT_V01 } from '../attest/test-result.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../errors/index.js';
 import { checkManifestSignature, type BundleTrust } from '../trust/bundle-signature.js';
 import { trustKey, type Trust } from '../trust/trust-source.js';
 import type { PolicyVerification } from '../trust/verify-with-policy.js';

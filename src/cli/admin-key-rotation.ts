@@ -5,8 +5,7 @@ import { ServingAdminClient } from '../serving-client/admin-client.js';
 import { newAdminKey, readAdminKey, writeAdminKey, type AdminCredentials } from '../serving-client/admin-key-file.js';
 import { ADMIN_KEY_SUFFIX } from '../serving/protocol/admin/keyring.js';
 import { ADMIN_KEY_ID_PATTERN } from '../serving-client/admin-signing.js';
-import { ServingRejectedError } from '../serving/errors.js';
-import { errorMessage } from '../errors.js';
+import { ServingRejectedError, errorMessage } from '../errors/index.js';
 import { CliError, printJson, say } from './output.js';
 
 export interface RotateOptions {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type ClientPlugin, type WorkflowExecutionDescription, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { readRolloutFile, RolloutFileError } from '../batch/rollout-file.js';
+import { readRolloutFile } from '../batch/rollout-file.js';
 import { batchStartOptions } from '../batch/start-metadata.js';
 import { BATCH_WORKFLOW_ID_PREFIX, batchIdFromWorkflowId, batchWorkflowId } from '../batch/ids.js';
 import type { BatchStatus, EntryResult, Rollout } from '../batch/types.js';
@@ -17,7 +17,8 @@ import { DEFAULT_SIGNING_KEY } from './defaults.js';
 import { CliError, printJson, say, warn } from './output.js';
 import { traceCommand } from '../tracing/cli-trace.js';
 import { TRACE_ID_MEMO_KEY, withTraceMetadata } from '../tracing/trace-metadata.js';
-import { missingSearchAttribute } from '../namespace-errors.js';
+import { missingSearchAttribute } from '../search-attribute-check.js';
+import { RolloutFileError } from '../errors/index.js';
 
 const FINAL: ReadonlySet<string> = new Set(['released', 'promoted', 'rolled_back', 'failed', 'skipped']);
 

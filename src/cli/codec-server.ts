@@ -4,7 +4,7 @@ import { createLogger } from '../logger.js';
 import { EncryptionCodec } from '../codec/encryption-codec.js';
 import { keyringFromEnvironment, loadKeysFile } from '../codec/keys.js';
 import { startCodecServer } from '../codec/codec-server.js';
-import { CodecConfigError } from '../codec/errors.js';
+import { CodecConfigError } from '../errors/index.js';
 import { CliError, say } from './output.js';
 
 export interface CodecServerFlags {

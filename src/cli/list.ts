@@ -5,7 +5,7 @@ import { RELEASE_WORKFLOW_TYPE } from '../workflow-definitions.js';
 import { runUrl } from '../temporal-config.js';
 import { connectClient } from './client.js';
 import { CliError, describeError, printJson, say } from './output.js';
-import { missingSearchAttribute } from '../namespace-errors.js';
+import { missingSearchAttribute } from '../search-attribute-check.js';
 import { fmtElapsed, textTable } from './text-table.js';
 
 export interface ListOptions {

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { MODELSHIP_VERSION } from '../paths.js';
-import { ModelshipError } from '../errors.js';
+import { ModelshipError } from '../errors/index.js';
 import { CliError, describeError, printJsonError, wantsJson, warn } from './output.js';
 import { DEFAULT_KEY_NAME, DEFAULT_KEYS_DIR, DEFAULT_SIGNING_KEY, OVERLAP_POLICIES } from './defaults.js';
 

@@ -22,7 +22,7 @@ import { resultThroughOutages } from './outage.js';
 import type { PayloadCodec } from '@temporalio/common';
 import { decodeEncryptedPayloads } from '../codec/history.js';
 import { CliError, printJson, say, seconds, warn } from './output.js';
-import { missingSearchAttribute } from '../namespace-errors.js';
+import { missingSearchAttribute } from '../search-attribute-check.js';
 import { canaryProgressOf, hashProgressOf, progressView, silentProgress, type ProgressView } from './progress.js';
 import { DEFAULT_SIGNING_KEY } from './defaults.js';
 import { traceCommand } from '../tracing/cli-trace.js';

@@ -27,7 +27,7 @@ import { connectClient } from './client.js';
 import { loadRollout } from './batch.js';
 import { OVERLAP_POLICIES } from './defaults.js';
 import { CliError, printJson, say } from './output.js';
-import { missingSearchAttribute } from '../namespace-errors.js';
+import { missingSearchAttribute } from '../search-attribute-check.js';
 
 type Overlap = (typeof OVERLAP_POLICIES)[number];
 

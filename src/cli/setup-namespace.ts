@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
-import { SearchAttributeConflictError, SearchAttributeRegistrationError } from '../namespace-errors.js';
+import { SearchAttributeConflictError, SearchAttributeRegistrationError } from '../errors/index.js';
 import { releaseSearchAttributes } from '../search-attributes.js';
 import { connectClient } from './client.js';
 import { describeError, printJson, say } from './output.js';

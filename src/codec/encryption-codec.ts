@@ -11,7 +11,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import protobuf from 'protobufjs';
 import type { CodecKeyring } from './keys.js';
-import { CodecDecryptError, CodecKeysMissingError, CodecKeyUnknownError } from './errors.js';
+import { CodecDecryptError, CodecKeysMissingError, CodecKeyUnknownError } from '../errors/index.js';
 
 export const ENCODING_ENCRYPTED = 'binary/encrypted';
 export const METADATA_KEY_ID = 'encryption-key-id';

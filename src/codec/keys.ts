@@ -9,7 +9,7 @@
  * A key is 32 bytes written as 64 hex digits or as base64 (44 characters).
  */
 import { readFile } from 'node:fs/promises';
-import { CodecConfigError } from './errors.js';
+import { CodecConfigError } from '../errors/index.js';
 
 export const KEY_BYTES = 32;
 const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;

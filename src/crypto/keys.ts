@@ -12,7 +12,7 @@ import {
   PassphraseMissingError,
   WrongPassphraseError,
   errorMessage,
-} from '../errors.js';
+} from '../errors/index.js';
 
 /** RFC 8410 PKCS#8 prefix for an Ed25519 private key: the 32-byte seed follows. */
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { ExporterError, ExporterTimeoutError } from '../errors.js';
+import { ExporterError, ExporterTimeoutError } from '../errors/index.js';
 import type { ExporterSpec } from './registry.js';
 
 export interface ExporterRun {

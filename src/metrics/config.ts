@@ -1,11 +1,6 @@
-import { ModelshipError } from '../errors.js';
+import { MetricsConfigError } from '../errors/index.js';
 import { DEFAULT_METRICS_HOST } from './metrics-server.js';
 
-/** The worker cannot serve metrics with these settings. */
-export class MetricsConfigError extends ModelshipError {
-  readonly type = 'MetricsConfigError';
-  readonly retryable = false;
-}
 
 export interface MetricsEndpoint {
   readonly host: string;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpServer } from '../serving/http/server.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../errors/index.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 

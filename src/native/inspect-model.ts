@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { ModelFolder } from '../onnx/external-data.js';
-import { CorruptModelError, errorMessage } from '../errors.js';
+import { CorruptModelError, errorMessage } from '../errors/index.js';
 import type { ModelInfo } from '../release/types.js';
 import { readModelHeader } from '../onnx/model-header.js';
 import { callNativeRuntime, nativeMemoryBytesFromEnv, type NativeLimits } from './isolated-runtime.js';

@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeRuntimeFailure } from './errors.js';
+import { nativeRuntimeFailure } from '../errors/index.js';
 import type { NativeReply, NativeRequest } from './protocol.js';
 import { modelFileDir, resolveExternalData, type ModelFolder } from '../onnx/external-data.js';
 
@@ -142,24 +142,24 @@ async function callInFolder(request: NativeRequest, limits: NativeLimits, cwd: s
   switch (ending.kind) {
     case 'reply':
       if (!ending.reply.ok && ALLOCATION_FAILED.test(ending.reply.message)) {
-        throw new NativeRuntimeFailure('memory', `onnxruntime ran out of memory under its ceiling of ${mib(limits.memoryBytes)} (${ending.reply.message}); raise MODELSHIP_NATIVE_MEMORY_MIB on the worker if the model needs more`);
+        throw nativeRuntimeFailure('memory', `onnxruntime ran out of memory under its ceiling of ${mib(limits.memoryBytes)} (${ending.reply.message}); raise MODELSHIP_NATIVE_MEMORY_MIB on the worker if the model needs more`);
       }
       return ending.reply;
     case 'killed':
       if (ending.why === 'cancelled') throw signal?.reason ?? new Error('cancelled');
       if (ending.why === 'timeout') {
-        throw new NativeRuntimeFailure('timeout', `onnxruntime did not answer within ${limits.timeoutMs} ms and was stopped; raise the smoke timeout (--smoke-timeout) if the model needs longer`);
+        throw nativeRuntimeFailure('timeout', `onnxruntime did not answer within ${limits.timeoutMs} ms and was stopped; raise the smoke timeout (--smoke-timeout) if the model needs longer`);
       }
-      throw new NativeRuntimeFailure('memory', `onnxruntime used ${mib(ending.residentBytes ?? 0)}, above its ceiling of ${mib(limits.memoryBytes)}, and was stopped; raise MODELSHIP_NATIVE_MEMORY_MIB on the worker if the model needs more`);
+      throw nativeRuntimeFailure('memory', `onnxruntime used ${mib(ending.residentBytes ?? 0)}, above its ceiling of ${mib(limits.memoryBytes)}, and was stopped; raise MODELSHIP_NATIVE_MEMORY_MIB on the worker if the model needs more`);
     case 'spawn-error':
-      throw new NativeRuntimeFailure('crashed', `the onnxruntime child process could not start: ${ending.error.message}`);
+      throw nativeRuntimeFailure('crashed', `the onnxruntime child process could not start: ${ending.error.message}`);
     case 'exit': {
       const tail = stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 600);
       if (ALLOCATION_FAILED.test(stderr)) {
-        throw new NativeRuntimeFailure('memory', `onnxruntime ran out of memory under its ceiling of ${mib(limits.memoryBytes)} and exited (${tail}); raise MODELSHIP_NATIVE_MEMORY_MIB on the worker if the model needs more`);
+        throw nativeRuntimeFailure('memory', `onnxruntime ran out of memory under its ceiling of ${mib(limits.memoryBytes)} and exited (${tail}); raise MODELSHIP_NATIVE_MEMORY_MIB on the worker if the model needs more`);
       }
       const how = ending.signal ? `was killed by ${ending.signal}` : `exited with code ${ending.code}`;
-      throw new NativeRuntimeFailure('crashed', `onnxruntime's child process ${how} before answering${tail ? `: ${tail}` : ''}; the worker is unaffected`);
+      throw nativeRuntimeFailure('crashed', `onnxruntime's child process ${how} before answering${tail ? `: ${tail}` : ''}; the worker is unaffected`);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { RegistryAuthError } from '../errors.js';
+import { RegistryAuthError } from '../errors/index.js';
 
 /** A username and password for one registry. Held in memory only; never logged or put in history. */
 export interface Credentials {

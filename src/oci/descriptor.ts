@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DigestMismatchError, RegistryProtocolError } from '../errors.js';
+import { DigestMismatchError, RegistryProtocolError } from '../errors/index.js';
 
 /** An OCI content descriptor: what every store operation is addressed by. */
 export interface Descriptor {

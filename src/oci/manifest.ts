@@ -1,4 +1,4 @@
-import { NotAModelError, RegistryProtocolError } from '../errors.js';
+import { NotAModelError, RegistryProtocolError } from '../errors/index.js';
 import { describeBytes, parseDigest, plainDescriptor, type Descriptor } from './descriptor.js';
 import { MODEL_ARTIFACT, MODEL_CONFIG, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
 

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { ReferenceError } from '../errors.js';
+import { ReferenceError } from '../errors/index.js';
 import { isDigest, type Digest } from './descriptor.js';
 
 /**

@@ -8,7 +8,7 @@ import {
   RegistryProtocolError,
   RegistryUnavailableError,
   errorMessage,
-} from '../errors.js';
+} from '../errors/index.js';
 import { credentialsFor, type Credentials } from './credentials.js';
 
 export interface RegistryClientOptions {

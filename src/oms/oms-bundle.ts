@@ -5,7 +5,7 @@ import { decodeBase64Strict, encodeBase64 } from '../crypto/base64.js';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from '../crypto/dsse.js';
 import { IN_TOTO_STATEMENT_V1 } from '../attest/statement.js';
 import { canonicalPathProblem } from '../hashing/root-digest.js';
-import { InvalidKeyError, errorMessage } from '../errors.js';
+import { InvalidKeyError, errorMessage } from '../errors/index.js';
 import {
   OMS_GIT_PATHS,
   compareOmsPaths,

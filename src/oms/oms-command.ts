@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
 import { DigestCache } from '../hashing/digest-cache.js';
-import { InvalidKeyError, KeyNotFoundError, PassphraseMissingError, WrongPassphraseError, errorMessage } from '../errors.js';
+import { InvalidKeyError, KeyNotFoundError, PassphraseMissingError, WrongPassphraseError, errorMessage } from '../errors/index.js';
 import {
   OMS_PREDICATE_TYPE,
   buildOmsStatement,

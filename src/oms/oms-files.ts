@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } fr
 import { hashFilesWithCache } from '../hashing/cached-hash.js';
 import type { DigestCache } from '../hashing/digest-cache.js';
 import { canonicalPathProblem } from '../hashing/root-digest.js';
-import { ModelSourceError, errorMessage } from '../errors.js';
+import { ModelSourceError, errorMessage } from '../errors/index.js';
 
 /**
  * Which files of a model folder the OpenSSF model-signing format (`model_signing` 1.1.x,

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path/posix';
 import { join } from 'node:path';
-import { CorruptModelError, ExternalDataRefusedError } from '../errors.js';
+import { CorruptModelError, ExternalDataRefusedError } from '../errors/index.js';
 import { fieldInt, fieldString, fields, ProtobufError } from './protobuf-reader.js';
 import { canonicalPathProblem } from '../hashing/root-digest.js';
 import { bundlePaths } from '../bundle/layout.js';

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ENGINE_CALL, SandboxInvalidModuleError } from './errors.js';
+import { ENGINE_CALL, SandboxInvalidModuleError } from '../errors/index.js';
 import {
   ENGINE_FUNCTION_IMPORTS,
   ENGINE_IMPORT_MODULE,

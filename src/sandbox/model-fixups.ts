@@ -16,7 +16,7 @@
  * merge ends with for a rank conflict. The main graph's inputs and outputs are not touched.
  */
 import { createHash } from 'node:crypto';
-import { CorruptModelError } from '../errors.js';
+import { CorruptModelError } from '../errors/index.js';
 import { fields, fieldString, ProtobufError } from '../onnx/protobuf-reader.js';
 import { rewriteMessage } from '../onnx/protobuf-writer.js';
 

@@ -8,7 +8,7 @@
  * prepared in the background with the same settings; the next call takes it (each thread still
  * serves exactly one call, so no state crosses calls) or, with other settings, starts its own.
  */
-import { ENGINE_CALL, SandboxEngineError, SandboxMemoryError, SandboxTrapError } from './errors.js';
+import { ENGINE_CALL, SandboxEngineError, SandboxMemoryError, SandboxTrapError } from '../errors/index.js';
 import { loadEngine } from './engine-module.js';
 import {
   ENGINE_MIN_MEMORY_BYTES,

@@ -14,7 +14,7 @@
  *    worker (never waiting for the plugin) and reports how long the worker took to stop.
  * 4. The worker is always terminated, whatever happened, before runPlugin settles.
  */
-import { PluginReportedError, SandboxForbiddenImportError, SandboxInvalidModuleError, SandboxMemoryError, SandboxTrapError } from './errors.js';
+import { PluginReportedError, SandboxForbiddenImportError, SandboxInvalidModuleError, SandboxMemoryError, SandboxTrapError } from '../errors/index.js';
 import { runSandboxThread } from './sandbox-thread.js';
 import { forbiddenImportReason, resolveSandboxLimits, WASM_PAGE_BYTES, type SandboxLimits } from './limits.js';
 import type { SandboxFailure, SandboxWorkerReply, SandboxWorkerRequest } from './sandbox-worker.js';
@@ -117,7 +117,7 @@ export { sandboxWorkerCounts } from './sandbox-thread.js';
 
 /**
  * Calls `functionName` of the plugin `wasm` with `input` and returns its output, or throws one
- * of the sandbox errors (errors.ts). Limits default to DEFAULT_SANDBOX_LIMITS.
+ * of the sandbox errors (src/errors/sandbox.ts). Limits default to DEFAULT_SANDBOX_LIMITS.
  */
 export async function runPlugin(
   wasm: Uint8Array,

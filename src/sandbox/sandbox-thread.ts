@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { SandboxMemoryError, SandboxTimeoutError, SandboxTrapError } from './errors.js';
+import { SandboxMemoryError, SandboxTimeoutError, SandboxTrapError } from '../errors/index.js';
 
 /** How long to wait for a terminated worker to confirm its exit before giving up on it (unref). */
 const TERMINATE_GRACE_MS = 2_000;

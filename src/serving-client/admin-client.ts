@@ -1,7 +1,7 @@
 import { parseAdminKey, readAdminKey, type AdminCredentials } from './admin-key-file.js';
 import { signAdminRequest } from './admin-signing.js';
 import { injectTraceHeaders } from '../tracing/active-trace.js';
-import { ServingRejectedError, ServingUnavailableError } from '../serving/errors.js';
+import { ServingRejectedError, ServingUnavailableError } from '../errors/index.js';
 import type { SlotName } from '../serving/control/model-slot.js';
 import type { ObservationsSince } from '../serving/dataplane/observations.js';
 import type { AdminResult, ModelStatus } from '../serving/control/model-catalog.js';

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { errorMessage } from '../errors.js';
+import { ServingConfigError, errorMessage } from '../errors/index.js';
 import { ADMIN_KEY_ID_PATTERN } from './admin-signing.js';
-import { ServingConfigError } from '../serving/errors.js';
 
 /** Shortest admin secret accepted. */
 export const MIN_ADMIN_SECRET_LENGTH = 16;

@@ -1,8 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA_DIR } from '../paths.js';
-import { errorMessage } from '../errors.js';
-import { ServingConfigError } from './errors.js';
+import { ServingConfigError, errorMessage } from '../errors/index.js';
 import { MIN_ADMIN_SECRET_LENGTH, parseAdminKey, readAdminKey, type AdminCredentials } from '../serving-client/admin-key-file.js';
 
 export { MIN_ADMIN_SECRET_LENGTH } from '../serving-client/admin-key-file.js';

@@ -3,7 +3,7 @@
 // Protocol (v2 REST), a signed admin API with rotatable keys and Prometheus metrics. See serve.ts
 // for the entry points; the admin client is src/serving-client/.
 export { startServingRuntime, main, type ServingRuntime, type ServingRuntimeConfig } from './serve.js';
-export { ServingRejectedError, ServingUnavailableError, BundleRefusedError } from './errors.js';
+export { ServingRejectedError, ServingUnavailableError, BundleRefusedError } from '../errors/index.js';
 export type { AdminResult, ModelStatus, SlotStatus } from './control/model-catalog.js';
 export type { SlotName } from './control/model-slot.js';
 export { SLOT_HEADER, REQUEST_KEY_HEADER } from './protocol/inference-headers.js';

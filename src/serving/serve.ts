@@ -4,7 +4,7 @@ import type { BundleStore } from '../store/bundle-store.js';
 import { OciBundleStore } from '../store/oci-bundle-store.js';
 import { BlobCache } from '../store/blob-cache.js';
 import { createLogger, type Logger } from '../logger.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../errors/index.js';
 import { AdminAuthenticator } from './protocol/admin/auth.js';
 import type { AdminCredentials } from '../serving-client/admin-key-file.js';
 import { AdminKeyring } from './protocol/admin/keyring.js';

@@ -4,7 +4,7 @@
  */
 import { ELEMENT_BYTES, ONNX_DATA_TYPE, type TensorType } from '../tensor/tensor.js';
 import type { TensorSignature } from '../release/types.js';
-import { SmokeInputError } from './errors.js';
+import { SmokeInputError } from '../errors/index.js';
 import { numberToHalf } from '../tensor/half-float.js';
 
 /** Inclusive value range of each integer type (bool as 0/1); floats have none. */

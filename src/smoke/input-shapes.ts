@@ -7,7 +7,7 @@
 import type { DeclaredDim, DeclaredInput } from '../onnx/declared-shapes.js';
 import type { TensorSignature } from '../release/types.js';
 import type { SmokeInputSpec } from './input-spec.js';
-import { SmokeInputError } from './errors.js';
+import { SmokeInputError } from '../errors/index.js';
 
 /** What a symbolic dimension becomes when nothing else decides it (sequence lengths, features, ...). */
 export const SYMBOLIC_DIM_SIZE = 2;

@@ -19,7 +19,7 @@ import type { TensorSignature } from '../release/types.js';
 import type { DeclaredDim, DeclaredInput } from '../onnx/declared-shapes.js';
 import { decodeTensorProto } from '../onnx/tensor-proto.js';
 import { ELEMENT_BYTES, elementCount, ONNX_DATA_TYPE, type Tensor, type TensorType } from '../tensor/tensor.js';
-import { SmokeInputError } from './errors.js';
+import { SmokeInputError } from '../errors/index.js';
 import { parseNpy } from './npy-format.js';
 import { showDims } from './input-shapes.js';
 import { tensorTypeOf, writeElement } from './element-values.js';

@@ -1,6 +1,6 @@
 import { callNativeRuntime, nativeMemoryBytesFromEnv, type NativeLimits } from '../native/isolated-runtime.js';
 import { ONNX_DATA_TYPE, type Tensor, type TensorType } from '../tensor/tensor.js';
-import { NativeInferenceError } from './errors.js';
+import { NativeInferenceError } from '../errors/index.js';
 import type { ModelFolder } from '../onnx/external-data.js';
 
 const PHASE_WORDING = { load: 'cannot load the model', input: 'refused an input', run: 'failed to run the model', output: 'returned an output smoke cannot compare' } as const;

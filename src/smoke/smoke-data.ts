@@ -22,7 +22,7 @@ import { basename, extname, join } from 'node:path';
 import type { DeclaredInput } from '../onnx/declared-shapes.js';
 import type { TensorSignature } from '../release/types.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { SmokeInputError } from './errors.js';
+import { SmokeInputError } from '../errors/index.js';
 import { matchToSignature, tensorProto, type Given } from './inputs-file.js';
 import { showDims } from './input-shapes.js';
 import { parseNpy } from './npy-format.js';

@@ -4,7 +4,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { generateInputs } from './test-inputs.js';
 import { readInputsFile } from './inputs-file.js';
 import { smokeSpecProblems } from './input-spec.js';
-import { SmokeInputError } from './errors.js';
+import { SmokeInputError } from '../errors/index.js';
 import { readSmokeData, type SmokeDataFile } from './smoke-data.js';
 
 export interface SmokeRunData {

@@ -2,7 +2,7 @@ import type { TensorSignature } from '../release/types.js';
 import type { DeclaredInput } from '../onnx/declared-shapes.js';
 import { ELEMENT_BYTES, elementCount, type Tensor, type TensorType } from '../tensor/tensor.js';
 import { seededRandom } from './seeded-random.js';
-import { SmokeInputError } from './errors.js';
+import { SmokeInputError } from '../errors/index.js';
 import { INTEGER_RANGES, isFloat, tensorTypeOf } from './element-values.js';
 import { numberToHalf } from '../tensor/half-float.js';
 

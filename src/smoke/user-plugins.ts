@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { runPlugin } from '../sandbox/run-plugin.js';
 import type { SandboxLimits } from '../sandbox/limits.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
-import { SmokeInputError } from './errors.js';
+import { SmokeInputError } from '../errors/index.js';
 
 /**
  * A release's own check, as an Extism plugin run under the sandbox limits. It is called with

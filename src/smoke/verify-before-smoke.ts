@@ -4,8 +4,8 @@ import type { SigningKey } from '../crypto/keys.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import type { SmokeVerification } from '../release/types.js';
 import { resolveTrust, type TrustSource } from '../trust/trust-source.js';
+import { BundleVerificationFailedError, type FailedVerification } from '../errors/index.js';
 import type { PolicyVerification } from '../trust/verify-with-policy.js';
-import { BundleVerificationFailedError, type FailedVerification } from './errors.js';
 
 export interface SmokeTrust {
   /** The worker's trust folder (MODELSHIP_TRUSTED_KEYS_DIR): keyring.json and a trust policy. */

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { chmod, copyFile, link, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { DigestMismatchError } from '../errors.js';
+import { DigestMismatchError } from '../errors/index.js';
 import { dirname, join } from 'node:path';
 import { sha256File } from '../hashing/stream-hash.js';
 import { hexOf, type Descriptor } from '../oci/descriptor.js';

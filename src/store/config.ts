@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DATA_DIR } from '../paths.js';
-import { ReferenceError } from '../errors.js';
+import { ReferenceError } from '../errors/index.js';
 import { LAYOUT_SCHEME, looksLikeReference, repositoryNameFor, tagFor } from '../oci/reference.js';
 
 /**

@@ -1,6 +1,6 @@
 import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TransientIoError } from '../errors.js';
+import { TransientIoError } from '../errors/index.js';
 
 /** A lock that outlives no crash for long: a lock folder older than this is taken over. */
 const STALE_MS = 30_000;

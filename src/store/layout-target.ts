@@ -3,7 +3,7 @@ import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'no
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { ArtifactNotFoundError, DigestMismatchError, TransientIoError } from '../errors.js';
+import { ArtifactNotFoundError, DigestMismatchError, TransientIoError } from '../errors/index.js';
 import { checkBytes, hexOf, isDigest, plainDescriptor, type Descriptor } from '../oci/descriptor.js';
 import { ANNOTATION_REF_NAME, OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
 import { encodeJson, parseIndex, subjectOf, parseManifest } from '../oci/manifest.js';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
-import { ArtifactNotFoundError } from '../errors.js';
+import { ArtifactNotFoundError } from '../errors/index.js';
 import { checkBytes, describeBytes, isDigest, plainDescriptor, type Descriptor } from '../oci/descriptor.js';
 import { subjectOf } from '../oci/manifest.js';
 import type { Content, Target, TransferOptions } from './target.js';

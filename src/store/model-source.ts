@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ModelSourceError } from '../errors.js';
+import { ModelSourceError } from '../errors/index.js';
 import { LAYOUT_SCHEME, looksLikeReference } from '../oci/reference.js';
 import type { BundleStore, ModelPull } from './bundle-store.js';
 import { OciBundleStore } from './oci-bundle-store.js';

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BundleConflictError, NotAModelError, ReferenceError } from '../errors.js';
+import { BundleConflictError, NotAModelError, ReferenceError } from '../errors/index.js';
 import { bundlePaths, BUNDLE_MANIFEST, BUNDLE_PROVENANCE, BUNDLE_SIGNATURE, BUNDLE_SMOKE } from '../bundle/layout.js';
 import { parseManifest as parseModelYaml, type Manifest } from '../bundle/manifest.js';
 import { canonicalPathProblem } from '../hashing/root-digest.js';

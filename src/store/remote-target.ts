@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
-import { ArtifactNotFoundError, DigestMismatchError, RegistryProtocolError, RegistryUnavailableError } from '../errors.js';
+import { ArtifactNotFoundError, DigestMismatchError, RegistryProtocolError, RegistryUnavailableError } from '../errors/index.js';
 import { checkBytes, isDigest, parseDigest, plainDescriptor, type Descriptor, type Digest } from '../oci/descriptor.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
 import { fallbackTag, parseIndex, referrersIndex, subjectOf } from '../oci/manifest.js';

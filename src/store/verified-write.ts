@@ -4,7 +4,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DigestMismatchError } from '../errors.js';
+import { DigestMismatchError } from '../errors/index.js';
 import type { Descriptor, Digest } from '../oci/descriptor.js';
 import type { TransferOptions } from './target.js';
 

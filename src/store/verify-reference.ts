@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyBundle, type CheckName, type CheckResult, type TrustArgument, type VerificationReport, type VerifyBundleOptions } from '../bundle/verify.js';
-import { ModelshipError } from '../errors.js';
+import { ModelshipError } from '../errors/index.js';
 import { BUNDLE_PARTS, BUNDLE_REFERRERS } from '../oci/media-types.js';
 import type { BundleStore, PullResult } from './bundle-store.js';
 

@@ -1,10 +1,5 @@
-import { ModelshipError } from '../errors.js';
+import { TracingConfigError } from '../errors/index.js';
 
-/** The OTEL_* settings cannot be used as given. */
-export class TracingConfigError extends ModelshipError {
-  readonly type = 'TracingConfigError';
-  readonly retryable = false;
-}
 
 export type OtlpProtocol = 'http/protobuf' | 'grpc';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { bundlePaths } from '../bundle/layout.js';
 import { MANIFEST_JWS_TYP, parseManifest } from '../bundle/manifest.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../errors/index.js';
 import type { Keyring } from './keyring.js';
 import type { TrustPolicy } from './policy.js';
 import { verifyJwsWithPolicy, type PolicyVerification } from './verify-with-policy.js';

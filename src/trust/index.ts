@@ -1,4 +1,3 @@
-export { KeyringError, MultiSignError, TrustPolicyError, TRUST_ERROR_TYPES } from './errors.js';
 export {
   DEFAULT_KEYRING_FILE,
   KEYRING_VERSION,

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadPublicKey, type PublicKey } from '../crypto/keys.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../errors/index.js';
 
 /** Public key files a trusted keys folder without keyring.json holds (the serving runtime's original setup): `*.pub.pem` (SPKI) and `*.pub.jwk.json` (Ed25519 JWK). */
 export const TRUSTED_KEY_SUFFIXES = ['.pub.pem', '.pub.jwk.json'] as const;

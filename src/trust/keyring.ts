@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
 import { loadPublicKey, parsePublicKey, publicKeyFromRaw, type Ed25519Jwk, type PublicKey } from '../crypto/keys.js';
-import { errorMessage } from '../errors.js';
-import { KeyringError } from './errors.js';
+import { KeyringError, errorMessage } from '../errors/index.js';
 
 /**
  * A keyring: the public keys a verifier knows, each with the time window it may be used in and,

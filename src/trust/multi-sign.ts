@@ -1,7 +1,7 @@
 import { signEnvelope, type DsseEnvelope } from '../crypto/dsse.js';
 import { signGeneralJws, type GeneralJws } from '../crypto/jws.js';
 import type { SigningKey } from '../crypto/keys.js';
-import { MultiSignError } from './errors.js';
+import { MultiSignError } from '../errors/index.js';
 
 /**
  * One general-JSON JWS (RFC 7515 section 7.2.1) over `payload` with one EdDSA signature per key,

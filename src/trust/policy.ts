@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { errorMessage } from '../errors.js';
+import { TrustPolicyError, errorMessage } from '../errors/index.js';
 import { keyStatus, type Keyring } from './keyring.js';
-import { TrustPolicyError } from './errors.js';
 
 /**
  * A trust policy: which kids may sign for which models, and how many of them must (t of n).

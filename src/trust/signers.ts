@@ -1,7 +1,7 @@
 import { pathExists } from '../path-exists.js';
 import { dirname, join, resolve } from 'node:path';
 import { loadSigningKey, type SigningKey } from '../crypto/keys.js';
-import { KeyringError } from './errors.js';
+import { KeyringError } from '../errors/index.js';
 import { DEFAULT_KEYRING_FILE, describeKeyStatus, keyStatus, loadKeyring } from './keyring.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InvalidKeyError, errorMessage } from '../errors.js';
+import { InvalidKeyError, errorMessage } from '../errors/index.js';
 import { loadPublicKey } from '../crypto/keys.js';
 import { pathExists } from '../path-exists.js';
 import { DEFAULT_KEYRING_FILE, loadKeyring } from './keyring.js';

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../errors/index.js';
 import { DEFAULT_KEYRING_FILE, loadKeyring, type Keyring } from './keyring.js';
 import { loadTrustPolicy, type TrustPolicy } from './policy.js';
 

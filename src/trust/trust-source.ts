@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { loadPublicKey, type PublicKey, type SigningKey } from '../crypto/keys.js';
-import { TrustPolicyError } from './errors.js';
+import { TrustPolicyError } from '../errors/index.js';
 import { loadTrustedKeys } from './key-files.js';
 import { DEFAULT_KEYRING_FILE, loadKeyring, type Keyring } from './keyring.js';
 import { loadTrustPolicy, type TrustPolicy } from './policy.js';

@@ -1,8 +1,7 @@
 import { decodeBase64UrlStrict } from '../crypto/base64.js';
 import { ED25519_SIGNATURE_BYTES, verifyEd25519 } from '../crypto/ed25519.js';
-import { errorMessage } from '../errors.js';
+import { KeyringError, errorMessage } from '../errors/index.js';
 import { describeKeyStatus, keyStatus, type Keyring, type KeyStatus } from './keyring.js';
-import { KeyringError } from './errors.js';
 import { describeRule, ruleFor, type TrustPolicy } from './policy.js';
 
 export type SignatureStatus =

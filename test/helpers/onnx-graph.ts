@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { answerNativeRequest } from '../../src/native/ort-session.js';
 import { runOnnxInSandbox } from '../../src/sandbox/onnx-engine.js';
-import { SandboxEngineError } from '../../src/sandbox/errors.js';
+import { SandboxEngineError } from '../../src/errors/index.js';
 import { ONNX_DATA_TYPE, type Tensor, type TensorType } from '../../src/tensor/tensor.js';
 import { seededRandom } from '../../src/smoke/seeded-random.js';
 import { type Bytes, pbBytes, pbFloat, pbInt, pbMsg, pbStr } from './protobuf.js';

@@ -6,8 +6,7 @@ import { hexOf } from '../../oci/descriptor.js';
 import { parseReference } from '../../oci/reference.js';
 import type { BundleStore } from '../../store/bundle-store.js';
 import type { Logger } from '../../logger.js';
-import { ModelshipError, errorMessage } from '../../errors.js';
-import { BundleRefusedError, BundleStoreUnavailableError, InvalidRequestError } from '../errors.js';
+import { BundleRefusedError, BundleStoreUnavailableError, InvalidRequestError, ModelshipError, errorMessage } from '../../errors/index.js';
 import type { DeployTarget } from './deploy-target.js';
 import { verifyForServing, type VerifiedBundle } from './loaded-model.js';
 

@@ -1,8 +1,7 @@
 import type { Logger } from '../../logger.js';
-import { errorMessage } from '../../errors.js';
+import { InvalidRequestError, ServingConflictError, StatePersistError, UnknownModelError, errorMessage } from '../../errors/index.js';
 import type { Manifest } from '../../bundle/manifest.js';
 import { inSpan } from '../../tracing/spans.js';
-import { InvalidRequestError, ServingConflictError, StatePersistError, UnknownModelError } from '../errors.js';
 import type { ServingMetrics } from '../metrics.js';
 import { BundleSource, type BundleSourceDeps } from './bundle-source.js';
 import type { DeployTarget } from './deploy-target.js';

@@ -1,5 +1,5 @@
 import type { Manifest } from '../../bundle/manifest.js';
-import { ServingConflictError } from '../errors.js';
+import { ServingConflictError } from '../../errors/index.js';
 import type { BundleRef } from './loaded-model.js';
 import type { SlotName } from './model-slot.js';
 import type { PersistedModel } from './state-store.js';

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { errorMessage } from '../../errors.js';
-import { ServingConfigError } from '../errors.js';
+import { ServingConfigError, errorMessage } from '../../errors/index.js';
 import type { BundleRef } from './loaded-model.js';
 
 export const STATE_FILE = 'serving-state.json';

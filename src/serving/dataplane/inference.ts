@@ -1,7 +1,6 @@
 import type ort from 'onnxruntime-node';
 import type { Logger } from '../../logger.js';
-import { errorMessage } from '../../errors.js';
-import { InferenceFailedError, InvalidRequestError, NoStableSlotError, TargetNotLoadedError, UnknownModelError } from '../errors.js';
+import { InferenceFailedError, InvalidRequestError, NoStableSlotError, TargetNotLoadedError, UnknownModelError, errorMessage } from '../../errors/index.js';
 import type { BundleRef, LoadedModel } from '../control/loaded-model.js';
 import { SLOT_NAMES, type Lease, type SlotName } from '../control/model-slot.js';
 import type { ModelEntry } from '../control/model-entry.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidRequestError, PayloadTooLargeError, ServingHttpError } from '../errors.js';
+import { InvalidRequestError, PayloadTooLargeError, ServingHttpError } from '../../errors/index.js';
 
 /**
  * Reads a request body of at most `limit` bytes. A declared Content-Length over the limit is

@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../logger.js';
-import { errorMessage } from '../../errors.js';
-import { PayloadTooLargeError, ServingHttpError } from '../errors.js';
+import { errorMessage, NoRouteError, PayloadTooLargeError, ServingHttpError } from '../../errors/index.js';
 import { readBody, sendError } from './body.js';
 import { mountFor, type Mount, type RequestContext } from './mount.js';
 import { parseRequestPath } from './request-path.js';
-import { findRoute, NoRouteError } from './route-table.js';
+import { findRoute } from './route-table.js';
 
 /**
  * The one entry point for every request (the place for middleware such as tracing): picks the

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidRequestError } from '../errors.js';
+import { InvalidRequestError } from '../../errors/index.js';
 
 /** A request's method and path, split into decoded segments. */
 export interface RequestPath {

@@ -1,18 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ServingHttpError } from '../errors.js';
+import { MethodNotAllowedError, NoRouteError, ServingHttpError } from '../../errors/index.js';
 import type { RequestPath } from './request-path.js';
 
-export class MethodNotAllowedError extends ServingHttpError {
-  readonly type = 'MethodNotAllowed';
-  readonly retryable = false;
-  readonly status = 405;
-}
 
-export class NoRouteError extends ServingHttpError {
-  readonly type = 'NoRoute';
-  readonly retryable = false;
-  readonly status = 404;
-}
 
 /** What a mount's guard and handlers see: the request, its parsed path, and its body (read once, on demand). */
 export interface RequestContext {

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { InvalidRequestError } from '../errors.js';
+import { InvalidRequestError } from '../../errors/index.js';
 import type { Routing } from '../dataplane/inference.js';
 import type { SlotName } from '../control/model-slot.js';
 

@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import type { TensorSignature } from '../../release/types.js';
-import { InvalidRequestError } from '../errors.js';
+import { InvalidRequestError } from '../../errors/index.js';
 import { halfToNumber, numberToHalf } from '../../tensor/half-float.js';
 
 /** A tensor in the JSON API: row-major values and their dimensions. */

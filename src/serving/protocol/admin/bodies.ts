@@ -1,8 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
-import { errorMessage } from '../../../errors.js';
+import { InvalidRequestError, errorMessage } from '../../../errors/index.js';
 import { looksLikeReference, parseReference } from '../../../oci/reference.js';
 import type { DeployTarget } from '../../control/deploy-target.js';
-import { InvalidRequestError } from '../../errors.js';
 import { parseJson } from '../../http/body.js';
 
 // The admin API's bodies, checked here so the catalog's methods take typed values only.

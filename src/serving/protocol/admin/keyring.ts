@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../../logger.js';
-import { errorMessage } from '../../../errors.js';
+import { errorMessage } from '../../../errors/index.js';
 import { DEFAULT_ADMIN_KEY_ID, type AdminKeys } from './auth.js';
 import { readAdminKey, type AdminCredentials } from '../../../serving-client/admin-key-file.js';
 import { ADMIN_KEY_ID_PATTERN } from '../../../serving-client/admin-signing.js';

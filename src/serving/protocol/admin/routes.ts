@@ -3,7 +3,7 @@ import type { Mount, RequestContext } from '../../http/mount.js';
 import { route, type RouteCall } from '../../http/route-table.js';
 import { SLOT_NAMES } from '../../control/model-slot.js';
 import { countRefusedDeploy } from '../../control/model-names.js';
-import { UnknownModelError } from '../../errors.js';
+import { UnknownModelError } from '../../../errors/index.js';
 import type { ProtocolDeps } from '../deps.js';
 import type { AdminAuthenticator } from './auth.js';
 import { parseDeployBody, parseShadowBody, parseSince, parseWeightBody } from './bodies.js';

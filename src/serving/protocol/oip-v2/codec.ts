@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import type { TensorSignature } from '../../../release/types.js';
-import { InvalidRequestError } from '../../errors.js';
+import { InvalidRequestError } from '../../../errors/index.js';
 import type { InferenceAnswer } from '../../dataplane/inference.js';
 import { isOipDatatype, OIP_DATATYPES, oipDatatypeOf, type OipDatatype } from './datatypes.js';
 import { checkDims, describe, isRecord, tensorDataFromJson, tensorToJsonValues } from '../json-tensors.js';

@@ -1,12 +1,12 @@
 import { MODELSHIP_VERSION } from '../../../paths.js';
-import { TargetNotLoadedError, UnknownModelError } from '../../errors.js';
+import { NotReadyError, TargetNotLoadedError, UnknownModelError, UnsupportedEncodingError } from '../../../errors/index.js';
 import { sendJson } from '../../http/body.js';
 import type { Mount } from '../../http/mount.js';
 import { route, type RouteCall } from '../../http/route-table.js';
 import type { ProtocolDeps } from '../deps.js';
 import { routingFromHeaders } from '../inference-headers.js';
 import { encodeOipResponse, INFERENCE_HEADER_LENGTH, oipFeeds, parseOipRequest } from './codec.js';
-import { NotReadyError, sendOipError, UnsupportedEncodingError } from './errors.js';
+import { sendOipError } from './error-body.js';
 import { addressed, modelMetadata } from './metadata.js';
 
 /** Protocol extensions this server implements (server metadata). */

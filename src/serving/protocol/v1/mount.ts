@@ -1,7 +1,7 @@
 import { parseJson, sendJson } from '../../http/body.js';
 import type { Mount } from '../../http/mount.js';
 import { route } from '../../http/route-table.js';
-import { UnknownModelError } from '../../errors.js';
+import { UnknownModelError } from '../../../errors/index.js';
 import type { ProtocolDeps } from '../deps.js';
 import { routingFromHeaders } from '../inference-headers.js';
 import { outputsToJson, parseInferenceBody } from '../json-tensors.js';

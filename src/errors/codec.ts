@@ -1,21 +1,20 @@
-import { ModelshipError } from '../errors.js';
-
 /**
  * Errors of the payload codec. Messages name key ids, never key bytes. A worker that lacks a
  * key is a deployment problem: another worker, or this one redeployed with the key, can still
  * decode, so the key errors are retryable (the release waits rather than failing for good).
  */
+import { ModelshipError } from './base.js';
 
 /** The codec key configuration (file or environment) is missing, unreadable or malformed. */
 export class CodecConfigError extends ModelshipError {
-  readonly type = 'CodecConfigError';
-  readonly retryable = false;
+  static override readonly code = 'CodecConfigError';
+  static override readonly retryable = false;
 }
 
 /** A payload was encrypted with a key id this process has no key for. */
 export class CodecKeyUnknownError extends ModelshipError {
-  readonly type = 'CodecKeyUnknownError';
-  readonly retryable = true;
+  static override readonly code = 'CodecKeyUnknownError';
+  static override readonly retryable = true;
   constructor(
     readonly keyId: string,
     message: string,
@@ -26,8 +25,8 @@ export class CodecKeyUnknownError extends ModelshipError {
 
 /** The key configured under the payload's key id does not decrypt it (wrong key, or tampered bytes). */
 export class CodecDecryptError extends ModelshipError {
-  readonly type = 'CodecDecryptError';
-  readonly retryable = true;
+  static override readonly code = 'CodecDecryptError';
+  static override readonly retryable = true;
   constructor(
     readonly keyId: string,
     message: string,
@@ -39,8 +38,8 @@ export class CodecDecryptError extends ModelshipError {
 
 /** An encrypted payload reached a process that has no codec keys configured at all. */
 export class CodecKeysMissingError extends ModelshipError {
-  readonly type = 'CodecKeysMissingError';
-  readonly retryable = true;
+  static override readonly code = 'CodecKeysMissingError';
+  static override readonly retryable = true;
   constructor(
     readonly keyId: string,
     message: string,
@@ -48,5 +47,3 @@ export class CodecKeysMissingError extends ModelshipError {
     super(message);
   }
 }
-
-export const CODEC_ERROR_TYPES = ['CodecConfigError', 'CodecKeyUnknownError', 'CodecDecryptError', 'CodecKeysMissingError'] as const;

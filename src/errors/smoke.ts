@@ -1,20 +1,18 @@
+/** The smoke stage: bad smoke inputs, unacceptable outputs, a bundle that does not verify. None is retryable. */
 import type { SmokeVerification } from '../release/types.js';
-import { ModelshipError } from '../errors.js';
+import { BadInputError } from './base.js';
 
-export class SmokeInputError extends ModelshipError {
-  readonly type = 'SmokeInputError';
-  readonly retryable = false;
+export class SmokeInputError extends BadInputError {
+  static override readonly code = 'SmokeInputError';
 }
 
 /** The model ran but its outputs are not acceptable; the message carries the figures. */
-export class SmokeFailedError extends ModelshipError {
-  readonly type = 'SmokeFailed';
-  readonly retryable = false;
+export class SmokeFailedError extends BadInputError {
+  static override readonly code = 'SmokeFailed';
 }
 
-export class NativeInferenceError extends ModelshipError {
-  readonly type = 'NativeInferenceError';
-  readonly retryable = false;
+export class NativeInferenceError extends BadInputError {
+  static override readonly code = 'NativeInferenceError';
 }
 
 /** What a failed pre-smoke verification found: every failing check, and the trust it was judged under. */
@@ -27,9 +25,8 @@ export type FailedVerification = Pick<SmokeVerification, 'mode' | 'trustSource' 
  * the provenance is not what was signed, or the signers are not trusted. No inference ran; the
  * message names every failing check. Re-release from a clean source, or fix the trust setup.
  */
-export class BundleVerificationFailedError extends ModelshipError {
-  readonly type = 'BundleVerificationFailed';
-  readonly retryable = false;
+export class BundleVerificationFailedError extends BadInputError {
+  static override readonly code = 'BundleVerificationFailed';
   readonly verification: FailedVerification;
   constructor(bundleDir: string, verification: FailedVerification) {
     super(

@@ -3,9 +3,8 @@
  * input under the same limits fails the same way. Each has its own `type`, which becomes the
  * ApplicationFailure type in Temporal history.
  */
-import { ModelshipError } from '../errors.js';
+import { BadInputError } from './base.js';
 
-/** All sandbox errors; `functionName` is the plugin export that was (or would have been) called. */
 /**
  * How messages name what ran: a plugin's export, or the sandboxed ONNX engine (whose
  * "function name" is ENGINE_CALL).
@@ -15,8 +14,8 @@ export function describeCall(functionName: string): string {
   return functionName === ENGINE_CALL ? 'the sandboxed ONNX engine (onnxruntime-web)' : `plugin function "${functionName}"`;
 }
 
-export abstract class SandboxError extends ModelshipError {
-  readonly retryable = false;
+/** All sandbox errors; `functionName` is the plugin export that was (or would have been) called. */
+export abstract class SandboxError extends BadInputError {
   readonly functionName: string;
   constructor(functionName: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -26,7 +25,7 @@ export abstract class SandboxError extends ModelshipError {
 
 /** The call did not finish by its deadline; the worker running it was terminated. */
 export class SandboxTimeoutError extends SandboxError {
-  readonly type = 'SandboxTimeout';
+  static override readonly code = 'SandboxTimeout';
   /** The deadline, in milliseconds from the start of the call. */
   readonly deadlineMs: number;
   /** Milliseconds from the start of the call until the worker had actually stopped. */
@@ -58,7 +57,7 @@ export type SandboxMemoryResource =
 
 /** The plugin ran out of memory it is allowed to use. */
 export class SandboxMemoryError extends SandboxError {
-  readonly type = 'SandboxMemoryLimit';
+  static override readonly code = 'SandboxMemoryLimit';
   readonly resource: SandboxMemoryResource;
   /** The limit that was hit, in bytes (0 when unknown). */
   readonly limitBytes: number;
@@ -81,7 +80,7 @@ export class SandboxMemoryError extends SandboxError {
 
 /** The module imports something the sandbox does not provide; refused before anything ran. */
 export class SandboxForbiddenImportError extends SandboxError {
-  readonly type = 'SandboxForbiddenImport';
+  static override readonly code = 'SandboxForbiddenImport';
   readonly importModule: string;
   readonly importField: string;
   readonly importKind: string;
@@ -102,7 +101,7 @@ export class SandboxForbiddenImportError extends SandboxError {
  * memory, declares no memory maximum or one above the limit, or lacks the requested export.
  */
 export class SandboxInvalidModuleError extends SandboxError {
-  readonly type = 'SandboxInvalidModule';
+  static override readonly code = 'SandboxInvalidModule';
   readonly reason: string;
   constructor(functionName: string, reason: string, options?: { cause?: unknown }) {
     super(functionName, `refused to run ${describeCall(functionName)}: ${reason}`, options);
@@ -112,7 +111,7 @@ export class SandboxInvalidModuleError extends SandboxError {
 
 /** The plugin trapped (or aborted, or its worker died) for a reason other than memory. */
 export class SandboxTrapError extends SandboxError {
-  readonly type = 'SandboxTrap';
+  static override readonly code = 'SandboxTrap';
   /** The trap's own message (e.g. "unreachable", or the plugin's abort message). */
   readonly trap: string;
   constructor(functionName: string, trap: string, options?: { cause?: unknown }) {
@@ -126,7 +125,7 @@ export class SandboxTrapError extends SandboxError {
  * the plugin's message verbatim, so callers can match it; `functionName` says which export.
  */
 export class PluginReportedError extends SandboxError {
-  readonly type = 'PluginError';
+  static override readonly code = 'PluginError';
   constructor(functionName: string, pluginMessage: string) {
     super(functionName, pluginMessage);
   }
@@ -137,7 +136,7 @@ export class PluginReportedError extends SandboxError {
  * shape inference or unsupported-operator error), at `phase`.
  */
 export class SandboxEngineError extends SandboxError {
-  readonly type = 'SandboxEngineError';
+  static override readonly code = 'SandboxEngineError';
   readonly phase: 'load' | 'input' | 'run' | 'output';
   readonly engineMessage: string;
   constructor(phase: 'load' | 'input' | 'run' | 'output', engineMessage: string) {
@@ -147,16 +146,3 @@ export class SandboxEngineError extends SandboxError {
     this.engineMessage = engineMessage;
   }
 }
-
-/** The `type` of every sandbox error; none is retryable. */
-export const SANDBOX_ERROR_TYPES = [
-  'SandboxTimeout',
-  'SandboxMemoryLimit',
-  'SandboxForbiddenImport',
-  'SandboxInvalidModule',
-  'SandboxTrap',
-  'PluginError',
-  'SandboxEngineError',
-] as const;
-
-export type SandboxErrorType = (typeof SANDBOX_ERROR_TYPES)[number];
