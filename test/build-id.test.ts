@@ -22,7 +22,8 @@ describe('workflow code build id', () => {
     await mkdir(join(root, 'node_modules', '@temporalio', 'workflow'), { recursive: true });
     await writeFile(join(root, 'package.json'), '{"name":"fixture"}');
     await writeFile(join(root, 'node_modules', '@temporalio', 'workflow', 'package.json'), '{"name":"@temporalio/workflow","version":"1.24.0"}');
-    await writeFile(tree(root).entry, "import { sleep,\n  patched } from '@temporalio/workflow';\nexport { plan } from '../release/plan.js';\n");
+    // Comments quoting imports (documentation) are not imports.
+    await writeFile(tree(root).entry, "/** Use: `import { x } from '<…>/errors/index.js'` */\n// import { y } from 'not-installed';\nimport { sleep,\n  patched } from '@temporalio/workflow';\nexport { plan } from '../release/plan.js';\n");
     await writeFile(tree(root).helper, 'export const plan = 1;\n');
     await writeFile(join(root, 'dist', 'activities', 'hash.js'), 'export const hash = 1;\n');
   });

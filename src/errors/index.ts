@@ -1,5 +1,5 @@
 /**
- * Every modelship error, from one module: `import { … } from '<…>/errors/index.js'`.
+ * Every modelship error, from one module: import them from errors/index.js.
  *
  * Each concrete class has a static `code` (its name in Temporal history) and `retryable`; the
  * retry policies' non-retryable types are derived from the classes below, so a new error class

@@ -47,7 +47,8 @@ export function workflowCodeClosure(entryFiles: readonly string[]): WorkflowCode
     if (seen.has(file)) continue;
     const content = readFileSync(file);
     seen.set(file, content);
-    const text = content.toString('utf8');
+    // Comments may quote import statements (documentation): only code counts.
+    const text = content.toString('utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     for (const pattern of IMPORT_PATTERNS) {
       for (const match of text.matchAll(pattern)) {
         const specifier = match[1]!;
