@@ -1,5 +1,5 @@
 /** The smoke stage: bad smoke inputs, unacceptable outputs, a bundle that does not verify. None is retryable. */
-import type { SmokeVerification } from '../release/types.js';
+import type { SmokeVerification } from '../release/smoke-verification.js';
 import { BadInputError } from './base.js';
 
 export class SmokeInputError extends BadInputError {

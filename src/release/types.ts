@@ -2,6 +2,8 @@ import type { CanaryPlan } from '../canary/plan.js';
 import type { FileIdentity } from '../hashing/digest-cache.js';
 import type { StoredBundle } from '../store/bundle-store.js';
 import type { SmokeInputSpec, ToleranceOption } from '../smoke/input-spec.js';
+import type { SmokeVerification } from './smoke-verification.js';
+export type { SmokeVerification } from './smoke-verification.js';
 
 /**
  * The data that crosses Temporal: small, JSON, and never secret. Paths are as the worker
@@ -233,29 +235,6 @@ export interface SmokeWorstElement {
   readonly ratio: number;
 }
 
-/**
- * How the smoke stage verified the bundle before running it (`verifyBundle` without the smoke
- * attestation, which it is about to write). Signed into the smoke Test Result too.
- */
-export interface SmokeVerification {
-  /** `trust-policy`: the worker's MODELSHIP_TRUSTED_KEYS_DIR; `release-keys`: the release's own signing keys (no trust folder on the worker). */
-  readonly mode: 'trust-policy' | 'release-keys';
-  /** The trust folder, or the keyring / signing key the release keys came from. */
-  readonly trustSource: string;
-  /** When key validity and revocation were judged. */
-  readonly at: string;
-  /** The checks that ran, all passed (a failure fails the stage with BundleVerificationFailed). */
-  readonly checks: readonly string[];
-  readonly rootDigest: string;
-  /** SHA-256 of the model.yaml bytes the signatures cover; smoke used exactly these. */
-  readonly manifestSha256: string;
-  /** The policy rule applied, e.g. `rules[0] (fraud-*)`. */
-  readonly rule: string;
-  readonly threshold: number;
-  readonly counted: number;
-  readonly countedKids: readonly string[];
-  readonly signatures: ReadonlyArray<{ readonly kid: string | null; readonly status: string; readonly reason?: string }>;
-}
 
 export interface SmokeResult {
   /** The bundle in the store after this stage: the reference and digests the next stage fetches by (set by the activity; absent when the stage ran on a folder directly). */
