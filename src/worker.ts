@@ -5,6 +5,7 @@ import { createLogger } from './logger.js';
 import { adminCredentialsFromEnvironment, type AdminCredentialsSource } from './serving-client/admin-client.js';
 import { pinoSdkLogger } from './sdk-logger.js';
 import { loadTemporalSettings } from './temporal-config.js';
+import { prepareEngineThread } from './sandbox/onnx-engine.js';
 import { createReleaseWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './release-worker.js';
 import { deploymentFromEnvironment } from './versioning/config.js';
 import { loadExporterRegistry } from './exporter/registry.js';
@@ -139,6 +140,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
         { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, store: configuredStore(), smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys', ...describeKeyring(keyring), ...(deployment ? { deployment: deployment.version.deploymentName, buildId: deployment.version.buildId, buildIdFrom: deployment.buildIdFrom } : { versioning: 'off' }) },
         'worker started',
       );
+      // The first smoke call takes a prepared engine instance, as later ones do; a broken engine
+      // is reported by that call (smoke names it), so a failure here is only logged.
+      void prepareEngineThread().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not prepare the sandbox engine; the first smoke call will report why'));
       await worker.run();
       logger.info('worker stopped');
     } finally {

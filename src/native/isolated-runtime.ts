@@ -8,6 +8,7 @@
  * `prlimit`, so allocations past it fail inside onnxruntime), and its resident size is sampled
  * so a process that gets past the rlimit (file-backed or shared pages) is killed at the ceiling.
  */
+import { externalDataDir } from './external-data-dir.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeRuntimeFailure } from '../errors/index.js';
 import type { NativeReply, NativeRequest } from './protocol.js';
-import { modelFileDir, resolveExternalData, type ModelFolder } from '../onnx/external-data.js';
+import { resolveExternalData, type ModelFolder } from '../onnx/external-data.js';
 
 export interface NativeLimits {
   /** Most memory the child may use (data segment and resident size), in bytes. */
@@ -84,11 +85,13 @@ export async function callNativeRuntime(request: NativeRequest, limits: NativeLi
   signal?.throwIfAborted();
   resolveExternalData(request.model, folder ?? { modelFile: '(model bytes)', files: [] });
   const emptyDir = folder ? undefined : await mkdtemp(join(tmpdir(), 'modelship-native-'));
-  const dir = folder ? modelFileDir(folder) : emptyDir!;
+  const external = folder ? await externalDataDir(request.model, folder) : undefined;
+  const dir = external ? external.dir : emptyDir!;
   try {
     return await callInFolder({ ...request, externalDataDir: dir }, limits, dir, signal);
   } finally {
     if (emptyDir) await rm(emptyDir, { recursive: true, force: true });
+    await external?.release();
   }
 }
 

@@ -4,8 +4,8 @@
  * of its own (engine-worker.ts) with the host's memory ceiling and deadline.
  *
  * Preparing an instance (thread start, onnxruntime-web's JavaScript, instantiation, OrtInit)
- * costs more than loading and running a small model, so after each call one spare thread is
- * prepared in the background with the same settings; the next call takes it (each thread still
+ * costs more than loading and running a small model, so when a call has settled one spare thread
+ * is prepared in the background with the same settings; the next call takes it (each thread still
  * serves exactly one call, so no state crosses calls) or, with other settings, starts its own.
  */
 import { ENGINE_CALL, SandboxEngineError, SandboxMemoryError, SandboxTrapError } from '../errors/index.js';
@@ -86,14 +86,22 @@ function startEngineThread(engine: EngineModule, key: string, memoryLimitBytes: 
   return { key, thread, ready: nextMessage(thread.worker) };
 }
 
-/** The spare if it has these settings (and is alive), else a new thread; a new spare starts either way. */
-function takeEngineThread(engine: EngineModule, dir: string, memoryLimitBytes: number, threads: number): EngineThread {
-  const key = `${dir}|${memoryLimitBytes}|${threads}`;
-  let taken = spare?.key === key ? spare : undefined;
-  if (spare && !taken) void spare.thread.worker.terminate();
-  spare = undefined;
-  taken ??= startEngineThread(engine, key, memoryLimitBytes, threads);
+/** The spare if it has these settings (and is alive), else a new thread of its own. */
+function takeEngineThread(engine: EngineModule, key: string, memoryLimitBytes: number, threads: number): EngineThread {
+  const taken = spare?.key === key ? spare : startEngineThread(engine, key, memoryLimitBytes, threads);
+  if (taken === spare) spare = undefined;
   taken.thread.worker.ref();
+  return taken;
+}
+
+/**
+ * Starts the spare for the next call with these settings, unless one is there. Called when a call
+ * has settled, not while it runs: on two cores, preparing the next instance beside a running
+ * model slowed the call itself; between releases there is ample time to prepare it.
+ */
+function prepareSpare(engine: EngineModule, key: string, memoryLimitBytes: number, threads: number): EngineThread {
+  if (spare?.key === key) return spare;
+  if (spare) void spare.thread.worker.terminate();
   const next = startEngineThread(engine, key, memoryLimitBytes, threads);
   // Idle, it must not keep the process alive; dead, it is dropped.
   next.thread.worker.unref();
@@ -101,7 +109,34 @@ function takeEngineThread(engine: EngineModule, dir: string, memoryLimitBytes: n
     if (spare === next) spare = undefined;
   });
   spare = next;
-  return taken;
+  return next;
+}
+
+interface ThreadSettings {
+  readonly key: string;
+  readonly limit: number;
+  readonly threads: number;
+}
+
+function threadSettings(options: Pick<EngineOptions, 'engineDir' | 'maxMemoryBytes' | 'threads'>): ThreadSettings {
+  const limit = Math.min(options.maxMemoryBytes ?? DEFAULT_ENGINE_MEMORY_BYTES, ENGINE_MAX_MEMORY_BYTES);
+  if (limit < ENGINE_MIN_MEMORY_BYTES) {
+    throw new RangeError(`the sandbox engine needs a memory ceiling of at least ${ENGINE_MIN_MEMORY_BYTES / 1048576} MiB, got ${limit} bytes`);
+  }
+  const threads = options.threads ?? DEFAULT_ENGINE_THREADS;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new RangeError(`sandbox engine threads must be an integer from 1 to 16, got ${threads}`);
+  return { key: `${options.engineDir ?? ''}|${limit}|${threads}`, limit, threads };
+}
+
+/**
+ * Prepares an engine instance for the next call with these settings (a worker at start, so its
+ * first smoke call does not pay for it; the bench, so it times a call as a worker between
+ * releases makes it). Resolves when the instance is ready; a failure is the next call's to report.
+ */
+export async function prepareEngineThread(options: Pick<EngineOptions, 'engineDir' | 'maxMemoryBytes' | 'threads'> = {}): Promise<void> {
+  const settings = threadSettings(options);
+  const engine = await loadEngine(options.engineDir);
+  await prepareSpare(engine, settings.key, settings.limit, settings.threads).ready;
 }
 
 /** Runs `model` on `inputs` in the sandbox engine; outputs in the graph's output order. */
@@ -111,12 +146,8 @@ export async function runOnnxInSandbox(model: Uint8Array, inputs: readonly Tenso
 
 /** runOnnxInSandbox with the call's figures (memory, timings) and the engine's digest. */
 export async function runEngine(model: Uint8Array, inputs: readonly Tensor[], options: EngineOptions = {}): Promise<EngineRun> {
-  const limit = Math.min(options.maxMemoryBytes ?? DEFAULT_ENGINE_MEMORY_BYTES, ENGINE_MAX_MEMORY_BYTES);
-  if (limit < ENGINE_MIN_MEMORY_BYTES) {
-    throw new RangeError(`the sandbox engine needs a memory ceiling of at least ${ENGINE_MIN_MEMORY_BYTES / 1048576} MiB, got ${limit} bytes`);
-  }
-  const threads = options.threads ?? DEFAULT_ENGINE_THREADS;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new RangeError(`sandbox engine threads must be an integer from 1 to 16, got ${threads}`);
+  const settings = threadSettings(options);
+  const { limit } = settings;
   const externalData = options.externalData ?? [];
   const modelBytes = model.byteLength + externalData.reduce((n, f) => n + f.data.byteLength, 0);
   const needed = modelBytes * LOAD_FACTOR + LOAD_OVERHEAD_BYTES;
@@ -135,7 +166,7 @@ export async function runEngine(model: Uint8Array, inputs: readonly Tensor[], op
     );
   }
   const engine = await loadEngine(options.engineDir);
-  const { thread, ready } = takeEngineThread(engine, options.engineDir ?? '', limit, threads);
+  const { thread, ready } = takeEngineThread(engine, settings.key, limit, settings.threads);
 
   // Exact-size copies, transferred: the caller's buffers stay its own.
   const request: EngineWorkerRequest = {
@@ -152,11 +183,16 @@ export async function runEngine(model: Uint8Array, inputs: readonly Tensor[], op
     thread.worker.postMessage(request, transfer);
     return reply;
   })();
-  const reply = (await finishSandboxThread(
-    thread,
-    { timeoutMs: options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS, resourceLimits: ENGINE_THREAD_LIMITS, functionName: ENGINE_CALL },
-    answered,
-  )) as EngineWorkerReply | null;
+  let reply: EngineWorkerReply | null;
+  try {
+    reply = (await finishSandboxThread(
+      thread,
+      { timeoutMs: options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS, resourceLimits: ENGINE_THREAD_LIMITS, functionName: ENGINE_CALL },
+      answered,
+    )) as EngineWorkerReply | null;
+  } finally {
+    prepareSpare(engine, settings.key, limit, settings.threads);
+  }
   if (reply === null || typeof reply !== 'object' || typeof reply.ok !== 'boolean') throw new SandboxTrapError(ENGINE_CALL, 'its thread sent a malformed reply');
   if (reply.ok) return { outputs: reply.outputs, memoryBytes: reply.memoryBytes, timings: reply.timings, engineSha256: engine.wasmSha256, threadId: thread.threadId };
   const failure = reply.failure;

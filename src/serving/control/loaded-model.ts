@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Manifest } from '../../bundle/manifest.js';
 import { openBundle, type CheckResult } from '../../bundle/verify.js';
@@ -6,6 +5,8 @@ import { BundleRefusedError, errorMessage, ModelshipError, TrustPolicyError } fr
 import { resolveTrust, type Trust } from '../../trust/trust-source.js';
 import { zeroFeeds } from '../protocol/json-tensors.js';
 import { resolveExternalData, type ResolvedExternalData } from '../../onnx/external-data.js';
+import { externalDataDir } from '../../native/external-data-dir.js';
+import { bundleModelFolder } from '../../onnx/external-data.js';
 import { externalDataOptions } from '../../native/ort-session.js';
 
 /** What identifies the bundle in a slot: persisted in the state file, shown in status. */
@@ -154,7 +155,12 @@ export async function openModel(verified: VerifiedBundle, options: SessionOption
   try {
     // The verified bytes, with external data read from the bundle's model folder: from bytes,
     // onnxruntime would otherwise resolve it against the server's working directory.
-    session = await ort.InferenceSession.create(verified.modelBytes, { ...sessionOptions, ...externalDataOptions(dirname(verified.modelPath)) });
+    const external = await externalDataDir(verified.modelBytes, bundleModelFolder(ref.bundleDir, manifest));
+    try {
+      session = await ort.InferenceSession.create(verified.modelBytes, { ...sessionOptions, ...externalDataOptions(external.dir) });
+    } finally {
+      await external.release();
+    }
   } catch (err) {
     refuse(ref.bundleDir, [{ check: 'smoke', ok: false, detail: `onnxruntime cannot load ${manifest.modelFile}: ${firstLine(err)}` }]);
   }
