@@ -78,7 +78,7 @@ else step "note: the registry tests need Debian's docker-registry and apache2-ut
 if command -v go >/dev/null; then bash registry/install-oras.sh >/dev/null
 else step "note: the oras interop tests and bench need Go to build oras; they skip without it"; fi
 
-# A real Temporal cluster (temporal/cluster): the server and its SQL tool pinned and built with
+# A real Temporal cluster (temporal/cluster): the server, its SQL tool and the Web UI server pinned and built with
 # go install into .modelship/tools, PostgreSQL from Debian. The cluster test needs them.
 if command -v go >/dev/null && { [ "$(id -u)" = 0 ] || ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; }; then
   bash temporal/cluster/install.sh >/dev/null

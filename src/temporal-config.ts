@@ -19,7 +19,10 @@ export interface TemporalSettings {
  * run against a production cluster or Temporal Cloud. Unset means the local dev server.
  */
 export function loadTemporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
-  const config = loadClientConnectConfig({ ...(env.TEMPORAL_PROFILE ? { profile: env.TEMPORAL_PROFILE } : {}) });
+  // The variables come from `env`, not always process.env: what a caller passes is what connects.
+  // TEMPORAL_API_KEY becomes connectionOptions.apiKey (sent as a bearer token) and turns TLS on.
+  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  const config = loadClientConnectConfig({ overrideEnvVars, ...(env.TEMPORAL_PROFILE ? { profile: env.TEMPORAL_PROFILE } : {}) });
   const address = config.connectionOptions.address ?? DEFAULT_ADDRESS;
   const namespace = config.namespace ?? DEFAULT_NAMESPACE;
   return {

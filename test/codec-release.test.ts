@@ -12,32 +12,12 @@ import { decodeEncryptedPayloads } from '../src/codec/history.js';
 import { buildReleaseReport } from '../src/report/release-report.js';
 import { ModelName } from '../src/search-attributes.js';
 import { startReleaseEnv, TEST_PASSPHRASE, type ReleaseEnv } from './helpers/release-env.js';
-import { historyStrings } from './helpers/history.js';
+import { historyStrings, payloadsOf } from './helpers/history.js';
 import { SAMPLE_MODEL } from './helpers/fixtures.js';
 
 const K1 = randomBytes(32);
 const K2 = randomBytes(32);
 const codecK1 = new EncryptionCodec({ currentKeyId: 'k1', keys: new Map([['k1', K1]]) });
-
-interface JsonPayload {
-  metadata?: Record<string, string>;
-  data?: string;
-}
-
-/** Every payload in a history JSON, with whether it sits under search attributes. */
-function payloadsOf(history: unknown): Array<{ path: string; payload: JsonPayload }> {
-  const out: Array<{ path: string; payload: JsonPayload }> = [];
-  const walk = (value: unknown, path: string) => {
-    if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`));
-    else if (value && typeof value === 'object') {
-      const v = value as Record<string, unknown>;
-      if (typeof v.metadata === 'object' && v.metadata !== null && ('data' in v || 'encoding' in (v.metadata as object))) out.push({ path, payload: v as JsonPayload });
-      else for (const [k, child] of Object.entries(v)) walk(child, `${path}.${k}`);
-    }
-  };
-  walk(history, '');
-  return out;
-}
 
 const b64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
 

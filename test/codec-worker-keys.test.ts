@@ -3,7 +3,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { PayloadCodec } from '@temporalio/common';
@@ -13,22 +12,10 @@ import { releaseStartOptions } from '../src/release/start-metadata.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { startReleaseEnv } from './helpers/release-env.js';
 import { SAMPLE_MODEL } from './helpers/fixtures.js';
+import { firstWorkflowTaskFailure } from './helpers/history.js';
 
 const KEY_ID = 'prod-2026-12';
 const writer = new EncryptionCodec({ currentKeyId: KEY_ID, keys: new Map([[KEY_ID, randomBytes(32)]]) });
-
-/** The first workflow task failure's message, polling the history until one is recorded. */
-async function firstWorkflowTaskFailure(client: Client, workflowId: string): Promise<string> {
-  for (let i = 0; i < 600; i++) {
-    const history = JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory())) as {
-      events: Array<{ eventType: string; workflowTaskFailedEventAttributes?: { failure?: { message?: string } } }>;
-    };
-    const failed = history.events.find((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_FAILED');
-    if (failed) return failed.workflowTaskFailedEventAttributes?.failure?.message ?? '';
-    await sleep(100);
-  }
-  throw new Error(`no workflow task failure recorded for ${workflowId}`);
-}
 
 describe('a worker without the right codec key', () => {
   let server: DevServer;

@@ -78,7 +78,8 @@ PIDFILE="$DATA_DIR/server.pid"
 ADDRFILE="$DATA_DIR/server.address"
 ADDRESS="127.0.0.1:$PORT"
 
-TOOLS="$(bash "$ROOT/temporal/cluster/install.sh")" || die "the cluster's tools are not installed (see above)"
+# The Web UI server is optional for a running cluster: setup.sh / install.sh build it.
+TOOLS="$(MODELSHIP_CLUSTER_NO_UI=1 bash "$ROOT/temporal/cluster/install.sh")" || die "the cluster's tools are not installed (see above)"
 SERVER="$TOOLS/temporal-server"
 SQL_TOOL="$TOOLS/temporal-sql-tool"
 TEMPORAL="$(bash "$ROOT/temporal/install.sh")" || die "no temporal CLI available (see above)"

@@ -1,6 +1,8 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { createPrivateKey } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface HistoryEvent {
   eventType: string;
@@ -59,4 +61,48 @@ export async function activityResults<T>(handle: WorkflowHandle, activityType: s
     }
   }
   return results;
+}
+
+export interface JsonPayload {
+  metadata?: Record<string, string>;
+  data?: string;
+}
+
+/** Every payload in a history JSON, with its path (search attributes sit under `searchAttributes`). */
+export function payloadsOf(history: unknown): Array<{ path: string; payload: JsonPayload }> {
+  const out: Array<{ path: string; payload: JsonPayload }> = [];
+  const walk = (value: unknown, path: string) => {
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`));
+    else if (value && typeof value === 'object') {
+      const v = value as Record<string, unknown>;
+      if (typeof v.metadata === 'object' && v.metadata !== null && ('data' in v || 'encoding' in (v.metadata as object))) out.push({ path, payload: v as JsonPayload });
+      else for (const [k, child] of Object.entries(v)) walk(child, `${path}.${k}`);
+    }
+  };
+  walk(history, '');
+  return out;
+}
+
+/**
+ * The forms an encrypted PEM signing key could leak in: the passphrase, the PEM's base64 lines,
+ * the PKCS#8 DER and the raw 32-byte seed in hex, base64 and base64url.
+ */
+export function signingKeySecrets(pem: string, passphrase: string): string[] {
+  const der = createPrivateKey({ key: pem, format: 'pem', passphrase }).export({ format: 'der', type: 'pkcs8' });
+  const seed = der.subarray(der.length - 32);
+  const pemBody = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
+  return [passphrase, seed.toString('hex'), seed.toString('base64'), seed.toString('base64url'), der.toString('base64'), ...pemBody];
+}
+
+/** The first workflow task failure's message, polling the history until one is recorded. */
+export async function firstWorkflowTaskFailure(client: Client, workflowId: string, attempts = 600): Promise<string> {
+  for (let i = 0; i < attempts; i++) {
+    const history = JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory())) as {
+      events: Array<{ eventType: string; workflowTaskFailedEventAttributes?: { failure?: { message?: string } } }>;
+    };
+    const failed = history.events.find((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_FAILED');
+    if (failed) return failed.workflowTaskFailedEventAttributes?.failure?.message ?? '';
+    await sleep(100);
+  }
+  throw new Error(`no workflow task failure recorded for ${workflowId}`);
 }
