@@ -136,7 +136,14 @@ function threadSettings(options: Pick<EngineOptions, 'engineDir' | 'maxMemoryByt
 export async function prepareEngineThread(options: Pick<EngineOptions, 'engineDir' | 'maxMemoryBytes' | 'threads'> = {}): Promise<void> {
   const settings = threadSettings(options);
   const engine = await loadEngine(options.engineDir);
-  await prepareSpare(engine, settings.key, settings.limit, settings.threads).ready;
+  const prepared = prepareSpare(engine, settings.key, settings.limit, settings.threads);
+  // Waited for, the idle thread must keep the process alive until it is ready.
+  prepared.thread.worker.ref();
+  try {
+    await prepared.ready;
+  } finally {
+    if (spare === prepared) prepared.thread.worker.unref();
+  }
 }
 
 /** Runs `model` on `inputs` in the sandbox engine; outputs in the graph's output order. */
