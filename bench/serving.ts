@@ -4,8 +4,12 @@
  * bare node:http + onnxruntime-node server (the floor for our stack: no routing, checks, metrics
  * or request log) and KServe's Python model server with onnxruntime (JSON and binary). Each
  * server is its own process; wrk (C, one thread) drives them, closed loop, at concurrency
- * 1/4/16. Then 20 hot swaps under load, which must fail no request. Timings are reported against
- * the goal (≥ 0.9× bare, ≥ 2× KServe at 16), never asserted; wrong answers fail the bench.
+ * 1/4/16. Runs interleave in rounds (modelship, bare, modelship, KServe…, the order flipped each
+ * round), so a noisy moment on a shared machine falls on both sides of a ratio; the ratio to the
+ * bare server is taken per round and reported as the median with its min–max. Where the machine
+ * allows it (taskset, ≥ 2 allowed CPUs), wrk runs pinned to a core of its own and the servers to
+ * the others. Then 20 hot swaps under load, which must fail no request. Timings are reported
+ * against the goal (≥ 0.9× bare, ≥ 2× KServe at 16), never asserted; wrong answers fail the bench.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,12 +25,15 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { ServingAdminClient } from '../src/serving-client/admin-client.js';
 import { makeSignedBundle } from '../test/helpers/bundle-fixture.js';
 import { makeKeys } from '../test/helpers/fixtures.js';
+import { median } from './format.js';
 import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type Benchmark } from './types.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 const MODEL = 'sample-mlp';
 const CONCURRENCY = [1, 4, 16];
 const SECONDS = 3;
+/** Interleaved rounds per concurrency: at least this many, more with --runs. */
+const MIN_ROUNDS = 5;
 const WARMUP_SECONDS = 1;
 const FEATURES = [0.1, -0.4, 0.8, 0.3];
 const GOAL_VS_BARE = 0.9;
@@ -67,9 +74,55 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Where the load generator and the servers run. With taskset and at least two CPUs allowed to
+ * this process, wrk gets the last allowed CPU to itself and every server the others; otherwise
+ * nothing is pinned and `note` says why.
+ */
+interface Pinning {
+  readonly load: (cmd: string, args: string[]) => [string, string[]];
+  readonly server: (cmd: string, args: string[]) => [string, string[]];
+  readonly pinned: boolean;
+  readonly note: string;
+}
+
+/** `0-1,4` → [0, 1, 4]. */
+function cpuList(text: string): number[] {
+  return text.split(',').flatMap((part) => {
+    const [a, b] = part.trim().split('-').map(Number);
+    if (a === undefined || Number.isNaN(a)) return [];
+    return b === undefined ? [a] : Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  });
+}
+
+function detectPinning(): Pinning {
+  const unpinned = (why: string): Pinning => ({ load: (c, a) => [c, a], server: (c, a) => [c, a], pinned: false, note: `not pinned: ${why}; wrk and the servers share every core` });
+  let allowed: number[];
+  try {
+    const out = execFileSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    allowed = cpuList(/:\s*([\d,\- ]+)\s*$/.exec(out.trim())?.[1] ?? '');
+  } catch {
+    return unpinned('taskset is not available');
+  }
+  if (allowed.length < 2) return unpinned(`only ${allowed.length} CPU allowed to this process`);
+  const loadCpu = allowed[allowed.length - 1]!;
+  const serverCpus = allowed.slice(0, -1).join(',');
+  try {
+    execFileSync('taskset', ['-c', String(loadCpu), 'true'], { stdio: 'ignore' });
+  } catch {
+    return unpinned('taskset cannot set the affinity here');
+  }
+  return {
+    load: (c, a) => ['taskset', ['-c', String(loadCpu), c, ...a]],
+    server: (c, a) => ['taskset', ['-c', serverCpus, c, ...a]],
+    pinned: true,
+    note: `pinned with taskset: wrk on CPU ${loadCpu}, every server on CPU ${serverCpus}`,
+  };
+}
+
 /** Starts a server process and waits until `readyUrl` answers 200 (its output is kept for errors). */
-async function startServer(what: string, cmd: string, args: string[], readyUrl: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServer(what: string, pin: Pinning, cmd: string, args: string[], readyUrl: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+  const child = spawn(...pin.server(cmd, args), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
@@ -108,8 +161,8 @@ function wrkMs(text: string, what: string): number {
   return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 'ms' ? 1 : 1000);
 }
 
-async function runWrk(script: string, url: string, concurrency: number, seconds: number): Promise<WrkResult> {
-  const child = spawn('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function runWrk(pin: Pinning, script: string, url: string, concurrency: number, seconds: number): Promise<WrkResult> {
+  const child = spawn(...pin.load('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', script, url]), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -154,6 +207,17 @@ async function probabilities(subject: Subject): Promise<number[]> {
   throw new BenchFailure(`serving: ${subject.name} (${subject.format}) answered no probabilities`);
 }
 
+/** Median, quartiles and range of per-round ratios. */
+function ratioSpread(values: readonly number[]): { median: number; q1: number; q3: number; min: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => {
+    const pos = (sorted.length - 1) * q;
+    const lo = Math.floor(pos);
+    return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (pos - lo);
+  };
+  return { median: median(sorted), q1: at(0.25), q3: at(0.75), min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
 function row(subject: Subject, concurrency: number, runs: number, r: WrkResult, ratio: string, check = ''): BenchRow {
   return {
     bench: 'serving',
@@ -170,13 +234,14 @@ function row(subject: Subject, concurrency: number, runs: number, r: WrkResult, 
 export const servingBenchmark: Benchmark = {
   name: 'serving',
   plan: () => [
-    `serving: sample MLP over the Open Inference Protocol, wrk closed loop at concurrency ${CONCURRENCY.join('/')}, ${SECONDS}s per run: modelship serve (JSON, binary), bare node:http + onnxruntime-node, KServe ${'0.21.0'} + onnxruntime (JSON, binary); 20 hot swaps under load`,
+    `serving: sample MLP over the Open Inference Protocol, wrk closed loop at concurrency ${CONCURRENCY.join('/')}, ${SECONDS}s per run, ≥ ${MIN_ROUNDS} interleaved rounds: modelship serve (JSON, binary), bare node:http + onnxruntime-node, KServe ${'0.21.0'} + onnxruntime (JSON, binary); 20 hot swaps under load`,
   ],
   async run(ctx: BenchContext): Promise<BenchResult> {
     ctx.progress('serving: setting up wrk and the KServe venv (bench/setup-serving.sh)');
     const kservePython = execFileSync('bash', [join(PROJECT_ROOT, 'bench', 'setup-serving.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
     const dir = await mkdtemp(join(tmpdir(), 'modelship-bench-serving-'));
     const children: ChildProcess[] = [];
+    const pin = detectPinning();
     try {
       const keys = await makeKeys(join(dir, 'keys'));
       const v1 = await makeSignedBundle(join(dir, 'v1'), keys.signingKey, { name: MODEL, version: '1.0.0' });
@@ -188,13 +253,13 @@ export const servingBenchmark: Benchmark = {
       const [oursPort, barePort, kservePort] = [await freePort(), await freePort(), await freePort()];
       const ours = `http://127.0.0.1:${oursPort}`;
       const env = { ...process.env, MODELSHIP_LOG_LEVEL: 'warn' };
-      children.push(await startServer('modelship serve', process.execPath, [join(PROJECT_ROOT, 'bin', 'modelship.js'), 'serve', '--port', String(oursPort), '--state-dir', join(dir, 'state'), '--trusted-keys-dir', join(dir, 'keys'), '--admin-key-file', join(dir, 'admin.key')], `${ours}/v2/health/ready`, env));
+      children.push(await startServer('modelship serve', pin, process.execPath, [join(PROJECT_ROOT, 'bin', 'modelship.js'), 'serve', '--port', String(oursPort), '--state-dir', join(dir, 'state'), '--trusted-keys-dir', join(dir, 'keys'), '--admin-key-file', join(dir, 'admin.key')], `${ours}/v2/health/ready`, env));
       const admin = new ServingAdminClient({ baseUrl: ours, secret });
       await admin.deploy(MODEL, 'stable', v1.bundleDir);
       const bare = `http://127.0.0.1:${barePort}`;
-      children.push(await startServer('the bare server', process.execPath, [join(PROJECT_ROOT, 'dist', 'bench', 'bare-server.js'), SAMPLE, String(barePort)], bare));
+      children.push(await startServer('the bare server', pin, process.execPath, [join(PROJECT_ROOT, 'dist', 'bench', 'bare-server.js'), SAMPLE, String(barePort)], bare));
       const kserve = `http://127.0.0.1:${kservePort}`;
-      children.push(await startServer('KServe', kservePython, [join(PROJECT_ROOT, 'bench', 'kserve_server.py'), '--port', String(kservePort), '--model-name', MODEL, '--model-path', SAMPLE], `${kserve}/v2/models/${MODEL}/ready`));
+      children.push(await startServer('KServe', pin, kservePython, [join(PROJECT_ROOT, 'bench', 'kserve_server.py'), '--port', String(kservePort), '--model-name', MODEL, '--model-path', SAMPLE], `${kserve}/v2/models/${MODEL}/ready`));
 
       const infer = (base: string) => `${base}/v2/models/${MODEL}/infer`;
       const subjects: Subject[] = [
@@ -226,36 +291,46 @@ export const servingBenchmark: Benchmark = {
       }
       const rows: BenchRow[] = [];
       const notes: string[] = [];
-      const runs = ctx.options.runs;
+      const rounds = Math.max(MIN_ROUNDS, ctx.options.runs);
       const loadBefore = loadavg()[0]!;
+      const [oursJson, oursBinary, bareJson, kserveJson, kserveBinary] = subjects as [Subject, Subject, Subject, Subject, Subject];
+      const loads: string[] = [];
       for (const c of CONCURRENCY) {
-        // Runs interleave the subjects (in a rotated order each run), so a noisy moment on a
-        // shared machine falls on all of them; each subject's row is its median run by req/s.
+        // One round runs every subject once, the bare server between the two modelship runs and
+        // the order flipped each round, so each per-round ratio compares runs seconds apart.
         const measured = new Map<Subject, WrkResult[]>(subjects.map((s) => [s, []]));
-        for (let run = 0; run < runs; run++) {
-          for (let k = 0; k < subjects.length; k++) {
-            const subject = subjects[(k + run) % subjects.length]!;
-            ctx.progress(`serving: ${subject.name} ${subject.format}, concurrency ${c}, run ${run + 1}/${runs}`);
-            await runWrk(scripts.get(subject)!, subject.url, c, WARMUP_SECONDS);
-            const r = await runWrk(scripts.get(subject)!, subject.url, c, SECONDS);
+        const loadAtStart = loadavg()[0]!;
+        for (let round = 0; round < rounds; round++) {
+          const order = round % 2 === 0 ? [oursJson, bareJson, oursBinary, kserveJson, kserveBinary] : [oursBinary, bareJson, oursJson, kserveBinary, kserveJson];
+          for (const subject of order) {
+            ctx.progress(`serving: ${subject.name} ${subject.format}, concurrency ${c}, round ${round + 1}/${rounds}`);
+            await runWrk(pin, scripts.get(subject)!, subject.url, c, WARMUP_SECONDS);
+            const r = await runWrk(pin, scripts.get(subject)!, subject.url, c, SECONDS);
             if (r.failures) throw new BenchFailure(`serving: ${subject.name} (${subject.format}) failed ${r.failures} requests at concurrency ${c}`);
             measured.get(subject)!.push(r);
           }
         }
-        const results = new Map<Subject, WrkResult>([...measured].map(([s, rs]) => [s, [...rs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rs.length / 2)]!]));
-        const floor = results.get(subjects[2]!)!.perSecond;
-        const kserveBest = Math.max(results.get(subjects[3]!)!.perSecond, results.get(subjects[4]!)!.perSecond);
+        loads.push(`${c}: ${loadAtStart.toFixed(1)}→${loadavg()[0]!.toFixed(1)}`);
+        const bareRuns = measured.get(bareJson)!;
+        // Per-round ratio against the bare server's run of the same round.
+        const ratios = (subject: Subject) => measured.get(subject)!.map((r, i) => r.perSecond / bareRuns[i]!.perSecond);
+        const kserveBestRuns = measured.get(kserveJson)!.map((r, i) => Math.max(r.perSecond, measured.get(kserveBinary)![i]!.perSecond));
         for (const subject of subjects) {
-          const r = results.get(subject)!;
-          const vsBare = `${(r.perSecond / floor).toFixed(2)}x bare`;
+          const runsOf = measured.get(subject)!;
+          const r = [...runsOf].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runsOf.length / 2)]!;
+          const spread = ratioSpread(ratios(subject));
+          let ratio = subject === bareJson ? '1.00x (base)' : `${spread.median.toFixed(2)}x bare (${spread.min.toFixed(2)}–${spread.max.toFixed(2)})`;
           let check = '';
-          if (subject.name === 'modelship serve' && c === 16) {
-            const a = r.perSecond / floor;
-            const b = r.perSecond / kserveBest;
-            check = `goal ≥${GOAL_VS_BARE}x bare ${a >= GOAL_VS_BARE ? 'met' : 'not met'}, ≥${GOAL_VS_KSERVE}x KServe ${b >= GOAL_VS_KSERVE ? 'met' : 'not met'} (${b.toFixed(2)}x)`;
-            notes.push(`serving at 16, OIP ${subject.format}: ${r.perSecond.toFixed(0)} req/s = ${a.toFixed(2)}x bare (${floor.toFixed(0)}), ${b.toFixed(2)}x KServe's best (${kserveBest.toFixed(0)})`);
+          if (subject === oursJson || subject === oursBinary) {
+            check = `goal ≥${GOAL_VS_BARE}x bare ${spread.median >= GOAL_VS_BARE ? 'met' : 'not met'}`;
+            if (c === 16) {
+              const vsKserve = ratioSpread(runsOf.map((x, i) => x.perSecond / kserveBestRuns[i]!));
+              check += `, ≥${GOAL_VS_KSERVE}x KServe ${vsKserve.median >= GOAL_VS_KSERVE ? 'met' : 'not met'} (${vsKserve.median.toFixed(2)}x, ${vsKserve.min.toFixed(2)}–${vsKserve.max.toFixed(2)})`;
+              notes.push(`serving at 16, OIP ${subject.format}: median of ${rounds} per-round ratios ${spread.median.toFixed(2)}x bare (min–max ${spread.min.toFixed(2)}–${spread.max.toFixed(2)}, IQR ${spread.q1.toFixed(2)}–${spread.q3.toFixed(2)}), ${vsKserve.median.toFixed(2)}x KServe's best; median ${r.perSecond.toFixed(0)} req/s against bare ${median(bareRuns.map((x) => x.perSecond)).toFixed(0)}`);
+            }
           }
-          rows.push(row(subject, c, runs, r, subject === subjects[2] ? '1.00x (base)' : vsBare, check));
+          if (!pin.pinned) ratio += ' unpinned';
+          rows.push(row(subject, c, runsOf.length, r, ratio, check));
         }
       }
 
@@ -267,7 +342,7 @@ export const servingBenchmark: Benchmark = {
           await sleep(100);
         }
       })();
-      const underSwaps = await runWrk(scripts.get(subjects[1]!)!, subjects[1]!.url, 8, SECONDS + 2);
+      const underSwaps = await runWrk(pin, scripts.get(subjects[1]!)!, subjects[1]!.url, 8, SECONDS + 2);
       await swapping;
       if (underSwaps.failures) throw new BenchFailure(`serving: ${underSwaps.failures} requests failed during hot swaps`);
       rows.push(row({ ...subjects[1]!, name: `modelship serve during 20 hot swaps, ${underSwaps.failures} failed` }, 8, 1, underSwaps, ''));
@@ -275,8 +350,8 @@ export const servingBenchmark: Benchmark = {
         rows,
         notes: [
           ...notes,
-          `serving: ${runs} interleaved runs of ${SECONDS}s per case (after ${WARMUP_SECONDS}s of warm-up), median by req/s; 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end on ${availableParallelism()} cores`,
-          'serving: every server is its own process; wrk (1 thread) shares the 2 cores with it; "x bare" is req/s relative to the bare node:http + onnxruntime-node server at the same concurrency; the goal is reported, not asserted',
+          `serving: ${rounds} interleaved rounds of ${SECONDS}s runs per case (after ${WARMUP_SECONDS}s of warm-up each), req/s and latency of the median run; "x bare" is the median of the per-round ratios to the bare node:http + onnxruntime-node server's run of the same round, (min–max) over the rounds; the goal is reported, not asserted`,
+          `serving: ${pin.note}; 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end on ${availableParallelism()} cores (per concurrency, start→end: ${loads.join(', ')})`,
         ],
       };
     } finally {

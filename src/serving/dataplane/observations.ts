@@ -84,12 +84,13 @@ export class ModelObservations {
     this.comparisons = new RingBuffer(capacity);
   }
 
-  recordForced(slot: SlotName, observation: RequestObservation): void {
-    this.forcedRequests.push({ slot, ...observation });
+  recordForced(slot: SlotName, o: RequestObservation): void {
+    this.forcedRequests.push({ slot, t: o.t, latencyMs: o.latencyMs, error: o.error, version: o.version });
   }
 
-  recordRequest(slot: SlotName, observation: RequestObservation): void {
-    this.requests.push({ slot, ...observation });
+  /** Per request: one object of one shape, no spread. */
+  recordRequest(slot: SlotName, o: RequestObservation): void {
+    this.requests.push({ slot, t: o.t, latencyMs: o.latencyMs, error: o.error, version: o.version });
   }
 
   recordShadow(comparison: ShadowComparison): void {

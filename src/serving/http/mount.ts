@@ -25,5 +25,16 @@ const claims = (prefix: string, url: string) => prefix === '' || url === prefix 
 
 /** The mount whose prefix claims the URL, the longest prefix first. */
 export function mountFor(mounts: readonly Mount[], url: string): Mount | undefined {
-  return [...mounts].sort((a, b) => b.prefix.length - a.prefix.length).find((m) => claims(m.prefix, url));
+  return byLongestPrefix(mounts).find((m) => claims(m.prefix, url));
+}
+
+/** The mounts, longest prefix first (what `mountFor` tries in order). */
+export function byLongestPrefix(mounts: readonly Mount[]): readonly Mount[] {
+  return [...mounts].sort((a, b) => b.prefix.length - a.prefix.length);
+}
+
+/** `mountFor` over mounts already in `byLongestPrefix` order: no sort per request. */
+export function sortedMountFor(sorted: readonly Mount[], url: string): Mount | undefined {
+  for (const m of sorted) if (claims(m.prefix, url)) return m;
+  return undefined;
 }

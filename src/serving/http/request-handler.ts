@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../logger.js';
 import { errorMessage, NoRouteError, PayloadTooLargeError, ServingHttpError } from '../../errors/index.js';
 import { readBody, sendError } from './body.js';
-import { mountFor, type Mount, type RequestContext } from './mount.js';
+import { byLongestPrefix, sortedMountFor, type Mount, type RequestContext } from './mount.js';
 import { parseRequestPath } from './request-path.js';
 import { findRoute } from './route-table.js';
 
@@ -12,8 +12,9 @@ import { findRoute } from './route-table.js';
  * in that protocol's error body.
  */
 export function createRequestHandler(mounts: readonly Mount[], logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  const sorted = byLongestPrefix(mounts);
   return (req, res) => {
-    const mount = mountFor(mounts, req.url ?? '/');
+    const mount = sortedMountFor(sorted, req.url ?? '/');
     handle(mount, req, res).catch((err: unknown) => {
       if (!(err instanceof ServingHttpError)) logger.error({ err: errorMessage(err), method: req.method, url: req.url }, 'unexpected error handling a request');
       // After a refused body the rest of it is not read: close the connection rather than drain it.
@@ -27,8 +28,8 @@ async function handle(mount: Mount | undefined, req: IncomingMessage, res: Serve
   const path = parseRequestPath(req);
   if (!mount) throw new NoRouteError(`no route for ${path.method} ${path.raw.split('?')[0]}`);
   let body: Promise<Buffer> | undefined;
-  const ctx: RequestContext = { req, res, path, body: () => (body ??= readBody(req, mount.bodyLimit)) };
-  if (mount.guard && !(await mount.guard(ctx))) return;
+  const readOnce = () => (body ??= readBody(req, mount.bodyLimit));
+  if (mount.guard && !(await mount.guard({ req, res, path, body: readOnce }))) return;
   const { route, params } = findRoute(mount.routes, path);
-  await route.handler({ ...ctx, params });
+  await route.handler({ req, res, path, body: readOnce, params });
 }

@@ -16,10 +16,20 @@ export function parseRequestPath(req: IncomingMessage): RequestPath {
   const path = q < 0 ? raw : raw.slice(0, q);
   let segments: string[];
   try {
-    segments = path.split('/').slice(1).map((s) => decodeURIComponent(s));
+    segments = path.split('/').slice(1);
+    if (path.includes('%')) segments = segments.map((s) => decodeURIComponent(s));
   } catch {
     throw new InvalidRequestError(`the path ${JSON.stringify(path)} is not valid percent-encoding`);
   }
   if (segments.length && segments[segments.length - 1] === '') segments.pop();
-  return { method: req.method ?? 'GET', raw, segments, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
+  let query: URLSearchParams | undefined;
+  return {
+    method: req.method ?? 'GET',
+    raw,
+    segments,
+    // Parsed on first use: inference requests never read it.
+    get query() {
+      return (query ??= new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)));
+    },
+  };
 }

@@ -29,16 +29,30 @@ export interface Route {
 
 export const route = (method: string, pattern: string, handler: RouteHandler): Route => ({ method, pattern, handler });
 
+/** A pattern split once: each segment a literal, or the name of a `{param}`. */
+type CompiledPattern = readonly { readonly literal?: string; readonly param?: string }[];
+const compiled = new Map<string, CompiledPattern>();
+
+function compile(pattern: string): CompiledPattern {
+  let parts = compiled.get(pattern);
+  if (!parts) {
+    parts = pattern
+      .split('/')
+      .slice(1)
+      .filter((p) => p !== '')
+      .map((part) => (part.startsWith('{') && part.endsWith('}') ? { param: part.slice(1, -1) } : { literal: part }));
+    compiled.set(pattern, parts);
+  }
+  return parts;
+}
+
 /** Placeholders match one decoded segment each; literals match exactly. */
 function matchPattern(pattern: string, segments: readonly string[]): Record<string, string> | undefined {
-  const parts = pattern.split('/').slice(1).filter((p) => p !== '');
+  const parts = compile(pattern);
   if (parts.length !== segments.length) return undefined;
+  for (let i = 0; i < parts.length; i++) if (parts[i]!.literal !== undefined && parts[i]!.literal !== segments[i]) return undefined;
   const params: Record<string, string> = {};
-  for (const [i, part] of parts.entries()) {
-    const segment = segments[i]!;
-    if (part.startsWith('{') && part.endsWith('}')) params[part.slice(1, -1)] = segment;
-    else if (part !== segment) return undefined;
-  }
+  for (let i = 0; i < parts.length; i++) if (parts[i]!.param !== undefined) params[parts[i]!.param!] = segments[i]!;
   return params;
 }
 

@@ -206,32 +206,42 @@ export interface EncodedResponse {
  * after the JSON header with `parameters.binary_data_size`.
  */
 export function encodeOipResponse(request: OipInferRequest, answer: InferenceAnswer): EncodedResponse {
-  const wanted = request.outputs ?? answer.outputNames.map((name) => ({ name, binary: undefined }));
+  // Plain loops and object literals of one shape each (no spreads, no flatMap): this runs on
+  // every request, and JSON.stringify takes its fast path on such objects.
   const chunks: Buffer[] = [];
-  const outputs = wanted.flatMap(({ name, binary }): OipOutput[] => {
+  const outputs: OipOutput[] = [];
+  const wanted = request.outputs;
+  const count = wanted ? wanted.length : answer.outputNames.length;
+  for (let i = 0; i < count; i++) {
+    const name = wanted ? wanted[i]!.name : answer.outputNames[i]!;
+    const binary = wanted ? wanted[i]!.binary : undefined;
     const tensor = answer.results[name] as ort.Tensor | undefined;
-    if (!tensor) return [];
+    if (!tensor) continue;
     const datatype = oipDatatypeOf(tensor.type) ?? 'BYTES';
-    const base = { name, datatype, shape: [...tensor.dims] };
-    if (!(binary ?? request.binaryOutputs)) return [{ ...base, data: tensorToJsonValues(tensor) }];
+    const shape = Array.from(tensor.dims);
+    if (!(binary ?? request.binaryOutputs)) {
+      outputs.push({ name, datatype, shape, data: tensorToJsonValues(tensor) });
+      continue;
+    }
     const bytes = tensorBytes(tensor);
     chunks.push(bytes);
-    return [{ ...base, parameters: { binary_data_size: bytes.length } }];
-  });
-  const json = JSON.stringify({
-    model_name: answer.model,
-    model_version: answer.ref.version,
-    ...(request.id !== undefined ? { id: request.id } : {}),
-    parameters: { slot: answer.slot, routed_by: answer.routedBy, digest: answer.ref.digest },
-    outputs,
-  });
-  if (chunks.length === 0) return { headers: { 'content-type': 'application/json' }, body: json };
+    outputs.push({ name, datatype, shape, parameters: { binary_data_size: bytes.length } });
+  }
+  const parameters = { slot: answer.slot, routed_by: answer.routedBy, digest: answer.ref.digest };
+  const json = JSON.stringify(
+    request.id !== undefined
+      ? { model_name: answer.model, model_version: answer.ref.version, id: request.id, parameters, outputs }
+      : { model_name: answer.model, model_version: answer.ref.version, parameters, outputs },
+  );
+  if (chunks.length === 0) return { headers: JSON_HEADERS, body: json };
   const header = Buffer.from(json, 'utf8');
   return {
     headers: { 'content-type': 'application/octet-stream', [INFERENCE_HEADER_LENGTH]: String(header.length) },
     body: Buffer.concat([header, ...chunks]),
   };
 }
+
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json' });
 
 function tensorBytes(tensor: ort.Tensor): Buffer {
   if (tensor.type === 'string') {

@@ -33,7 +33,9 @@ export function oipV2Mount(deps: ProtocolDeps): Mount {
     const request = parseOipRequest(await body(), req.headers[INFERENCE_HEADER_LENGTH]);
     const answer = await deps.inference.run(name, routing, (model) => oipFeeds(request, model.manifest.signature.inputs, model.session.outputNames));
     const encoded = encodeOipResponse(request, answer);
-    res.writeHead(200, { ...encoded.headers, 'content-length': Buffer.byteLength(encoded.body), 'cache-control': 'no-store', 'x-modelship-slot': answer.slot, 'x-modelship-version': answer.ref.version });
+    const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(encoded.body), 'cache-control': 'no-store', 'x-modelship-slot': answer.slot, 'x-modelship-version': answer.ref.version };
+    for (const key in encoded.headers) headers[key] = encoded.headers[key]!;
+    res.writeHead(200, headers);
     res.end(encoded.body);
   };
   const modelReady = async ({ res, params }: RouteCall) => {
