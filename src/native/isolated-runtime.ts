@@ -119,8 +119,10 @@ async function callInFolder(request: NativeRequest, limits: NativeLimits, cwd: s
       resolve({ kind: 'killed', why, ...(resident !== undefined ? { residentBytes: resident } : {}) });
     };
     child.once('message', (reply: NativeReply) => resolve({ kind: 'reply', reply }));
-    // A reply sent just before exiting may be delivered after 'exit': give it a moment.
-    child.once('exit', (code, sig) => setTimeout(() => resolve({ kind: 'exit', code, signal: sig }), 50));
+    // A reply sent just before exiting may be delivered after 'exit' (under load, long after):
+    // 'close' comes once every stdio stream, the IPC channel included, has been drained, so a
+    // reply still in the pipe is read before the child counts as gone without one.
+    child.once('close', (code, sig) => resolve({ kind: 'exit', code, signal: sig }));
     child.once('error', (error) => resolve({ kind: 'spawn-error', error }));
     timers.push(setTimeout(() => kill('timeout'), limits.timeoutMs));
     let sampling = false;
