@@ -19,7 +19,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import { generateKeyFiles } from '../src/crypto/keys.js';
 import { releaseStartOptions } from '../src/release/start-metadata.js';
 import type { ReleaseRequest } from '../src/release/types.js';
@@ -48,6 +48,8 @@ interface Measured {
   readonly wallSeconds: number;
   readonly wft: { p50?: Quantile; p99?: Quantile; count: number };
   readonly act: { p50?: Quantile; p99?: Quantile; count: number };
+  /** The finite bucket bounds (ms) of the workflow-task histogram, for the note. */
+  readonly bounds: readonly number[];
 }
 
 /** N: --releases, else MODELSHIP_BENCH_RELEASES, else 200. */
@@ -136,7 +138,8 @@ export const throughputBenchmark: Benchmark = {
     }
     notes.push(
       `throughput: releases/min = N ÷ (last completion − first start) × 60, wall clock of the bench process; every release started at once on a fresh task queue once all k workers poll it; the workers, the server (and PostgreSQL), and the bench share ${availableParallelism()} cores`,
-      `throughput: schedule-to-start from the workers' /metrics (${WFT_S2S} and ${ACT_S2S}, Temporal Core, ms; sticky and normal workflow tasks alike), buckets summed over the k processes; p50/p99 interpolated as PromQL histogram_quantile(): linearly inside the bucket holding the rank, from the previous bound (0 for the first); ">X" means the rank fell above Core's highest bound X; Core's buckets are coarse, so read the figures as ranges`,
+      `throughput: schedule-to-start from the workers' /metrics (${WFT_S2S} and ${ACT_S2S}, Temporal Core, ms; sticky and normal workflow tasks alike), buckets summed over the k processes; p50/p99 interpolated as PromQL histogram_quantile(): linearly inside the bucket holding the rank, from the previous bound (0 for the first); ">X" means the rank fell above Core's highest bound X; Core's bucket bounds are coarse (${measured[0]?.bounds.join(', ') ?? '?'} ms), so read a figure as "somewhere in that bucket"`,
+      'throughput: one run per case (--runs does not apply): each case is N releases on fresh worker processes and a fresh task queue; the dev server cases run first, then the cluster\'s',
       'throughput: "vs base" on a cluster row is cluster ÷ dev server for the same worker count: releases/min for the throughput row (below 1 = the cluster is slower), p50 for the schedule-to-start rows (above 1 = the cluster queues longer)',
     );
     return { rows, notes };
@@ -211,7 +214,8 @@ async function measure(ctx: BenchContext, backend: Backend, c: CaseInput): Promi
       if (!buckets.size) throw new BenchFailure(`throughput: no ${name} histogram in the workers' /metrics`);
       return { p50: histogramQuantile(0.5, buckets), p99: histogramQuantile(0.99, buckets), count: buckets.get(Infinity) ?? 0 };
     };
-    return { backend, workers: c.workers, releases: c.releases, wallSeconds, wft: quantiles(WFT_S2S), act: quantiles(ACT_S2S) };
+    const bounds = [...mergedBuckets(scrapes, WFT_S2S).keys()].filter((b) => b !== Infinity);
+    return { backend, workers: c.workers, releases: c.releases, wallSeconds, wft: quantiles(WFT_S2S), act: quantiles(ACT_S2S), bounds };
   } finally {
     await Promise.all(children.map((child) => stopWorker(child)));
   }
@@ -225,8 +229,8 @@ async function waitForPollers(client: Client, namespace: string, taskQueue: stri
   for (;;) {
     const dead = children.find((c) => c.exitCode !== null || c.signalCode !== null);
     if (dead) throw new BenchFailure(`throughput: a worker process exited (${dead.exitCode ?? dead.signalCode}) before polling; MODELSHIP_TEST_WORKER_OUTPUT=1 shows its output`);
-    const wf = await pollers(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW);
-    const act = await pollers(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY);
+    const wf = await pollers(1); // TASK_QUEUE_TYPE_WORKFLOW (@temporalio/proto is CommonJS: no named enum import)
+    const act = await pollers(2); // TASK_QUEUE_TYPE_ACTIVITY
     if (wf >= children.length && act >= children.length) return;
     if (Date.now() > deadline) throw new BenchFailure(`throughput: after 120 s, ${wf} workflow and ${act} activity pollers of ${children.length} worker processes on ${taskQueue}`);
     await new Promise((r) => setTimeout(r, 250));
