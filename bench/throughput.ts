@@ -77,7 +77,7 @@ export const throughputBenchmark: Benchmark = {
     const n = releaseCount(options);
     const skip = clusterSkipReason();
     return [
-      `throughput: ${n} small-model releases (--no-canary) per case, all started at once, with ${workerCounts().join(', ')} worker processes, on a dev server and on the real cluster (PostgreSQL, mTLS)${skip ? ' — cluster skipped: ' + skip : ''}`,
+      `throughput: ${n} small-model releases (--no-canary) per case, started back to back, with ${workerCounts().join(', ')} worker processes, on a dev server and on the real cluster (PostgreSQL, mTLS)${skip ? ' — cluster skipped: ' + skip : ''}`,
     ];
   },
 
@@ -137,7 +137,7 @@ export const throughputBenchmark: Benchmark = {
       for (const m of [devRun, clusterRun]) if (m) rows.push(...rowsOf(m, m === clusterRun ? devRun : undefined));
     }
     notes.push(
-      `throughput: releases/min = N ÷ (last completion − first start) × 60, wall clock of the bench process; every release started at once on a fresh task queue once all k workers poll it; the workers, the server (and PostgreSQL), and the bench share ${availableParallelism()} cores`,
+      `throughput: releases/min = N ÷ (last completion − first start) × 60, wall clock of the bench process; all N started back to back (20 start calls in flight) on a fresh task queue once all k workers poll it; the workers, the server (and PostgreSQL), and the bench share ${availableParallelism()} cores`,
       `throughput: schedule-to-start from the workers' /metrics (${WFT_S2S} and ${ACT_S2S}, Temporal Core, ms; sticky and normal workflow tasks alike), buckets summed over the k processes; p50/p99 interpolated as PromQL histogram_quantile(): linearly inside the bucket holding the rank, from the previous bound (0 for the first); ">X" means the rank fell above Core's highest bound X; bucket bounds ${measured[0]?.bounds.join(", ") ?? "?"} ms (the worker sets them finer than Core's default, src/metrics/core-telemetry.ts), so a figure is only as exact as the bucket it falls in`,
       'throughput: one run per case (--runs does not apply): each case is N releases on fresh worker processes and a fresh task queue; the dev server cases run first, then the cluster\'s',
       'throughput: "vs base" on a cluster row is cluster ÷ dev server for the same worker count: releases/min for the throughput row (below 1 = the cluster is slower), p50 for the schedule-to-start rows (above 1 = the cluster queues longer)',
