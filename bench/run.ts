@@ -1,5 +1,5 @@
 /**
- * Bench runner: `npm run bench [-- --size-gib N --runs N --keep --only NAME]`.
+ * Bench runner: `npm run bench [-- --size-gib N --runs N --keep --releases N --only NAME]`.
  *
  * Prints machine facts, then one table with a row per measured subject, then notes. To add a
  * benchmark (sandbox inference, serving, ...), write a module in bench/ exporting a Benchmark
@@ -22,15 +22,17 @@ import { batchBenchmark } from './batch.js';
 import { corpusBenchmark } from './corpus.js';
 import { ociBenchmark } from './oci.js';
 import { releaseStoreBenchmark } from './release-store.js';
+import { throughputBenchmark } from './throughput.js';
 import { GNU_TIME } from './measure.js';
 import { BenchFailure, type BenchContext, type BenchOptions, type BenchRow, type Benchmark } from './types.js';
 
-const BENCHMARKS: readonly Benchmark[] = [hashBenchmark, modelSigningBenchmark, inferenceBenchmark, corpusBenchmark, servingBenchmark, batchBenchmark, ociBenchmark, releaseStoreBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [hashBenchmark, modelSigningBenchmark, inferenceBenchmark, corpusBenchmark, servingBenchmark, batchBenchmark, ociBenchmark, releaseStoreBenchmark, throughputBenchmark];
 
 const USAGE = `usage: npm run bench -- [options]
   --size-gib N   size of the main hash input in GiB, integer >= 1 (default 1)
   --runs N       measured runs per case; the table shows the median (default 3)
   --keep         keep generated inputs in .modelship/bench/ and reuse them next time
+  --releases N   releases per case of the throughput bench (default 200, or MODELSHIP_BENCH_RELEASES)
   --only NAME    run one benchmark (${BENCHMARKS.map((b) => b.name).join(', ')})
   -h, --help     this text`;
 
@@ -43,6 +45,7 @@ function parseOptions(argv: string[]): { options: BenchOptions; only?: string } 
       'size-gib': { type: 'string', default: '1' },
       runs: { type: 'string', default: '3' },
       keep: { type: 'boolean', default: false },
+      releases: { type: 'string' },
       only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -56,7 +59,8 @@ function parseOptions(argv: string[]): { options: BenchOptions; only?: string } 
   if (values.only !== undefined && !BENCHMARKS.some((b) => b.name === values.only)) {
     throw new UsageError(`--only ${values.only}: no such benchmark (have: ${BENCHMARKS.map((b) => b.name).join(', ')})`);
   }
-  return { options: { sizeGiB, runs, keep: values.keep }, ...(values.only !== undefined ? { only: values.only } : {}) };
+  const releases = values.releases !== undefined ? positiveInt('--releases', values.releases) : undefined;
+  return { options: { sizeGiB, runs, keep: values.keep, ...(releases !== undefined ? { releases } : {}) }, ...(values.only !== undefined ? { only: values.only } : {}) };
 }
 
 class UsageError extends Error {}

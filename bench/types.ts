@@ -11,6 +11,8 @@ export interface BenchOptions {
   readonly runs: number;
   /** Keep generated inputs under .modelship/bench/ for reuse by the next run. */
   readonly keep: boolean;
+  /** Releases per case of the throughput bench (--releases); unset: MODELSHIP_BENCH_RELEASES or 200. */
+  readonly releases?: number;
 }
 
 export interface BenchContext {

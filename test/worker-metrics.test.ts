@@ -21,6 +21,7 @@ import { outcomeOfError, outcomeOfResult } from '../src/metrics/release-outcome.
 import { startMetricsServer } from '../src/metrics/metrics-server.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 import { resolveMetricsEndpoint } from '../src/metrics/config.js';
+import { coreMetricsTelemetry, SCHEDULE_TO_START_BUCKETS_MS } from '../src/metrics/core-telemetry.js';
 import { createLogger } from '../src/logger.js';
 import { freePorts, startDevServer, type DevServer } from './helpers/dev-server.js';
 import { scrape, type Scrape } from './helpers/prometheus.js';
@@ -202,6 +203,15 @@ describe('worker metrics pieces', () => {
     assert.deepEqual(resolveMetricsEndpoint({}, { MODELSHIP_WORKER_METRICS_PORT: '9464' }), { host: '127.0.0.1', port: 9464 });
     assert.deepEqual(resolveMetricsEndpoint({ metricsPort: '9000', metricsHost: '0.0.0.0' }, { MODELSHIP_WORKER_METRICS_PORT: '9464' }), { host: '0.0.0.0', port: 9000 });
     for (const bad of ['-1', '65536', '12ab', ' 80']) assert.throws(() => resolveMetricsEndpoint({ metricsPort: bad }, {}), MetricsConfigError, bad);
+  });
+
+  it('schedule-to-start histograms get buckets below 100 ms and keep every Core default bound, so le queries still match', () => {
+    const { telemetry } = coreMetricsTelemetry(9999);
+    const overrides = (telemetry.metrics as { prometheus: { histogramBucketOverrides: Record<string, number[]> } }).prometheus.histogramBucketOverrides;
+    assert.deepEqual(Object.keys(overrides).sort(), ['activity_schedule_to_start_latency', 'workflow_task_schedule_to_start_latency']);
+    for (const bound of [100, 500, 1000, 5000, 10000, 100000, 1000000]) assert.ok(SCHEDULE_TO_START_BUCKETS_MS.includes(bound), `Core's bound ${bound}`);
+    assert.ok(SCHEDULE_TO_START_BUCKETS_MS.filter((b) => b < 100).length >= 5);
+    assert.deepEqual([...SCHEDULE_TO_START_BUCKETS_MS].sort((a, b) => a - b), SCHEDULE_TO_START_BUCKETS_MS);
   });
 
   it('when Core cannot be read the scrape still answers, with modelship_core_metrics_up 0', async () => {

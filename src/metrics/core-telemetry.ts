@@ -18,11 +18,24 @@ export function freeLoopbackPort(): Promise<number> {
 }
 
 /**
+ * Schedule-to-start bucket bounds (ms). Core's default (100, 500, 1000, 5000, 10000, 100000,
+ * 1000000) puts every healthy task in its first bucket, so a p50 or p99 below 100 ms cannot be
+ * told apart; these split it, and keep every default bound so queries on `le` still match.
+ */
+export const SCHEDULE_TO_START_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 100000, 1000000];
+
+/**
  * Core's exporter, kept internal on loopback: the worker's metrics server reads it and serves
  * it with modelship's own metrics on the one public port. Core's defaults (temporal_ prefix,
- * durations in milliseconds) are kept, so Temporal's SDK dashboards work unchanged.
+ * durations in milliseconds) are kept, so Temporal's SDK dashboards work unchanged; only the
+ * schedule-to-start histograms get finer buckets (SCHEDULE_TO_START_BUCKETS_MS).
  */
 export function coreMetricsTelemetry(corePort: number): { telemetry: TelemetryOptions; coreMetricsUrl: string } {
   const bindAddress = `127.0.0.1:${corePort}`;
-  return { telemetry: { metrics: { prometheus: { bindAddress } } }, coreMetricsUrl: `http://${bindAddress}/metrics` };
+  // Core matches these names without its temporal_ prefix.
+  const histogramBucketOverrides = {
+    workflow_task_schedule_to_start_latency: SCHEDULE_TO_START_BUCKETS_MS,
+    activity_schedule_to_start_latency: SCHEDULE_TO_START_BUCKETS_MS,
+  };
+  return { telemetry: { metrics: { prometheus: { bindAddress, histogramBucketOverrides } } }, coreMetricsUrl: `http://${bindAddress}/metrics` };
 }
