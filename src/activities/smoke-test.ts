@@ -38,7 +38,8 @@ export interface SmokeInput {
 export const DEFAULT_SMOKE_TIMEOUT_MS = 30_000;
 /** How messages name the user's expected outputs (smoke.dataPath), against 'native'. */
 export const EXPECTED_LABEL = 'expected (from --smoke-data)';
-const HEARTBEAT_MS = 5_000;
+// Well inside the 10 s heartbeat timeout even when a starved host delays a timer by seconds.
+const HEARTBEAT_MS = 2_000;
 
 /**
  * Verifies the bundle (files, root digest, model.jws, provenance) against the worker's trust
@@ -106,6 +107,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
 
   // Verification re-hashes every file, which takes a while for a large model: heartbeat through it.
   let step = 'verify';
+  ctx.heartbeat({ step });
   const beat = setInterval(() => ctx.heartbeat({ step }), HEARTBEAT_MS);
   try {
     let verified: Awaited<ReturnType<typeof verifyBeforeSmoke>>;
