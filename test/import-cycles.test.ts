@@ -69,3 +69,16 @@ test('the check finds a circle when there is one', () => {
   const b = join(SRC, 'b.ts');
   assert.deepEqual(circles(new Map([[a, [b]], [b, [a]]])), [['src/a.ts', 'src/b.ts']]);
 });
+
+// The serving layers point one way: protocol and http know control and dataplane, never the reverse,
+// so a new protocol is a new folder under protocol/ and the data plane knows no protocol.
+test('serving: control and dataplane import nothing from protocol or http', () => {
+  const serving = join(SRC, 'serving');
+  const lower = [join(serving, 'control'), join(serving, 'dataplane')];
+  const upper = [join(serving, 'protocol'), join(serving, 'http')];
+  const graph = importGraph(sourceFiles(SRC));
+  const within = (file: string, dirs: readonly string[]) => dirs.some((d) => file.startsWith(`${d}/`));
+  const upward = [...graph].flatMap(([file, targets]) => (within(file, lower) ? targets.filter((t) => within(t, upper)).map((t) => `${relative(PROJECT_ROOT, file)} -> ${relative(PROJECT_ROOT, t)}`) : []));
+  assert.ok([...graph.keys()].some((f) => within(f, lower)), 'no files under src/serving/control or dataplane');
+  assert.deepEqual(upward, []);
+});

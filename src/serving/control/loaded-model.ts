@@ -3,7 +3,7 @@ import type { Manifest } from '../../bundle/manifest.js';
 import { openBundle, type CheckResult } from '../../bundle/verify.js';
 import { BundleRefusedError, errorMessage, ModelshipError, TrustPolicyError } from '../../errors/index.js';
 import { resolveTrust, type Trust } from '../../trust/trust-source.js';
-import { zeroFeeds } from '../protocol/json-tensors.js';
+import { warmUpFeeds } from './warm-up-feeds.js';
 import { resolveExternalData, type ResolvedExternalData } from '../../onnx/external-data.js';
 import { externalDataDir } from '../../native/external-data-dir.js';
 import { bundleModelFolder } from '../../onnx/external-data.js';
@@ -167,7 +167,7 @@ export async function openModel(verified: VerifiedBundle, options: SessionOption
   try {
     const missing = manifest.signature.inputs.map((i) => i.name).filter((n) => !session.inputNames.includes(n));
     if (missing.length) throw new Error(`the manifest's input(s) ${missing.join(', ')} are not inputs of the model (it has ${session.inputNames.join(', ')})`);
-    await session.run(zeroFeeds(manifest.signature.inputs));
+    await session.run(warmUpFeeds(manifest.signature.inputs));
   } catch (err) {
     await session.release().catch(() => undefined);
     refuse(ref.bundleDir, [{ check: 'smoke', ok: false, detail: `warm-up inference on zeros failed: ${firstLine(err)}` }]);

@@ -4,6 +4,7 @@ import { errorMessage, NoRouteError, PayloadTooLargeError, ServingHttpError } fr
 import { readBody, sendError } from './body.js';
 import { byLongestPrefix, sortedMountFor, type Mount, type RequestContext } from './mount.js';
 import { parseRequestPath } from './request-path.js';
+import { recordRoute } from './request-tracing.js';
 import { findRoute } from './route-table.js';
 
 /**
@@ -31,5 +32,6 @@ async function handle(mount: Mount | undefined, req: IncomingMessage, res: Serve
   const readOnce = () => (body ??= readBody(req, mount.bodyLimit));
   if (mount.guard && !(await mount.guard({ req, res, path, body: readOnce }))) return;
   const { route, params } = findRoute(mount.routes, path);
+  recordRoute(req, route.pattern);
   await route.handler({ req, res, path, body: readOnce, params });
 }

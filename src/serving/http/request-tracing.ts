@@ -1,14 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { tracer, TRACER_NAME } from '../../tracing/spans.js';
 
-/** `/admin/v1/models/{name}/slots/canary`: the path with model names replaced, a low-cardinality span name. */
-export function routeOf(url: string): string {
-  const path = url.split('?')[0] ?? '/';
-  const segments = path.split('/');
-  const at = segments[1] === 'admin' ? 4 : 3;
-  if (segments[at - 1] === 'models' && segments[at] !== undefined && segments[at] !== '') segments[at] = '{name}';
-  return segments.join('/');
+/** Each traced request's SERVER span, until the router names it after the route it matched. */
+const serverSpans = new WeakMap<IncomingMessage, Span>();
+
+/**
+ * Names the request's SERVER span after the route table's pattern (`PUT
+ * /admin/v1/models/{name}/slots/canary`): low-cardinality, and true to the table by construction.
+ * A request no route matched keeps the method alone, as OpenTelemetry's HTTP conventions ask.
+ */
+export function recordRoute(req: IncomingMessage, pattern: string): void {
+  const span = serverSpans.get(req);
+  if (!span) return;
+  span.updateName(`${req.method ?? 'GET'} ${pattern}`);
+  span.setAttribute('http.route', pattern);
 }
 
 /**
@@ -26,8 +32,8 @@ export function tracedRequestHandler(handler: (req: IncomingMessage, res: Server
     }
     const parent = propagation.extract(context.active(), req.headers);
     const method = req.method ?? 'GET';
-    const route = routeOf(req.url ?? '/');
-    const span = tracer().startSpan(`${method} ${route}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'http.route': route, 'url.path': (req.url ?? '/').split('?')[0] ?? '/' } }, parent);
+    const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': (req.url ?? '/').split('?')[0] ?? '/' } }, parent);
+    serverSpans.set(req, span);
     res.once('close', () => {
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500 || !res.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR });

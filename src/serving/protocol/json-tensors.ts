@@ -146,23 +146,6 @@ export function checkDims(dims: readonly number[], signature: TensorSignature, w
 }
 
 /**
- * Zero-filled feeds shaped from the signature (symbolic dims = 1, unknown rank = a 1-element
- * vector): the warm-up inference every model runs before it may serve.
- */
-export function zeroFeeds(inputs: readonly TensorSignature[]): Feeds {
-  const feeds: Feeds = {};
-  for (const signature of inputs) {
-    const dims = signature.shape.length ? signature.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 1)) : [1];
-    const codec = JSON_TYPES[signature.type];
-    if (!codec) throw new Error(`input ${signature.name}: type ${signature.type} is not supported by the serving runtime`);
-    const count = dims.reduce((n, d) => n * d, 1);
-    const zeros = new Array<unknown>(count).fill(signature.type === 'string' ? '' : signature.type === 'bool' ? false : 0);
-    feeds[signature.name] = new ort.Tensor(signature.type as ort.Tensor.Type, codec.make(zeros, signature.name) as never, dims);
-  }
-  return feeds;
-}
-
-/**
  * onnxruntime outputs as JSON tensors. 64-bit integers become JSON numbers (exact up to 2^53),
  * booleans become true/false, and non-finite floats become null (JSON has no NaN/Infinity).
  */
