@@ -39,7 +39,7 @@ describe('canary stage with a real serving runtime', () => {
   const waitForPhase = (handle: WorkflowHandle, phase: string) => fx.waitForPhase(handle, phase);
   async function rolledBack(handle: WorkflowHandle): Promise<string> {
     const err = await handle.result().then(
-      () => assert.fail('the canary must roll back'),
+      async () => assert.fail(`the canary must roll back; its decisions: ${JSON.stringify((await handle.query(releaseStatusQuery)).canary?.decisions)}`),
       (e: unknown) => e,
     );
     assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));

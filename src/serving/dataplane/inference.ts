@@ -4,6 +4,7 @@ import { InferenceFailedError, InvalidRequestError, NoStableSlotError, TargetNot
 import type { BundleRef, LoadedModel } from '../control/loaded-model.js';
 import { SLOT_NAMES, type Lease, type SlotName } from '../control/model-slot.js';
 import type { ModelEntry } from '../control/model-entry.js';
+import { timedRun } from './timed-run.js';
 
 /** The data plane's view of the control plane: look a model up by name, nothing more. */
 export interface ModelLookup {
@@ -70,17 +71,16 @@ export class InferenceService {
     const { model } = lease;
     try {
       const feeds = prepare(model);
-      const started = performance.now();
       let results: ort.InferenceSession.OnnxValueMapType;
+      let latencyMs: number;
       try {
-        results = await model.session.run(feeds);
+        ({ results, serviceMs: latencyMs } = await timedRun(model.session, feeds));
       } catch (err) {
-        const latencyMs = performance.now() - started;
+        const latencyMs = (err as { serviceMs?: number }).serviceMs ?? 0;
         this.record(entry, slot, routedBy, model.ref.version, latencyMs, true);
         this.logger.warn({ model: name, slot, routedBy, version: model.ref.version, err: firstLine(err) }, 'inference failed');
         throw new InferenceFailedError(`${name}@${model.ref.version} (${slot}) failed to run: ${firstLine(err)}`);
       }
-      const latencyMs = performance.now() - started;
       this.record(entry, slot, routedBy, model.ref.version, latencyMs, false);
       if (slot === 'stable' && routedBy === 'split' && entry.shadow) this.startShadow(entry, lease, feeds, results);
       return { model: name, slot, routedBy, ref: model.ref, results, outputNames: model.session.outputNames, latencyMs };
@@ -123,15 +123,13 @@ export class InferenceService {
     const outputNames = stable.model.session.outputNames;
     const run = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       const canaryVersion = canary.model.ref.version;
-      const started = performance.now();
       try {
-        const results = await canary.model.session.run(feeds);
-        const latencyMs = performance.now() - started;
+        const { results, serviceMs: latencyMs } = await timedRun(canary.model.session, feeds);
         const verdict = compareShadow(stableResults, results, outputNames);
         entry.observations.recordShadow({ t: Date.now(), ...verdict, stableVersion, canaryVersion, latencyMs, error: false });
         this.metrics.observeShadow(entry.name, verdict.agree ? 'agree' : 'disagree');
       } catch (err) {
-        const latencyMs = performance.now() - started;
+        const latencyMs = (err as { serviceMs?: number }).serviceMs ?? 0;
         entry.observations.recordShadow({ t: Date.now(), agree: false, maxAbsDiff: null, stableVersion, canaryVersion, latencyMs, error: true, reason: firstLine(err) });
         this.metrics.observeShadow(entry.name, 'error');
         this.logger.warn({ model: entry.name, version: canaryVersion, err: firstLine(err) }, 'shadow inference failed');
