@@ -12,7 +12,8 @@ import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CorruptModelError, ExternalDataRefusedError, NON_RETRYABLE_ERROR_TYPES } from '../src/errors/index.js';
-import { bundleModelFolder, listExternalData, readExternalDataFiles, resolveExternalData, type ModelFolder } from '../src/onnx/external-data.js';
+import { bundleModelFolder, listExternalData, resolveExternalData, type ModelFolder } from '../src/onnx/external-data.js';
+import { openBundle } from '../src/bundle/verify.js';
 import { inspectOnnxModel } from '../src/native/inspect-model.js';
 import { runNative } from '../src/smoke/native-runner.js';
 import { OciBundleStore } from '../src/store/oci-bundle-store.js';
@@ -36,6 +37,22 @@ let trustedDir: string;
 const W = [0.5, 1.5, 2.5, 3.5];
 const THEN = [1, 2, 3, 4];
 const ELSE = [-1, -2, -3, -4];
+
+/** The split models' signature: bundles built by hand skip export's inspection, which would refuse the hostile ones. */
+const SIGNATURE: ModelInfo = {
+  format: 'onnx',
+  irVersion: 8,
+  opsets: [{ domain: 'ai.onnx', version: 17 }],
+  producer: { name: 'modelship-tests', version: '' },
+  inputs: [
+    { name: 'x', type: 'float32', shape: [4] },
+    { name: 'c', type: 'bool', shape: [1] },
+  ],
+  outputs: [
+    { name: 'y', type: 'float32', shape: [4] },
+    { name: 'z', type: 'float32', shape: [4] },
+  ],
+};
 
 /** The hostile cases: which tensor (and where in the model) is pointed at which path. */
 const HOSTILE = [
@@ -139,11 +156,36 @@ describe('reading and resolving external data', () => {
     );
   });
 
-  test('an engine handed its external data gets each bundle file once, keyed by the location as written', async () => {
-    const folder = await splitFolder();
-    const files = await readExternalDataFiles(folder, resolveExternalData(await readFile(join(models, 'split', 'model.onnx')), folder));
-    assert.deepEqual(files.map((f) => f.path), ['model.onnx.data']);
-    assert.deepEqual(Buffer.from(files[0]!.data), await readFile(join(models, 'split', 'model.onnx.data')));
+  test('a verified bundle keeps its external data as the bytes it hashed, keyed by the location as written', async () => {
+    const data = await readFile(join(models, 'split', 'model.onnx.data'));
+    const bundle = await makeSignedBundle(await temp.make('open-split-'), keys.signingKey, { name: 'split', modelPath: join(models, 'split', 'model.onnx'), extraFiles: { 'model.onnx.data': data } });
+    const onDisk = join(bundle.bundleDir, 'model', 'model.onnx.data');
+    // Swapped once hashed: what openBundle hands back must still be what it checked.
+    const { report, verified } = await openBundle(bundle.bundleDir, keys.signingKey.publicKey, {
+      keepExternalData: true,
+      afterFilesHashed: () => writeFile(onDisk, Buffer.alloc(data.length, 0x7f)),
+    });
+    assert.equal(report.ok, true, JSON.stringify(report.checks));
+    const external = verified!.externalData!;
+    assert.ok('files' in external, String('refused' in external && external.refused));
+    assert.deepEqual(external.files.map((f) => f.path), ['model.onnx.data']);
+    assert.deepEqual(Buffer.from(external.files[0]!.data), data);
+    // Callers that do not load the model (the CLI's verify) keep nothing.
+    assert.equal((await openBundle(bundle.bundleDir, keys.signingKey.publicKey)).verified, undefined, 'the swapped file no longer verifies');
+    await writeFile(onDisk, data);
+    assert.equal((await openBundle(bundle.bundleDir, keys.signingKey.publicKey)).verified?.externalData, undefined);
+  });
+
+  test('a verified bundle whose reference leaves it keeps nothing and says why', async () => {
+    const bundle = await makeSignedBundle(await temp.make('open-pkg-'), keys.signingKey, {
+      name: 'pkg',
+      modelPath: join(models, 'pkg', 'model.onnx'),
+      extraFiles: { 'model.onnx.data': await readFile(join(models, 'pkg', 'model.onnx.data')) },
+      modelInfo: SIGNATURE,
+    });
+    const external = (await openBundle(bundle.bundleDir, keys.signingKey.publicKey, { keepExternalData: true })).verified?.externalData;
+    assert.ok(external && 'refused' in external, JSON.stringify(external));
+    refusedFor(HOSTILE[0])(external.refused);
   });
 
   test('hand-written references: odd spellings, onnxruntime’s memory tag, bad numbers', () => {
@@ -230,6 +272,16 @@ describe("smoke's native reference run", () => {
     await assert.rejects(runNative(bytes, [floats('x', X), bool('c', true)], { timeoutMs: 30_000 }), /"else_w".*"model.onnx.data", which is not a file of the bundle/);
   });
 
+  test('the split model runs from the bytes verification read; a location not among them is refused', async () => {
+    const bytes = await readFile(join(models, 'split', 'model.onnx'));
+    const externalData = [{ path: 'model.onnx.data', data: await readFile(join(models, 'split', 'model.onnx.data')) }];
+    const [y, z] = await runNative(bytes, [floats('x', X), bool('c', false)], { timeoutMs: 30_000 }, undefined, { externalData });
+    assert.deepEqual(valuesOf(y!), X.map((v, i) => v + W[i]!));
+    assert.deepEqual(valuesOf(z!), ELSE);
+    // The hostile model's package.json is not among the bytes: refused before onnxruntime runs.
+    await assert.rejects(runNative(readFileSyncOf('pkg'), [floats('x', X), bool('c', true)], { timeoutMs: 30_000 }, undefined, { externalData }), refusedFor(HOSTILE[0]));
+  });
+
   test("a bundle file named package.json is the bundle's, never the worker's", async () => {
     // The bundle ships its own package.json holding w's 16 bytes: onnxruntime must read that one.
     const dir = await temp.make('own-package-json-');
@@ -244,20 +296,6 @@ describe("smoke's native reference run", () => {
 });
 
 describe("the serving runtime's model load", () => {
-  const SIGNATURE: ModelInfo = {
-    format: 'onnx',
-    irVersion: 8,
-    opsets: [{ domain: 'ai.onnx', version: 17 }],
-    producer: { name: 'modelship-tests', version: '' },
-    inputs: [
-      { name: 'x', type: 'float32', shape: [4] },
-      { name: 'c', type: 'bool', shape: [1] },
-    ],
-    outputs: [
-      { name: 'y', type: 'float32', shape: [4] },
-      { name: 'z', type: 'float32', shape: [4] },
-    ],
-  };
 
   for (const c of HOSTILE) {
     test(`a signed bundle whose ${c.tensor} reads ${c.location} is refused before a session is created`, async () => {
@@ -278,13 +316,17 @@ describe("the serving runtime's model load", () => {
     });
   }
 
-  test('a signed split bundle loads from its own folder and serves', async () => {
+  test('a signed split bundle loads from the bytes verification read, and serves', async () => {
     const data = await readFile(join(models, 'split', 'model.onnx.data'));
     const bundle = await makeSignedBundle(await temp.make('serve-split-'), keys.signingKey, { name: 'split', modelPath: join(models, 'split', 'model.onnx'), extraFiles: { 'model.onnx.data': data } });
     assert.deepEqual(bundle.manifest.signature.inputs.map((i) => i.name), ['x', 'c']);
     const verified = await verifyForServing(bundle.bundleDir, trustedDir);
-    assert.deepEqual(verified.externalData.map((r) => r.tensor), ['else_w', 'then_w', 'w']);
+    assert.deepEqual(verified.externalData.map((f) => f.path), ['model.onnx.data']);
+    assert.deepEqual(Buffer.from(verified.externalData[0]!.data), data);
     assert.deepEqual(bundleModelFolder(bundle.bundleDir, verified.manifest).files.map((f) => f.path), ['model.onnx', 'model.onnx.data']);
+    // Swapped after verification: the session is made from the verified bytes, not the file.
+    const onDisk = join(bundle.bundleDir, 'model', 'model.onnx.data');
+    await writeFile(onDisk, Buffer.alloc(data.length, 0x7f));
     const loaded = await openModel(verified);
     try {
       const out = await loaded.session.run({ x: new ort.Tensor('float32', Float32Array.from(X), [4]), c: new ort.Tensor('bool', Uint8Array.of(1), [1]) });

@@ -18,8 +18,8 @@ import { smokeRunData } from '../smoke/smoke-inputs.js';
 import type { SmokeDataFile } from '../smoke/smoke-data.js';
 import { sandboxFixupFor, type ModelFixup } from '../sandbox/model-fixups.js';
 import { runNative } from '../smoke/native-runner.js';
-import { bundleModelFolder, readExternalDataFiles, resolveExternalData } from '../onnx/external-data.js';
-import { inlineExternalData } from '../onnx/inline-external-data.js';
+import { externalBytesFrom, inlineExternalData } from '../onnx/inline-external-data.js';
+import type { ExternalDataFile } from '../onnx/external-data.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import { compareOutputs, DEFAULT_TOLERANCE, type ComparisonVerdict, type Tolerance } from '../smoke/compare-outputs.js';
 import { quantizationOps } from '../smoke/quantized-agreement.js';
@@ -129,9 +129,10 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     step = 'smoke';
 
     // External data may only come from the bundle's own files (refused otherwise, naming the
-    // tensor and path), read once here and handed to the sandbox as bytes.
-    const folder = bundleModelFolder(input.bundleDir, manifest);
-    const externalData = await readExternalDataFiles(folder, resolveExternalData(model, folder));
+    // tensor and path), as verification read and hashed them: both engines get those bytes, and
+    // nothing is read from disk again.
+    if ('refused' in verified.externalData) throw verified.externalData.refused;
+    const externalData = verified.externalData.files;
     const sandboxModel = modelForSandbox(model, externalData);
     if (sandboxModel.tensors > 0) {
       passed.push(
@@ -144,7 +145,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
     const expected = data.expected;
     if (expected) dataFiles = expected.files;
     const nativeStart = performance.now();
-    const native = await runNative(model, inputs, { timeoutMs: limits.timeoutMs, ...(deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}) }, ctx.cancellationSignal, folder).catch(
+    const native = await runNative(model, inputs, { timeoutMs: limits.timeoutMs, ...(deps.nativeMemoryBytes ? { memoryBytes: deps.nativeMemoryBytes } : {}) }, ctx.cancellationSignal, { externalData }).catch(
       (err: unknown) => {
         throw options.inputsPath || options.dataPath ? err : withShapeHint(err, inputs);
       },
@@ -276,15 +277,8 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
 }
 
 /** The model with its (already resolved, bundle-only) external data inline: what the sandbox runs. */
-function modelForSandbox(model: Uint8Array, files: readonly { readonly path: string; readonly data: Uint8Array }[]): { model: Uint8Array; tensors: number } {
-  if (files.length === 0) return { model, tensors: 0 };
-  const byPath = new Map(files.map((f) => [f.path, f.data]));
-  return inlineExternalData(model, (location, offset, length) => {
-    const data = byPath.get(location);
-    // resolveExternalData checked every location and range already; this guards the invariant.
-    if (data === undefined || offset + (length ?? 0) > data.byteLength) throw new CorruptModelError(`external data ${location} [${offset}, +${length ?? 'end'}] is not among the bundle files read for the sandbox`);
-    return data.subarray(offset, length === undefined ? undefined : offset + length);
-  });
+function modelForSandbox(model: Uint8Array, files: readonly ExternalDataFile[]): { model: Uint8Array; tensors: number } {
+  return files.length === 0 ? { model, tensors: 0 } : inlineExternalData(model, externalBytesFrom(files));
 }
 
 /** onnxruntime refusing generated inputs is most often a shape the model cannot take: say which were used and how to set them. */

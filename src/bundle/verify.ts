@@ -13,7 +13,8 @@ import { IN_TOTO_STATEMENT_V1 } from '../attest/statement.js';
 import { SLSA_PROVENANCE_V1 } from '../attest/provenance.js';
 import { TEST_RESULT_V01 } from '../attest/test-result.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { errorMessage } from '../errors/index.js';
+import { errorMessage, type ModelshipError } from '../errors/index.js';
+import { resolveExternalData, type ExternalDataFile } from '../onnx/external-data.js';
 import { checkManifestSignature, type BundleTrust } from '../trust/bundle-signature.js';
 import { trustKey, type Trust } from '../trust/trust-source.js';
 import type { PolicyVerification } from '../trust/verify-with-policy.js';
@@ -48,7 +49,19 @@ export interface VerifyBundleOptions {
    * file swapped here must not be what `openBundle` returns.
    */
   readonly afterFilesHashed?: () => void | Promise<void>;
+  /**
+   * Whether the model's external data is kept (default false): for callers that load the model.
+   * Its files are then read into memory and hashed from there, like the model file.
+   */
+  readonly keepExternalData?: boolean;
 }
+
+/**
+ * A verified model's external data, keyed by location as the model writes it (what onnxruntime's
+ * `externalData` session option matches on), or why it cannot be used: a reference that is not a
+ * file of the bundle (ExternalDataRefusedError), or a model that does not parse.
+ */
+export type VerifiedExternalData = { readonly files: readonly ExternalDataFile[] } | { readonly refused: ModelshipError | Error };
 
 /** What a bundle that verified holds: read once, while it was checked, and not read again. */
 export interface VerifiedBundleContents {
@@ -63,6 +76,8 @@ export interface VerifiedBundleContents {
   readonly modelPath: string;
   /** The kids whose signatures counted. */
   readonly kids: readonly string[];
+  /** With `keepExternalData`: the external data's bytes, as read and hashed (never read again). */
+  readonly externalData?: VerifiedExternalData;
 }
 
 export interface OpenedBundle {
@@ -114,9 +129,11 @@ export async function openBundle(bundleDir: string, trustArgument: TrustArgument
   }
 
   let model: Buffer | undefined;
+  let externalData: VerifiedExternalData | undefined;
   if (manifest) {
-    const files = await checkFiles(paths.modelDir, manifest);
+    const files = await checkFiles(paths.modelDir, manifest, options.keepExternalData === true);
     model = files.model;
+    externalData = files.externalData;
     const problems = files.problems;
     record('files', problems.length === 0, problems.length ? problems.join('; ') : `${manifest.files.length} file(s) match their size and digest (${describeDigestRule(manifestDigestRule(manifest.digest))})`);
     try {
@@ -191,7 +208,7 @@ export async function openBundle(bundleDir: string, trustArgument: TrustArgument
   const report: VerificationReport = { bundleDir, ok, kid: keys[0]?.kid ?? '', ...(policy ? { policy } : {}), checks };
   const verified =
     ok && manifest && manifestBytes && model
-      ? { bundleDir, manifest, manifestBytes, model, modelPath: join(paths.modelDir, manifest.modelFile), kids: keys.map((k) => k.kid) }
+      ? { bundleDir, manifest, manifestBytes, model, modelPath: join(paths.modelDir, manifest.modelFile), kids: keys.map((k) => k.kid), ...(externalData ? { externalData } : {}) }
       : undefined;
   return { report, verified };
 }
@@ -248,7 +265,11 @@ async function readStatement(path: string, keys: readonly PublicKey[], predicate
  * Every listed file's size and digest; the model file is read into memory and hashed from there
  * (returned when it matches), the others are hashed as they stream.
  */
-async function checkFiles(modelDir: string, manifest: Manifest): Promise<{ problems: string[]; model: Buffer | undefined }> {
+async function checkFiles(
+  modelDir: string,
+  manifest: Manifest,
+  keepExternalData: boolean,
+): Promise<{ problems: string[]; model: Buffer | undefined; externalData?: VerifiedExternalData }> {
   const problems: string[] = [];
   let onDisk;
   try {
@@ -259,35 +280,65 @@ async function checkFiles(modelDir: string, manifest: Manifest): Promise<{ probl
   const listed = new Set(manifest.files.map((f) => f.path));
   for (const extra of onDisk.filter((f) => !listed.has(f.path))) problems.push(`model/${extra.path} is not in model.yaml`);
   const sizes = new Map(onDisk.map((f) => [f.path, f.size]));
-  const toHash = [];
+  const candidates = [];
   let modelEntry: Manifest['files'][number] | undefined;
   for (const file of manifest.files) {
     const size = sizes.get(file.path);
     if (size === undefined) problems.push(`model/${file.path} is missing`);
     else if (size !== file.size) problems.push(`model/${file.path}: size ${size}, model.yaml says ${file.size}`);
     else if (file.path === manifest.modelFile) modelEntry = file;
-    else toHash.push(file);
+    else candidates.push(file);
   }
   if (!manifest.files.some((f) => f.path === manifest.modelFile)) problems.push(`modelFile ${manifest.modelFile} is not among the manifest's files`);
   const rule = manifestDigestRule(manifest.digest);
   const mismatch = (path: string, actual: string, expected: string) => `model/${path}: sha256 ${actual}, model.yaml says ${expected} (${describeDigestRule(rule)})`;
+  /** Reads a file into memory and hashes it from there: the bytes returned are the bytes checked. */
+  const readChecked = async (entry: Manifest['files'][number]): Promise<Buffer | undefined> => {
+    const bytes = await readFile(join(modelDir, entry.path));
+    const actual = bytes.length === entry.size ? fileDigestOfBytes(bytes, rule) : `of ${bytes.length} bytes`;
+    if (actual === entry.sha256) return bytes;
+    problems.push(bytes.length === entry.size ? mismatch(entry.path, actual, entry.sha256) : `model/${entry.path}: size ${bytes.length}, model.yaml says ${entry.size}`);
+    return undefined;
+  };
   let model: Buffer | undefined;
+  let externalData: VerifiedExternalData | undefined;
   try {
-    const [bytes, hashed] = await Promise.all([
-      modelEntry ? readFile(join(modelDir, modelEntry.path)) : undefined,
-      hashFilesInParallel(modelDir, toHash, { rule }),
-    ]);
-    if (modelEntry && bytes) {
-      const actual = bytes.length === modelEntry.size ? fileDigestOfBytes(bytes, rule) : `of ${bytes.length} bytes`;
-      if (actual === modelEntry.sha256) model = bytes;
-      else problems.push(bytes.length === modelEntry.size ? mismatch(modelEntry.path, actual, modelEntry.sha256) : `model/${modelEntry.path}: size ${bytes.length}, model.yaml says ${modelEntry.size}`);
+    // To keep the external data, the model is read first: it says which files that is.
+    let external = new Map<string, string>();
+    if (keepExternalData && modelEntry) {
+      model = await readChecked(modelEntry);
+      if (model) {
+        try {
+          external = new Map(resolveExternalData(model, { modelFile: manifest.modelFile, files: manifest.files }).map((r) => [r.location, r.file]));
+        } catch (err) {
+          externalData = { refused: err instanceof Error ? err : new Error(String(err)) };
+        }
+      }
     }
+    const keptFiles = new Set(external.values());
+    const toHash = candidates.filter((f) => !keptFiles.has(f.path));
+    const [bytes, hashed, kept] = await Promise.all([
+      modelEntry && !keepExternalData ? readChecked(modelEntry) : undefined,
+      hashFilesInParallel(modelDir, toHash, { rule }),
+      Promise.all(candidates.filter((f) => keptFiles.has(f.path)).map(async (f) => [f.path, await readChecked(f)] as const)),
+    ]);
+    if (!keepExternalData) model = bytes;
     for (const [i, file] of toHash.entries()) {
       const actual = hashed[i]!.sha256;
       if (actual !== file.sha256) problems.push(mismatch(file.path, actual, file.sha256));
     }
+    if (model && !externalData) {
+      const byFile = new Map(kept);
+      const files: ExternalDataFile[] = [];
+      for (const [path, file] of external) {
+        const data = byFile.get(file);
+        if (data) files.push({ path, data });
+      }
+      // A kept file that failed its check is already a problem: the bundle does not verify.
+      if (keepExternalData) externalData = { files };
+    }
   } catch (err) {
     problems.push(`model/: ${errorMessage(err)}`);
   }
-  return { problems, model };
+  return { problems, model, ...(externalData ? { externalData } : {}) };
 }

@@ -9,6 +9,7 @@
  * so a process that gets past the rlimit (file-backed or shared pages) is killed at the ceiling.
  */
 import { externalDataDir } from './external-data-dir.js';
+import { forNativeFromMemory } from '../onnx/inline-external-data.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeRuntimeFailure } from '../errors/index.js';
 import type { NativeReply, NativeRequest } from './protocol.js';
-import { resolveExternalData, type ModelFolder } from '../onnx/external-data.js';
+import { inMemoryFolder, resolveExternalData, type InMemoryExternalData, type ModelFolder } from '../onnx/external-data.js';
 
 export interface NativeLimits {
   /** Most memory the child may use (data segment and resident size), in bytes. */
@@ -70,25 +71,30 @@ type Ending =
 
 /**
  * Sends one request to a fresh onnxruntime child and returns its reply, or throws
- * NativeRuntimeFailure. The model's external data is first resolved against `folder`'s file list
- * (ExternalDataRefusedError if a reference is not a bundle file); without a folder, a model with
+ * NativeRuntimeFailure. The model's external data is first resolved against its source
+ * (ExternalDataRefusedError if a reference is not one of its files); without one, a model with
  * external data is refused.
  *
  * The child loads the model from the bytes given (the ones the caller read and verified), and
- * onnxruntime would resolve their external data against the process's working directory. So
- * onnxruntime is told the model file's own folder in the bundle to read it from (relative
- * locations then resolve as in a path load, to bundle files), and the child also runs in that
- * folder, or in a fresh empty one when there is no bundle: never in the worker's working
- * directory, whatever the resolver might have missed.
+ * onnxruntime would resolve their external data against the process's working directory. A
+ * verified bundle's external data is handed over as the bytes verification read (nothing is read
+ * from disk again); from a folder (export, before anything is signed), onnxruntime is told the
+ * model file's own folder to read it from, and the child runs in that folder. Otherwise the child
+ * runs in a fresh empty folder: never in the worker's working directory, whatever the resolver
+ * might have missed.
  */
-export async function callNativeRuntime(request: NativeRequest, limits: NativeLimits, signal?: AbortSignal, folder?: ModelFolder): Promise<NativeReply> {
+export async function callNativeRuntime(request: NativeRequest, limits: NativeLimits, signal?: AbortSignal, source?: ModelFolder | InMemoryExternalData): Promise<NativeReply> {
   signal?.throwIfAborted();
-  resolveExternalData(request.model, folder ?? { modelFile: '(model bytes)', files: [] });
+  const inMemory = source && 'externalData' in source ? source : undefined;
+  const folder = source && !('externalData' in source) ? source : undefined;
+  resolveExternalData(request.model, folder ?? (inMemory ? inMemoryFolder(inMemory) : { modelFile: '(model bytes)', files: [] }));
+  if (inMemory) request = { ...request, ...forNativeFromMemory(request.model, inMemory.externalData) };
   const emptyDir = folder ? undefined : await mkdtemp(join(tmpdir(), 'modelship-native-'));
   const external = folder ? await externalDataDir(request.model, folder) : undefined;
   const dir = external ? external.dir : emptyDir!;
   try {
-    return await callInFolder({ ...request, externalDataDir: dir }, limits, dir, signal);
+    const call: NativeRequest = inMemory ? request : { ...request, externalDataDir: dir };
+    return await callInFolder(call, limits, dir, signal);
   } finally {
     if (emptyDir) await rm(emptyDir, { recursive: true, force: true });
     await external?.release();

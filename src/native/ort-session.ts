@@ -71,7 +71,8 @@ export function externalDataOptions(dir: string | undefined): Pick<ort.Inference
 export async function answerNativeRequest(request: NativeRequest): Promise<NativeReply> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(request.model, { logSeverityLevel: 4, ...externalDataOptions(request.externalDataDir) });
+    const external = request.externalData ? { externalData: request.externalData.map(({ path, data }) => ({ path, data })) } : externalDataOptions(request.externalDataDir);
+    session = await ort.InferenceSession.create(request.model, { logSeverityLevel: 4, ...external });
   } catch (err) {
     return { ok: false, phase: 'load', message: firstLine(err) };
   }

@@ -23,6 +23,8 @@ export type NativeRequest = (
    * instead of the process's working directory, which it uses for a model loaded from bytes.
    */
   readonly externalDataDir?: string;
+  /** The external data's bytes, keyed by location (a verified bundle's): then nothing is read from disk. */
+  readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
 };
 
 export interface NativeSignature {

@@ -33,6 +33,29 @@ export interface ExternalDataRef {
 }
 
 /** A reference that resolved to a file of the bundle, with the byte range it reads. */
+/** One external-data file's bytes, keyed by the location the model names it by. */
+export interface ExternalDataFile {
+  readonly path: string;
+  readonly data: Uint8Array;
+}
+
+/**
+ * External data already in memory (a verified bundle's, read and hashed once): what an engine is
+ * handed instead of a folder to read, so nothing is read from disk after verification.
+ */
+export interface InMemoryExternalData {
+  readonly externalData: readonly ExternalDataFile[];
+}
+
+/**
+ * The folder `resolveExternalData` checks in-memory external data against: each location, spelled
+ * as the model spells it less any `./`, is a file beside the model; nothing else exists.
+ */
+export function inMemoryFolder(source: InMemoryExternalData): Pick<ModelFolder, 'modelFile' | 'files'> {
+  const files = source.externalData.map((f) => ({ path: f.path.split('/').filter((s) => s !== '.').join('/'), size: f.data.byteLength }));
+  return { modelFile: '(model bytes)', files };
+}
+
 export interface ResolvedExternalData {
   readonly tensor: string;
   readonly where: string;
@@ -208,23 +231,6 @@ export function bundleModelFolder(bundleDir: string, manifest: Pick<Manifest, 'm
 /** The model file's own folder: where onnxruntime reads its external data from (as a path load would), and where the native child runs. */
 export function modelFileDir(folder: ModelFolder): string {
   return join(folder.dir, dirname(folder.modelFile));
-}
-
-/**
- * The bytes of every file the resolved references read, once per location as the model writes it
- * (the key onnxruntime-web's `externalData` session option matches on): for an engine that is
- * handed its external data instead of opening files itself. Only bundle files are read.
- */
-export async function readExternalDataFiles(folder: ModelFolder, resolved: readonly ResolvedExternalData[]): Promise<{ readonly path: string; readonly data: Uint8Array }[]> {
-  const byLocation = new Map<string, string>();
-  for (const r of resolved) byLocation.set(r.location, r.file);
-  const byFile = new Map<string, Promise<Uint8Array>>();
-  return Promise.all(
-    [...byLocation].map(async ([path, file]) => {
-      if (!byFile.has(file)) byFile.set(file, readFile(join(folder.dir, file)));
-      return { path, data: await byFile.get(file)! };
-    }),
-  );
 }
 
 function readTensor(bytes: Uint8Array, where: string, kind: ExternalDataRef['kind']): ExternalDataRef | undefined {

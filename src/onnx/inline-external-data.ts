@@ -11,6 +11,8 @@
  * Walks ModelProto.graph, GraphProto nodes' attributes (g, graphs, t, tensors, sparse_tensor(s))
  * at any depth, initializers and sparse initializers; every other field is copied byte for byte.
  */
+import { CorruptModelError } from '../errors/index.js';
+import type { ExternalDataFile } from './external-data.js';
 import { fields, ProtobufError, WireType } from './protobuf-reader.js';
 import { encodeField, rewriteMessage } from './protobuf-writer.js';
 
@@ -56,8 +58,13 @@ function tensor(bytes: Uint8Array, read: ExternalBytes, counter: { tensors: numb
   return Buffer.concat(parts);
 }
 
-/** The model with every external tensor inline, and how many were inlined (0: `model` itself). */
-export function inlineExternalData(model: Uint8Array, read: ExternalBytes): { readonly model: Uint8Array; readonly tensors: number } {
+export interface InlineOptions {
+  /** Leave the main graph's dense initializers external (for an engine that takes them from a table). */
+  readonly keepMainGraphInitializers?: boolean;
+}
+
+/** The model with its external tensors inline, and how many were inlined (0: `model` itself). */
+export function inlineExternalData(model: Uint8Array, read: ExternalBytes, options: InlineOptions = {}): { readonly model: Uint8Array; readonly tensors: number } {
   const counter = { tensors: 0 };
   const t = (b: Uint8Array) => tensor(b, read, counter);
   const sparse = (b: Uint8Array) => rewriteFields(b, { [SPARSE.values]: t, [SPARSE.indices]: t });
@@ -67,7 +74,30 @@ export function inlineExternalData(model: Uint8Array, read: ExternalBytes): { re
   function graph(b: Uint8Array): Uint8Array {
     return rewriteFields(b, { [GRAPH.node]: node, [GRAPH.initializer]: t, [GRAPH.sparseInitializer]: sparse });
   }
+  const mainGraph = options.keepMainGraphInitializers ? (b: Uint8Array) => rewriteFields(b, { [GRAPH.node]: node, [GRAPH.sparseInitializer]: sparse }) : graph;
   const fn = (b: Uint8Array) => rewriteFields(b, { [FUNCTION.node]: node });
-  const rewritten = rewriteFields(model, { [MODEL.graph]: graph, [MODEL.functions]: fn });
+  const rewritten = rewriteFields(model, { [MODEL.graph]: mainGraph, [MODEL.functions]: fn });
   return counter.tensors === 0 ? { model, tensors: 0 } : { model: rewritten, tensors: counter.tensors };
+}
+
+/** Reads a location's byte range from external data already in memory (resolved against the bundle beforehand). */
+export function externalBytesFrom(files: readonly ExternalDataFile[]): ExternalBytes {
+  const byPath = new Map(files.map((f) => [f.path, f.data]));
+  return (location, offset, length) => {
+    const data = byPath.get(location);
+    // resolveExternalData checked every location and range already; this guards the invariant.
+    if (data === undefined || offset + (length ?? 0) > data.byteLength) throw new CorruptModelError(`external data ${location} [${offset}, +${length ?? 'end'}] is not among the verified bundle files`);
+    return data.subarray(offset, length === undefined ? undefined : offset + length);
+  };
+}
+
+/**
+ * A model and its verified external data as onnxruntime-node loads them from memory: it takes a
+ * main-graph initializer's bytes from its `externalData` table, but checks that a subgraph
+ * tensor's file exists on disk ("not regular file") before it would look there, so those
+ * (normally small: If/Loop bodies, Constant attributes) are inlined. Nothing is read from disk.
+ */
+export function forNativeFromMemory(model: Uint8Array, files: readonly ExternalDataFile[]): { readonly model: Uint8Array; readonly externalData: readonly ExternalDataFile[] } {
+  if (files.length === 0) return { model, externalData: [] };
+  return { model: inlineExternalData(model, externalBytesFrom(files), { keepMainGraphInitializers: true }).model, externalData: files };
 }

@@ -1,5 +1,5 @@
 import type { Manifest } from '../bundle/manifest.js';
-import { openBundle } from '../bundle/verify.js';
+import { openBundle, type VerifiedExternalData } from '../bundle/verify.js';
 import type { SigningKey } from '../crypto/keys.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
 import type { SmokeVerification } from '../release/types.js';
@@ -21,6 +21,8 @@ export interface VerifiedForSmoke {
   readonly manifest: Manifest;
   /** The model file's bytes, as read and hashed during verification (never read again). */
   readonly model: Buffer;
+  /** Its external data, likewise; or why it may not be used. */
+  readonly externalData: VerifiedExternalData;
 }
 
 /** The trust source the smoke stage verifies under: the worker's trust folder when it has one, else the release's own keys. */
@@ -43,7 +45,7 @@ export async function verifyBeforeSmoke(bundleDir: string, source: SmokeTrust): 
   const at = new Date();
   const mode: SmokeVerification['mode'] = source.trustedKeysDir ? 'trust-policy' : 'release-keys';
   const trust = await resolveTrust(smokeTrustSource(source), at);
-  const { report, verified } = await openBundle(bundleDir, trust, { smokeAttestation: false });
+  const { report, verified } = await openBundle(bundleDir, trust, { smokeAttestation: false, keepExternalData: true });
   const base = { mode, trustSource: trust.source, at: at.toISOString(), ...policyFigures(report.policy) };
   if (!verified) {
     const failedChecks: FailedVerification['failedChecks'] = report.checks.filter((c) => !c.ok).map((c) => ({ check: c.check, detail: c.detail }));
@@ -53,6 +55,7 @@ export async function verifyBeforeSmoke(bundleDir: string, source: SmokeTrust): 
   return {
     manifest,
     model,
+    externalData: verified.externalData ?? { files: [] },
     verification: { ...base, checks: report.checks.map((c) => c.check), rootDigest: manifest.digest.root, manifestSha256: sha256Hex(manifestBytes) },
   };
 }

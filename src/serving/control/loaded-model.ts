@@ -4,10 +4,8 @@ import { openBundle, type CheckResult } from '../../bundle/verify.js';
 import { BundleRefusedError, errorMessage, ModelshipError, TrustPolicyError } from '../../errors/index.js';
 import { resolveTrust, type Trust } from '../../trust/trust-source.js';
 import { warmUpFeeds } from './warm-up-feeds.js';
-import { resolveExternalData, type ResolvedExternalData } from '../../onnx/external-data.js';
-import { externalDataDir } from '../../native/external-data-dir.js';
-import { bundleModelFolder } from '../../onnx/external-data.js';
-import { externalDataOptions } from '../../native/ort-session.js';
+import type { ExternalDataFile } from '../../onnx/external-data.js';
+import { forNativeFromMemory } from '../../onnx/inline-external-data.js';
 
 /** What identifies the bundle in a slot: persisted in the state file, shown in status. */
 export interface BundleRef {
@@ -30,8 +28,11 @@ export interface VerifiedBundle {
   /** The model file's bytes, as read and hashed by the verification (never read again). */
   readonly modelBytes: Uint8Array;
   readonly modelPath: string;
-  /** The model's external data, every reference resolved to a file of the bundle (empty for most models). */
-  readonly externalData: readonly ResolvedExternalData[];
+  /**
+   * The model's external data (empty for most models), every reference resolved to a file of the
+   * bundle, as read and hashed by the verification (never read again), keyed by location.
+   */
+  readonly externalData: readonly ExternalDataFile[];
 }
 
 function refuse(bundleDir: string, failed: readonly CheckResult[]): never {
@@ -54,17 +55,17 @@ export async function verifyForServing(bundleDir: string, trustedKeysDir: string
     if (!(err instanceof TrustPolicyError)) throw err;
     return refuse(bundleDir, [{ check: 'signature', ok: false, detail: err.message }]);
   }
-  const { report, verified } = await openBundle(bundleDir, trust);
+  const { report, verified } = await openBundle(bundleDir, trust, { keepExternalData: true });
   if (!verified) return refuse(bundleDir, report.checks.filter((c) => !c.ok));
   const { manifest, model: modelBytes, modelPath } = verified;
   // Every external-data reference must name a file the signed manifest lists, before onnxruntime
   // sees the model: it would otherwise read e.g. the server's own files into a tensor.
-  let externalData: ResolvedExternalData[];
-  try {
-    externalData = resolveExternalData(modelBytes, manifest);
-  } catch (err) {
-    refuse(bundleDir, [{ check: 'files', ok: false, detail: err instanceof ModelshipError ? `${err.type}: ${err.message}` : errorMessage(err) }]);
+  const external = verified.externalData ?? { files: [] };
+  if ('refused' in external) {
+    const err = external.refused;
+    return refuse(bundleDir, [{ check: 'files', ok: false, detail: err instanceof ModelshipError ? `${err.type}: ${err.message}` : errorMessage(err) }]);
   }
+  const externalData = external.files;
   return {
     ref: { bundleDir, name: manifest.name, version: manifest.version, digest: `sha256:${manifest.digest.root}`, kid: verified.kids.join(',') },
     manifest,
@@ -153,14 +154,12 @@ export async function openModel(verified: VerifiedBundle, options: SessionOption
   if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
   let session: ort.InferenceSession;
   try {
-    // The verified bytes, with external data read from the bundle's model folder: from bytes,
-    // onnxruntime would otherwise resolve it against the server's working directory.
-    const external = await externalDataDir(verified.modelBytes, bundleModelFolder(ref.bundleDir, manifest));
-    try {
-      session = await ort.InferenceSession.create(verified.modelBytes, { ...sessionOptions, ...externalDataOptions(external.dir) });
-    } finally {
-      await external.release();
-    }
+    // The verified bytes, external data included: nothing is read from the folder after it was
+    // checked, and from bytes alone onnxruntime would resolve external data against the server's
+    // working directory.
+    const native = forNativeFromMemory(verified.modelBytes, verified.externalData);
+    const externalData = native.externalData.map(({ path, data }) => ({ path, data }));
+    session = await ort.InferenceSession.create(native.model, { ...sessionOptions, ...(externalData.length ? { externalData } : {}) });
   } catch (err) {
     refuse(ref.bundleDir, [{ check: 'smoke', ok: false, detail: `onnxruntime cannot load ${manifest.modelFile}: ${firstLine(err)}` }]);
   }
