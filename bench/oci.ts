@@ -10,16 +10,20 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { formatByteRate, median, MiB } from './format.js';
-import { measureCommand } from './measure.js';
+import { measureCommand, type Measured } from './measure.js';
 import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type Benchmark, type BenchOptions } from './types.js';
 
 const WEIGHT_FILES = 4;
 const WEIGHT_BYTES = 256 * MiB;
+/** The large bundle keeps the file count and grows each file: per-blob buffers must not grow with it. */
+const LARGE_WEIGHT_BYTES = 1024 * MiB;
+/** Issue 21's bound on peak RSS of push and pull at 4 GiB (reported, never asserted). */
+const RSS_LIMIT = 150 * MiB;
 const ORAS = join(PROJECT_ROOT, '.modelship', 'tools', 'oras');
 const CLI = join(PROJECT_ROOT, 'bin', 'modelship.js');
 
@@ -34,18 +38,30 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A signed bundle of 1 GiB under workDir (reused with --keep). */
-async function makeBundle(ctx: BenchContext): Promise<string> {
-  const dir = join(ctx.workDir, 'oci-bundle');
+/** A signed bundle of `files` random weight files of `fileBytes` each under workDir/name (reused with --keep). */
+async function makeBundle(ctx: BenchContext, name: string, files: number, fileBytes: number): Promise<string> {
+  const dir = join(ctx.workDir, name);
   if (existsSync(join(dir, 'attestations', 'smoke.dsse.json'))) return dir;
-  ctx.progress(`writing a bundle of ${WEIGHT_FILES} x 256 MiB weights into ${dir}`);
+  ctx.progress(`writing a bundle of ${files} x ${fileBytes / MiB} MiB weights into ${dir}`);
   await rm(dir, { recursive: true, force: true });
   const { makeSignedBundle } = await import('../test/helpers/bundle-fixture.js');
   const { makeKeys } = await import('../test/helpers/fixtures.js');
-  const keys = await makeKeys(await mkdtemp(join(ctx.workDir, 'oci-keys-')));
-  const extraFiles: Record<string, Uint8Array> = {};
-  for (let i = 0; i < WEIGHT_FILES; i++) extraFiles[`weights-${i}.bin`] = randomBytes(WEIGHT_BYTES);
-  await makeSignedBundle(dir, keys.signingKey, { name: 'bench-model', version: '1.0.0', extraFiles });
+  const keysDir = await mkdtemp(join(ctx.workDir, 'oci-keys-'));
+  try {
+    const keys = await makeKeys(keysDir);
+    // Written here in 256 MiB pieces, not passed as extraFiles, so a 4 GiB bundle is never all in
+    // memory; makeSignedBundle lists and hashes whatever model/ holds.
+    const modelDir = join(dir, 'model');
+    await mkdir(modelDir, { recursive: true });
+    for (let i = 0; i < files; i++) {
+      const path = join(modelDir, `weights-${i}.bin`);
+      await writeFile(path, '');
+      for (let done = 0; done < fileBytes; done += 256 * MiB) await writeFile(path, randomBytes(Math.min(256 * MiB, fileBytes - done)), { flag: 'a' });
+    }
+    await makeSignedBundle(dir, keys.signingKey, { name: 'bench-model', version: '1.0.0' });
+  } finally {
+    await rm(keysDir, { recursive: true, force: true });
+  }
   return dir;
 }
 
@@ -54,23 +70,47 @@ function settle(): void {
   execFileSync('sync');
 }
 
+/** Compares in 16 MiB pieces, so GiB files need no GiB buffers in the runner. */
 async function sameFiles(expectedDir: string, actualDir: string, what: string): Promise<void> {
+  const piece = 16 * MiB;
+  const [a, b] = [Buffer.alloc(piece), Buffer.alloc(piece)];
   for (const name of await readdir(expectedDir)) {
-    const [a, b] = await Promise.all([readFile(join(expectedDir, name)), readFile(join(actualDir, name)).catch(() => undefined)]);
-    if (!b || !a.equals(b)) throw new BenchFailure(`${what}: ${name} differs from the pushed file`);
+    const expected = await open(join(expectedDir, name));
+    const actual = await open(join(actualDir, name)).catch(() => undefined);
+    try {
+      if (!actual) throw new BenchFailure(`${what}: ${name} is missing`);
+      for (let position = 0; ; position += piece) {
+        const [ra, rb] = await Promise.all([expected.read(a, 0, piece, position), actual.read(b, 0, piece, position)]);
+        if (ra.bytesRead !== rb.bytesRead || !a.subarray(0, ra.bytesRead).equals(b.subarray(0, rb.bytesRead))) throw new BenchFailure(`${what}: ${name} differs from the pushed file`);
+        if (ra.bytesRead === 0) break;
+      }
+    } finally {
+      await Promise.all([expected.close(), actual?.close()]);
+    }
   }
+}
+
+async function folderBytes(dir: string): Promise<{ files: string[]; bytes: number }> {
+  const files = (await readdir(dir)).sort();
+  let bytes = 0;
+  for (const f of files) bytes += (await stat(join(dir, f))).size;
+  return { files, bytes };
 }
 
 export const ociBenchmark: Benchmark = {
   name: 'oci',
-  plan: (_options: BenchOptions) => [`oci: push and pull of a 1 GiB bundle (${WEIGHT_FILES} x 256 MiB + ONNX) to docker-registry 2.8.2 on loopback, modelship vs oras v1.3.6`],
+  plan: (options: BenchOptions) => [
+    `oci: push and pull of a 1 GiB bundle (${WEIGHT_FILES} x 256 MiB + ONNX) to docker-registry 2.8.2 on loopback, modelship vs oras v1.3.6`,
+    ...(options.ociRssGiB !== undefined ? [`oci: peak RSS of push and cold pull of a ${options.ociRssGiB} GiB bundle (${options.ociRssGiB} x 1 GiB + ONNX), one run each, modelship vs oras v1.3.6`] : []),
+  ],
   async run(ctx: BenchContext): Promise<BenchResult> {
     if (!existsSync(ORAS)) throw new BenchFailure(`oras is not built (${ORAS}): run bash registry/install-oras.sh`);
-    const bundle = await makeBundle(ctx);
+    const bundle = await makeBundle(ctx, 'oci-bundle', WEIGHT_FILES, WEIGHT_BYTES);
     const modelDir = join(bundle, 'model');
-    const files = (await readdir(modelDir)).sort();
-    let bytes = 0;
-    for (const f of files) bytes += (await stat(join(modelDir, f))).size;
+    const { files, bytes } = await folderBytes(modelDir);
+    const largeGiB = ctx.options.ociRssGiB;
+    const largeName = `oci-bundle-${largeGiB}gib`;
+    let large: { bytes: number; files: number; rss: Record<'ourPush' | 'orasPush' | 'ourPull' | 'orasPull', Measured> } | undefined;
 
     const scratch = await mkdtemp(join(ctx.workDir, 'oci-run-'));
     const dataDir = join(scratch, 'registry');
@@ -129,9 +169,39 @@ export const ociBenchmark: Benchmark = {
         await rm(join(dataDir, 'storage'), { recursive: true, force: true });
         execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'start.sh'), '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
       }
+
+      if (largeGiB !== undefined) {
+        // Memory only, one run: the registry is empty again; every blob is uploaded and, with a
+        // fresh MODELSHIP_HOME, every byte fetched. The same sync before each case as above.
+        const largeBundle = await makeBundle(ctx, largeName, largeGiB, LARGE_WEIGHT_BYTES);
+        const largeModel = join(largeBundle, 'model');
+        const { files: largeFiles, bytes: largeBytes } = await folderBytes(largeModel);
+        const ours = `${registry}/bench/ours-large:1.0.0`;
+        const theirs = `${registry}/bench/oras-large:1.0.0`;
+        const home = join(scratch, 'home-large');
+        await mkdir(home, { recursive: true });
+        const ourOut = join(scratch, 'pull-ours-large');
+        const orasOut = join(scratch, 'pull-oras-large');
+        const measured: Partial<Record<'ourPush' | 'orasPush' | 'ourPull' | 'orasPull', Measured>> = {};
+        settle();
+        measured.ourPush = await measureCommand(process.execPath, [CLI, 'push', largeBundle, ours], { env: env(home) });
+        settle();
+        measured.orasPush = await measureCommand(ORAS, ['push', '--plain-http', '--artifact-type', 'application/vnd.cncf.model.manifest.v1+json', theirs, ...largeFiles.map((f) => `${f}:application/vnd.cncf.model.weight.v1.raw`)], { cwd: largeModel, env: env(home) });
+        ctx.progress(`${largeGiB} GiB: pushes ${measured.ourPush.wallSeconds.toFixed(2)} s, ${(measured.ourPush.maxRssBytes / MiB).toFixed(1)} MiB (ours), ${measured.orasPush.wallSeconds.toFixed(2)} s, ${(measured.orasPush.maxRssBytes / MiB).toFixed(1)} MiB (oras)`);
+        settle();
+        measured.ourPull = await measureCommand(process.execPath, [CLI, 'pull', ours, ourOut], { env: env(join(home, 'cold')) });
+        settle();
+        measured.orasPull = await measureCommand(ORAS, ['pull', '--plain-http', theirs, '-o', orasOut], { env: env(home) });
+        ctx.progress(`${largeGiB} GiB: pulls ${measured.ourPull.wallSeconds.toFixed(2)} s, ${(measured.ourPull.maxRssBytes / MiB).toFixed(1)} MiB (ours), ${measured.orasPull.wallSeconds.toFixed(2)} s, ${(measured.orasPull.maxRssBytes / MiB).toFixed(1)} MiB (oras)`);
+        await sameFiles(largeModel, join(ourOut, 'model'), `modelship pull (${largeGiB} GiB)`);
+        await sameFiles(largeModel, orasOut, `oras pull (${largeGiB} GiB)`);
+        large = { bytes: largeBytes, files: largeFiles.length, rss: measured as Required<typeof measured> };
+      }
     } finally {
       execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'stop.sh'), '--data-dir', dataDir], { stdio: 'ignore' });
       if (!ctx.options.keep) await rm(bundle, { recursive: true, force: true });
+      // The large bundle too (unless --keep); registry data, blob cache and pulled copies are all under scratch.
+      if (!ctx.options.keep && largeGiB !== undefined) await rm(join(ctx.workDir, largeName), { recursive: true, force: true });
       await rm(scratch, { recursive: true, force: true });
     }
 
@@ -149,7 +219,7 @@ export const ociBenchmark: Benchmark = {
         ...(peak !== undefined ? { peakRssBytes: peak } : {}),
       };
     };
-    const rows = [
+    const rows: BenchRow[] = [
       row('oras push (v1.3.6)', times.orasPush, undefined, rss.orasPush),
       row('modelship push (ours)', times.ourPush, times.orasPush, rss.ourPush),
       row('oras pull (v1.3.6)', times.orasPull, undefined, rss.orasPull),
@@ -157,12 +227,33 @@ export const ociBenchmark: Benchmark = {
       row('modelship pull --no-cache (ours)', times.ourDirectPull, times.orasPull, rss.ourDirectPull),
       row('modelship pull, warm cache (ours)', times.ourWarmPull, times.orasPull, rss.ourWarmPull),
     ];
+    if (large) {
+      const { bytes: lb, rss: m } = large;
+      const largeRow = (subject: string, mine: Measured, base?: Measured): BenchRow => ({
+        bench: 'oci',
+        subject: `${largeGiB} GiB peak RSS: ${subject}`,
+        input: `${(lb / MiB).toFixed(0)} MiB, ${large!.files} files`,
+        runs: 1,
+        medianSeconds: mine.wallSeconds,
+        throughput: { perSecond: lb / mine.wallSeconds, unit: 'bytes' },
+        peakRssBytes: mine.maxRssBytes,
+        ratio: base ? `${(base.wallSeconds / mine.wallSeconds).toFixed(2)}x` : '1.00x (base)',
+        ...(base ? { check: mine.maxRssBytes <= RSS_LIMIT ? 'RSS<=150MiB ok' : 'RSS>150MiB' } : {}),
+      });
+      rows.push(
+        largeRow('oras push (v1.3.6)', m.orasPush),
+        largeRow('modelship push (ours)', m.ourPush, m.orasPush),
+        largeRow('oras pull (v1.3.6)', m.orasPull),
+        largeRow('modelship pull, cold cache (ours)', m.ourPull, m.orasPull),
+      );
+    }
     return {
       rows,
       notes: [
         `push: ours ${formatByteRate(bytes / median(times.ourPush))} vs oras ${formatByteRate(bytes / median(times.orasPush))}; ours also pushes model.yaml, model.jws and two DSSE referrers and updates the sha256-<hex> fallback index, and hashes while it uploads (oras reads every file twice: digest, then upload)`,
         `pull: ours verifies every digest while streaming into the blob cache, then links each bundle file to its cache file (a reflink where the file system has them, else a hard link to the read-only cache file), so a cold pull writes each byte once, like oras and --no-cache; a warm pull fetches no blob but re-hashes every cached blob before linking it (a corrupted one is fetched again)`,
         'both run as child processes on loopback; wall time from spawn to exit; `sync` (untimed) before each case; the registry is restarted with empty storage between runs; registry storage, cache and outputs share one disk',
+        ...(large ? [`${largeGiB} GiB rows: one run each, for peak RSS (issue 21: <= 150 MiB for push and pull, reported, never asserted); wall times are one sample on a shared machine`] : []),
       ],
     };
   },

@@ -1,5 +1,5 @@
 /**
- * Bench runner: `npm run bench [-- --size-gib N --runs N --keep --releases N --only NAME]`.
+ * Bench runner: `npm run bench [-- --size-gib N --runs N --keep --releases N --oci-rss-gib N --only NAME]`.
  *
  * Prints machine facts, then one table with a row per measured subject, then notes. To add a
  * benchmark (sandbox inference, serving, ...), write a module in bench/ exporting a Benchmark
@@ -33,6 +33,7 @@ const USAGE = `usage: npm run bench -- [options]
   --runs N       measured runs per case; the table shows the median (default 3)
   --keep         keep generated inputs in .modelship/bench/ and reuse them next time
   --releases N   releases per case of the throughput bench (default 200, or MODELSHIP_BENCH_RELEASES)
+  --oci-rss-gib N  oci bench: also peak RSS of push and pull of an N GiB bundle, one run (issue 21: 4)
   --only NAME    run one benchmark (${BENCHMARKS.map((b) => b.name).join(', ')})
   -h, --help     this text`;
 
@@ -46,6 +47,7 @@ function parseOptions(argv: string[]): { options: BenchOptions; only?: string } 
       runs: { type: 'string', default: '3' },
       keep: { type: 'boolean', default: false },
       releases: { type: 'string' },
+      'oci-rss-gib': { type: 'string' },
       only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -60,7 +62,8 @@ function parseOptions(argv: string[]): { options: BenchOptions; only?: string } 
     throw new UsageError(`--only ${values.only}: no such benchmark (have: ${BENCHMARKS.map((b) => b.name).join(', ')})`);
   }
   const releases = values.releases !== undefined ? positiveInt('--releases', values.releases) : undefined;
-  return { options: { sizeGiB, runs, keep: values.keep, ...(releases !== undefined ? { releases } : {}) }, ...(values.only !== undefined ? { only: values.only } : {}) };
+  const ociRssGiB = values['oci-rss-gib'] !== undefined ? positiveInt('--oci-rss-gib', values['oci-rss-gib']) : undefined;
+  return { options: { sizeGiB, runs, keep: values.keep, ...(releases !== undefined ? { releases } : {}), ...(ociRssGiB !== undefined ? { ociRssGiB } : {}) }, ...(values.only !== undefined ? { only: values.only } : {}) };
 }
 
 class UsageError extends Error {}

@@ -13,6 +13,8 @@ export interface BenchOptions {
   readonly keep: boolean;
   /** Releases per case of the throughput bench (--releases); unset: MODELSHIP_BENCH_RELEASES or 200. */
   readonly releases?: number;
+  /** Also measure peak RSS of push and pull of a bundle this large, in GiB (--oci-rss-gib); unset: skipped. */
+  readonly ociRssGiB?: number;
 }
 
 export interface BenchContext {

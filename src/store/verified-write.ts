@@ -23,8 +23,13 @@ export function hashingTap(onProgress?: (bytes: number) => void) {
   return { tap, result: () => ({ digest: `sha256:${hash.digest('hex')}` as Digest, size: bytes }) };
 }
 
-/** Bytes gathered before one writev: few syscalls per blob, and two batches are all a write holds. */
-const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes gathered before one writev; two batches are all a write holds. 1 MiB, not 4: a batch
+ * keeps its 64 KiB socket buffers alive until written, and with 4 MiB (three blobs at once) they
+ * lived long enough to cost GC and memory: 1 MiB measured peak RSS 150-160 -> 97 MiB, system time
+ * 0.9-1.1 -> 0.6-0.7 s and wall time 2.3-3.0 -> 1.5-2.2 s for three 256 MiB blobs (256 KiB: same).
+ */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void> {
   let want = chunks.reduce((n, c) => n + c.length, 0);
@@ -41,9 +46,9 @@ async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void>
  * Writes a stream to `path` through a temporary file, checking digest and size before the rename,
  * so `path` only ever holds verified bytes. `what` names the object in a mismatch error.
  *
- * Each chunk is hashed as it arrives and gathered into batches written with one writev, the
- * next batch filling while the previous one is written: reading, hashing and writing overlap,
- * and memory stays at two batches whatever the blob's size.
+ * Each chunk is hashed as it arrives and gathered into 1 MiB batches written with one writev,
+ * the next batch filling while the previous one is written: reading, hashing and writing
+ * overlap, and memory stays at two batches whatever the blob's size.
  */
 export async function writeVerified(source: Readable | AsyncIterable<Uint8Array>, desc: Pick<Descriptor, 'digest' | 'size'>, path: string, what: string, options: TransferOptions = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
