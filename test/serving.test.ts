@@ -465,13 +465,14 @@ describe('hot swap', () => {
       if (result.status.draining > 0) swapsWithRequestsInFlight++;
       await new Promise((r) => setTimeout(r, 20));
     }
-    while (Date.now() - started < 2000) await new Promise((r) => setTimeout(r, 50));
+    // At least 2 s and 200 requests, however slow a loaded machine serves them (bounded, to fail rather than hang).
+    while ((Date.now() - started < 2000 || total < 200) && Date.now() - started < 120_000) await new Promise((r) => setTimeout(r, 50));
     stop = true;
     await Promise.all(clients);
 
     const summary = `${total} requests, versions ${JSON.stringify([...versions])}, ${swapsWithRequestsInFlight}/20 swaps with requests in flight`;
     assert.deepEqual(failures, [], `${failures.length} failed: ${summary}`);
-    assert.ok(total > 200, summary);
+    assert.ok(total >= 200, summary);
     assert.ok((versions.get('1.0.0') ?? 0) > 0 && (versions.get('2.0.0') ?? 0) > 0, summary);
     const status = await eventually('swapped-out sessions to drain', async () => {
       const s = await client.status('hot');
