@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { PayloadCodec, WorkerDeploymentVersion } from '@temporalio/common';
 import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions, type WorkerPlugin } from '@temporalio/worker';
@@ -29,6 +30,8 @@ export interface ReleaseWorkerOptions {
    * the SDK's own default (up to 0.8 × heartbeatTimeout, 24 s for the hash stage) is too coarse.
    */
   readonly heartbeatThrottleMs?: number;
+  /** Activities this worker runs at once (default `defaultMaxConcurrentActivities()`). */
+  readonly maxConcurrentActivities?: number;
   /** Worker plugins, e.g. OpenTelemetry (src/tracing): interceptors and sinks only, no workflow commands. */
   readonly plugins?: WorkerPlugin[];
   /** Payload codec (src/codec), e.g. AES-GCM encryption; none: payloads as the converter writes them. */
@@ -55,6 +58,17 @@ export function releaseMetricsSinks(metrics: WorkerMetrics | undefined): Injecte
   };
 }
 
+/**
+ * Activities a worker runs at once unless told otherwise: twice the cores, at least 4. The SDK's
+ * default is 100, and the stages are CPU-bound (export's and smoke's onnxruntime children, the
+ * sandbox, hashing): 200 releases queued on two 2-core workers ran up to 200 at once, starved the
+ * workers' own event loops and the cluster, and 34 smoke attempts missed their 10 s heartbeat
+ * timeout. Tasks left waiting stay in the task queue, where any other worker can take them.
+ */
+export function defaultMaxConcurrentActivities(cores = availableParallelism()): number {
+  return Math.max(4, 2 * cores);
+}
+
 /** A worker hosting ReleaseWorkflow and its activities; used by src/worker.ts and the tests. */
 export function createReleaseWorker(options: ReleaseWorkerOptions): Promise<Worker> {
   const { metrics } = options;
@@ -70,6 +84,7 @@ export function createReleaseWorker(options: ReleaseWorkerOptions): Promise<Work
     },
     sinks: releaseMetricsSinks(metrics),
     maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2_000,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? defaultMaxConcurrentActivities(),
     ...(options.plugins?.length ? { plugins: options.plugins } : {}),
     ...(options.payloadCodec ? { dataConverter: { payloadCodecs: [options.payloadCodec] } } : {}),
     ...(options.deployment

@@ -6,7 +6,7 @@ import { adminCredentialsFromEnvironment, type AdminCredentialsSource } from './
 import { pinoSdkLogger } from './sdk-logger.js';
 import { loadTemporalSettings } from './temporal-config.js';
 import { prepareEngineThread } from './sandbox/onnx-engine.js';
-import { createReleaseWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './release-worker.js';
+import { createReleaseWorker, defaultMaxConcurrentActivities, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './release-worker.js';
 import { deploymentFromEnvironment } from './versioning/config.js';
 import { loadExporterRegistry } from './exporter/registry.js';
 import { passphraseFromEnvironment } from './crypto/keys.js';
@@ -104,6 +104,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     const bundlesRoot = process.env.MODELSHIP_BUNDLES_DIR ?? join(DATA_DIR, 'bundles');
     const hashWorkers = positiveInteger(process.env, 'MODELSHIP_HASH_THREADS');
     const heartbeatThrottleMs = positiveInteger(process.env, 'MODELSHIP_HEARTBEAT_THROTTLE_MS');
+    const maxConcurrentActivities = positiveInteger(process.env, 'MODELSHIP_MAX_CONCURRENT_ACTIVITIES');
     const trust = await trustFromEnvironment();
     // Payload encryption keys (ids logged, never bytes); none configured: payloads as before.
     const { codec, keyring } = await codecFromEnvironment();
@@ -132,12 +133,13 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
         },
         ...(metrics ? { metrics } : {}),
         ...(heartbeatThrottleMs ? { heartbeatThrottleMs } : {}),
+        ...(maxConcurrentActivities ? { maxConcurrentActivities } : {}),
         ...(tracing ? { plugins: [tracing.temporalPlugin()] } : {}),
         payloadCodec: codec,
         ...(deployment ? { deployment: deployment.version } : {}),
       });
       logger.info(
-        { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, bundlesRoot, store: configuredStore(), smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys', ...describeKeyring(keyring), ...(deployment ? { deployment: deployment.version.deploymentName, buildId: deployment.version.buildId, buildIdFrom: deployment.buildIdFrom } : { versioning: 'off' }) },
+        { address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: settings.taskQueue, maxConcurrentActivities: maxConcurrentActivities ?? defaultMaxConcurrentActivities(), bundlesRoot, store: configuredStore(), smokeVerifiesWith: trust.trustedKeysDir ?? 'release-keys', ...describeKeyring(keyring), ...(deployment ? { deployment: deployment.version.deploymentName, buildId: deployment.version.buildId, buildIdFrom: deployment.buildIdFrom } : { versioning: 'off' }) },
         'worker started',
       );
       // The first smoke call takes a prepared engine instance, as later ones do; a broken engine

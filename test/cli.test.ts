@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { processEnv, runCli } from './helpers/processes.js';
+import { defaultMaxConcurrentActivities } from '../src/release-worker.js';
 
 const SAMPLE = join(PROJECT_ROOT, 'models', 'sample', 'sample-mlp.onnx');
 
@@ -116,7 +117,11 @@ describe('modelship CLI and worker processes', () => {
   it('the worker logs JSON through pino and stops cleanly on SIGTERM', async () => {
     const line = workerLog.split('\n').find((l) => l.includes('"worker started"'));
     assert.ok(line, `no start line in worker log:\n${workerLog.slice(0, 2000)}`);
-    assert.equal((JSON.parse(line) as { taskQueue: string }).taskQueue, env.MODELSHIP_TASK_QUEUE);
+    const started = JSON.parse(line) as { taskQueue: string; maxConcurrentActivities: number };
+    assert.equal(started.taskQueue, env.MODELSHIP_TASK_QUEUE);
+    // Bounded by the host's cores, not the SDK's 100: the stages are CPU-bound.
+    assert.equal(started.maxConcurrentActivities, defaultMaxConcurrentActivities());
+    assert.ok(defaultMaxConcurrentActivities(2) === 4 && defaultMaxConcurrentActivities(16) === 32);
     worker.kill('SIGTERM');
     const [code] = (await once(worker, 'exit')) as [number | null];
     assert.equal(code, 0, workerLog.slice(-2000));
