@@ -85,6 +85,14 @@ describe('smoke stage', () => {
     assert.match(cause.message, /failed at smoke: .*y: \d+ of 8 values are NaN or infinite/);
   });
 
+  it('non-finite outputs on generated integers name the inputs left at the default range, and the flag that sets it', async () => {
+    const cause = await failureOf(env.release(env.request({ name: 'sqrt-mask', source: { kind: 'onnx', path: join(models, 'sqrt-mask.onnx') } })));
+    assert.match(cause.message, /roots: \d+ of \d+ values are NaN or infinite \(on generated inputs: mask took integers 0\.\.3, the default; .*--smoke-int-range mask=MIN:MAX/);
+    // With the range set as the hint says, the same model passes.
+    const result = await env.release(env.request({ name: 'sqrt-mask', version: '1.0.1', source: { kind: 'onnx', path: join(models, 'sqrt-mask.onnx') }, smoke: { intRanges: { mask: { min: 1, max: 3 } } } }));
+    assert.equal(result.smoke?.result, 'PASSED');
+  });
+
   it('fails when sandbox and native disagree beyond the tolerance, with the measured difference', async () => {
     // Float sums in a different order differ in the last bits; a zero tolerance makes that a disagreement.
     const request = env.request({ name: 'small-cnn', source: { kind: 'onnx', path: CNN }, smoke: { tolerance: { absolute: 0, relative: 0 } } });

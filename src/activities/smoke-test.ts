@@ -18,6 +18,7 @@ import { smokeRunData } from '../smoke/smoke-inputs.js';
 import type { SmokeDataFile } from '../smoke/smoke-data.js';
 import { sandboxFixupFor, type ModelFixup } from '../sandbox/model-fixups.js';
 import { runNative } from '../smoke/native-runner.js';
+import { DEFAULT_INT_RANGE } from '../smoke/test-inputs.js';
 import { externalBytesFrom, inlineExternalData } from '../onnx/inline-external-data.js';
 import type { ExternalDataFile } from '../onnx/external-data.js';
 import { sha256Hex } from '../hashing/stream-hash.js';
@@ -206,7 +207,7 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
         passed.push('outputs-finite');
       } else {
         failed.push(`outputs-agree: ${verdict.reason}`);
-        failures.push(`sandbox and native outputs disagree: ${verdict.reason}`);
+        failures.push(`sandbox and native outputs disagree: ${verdict.reason}${options.inputsPath || options.dataPath ? '' : nonFiniteHint(verdict.outputs, inputs, options)}`);
       }
       if (expected) {
         // The outputs the data gives (it may leave some out), judged under the same tolerances.
@@ -279,6 +280,17 @@ export async function smokeTest(deps: ActivityDeps, input: SmokeInput): Promise<
 /** The model with its (already resolved, bundle-only) external data inline: what the sandbox runs. */
 function modelForSandbox(model: Uint8Array, files: readonly ExternalDataFile[]): { model: Uint8Array; tensors: number } {
   return files.length === 0 ? { model, tensors: 0 } : inlineExternalData(model, externalBytesFrom(files));
+}
+
+/**
+ * NaN or infinite outputs on generated inputs are most often integer inputs left at the default
+ * range (an all-zero attention mask, token ids 0..3): say which, and how to set them.
+ */
+function nonFiniteHint(outputs: readonly { readonly nonFinite?: number }[], inputs: readonly Tensor[], spec: { intRange?: unknown; intRanges?: Readonly<Record<string, unknown>> }): string {
+  if (!outputs.some((o) => (o.nonFinite ?? 0) > 0) || spec.intRange) return '';
+  const defaulted = inputs.filter((t) => /^u?int(8|16|32|64)$/.test(t.type) && spec.intRanges?.[t.name] === undefined).map((t) => t.name);
+  if (!defaulted.length) return '';
+  return ` (on generated inputs: ${defaulted.join(', ')} took integers ${DEFAULT_INT_RANGE.min}..${DEFAULT_INT_RANGE.max}, the default; if one is a mask, token ids or a sample rate, set its range with --smoke-int-range ${defaulted[0]}=MIN:MAX or request smoke.intRanges)`;
 }
 
 /** onnxruntime refusing generated inputs is most often a shape the model cannot take: say which were used and how to set them. */
