@@ -8,7 +8,7 @@ import { loadTemporalSettings } from './temporal-config.js';
 import { prepareEngineThread } from './sandbox/onnx-engine.js';
 import { createReleaseWorker, defaultMaxConcurrentActivities, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './release-worker.js';
 import { deploymentFromEnvironment } from './versioning/config.js';
-import { loadExporterRegistry } from './exporter/registry.js';
+import { loadInstalledExporters } from './exporter/installed-exporters.js';
 import { passphraseFromEnvironment } from './crypto/keys.js';
 import { DATA_DIR } from './paths.js';
 import { resolveTrust } from './trust/trust-source.js';
@@ -121,7 +121,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
         taskQueue: settings.taskQueue,
         deps: {
           bundlesRoot,
-          exporters: loadExporterRegistry(),
+          exporters: loadInstalledExporters(),
           passphrase: () => passphraseFromEnvironment(),
           ...(await servingFromEnvironment()),
           ...(hashWorkers ? { hashWorkers } : {}),

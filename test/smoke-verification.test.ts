@@ -11,7 +11,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { smokeTest, type SmokeInput } from '../src/activities/smoke-test.js';
 import { withFailureMapping } from '../src/activities/failures.js';
 import type { ActivityDeps } from '../src/activities/deps.js';
-import { builtInExporters } from '../src/exporter/registry.js';
+import { builtInExporters } from '../src/exporter/installed-exporters.js';
 import { generateKeyFiles, loadPublicKey, type PublicKey } from '../src/crypto/keys.js';
 import { IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from '../src/crypto/dsse.js';
 import type { SmokeResult, SmokeVerification } from '../src/release/types.js';

@@ -1,5 +1,5 @@
 import type { AdminCredentialsSource } from '../serving-client/admin-client.js';
-import type { ExporterRegistry } from '../exporter/registry.js';
+import type { InstalledExporters } from '../exporter/installed-exporters.js';
 import type { OciBundleStore } from '../store/oci-bundle-store.js';
 
 /** What activities report to the worker's metrics (src/metrics/worker-metrics.ts). */
@@ -21,7 +21,7 @@ export interface WorkerBundleStore {
 export interface ActivityDeps {
   /** Bundles are written to <bundlesRoot>/<name>/<version>. */
   readonly bundlesRoot: string;
-  readonly exporters: ExporterRegistry;
+  readonly exporters: InstalledExporters;
   /** Where the signing key passphrase comes from; the worker's environment by default. */
   readonly passphrase: () => Promise<string>;
   /**

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ExporterError, ExporterTimeoutError } from '../errors/index.js';
-import type { ExporterSpec } from './registry.js';
+import type { ExporterSpec } from './installed-exporters.js';
 
 export interface ExporterRun {
   readonly name: string;

@@ -9,7 +9,7 @@ import type { PayloadCodec, WorkerDeploymentVersion } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createReleaseWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../src/release-worker.js';
 import type { WorkerMetrics } from '../../src/metrics/worker-metrics.js';
-import { builtInExporters, type ExporterRegistry } from '../../src/exporter/registry.js';
+import { builtInExporters, type InstalledExporters } from '../../src/exporter/installed-exporters.js';
 import { generateKeyFiles, type GeneratedKeyFiles } from '../../src/crypto/keys.js';
 import { releaseStartOptions } from '../../src/release/start-metadata.js';
 import type { ReleaseRequest, ReleaseResult } from '../../src/release/types.js';
@@ -59,7 +59,7 @@ function installQuietRuntime(): void {
 export async function startReleaseEnv(
   options: {
     server?: DevServer;
-    exporters?: ExporterRegistry;
+    exporters?: InstalledExporters;
     serving?: { url: string; secret: string };
     /** The worker's MODELSHIP_TRUSTED_KEYS_DIR (read at every smoke run, so it may be filled after start). */
     trustedKeysDir?: string;

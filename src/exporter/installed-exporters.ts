@@ -12,7 +12,7 @@ export interface ExporterSpec {
   readonly timeoutSeconds: number;
 }
 
-export type ExporterRegistry = Readonly<Record<string, ExporterSpec>>;
+export type InstalledExporters = Readonly<Record<string, ExporterSpec>>;
 
 function projectPython(): string {
   if (process.env.MODELSHIP_PYTHON) return process.env.MODELSHIP_PYTHON;
@@ -20,7 +20,7 @@ function projectPython(): string {
   return existsSync(venv) ? venv : 'python3';
 }
 
-export function builtInExporters(): ExporterRegistry {
+export function builtInExporters(): InstalledExporters {
   return {
     sklearn: {
       command: [projectPython(), join(PROJECT_ROOT, 'exporters', 'sklearn_to_onnx.py'), '--input', '{input}', '--output', '{output}'],
@@ -30,16 +30,16 @@ export function builtInExporters(): ExporterRegistry {
 }
 
 /** Built-ins plus the JSON file named by MODELSHIP_EXPORTERS_FILE ({ "name": { command, timeoutSeconds } }). */
-export function loadExporterRegistry(env: NodeJS.ProcessEnv = process.env): ExporterRegistry {
+export function loadInstalledExporters(env: NodeJS.ProcessEnv = process.env): InstalledExporters {
   const file = env.MODELSHIP_EXPORTERS_FILE;
   if (!file) return builtInExporters();
   const extra = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Partial<ExporterSpec>>;
-  const registry: Record<string, ExporterSpec> = { ...builtInExporters() };
+  const installed: Record<string, ExporterSpec> = { ...builtInExporters() };
   for (const [name, spec] of Object.entries(extra)) {
     if (!Array.isArray(spec.command) || spec.command.length === 0 || !spec.command.every((w) => typeof w === 'string')) {
       throw new Error(`${file}: exporter ${name} needs a non-empty "command" array of strings`);
     }
-    registry[name] = { command: spec.command, timeoutSeconds: spec.timeoutSeconds ?? 600 };
+    installed[name] = { command: spec.command, timeoutSeconds: spec.timeoutSeconds ?? 600 };
   }
-  return registry;
+  return installed;
 }
