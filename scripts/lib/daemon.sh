@@ -12,13 +12,15 @@ daemon_is() {
 daemon_recorded_pid() { [ -s "$1" ] && head -n1 "$1" | tr -dc '0-9'; }
 
 # daemon_wait PID PATTERN TIMEOUT INTERVAL CHECK...: polls CHECK every INTERVAL seconds until it
-# succeeds (0), PID is no longer the server (1) or TIMEOUT seconds pass (1).
+# succeeds (0), PID is gone (1) or TIMEOUT seconds pass (1). A live PID whose command line does
+# not match (yet) is waited for, not given up on: while it execs the server, /proc shows an empty
+# command line for a moment, and a start once failed at once, saying "not healthy after 120s".
 daemon_wait() {
   local pid="$1" pattern="$2" deadline=$((SECONDS + $3)) interval="$4"
   shift 4
   while [ "$SECONDS" -lt "$deadline" ]; do
-    daemon_is "$pid" "$pattern" || return 1
-    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    daemon_is "$pid" "$pattern" && "$@" && return 0
     sleep "$interval"
   done
   return 1
