@@ -4,8 +4,8 @@
  * instance (the memory, the module, onnxruntime's own initialisation) and says `ready`; then it
  * takes exactly one call by message, replies, and is terminated by the parent, which owns the
  * deadline. A prepared thread is a spare the next call can take: never used twice. Here:
- * - the linear memory is created by the host with the call's maximum: WebAssembly.Memory is
- *   wrapped, in this thread only, before the loader creates its heap;
+ * - the linear memory is created by the host with the call's maximum and handed to the loader
+ *   (WebAssembly.Memory is wrapped, in this thread only, before the loader creates its heap);
  * - onnxruntime-web is given engine-loader.ts as its factory, so the parent's checked module
  *   is what runs, on that memory;
  * - external data comes only as bytes the host resolved from the bundle, never as paths;
@@ -24,9 +24,17 @@ export interface EngineWorkerSetup {
   readonly tag: typeof ENGINE_WORKER_TAG;
   readonly module: CompiledModule;
   readonly loaderUrl: string;
+  /** The memory's maximum, in bytes (whole pages). */
   readonly memoryLimitBytes: number;
+  /** The linear memory, created by the host with the call's maximum (shared: the threaded build's). */
+  readonly memory: WebAssemblyMemory;
+  /** A memory an exited thread used before: zeroed here before anything runs on it. */
+  readonly recycledMemory: boolean;
   readonly threads: number;
 }
+
+/** A shared WebAssembly.Memory (lib ES2022 and @types/node 20 declare none). */
+export type WebAssemblyMemory = MemoryLike & { readonly __wasmMemory?: never };
 
 /** The one call a prepared thread takes. */
 export interface EngineWorkerRequest {
@@ -70,21 +78,28 @@ interface MemoryDescriptor {
 }
 type MemoryConstructor = new (descriptor: MemoryDescriptor) => MemoryLike;
 
-/** Makes every shared memory this thread creates (the loader's heap) take the host's maximum. */
-function capLinearMemory(limitPages: number): () => MemoryLike | undefined {
+/**
+ * Gives the loader the host's memory when it asks for its shared heap, so the module runs on
+ * the memory the host created with the call's maximum. A recycled memory is zeroed first: its
+ * previous thread has exited (the host hands it on only then), and zeroed it is what a new
+ * memory would hold, only already mapped, so the call does not fault its pages in again.
+ */
+function useHostMemory(memory: MemoryLike, recycled: boolean): () => MemoryLike | undefined {
+  if (recycled) new Uint8Array(memory.buffer).fill(0);
   const api = (globalThis as unknown as { WebAssembly: { Memory: MemoryConstructor } }).WebAssembly;
   const Original = api.Memory;
-  let created: MemoryLike | undefined;
-  const Capped = function (descriptor: MemoryDescriptor): MemoryLike {
-    const capped = descriptor.shared ? { ...descriptor, maximum: Math.min(descriptor.maximum ?? limitPages, limitPages) } : descriptor;
-    const memory = new Original(capped);
-    if (descriptor.shared) created = memory;
+  let given: MemoryLike | undefined;
+  const HostMemory = function (descriptor: MemoryDescriptor): MemoryLike {
+    if (!descriptor.shared) return new Original(descriptor);
+    if (given !== undefined) throw new Error('the engine asked for a second linear memory');
+    if (descriptor.initial * PAGE > memory.buffer.byteLength) throw new Error(`the engine asked for ${descriptor.initial} pages initially, more than the host's memory holds`);
+    given = memory;
     return memory;
   } as unknown as MemoryConstructor;
-  Object.defineProperty(Capped, 'prototype', { value: Original.prototype });
-  Object.defineProperty(Capped, Symbol.hasInstance, { value: (v: unknown) => v instanceof Original });
-  api.Memory = Capped;
-  return () => created;
+  Object.defineProperty(HostMemory, 'prototype', { value: Original.prototype });
+  Object.defineProperty(HostMemory, Symbol.hasInstance, { value: (v: unknown) => v instanceof Original });
+  api.Memory = HostMemory;
+  return () => given;
 }
 
 type OrtModule = typeof import('onnxruntime-web');
@@ -135,8 +150,7 @@ const WARM_UP_MODEL = Uint8Array.from(
 );
 
 async function prepare(setup: EngineWorkerSetup): Promise<Prepared> {
-  const limitPages = Math.floor(setup.memoryLimitBytes / PAGE);
-  const memory = capLinearMemory(limitPages);
+  const memory = useHostMemory(setup.memory, setup.recycledMemory);
   configureEngineLoader({ module: setup.module, loaderUrl: setup.loaderUrl, memory });
   const ort: OrtModule = await import('onnxruntime-web');
   ort.env.wasm.numThreads = setup.threads;
@@ -145,7 +159,7 @@ async function prepare(setup: EngineWorkerSetup): Promise<Prepared> {
   ort.env.logLevel = 'fatal';
   const warm = await ort.InferenceSession.create(WARM_UP_MODEL, { executionProviders: ['wasm'], logSeverityLevel: 4 });
   await warm.release();
-  return { ort, memoryBytes: () => memory()?.buffer.byteLength ?? 0, limitBytes: limitPages * PAGE };
+  return { ort, memoryBytes: () => memory()?.buffer.byteLength ?? 0, limitBytes: setup.memoryLimitBytes };
 }
 
 async function run(prepared: Prepared, request: EngineWorkerRequest): Promise<{ reply: EngineWorkerReply; transfer: ArrayBuffer[] }> {
