@@ -25,6 +25,9 @@ export interface EngineFigures {
   readonly nativeWarm: number;
   readonly sandboxWarm: number;
   readonly firstCallFreshProcess: number;
+  /** The same, split: preparing the first instance (a worker does it at start), then the call. */
+  readonly freshProcessPrepare: number;
+  readonly freshProcessCall: number;
 }
 
 function feeds(inputs: readonly Tensor[]): Record<string, ort.Tensor> {
@@ -90,6 +93,15 @@ export async function engineFigures(bytes: Uint8Array, inputs: readonly Tensor[]
   const warmRun = await runEngine(sandboxBytes, inputs, { timeoutMs: 300_000, warmRuns: runs * 2 });
   const sandboxWarm = median(warmRun.timings.warmRunMs.map((ms) => ms / 1000));
   const { stdout } = await promisify(execFile)(process.execPath, [FIRST_CALL_SCRIPT, fresh.modelPath, JSON.stringify(fresh.smoke)], { maxBuffer: 1 << 20 });
-  const firstCallFreshProcess = (JSON.parse(stdout) as { seconds: number }).seconds;
-  return { nativeCall: nativeCallS, sandboxCall: sandboxCallS, sandboxCallTwoThreads, nativeWarm, sandboxWarm, firstCallFreshProcess };
+  const fresh1 = JSON.parse(stdout) as { seconds: number; prepareSeconds: number; callSeconds: number };
+  return {
+    nativeCall: nativeCallS,
+    sandboxCall: sandboxCallS,
+    sandboxCallTwoThreads,
+    nativeWarm,
+    sandboxWarm,
+    firstCallFreshProcess: fresh1.seconds,
+    freshProcessPrepare: fresh1.prepareSeconds,
+    freshProcessCall: fresh1.callSeconds,
+  };
 }

@@ -1,10 +1,11 @@
 /**
  * Compiled WebAssembly modules, once per worker process. Compiling the engine costs tens of
- * milliseconds and V8 tiers its hot functions up later; a compiled module is shareable with
+ * milliseconds and each function is compiled with TurboFan on its first call (wasm-tiering.ts); a compiled module is shareable with
  * worker threads, so every sandbox call gets a fresh instance (isolation) of code compiled once.
  * Keyed by the bytes' SHA-256, so a changed plugin file is compiled again.
  */
 import { createHash } from 'node:crypto';
+import { compileWasmOptimizedOnFirstCall } from './wasm-tiering.js';
 
 /** What the project uses of the WebAssembly JS API (lib ES2022 and @types/node 20 declare none). */
 export interface WasmCompiler {
@@ -31,6 +32,7 @@ export function compiledModule(bytes: Uint8Array): Promise<CompiledModule> {
     return hit;
   }
   compilations++;
+  compileWasmOptimizedOnFirstCall();
   const compiled = wasm.compile(bytes);
   cache.set(key, compiled);
   compiled.catch(() => cache.delete(key));

@@ -21,6 +21,7 @@ import {
   ENGINE_WASM_SHA256,
 } from './engine-pin.js';
 import type { CompiledModule } from './compiled-module.js';
+import { compileWasmOptimizedOnFirstCall } from './wasm-tiering.js';
 
 const require = createRequire(import.meta.url);
 
@@ -89,6 +90,7 @@ export async function verifyAndCompileEngine(dir: string): Promise<EngineModule>
   if (loaderSha256 !== ENGINE_LOADER_SHA256) {
     refuse(`${loaderPath} has SHA-256 ${loaderSha256}, not the ${ENGINE_LOADER_SHA256} recorded for onnxruntime-web ${ENGINE_VERSION}; it was changed after install (npm ci restores it)`);
   }
+  compileWasmOptimizedOnFirstCall();
   const module = await wasm.compile(bytes).catch((err: unknown) => refuse(`${wasmPath} does not compile: ${err instanceof Error ? err.message : String(err)}`));
   const problem = engineImportProblem(wasm.Module.imports(module));
   if (problem !== null) refuse(`${wasmPath}: ${problem}`);

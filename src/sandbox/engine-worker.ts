@@ -14,6 +14,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { configureEngineLoader } from './engine-loader.js';
+import { ENGINE_WARM_UP_INPUT, ENGINE_WARM_UP_MODEL_BASE64 } from './engine-warm-up-model.js';
 import type { CompiledModule } from './compiled-module.js';
 import { ELEMENT_BYTES, typedValues, type Tensor, type TensorType } from '../tensor/tensor.js';
 
@@ -142,12 +143,13 @@ interface Prepared {
 }
 
 /**
- * A model of one Identity node: creating a session on it makes onnxruntime-web instantiate the
- * module and initialise onnxruntime (OrtInit, its environment and thread pool) before any call.
+ * Preparing an instance runs the warm-up model once (engine-warm-up-model.ts): it makes
+ * onnxruntime-web instantiate the module and initialise (OrtInit, its environment and thread
+ * pool) before any call, and in the first instance of a process it makes V8 compile the code of
+ * the common layers (wasm-tiering.ts), so a worker's first smoke call pays neither. Our own fixed
+ * model: nothing of a user's crosses into the call.
  */
-const WARM_UP_MODEL = Uint8Array.from(
-  Buffer.from('CAcSADo3ChAKAXgSAXkiCElkZW50aXR5EgFnWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQDQ==', 'base64'),
-);
+const WARM_UP_MODEL = Uint8Array.from(Buffer.from(ENGINE_WARM_UP_MODEL_BASE64, 'base64'));
 
 async function prepare(setup: EngineWorkerSetup): Promise<Prepared> {
   const memory = useHostMemory(setup.memory, setup.recycledMemory);
@@ -157,7 +159,9 @@ async function prepare(setup: EngineWorkerSetup): Promise<Prepared> {
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = { mjs: new URL('./engine-loader.js', import.meta.url) };
   ort.env.logLevel = 'fatal';
-  const warm = await ort.InferenceSession.create(WARM_UP_MODEL, { executionProviders: ['wasm'], logSeverityLevel: 4 });
+  const warm = await ort.InferenceSession.create(WARM_UP_MODEL, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 4 });
+  const dims = [...ENGINE_WARM_UP_INPUT.dims];
+  await warm.run({ [ENGINE_WARM_UP_INPUT.name]: new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.5), dims) });
   await warm.release();
   return { ort, memoryBytes: () => memory()?.buffer.byteLength ?? 0, limitBytes: setup.memoryLimitBytes };
 }

@@ -189,6 +189,24 @@ export async function prepareEngineThread(options: Pick<EngineOptions, 'engineDi
   }
 }
 
+/** How long an engine instance may take to be prepared (thread, instantiation, warm-up) before a call gives up on it. */
+export const ENGINE_PREPARE_DEADLINE_MS = 120_000;
+
+/** ENGINE_READY, the thread's failure reply, or a trap reply when it died or missed ENGINE_PREPARE_DEADLINE_MS. */
+async function instanceReady(thread: SandboxThread, ready: Promise<unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const trap = (reason: string): EngineWorkerReply => ({ ok: false, failure: { kind: 'trap', trap: reason } });
+  const outcome = await Promise.race([
+    ready,
+    thread.died.then(() => trap('its thread died while the engine instance was being prepared')),
+    new Promise((resolve) => {
+      timer = setTimeout(() => resolve(trap(`the engine instance was not prepared within ${ENGINE_PREPARE_DEADLINE_MS / 1000} s (is the machine overloaded?)`)), ENGINE_PREPARE_DEADLINE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  return outcome;
+}
+
 /** Runs `model` on `inputs` in the sandbox engine; outputs in the graph's output order. */
 export async function runOnnxInSandbox(model: Uint8Array, inputs: readonly Tensor[], options: EngineOptions = {}): Promise<Tensor[]> {
   return (await runEngine(model, inputs, options)).outputs;
@@ -226,13 +244,17 @@ export async function runEngine(model: Uint8Array, inputs: readonly Tensor[], op
     ...(options.warmRuns ? { warmRuns: options.warmRuns } : {}),
   };
   const transfer = [request.model, ...request.externalData.map((f) => f.data), ...request.inputs.map((t) => t.data)].map((b) => b.buffer as ArrayBuffer);
-  const answered = (async () => {
-    const first = await ready;
-    if (first !== ENGINE_READY) return first; // the instance could not be prepared: its failure
-    const reply = nextMessage(thread.worker);
-    thread.worker.postMessage(request, transfer);
-    return reply;
-  })();
+  // The call's deadline is the model's: it starts once the instance is prepared. Preparing runs
+  // only our own warm-up (which no model can influence) and has a deadline of its own.
+  const prepared = await instanceReady(thread, ready);
+  const answered =
+    prepared === ENGINE_READY
+      ? (() => {
+          const reply = nextMessage(thread.worker);
+          thread.worker.postMessage(request, transfer);
+          return reply;
+        })()
+      : Promise.resolve(prepared); // the instance could not be prepared: its failure
   let reply: EngineWorkerReply | null;
   try {
     reply = (await finishSandboxThread(
