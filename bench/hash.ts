@@ -82,6 +82,7 @@ const SHA256SUM: Contender = {
 interface Sample {
   readonly wallSeconds: number;
   readonly maxRssBytes: number;
+  readonly cpuSeconds: number;
   readonly innerSeconds?: number;
   readonly selfRssBytes?: number;
 }
@@ -193,11 +194,12 @@ async function runCase(file: string, bytes: number, ctx: BenchContext, withSpeed
       samples[c.id].push({
         wallSeconds: m.wallSeconds,
         maxRssBytes: m.maxRssBytes,
+        cpuSeconds: m.cpuSeconds,
         ...(parsed.innerSeconds !== undefined ? { innerSeconds: parsed.innerSeconds } : {}),
         ...(parsed.selfRssBytes !== undefined ? { selfRssBytes: parsed.selfRssBytes } : {}),
       });
       ctx.progress(
-        `hash: ${formatBytes(bytes)} run ${run + 1}/${ctx.options.runs} ${c.id.padEnd(9)} ${formatSeconds(m.wallSeconds)} ${formatByteRate(bytes / m.wallSeconds)} RSS ${formatRss(m.maxRssBytes)}`,
+        `hash: ${formatBytes(bytes)} run ${run + 1}/${ctx.options.runs} ${c.id.padEnd(9)} ${formatSeconds(m.wallSeconds)} ${formatByteRate(bytes / m.wallSeconds)} CPU ${formatSeconds(m.cpuSeconds)} RSS ${formatRss(m.maxRssBytes)}`,
       );
     }
   }
@@ -220,6 +222,7 @@ function ratioNotes(r: CaseResult): string[] {
   const single = openssl / wall('ours');
   const sharded = openssl / wall('sharded');
   const speed = median(r.speed);
+  const cpu = (id: Contender['id']) => median(r.samples[id].map((s) => s.cpuSeconds));
   const verdict = (ratio: number, goal: number) => `${ratio.toFixed(2)}x (goal >= ${goal}x: ${ratio >= goal ? 'met' : 'NOT met'})`;
   return [
     `${formatBytes(r.bytes)}: single-stream sha256File vs openssl dgst -sha256, whole processes: ${verdict(single, SINGLE_STREAM_GOAL)}; ` +
@@ -228,6 +231,9 @@ function ratioNotes(r: CaseResult): string[] {
       `inside hashFilesInParallel ${(openssl / inner('sharded')).toFixed(2)}x`,
     `openssl speed sha256 (1 MiB blocks in memory, one core): ${formatByteRate(speed)}; as fractions of it: openssl dgst ${(r.bytes / openssl / speed).toFixed(2)}, ` +
       `sha256File ${(r.bytes / wall('ours') / speed).toFixed(2)}, sharded ${(r.bytes / wall('sharded') / speed).toFixed(2)} (${availableParallelism()} cores: at most ${availableParallelism()}.00)`,
+    // Wall / CPU is the share of a core each got: when it is about the same for sharded and one stream, the scheduler (not our code) capped the threads.
+    `${formatBytes(r.bytes)}: median CPU seconds (user + sys) and cores used (CPU / wall): ` +
+      (['ours', 'sharded', 'openssl', 'sha256sum'] as const).map((id) => `${id} ${formatSeconds(cpu(id))} (${(cpu(id) / wall(id)).toFixed(2)})`).join(', '),
   ];
 }
 

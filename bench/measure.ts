@@ -15,11 +15,17 @@ export interface Measured {
   readonly timeWallSeconds: number;
   /** Peak RSS of the measured process (GNU time %M), bytes. */
   readonly maxRssBytes: number;
+  /**
+   * CPU time of the measured process, user + system (GNU time %U + %S, 10 ms resolution). On a
+   * loaded machine wall time mostly says how much of a core the scheduler gave us; this says
+   * how much work we did.
+   */
+  readonly cpuSeconds: number;
   readonly stdout: string;
 }
 
 /**
- * Runs `command args` under `/usr/bin/time -f '%e %M'`, so peak RSS is that process's own
+ * Runs `command args` under `/usr/bin/time -f '%e %M %U %S'`, so peak RSS is that process's own
  * (not this runner's) and every contender is measured the same way. GNU time writes to a file
  * (-o) so the command's own stderr cannot be mistaken for the figures. Non-zero exit is a
  * bench failure.
@@ -31,7 +37,7 @@ export async function measureCommand(command: string, args: readonly string[], o
     const started = process.hrtime.bigint();
     const { code, signal, stdout, stderr } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
       (resolve, reject) => {
-        const child = spawn(GNU_TIME, ['-o', timeFile, '-f', '%e %M', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.env ? { env: options.env } : {}) });
+        const child = spawn(GNU_TIME, ['-o', timeFile, '-f', '%e %M %U %S', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.env ? { env: options.env } : {}) });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -48,9 +54,9 @@ export async function measureCommand(command: string, args: readonly string[], o
     }
     // With a failing command GNU time writes a "Command exited ..." line first; the figures are last.
     const lines = (await readFile(timeFile, 'utf8')).trim().split('\n');
-    const match = /^(\d+(?:\.\d+)?) (\d+)$/.exec(lines[lines.length - 1] ?? '');
+    const match = /^(\d+(?:\.\d+)?) (\d+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)$/.exec(lines[lines.length - 1] ?? '');
     if (!match) throw new BenchFailure(`cannot parse ${GNU_TIME} output: ${lines.join(' / ')}`);
-    return { wallSeconds, timeWallSeconds: Number(match[1]), maxRssBytes: Number(match[2]) * 1024, stdout };
+    return { wallSeconds, timeWallSeconds: Number(match[1]), maxRssBytes: Number(match[2]) * 1024, cpuSeconds: Number(match[3]) + Number(match[4]), stdout };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism, release, totalmem } from 'node:os';
+import { availableParallelism, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA_DIR } from '../src/paths.js';
@@ -93,8 +93,19 @@ function machineFacts(): [string, string][] {
     ['node', `${process.version} (OpenSSL ${process.versions.openssl})`],
     ['sha256sum', firstLine('sha256sum', ['--version'])],
     ['openssl', firstLine('openssl', ['version'])],
-    ['measured with', `${GNU_TIME} (${gnuTimeVersion(firstLine)}) -f '%M' for peak RSS; wall time by the runner (hrtime around spawn); same for every contender`],
+    ['measured with', `${GNU_TIME} (${gnuTimeVersion(firstLine)}) -f '%M %U %S' for peak RSS and CPU time; wall time by the runner (hrtime around spawn); same for every contender`],
+    ['load average', `${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min, at the start)`],
+    // With autogroup on, a busy machine splits CPU per session, not per thread: extra threads buy little.
+    ['autogroup', schedAutogroup()],
   ];
+}
+
+function schedAutogroup(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1' ? 'on (CPU shared per session under load)' : 'off';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Debian's GNU time 1.9 reports its version as "UNKNOWN"; the package version says it. */
@@ -155,7 +166,7 @@ async function main(): Promise<number> {
   process.stdout.write(`${renderRows(rows)}\n\n`);
   process.stdout.write('vs base: each benchmark\'s rows compared with its baseline row of the same input; the notes say which way is better.\n');
   for (const n of notes) process.stdout.write(`- ${n}\n`);
-  process.stdout.write(`\nbench finished in ${formatSeconds(total)}\n`);
+  process.stdout.write(`\nbench finished in ${formatSeconds(total)}; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   return 0;
 }
 

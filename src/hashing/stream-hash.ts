@@ -33,6 +33,11 @@ export interface StreamHashOptions {
  * pool) while this thread hashes the current one, so reading and hashing overlap instead of
  * taking turns. Memory stays at two chunks whatever the file size. Returns lowercase hex and
  * the byte count actually read.
+ *
+ * Measured against (issue 21, 1 GiB page-cached, loaded 2-core box): readSync on this thread
+ * costs 10-20% less CPU (the chunk is hashed on the core that copied it) but was no faster in
+ * wall time and would stall the event loop (heartbeats, servers) on slow storage; awaiting each
+ * read before hashing it was no faster either. So reads stay async and overlapped.
  */
 export async function sha256File(path: string, options: StreamHashOptions = {}): Promise<{ sha256: string; size: number }> {
   const buffer = options.buffer ?? Buffer.allocUnsafe(HASH_BUFFER_BYTES);
