@@ -13,9 +13,12 @@ import { SandboxEngineError, SandboxInvalidModuleError, SandboxMemoryError, Sand
 import { runEngine, runOnnxInSandbox } from '../src/sandbox/onnx-engine.js';
 import { ENGINE_READY, ENGINE_WORKER_TAG, type EngineWorkerReply, type EngineWorkerSetup, type WebAssemblyMemory } from '../src/sandbox/engine-worker.js';
 import { nextMessage, startSandboxThread } from '../src/sandbox/sandbox-thread.js';
+import { ENGINE_WARM_UP_INPUT, ENGINE_WARM_UP_MODEL_BASE64 } from '../src/sandbox/engine-warm-up-model.js';
+import { execFileSync } from 'node:child_process';
+import { PROJECT_ROOT } from '../src/paths.js';
 import { sandboxWorkerCounts } from '../src/sandbox/sandbox-thread.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors/index.js';
-import { buildModel, runNative, singleOp, tensor, values } from './helpers/onnx-graph.js';
+import { assertMatches, buildModel, randomFloats, runNative, singleOp, tensor, values } from './helpers/onnx-graph.js';
 import { pbInt, pbMsg, pbStr } from './helpers/protobuf.js';
 
 const ADD = singleOp(13, { op: 'Add', inputs: ['a', 'b'], outputs: ['c'] }, [
@@ -151,6 +154,16 @@ describe('the sandbox engine (onnxruntime-web)', { concurrency: 1 }, () => {
     assert.equal(await prepared(true), false, 'a recycled memory holds nothing of its last use once the instance is ready');
     // The control: without the flag the bytes are still there (the check above can fail).
     assert.equal(await prepared(false), true);
+  });
+
+  test('the warm-up model every instance runs while it is prepared is what its script builds, and runs in both engines alike', async () => {
+    const built = execFileSync(join(PROJECT_ROOT, '.venv', 'bin', 'python'), [join(PROJECT_ROOT, 'scripts', 'make_engine_warm_up_model.py')], { encoding: 'utf8' }).trim();
+    assert.equal(built, ENGINE_WARM_UP_MODEL_BASE64, 'regenerate src/sandbox/engine-warm-up-model.ts with scripts/make_engine_warm_up_model.py');
+    const model = Uint8Array.from(Buffer.from(ENGINE_WARM_UP_MODEL_BASE64, 'base64'));
+    const count = ENGINE_WARM_UP_INPUT.dims.reduce((a, b) => a * b, 1);
+    const input = randomFloats(ENGINE_WARM_UP_INPUT.name, ENGINE_WARM_UP_INPUT.dims, 3);
+    assert.equal(values(input).length, count);
+    assertMatches(await runOnnxInSandbox(model, [input]), await runNative(model, [input]), 1e-4, 1e-4, 'warm-up model');
   });
 
   test('a model too large for the ceiling is refused before it is loaded, saying its size, the limit and what to do', async () => {
