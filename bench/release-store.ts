@@ -14,6 +14,8 @@ import { startReleaseEnv, type ReleaseEnv } from '../test/helpers/release-env.js
 import { startDevServer } from '../test/helpers/dev-server.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import { coreutilsRootDigest } from '../test/helpers/coreutils-digest.js';
+import { timestampMs } from '../src/report/release-report.js';
+import type { ReleaseResult } from '../src/release/types.js';
 import { median, MiB } from './format.js';
 import { BenchFailure, type BenchContext, type BenchOptions, type BenchResult, type BenchRow, type Benchmark } from './types.js';
 
@@ -35,11 +37,33 @@ async function makeModel(ctx: BenchContext): Promise<string> {
   return dir;
 }
 
-async function timeRelease(env: ReleaseEnv, model: string, expectedRoot: string): Promise<number> {
+/** Seconds of each activity (started to completed, summed per type) in one release's history, e.g. "exportModel 4.1 s". */
+async function stageBreakdown(handle: Awaited<ReturnType<ReleaseEnv['start']>>): Promise<string> {
+  const history = await handle.fetchHistory();
+  const type = new Map<string, string>();
+  const started = new Map<string, number>();
+  const seconds = new Map<string, number>();
+  for (const e of history.events ?? []) {
+    const at = timestampMs(e.eventTime) ?? 0;
+    if (e.activityTaskScheduledEventAttributes) type.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const id = String(done.scheduledEventId);
+      const name = type.get(id) ?? '?';
+      seconds.set(name, (seconds.get(name) ?? 0) + (at - (started.get(id) ?? at)) / 1000);
+    }
+  }
+  return [...seconds].map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(', ');
+}
+
+async function timeRelease(env: ReleaseEnv, model: string, expectedRoot: string, stages: string[]): Promise<number> {
   const started = performance.now();
-  const result = await env.release(env.request({ name: 'bench-store', source: { kind: 'onnx', path: model }, canary: false }));
+  const handle = await env.start(env.request({ name: 'bench-store', source: { kind: 'onnx', path: model }, canary: false }));
+  const result = (await handle.result()) as ReleaseResult;
   const seconds = (performance.now() - started) / 1000;
   if (result.rootDigest !== expectedRoot) throw new BenchFailure(`release via ${result.reference}: root digest ${result.rootDigest}, coreutils says ${expectedRoot}`);
+  stages.push(`${seconds.toFixed(1)} s: ${await stageBreakdown(handle)}`);
   return seconds;
 }
 
@@ -63,10 +87,12 @@ export const releaseStoreBenchmark: Benchmark = {
       const viaRegistry = await startReleaseEnv({ server, storeLocation: `${registry.address}/bench` });
       envs.push(viaRegistry);
       const times: Record<'folder' | 'registry', number[]> = { folder: [], registry: [] };
+      const stages: Record<'folder' | 'registry', string[]> = { folder: [], registry: [] };
       for (let run = 0; run < ctx.options.runs; run++) {
         ctx.progress(`release-store: run ${run + 1} of ${ctx.options.runs}`);
-        times.folder.push(await timeRelease(folder, model, expectedRoot));
-        times.registry.push(await timeRelease(viaRegistry, model, expectedRoot));
+        times.folder.push(await timeRelease(folder, model, expectedRoot, stages.folder));
+        times.registry.push(await timeRelease(viaRegistry, model, expectedRoot, stages.registry));
+        ctx.progress(`release-store: run ${run + 1}: folder ${stages.folder.at(-1)}; registry ${stages.registry.at(-1)}`);
       }
       const input = '1 GiB model (5 files)';
       const folderSeconds = median(times.folder);
@@ -87,6 +113,8 @@ export const releaseStoreBenchmark: Benchmark = {
         rows,
         notes: [
           'release-store: wall time from start to result of one release (export pushes the files, hash pulls them through the worker blob cache and re-hashes, sign/attest attach referrers, smoke pulls and verifies); ratio is folder time / registry time',
+          ...stages.folder.map((s, i) => `release-store: run ${i + 1} via folder ${s}`),
+          ...stages.registry.map((s, i) => `release-store: run ${i + 1} via registry ${s}`),
         ],
       };
     } finally {
