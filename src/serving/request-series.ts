@@ -3,7 +3,8 @@ import { Counter, Histogram, type MetricValueWithName } from 'prom-client';
 /**
  * One (model, slot)'s request counts and duration histogram, recorded into plain numbers.
  * prom-client validates and hashes the labels on every `inc`/`observe`, bound child or not
- * (a third of the runtime's per-request JavaScript); these are handed to it only when scraped.
+ * (the largest single piece of the runtime's per-request JavaScript); these are handed to it only
+ * when scraped.
  */
 export class RequestSeries {
   requests = 0;
