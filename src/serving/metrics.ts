@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { SlotName } from './control/model-slot.js';
 import type { BundleRef } from './control/loaded-model.js';
+import { RecordedHistogram, RequestSeries, syncCounter } from './request-series.js';
 
 /** Request duration buckets, seconds: 0.5 ms to 5 s. */
 export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -10,19 +11,27 @@ export type ShadowResult = 'agree' | 'disagree' | 'error';
 /** The runtime's Prometheus metrics, in a Registry of its own (never prom-client's global one). */
 export class ServingMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
+  /** Per model, its two slots' request series (recorded per request, read by the three metrics below when scraped). */
+  private readonly series = new Map<string, Record<SlotName, RequestSeries>>();
+  private readonly requests: Counter<'model' | 'slot'> = new Counter({
     name: 'modelship_requests_total',
     help: 'Inference requests answered, by model and slot (including failed ones).',
     labelNames: ['model', 'slot'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const s of this.allSeries()) s.syncedRequests = syncCounter(this.requests, s.labels, s.syncedRequests, s.requests);
+    },
   });
-  private readonly errors = new Counter({
+  private readonly errors: Counter<'model' | 'slot'> = new Counter({
     name: 'modelship_request_errors_total',
     help: 'Inference requests that failed while running on the model, by model and slot.',
     labelNames: ['model', 'slot'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const s of this.allSeries()) s.syncedErrors = syncCounter(this.errors, s.labels, s.syncedErrors, s.errors);
+    },
   });
-  private readonly duration = new Histogram({
+  private readonly duration = new RecordedHistogram({
     name: 'modelship_request_duration_seconds',
     help: 'Inference time (validated input to outputs ready), by model and slot.',
     labelNames: ['model', 'slot'] as const,
@@ -72,18 +81,20 @@ export class ServingMetrics {
     registers: [this.registry],
   });
   private readonly slotLabels = new Map<string, { model: string; slot: SlotName; version: string; digest: string }>();
-  /** Label-bound series per model and slot: prom-client hashes a labels object on every call, a bound child does not (~2x cheaper per request). */
-  private readonly bound = new Map<string, { requests: { inc(): void }; errors: { inc(): void }; duration: { observe(v: number): void } }>();
-
-  private series(model: string, slot: SlotName) {
-    const key = `${model}\0${slot}`;
-    let series = this.bound.get(key);
-    if (!series) {
-      const labels = { model, slot };
-      series = { requests: this.requests.labels(labels), errors: this.errors.labels(labels), duration: this.duration.labels(labels) };
-      this.bound.set(key, series);
+  private *allSeries(): IterableIterator<RequestSeries> {
+    for (const slots of this.series.values()) {
+      yield slots.stable;
+      yield slots.canary;
     }
-    return series;
+  }
+
+  private seriesOf(model: string): Record<SlotName, RequestSeries> {
+    let slots = this.series.get(model);
+    if (!slots) {
+      slots = { stable: new RequestSeries({ model, slot: 'stable' }, DURATION_BUCKETS), canary: new RequestSeries({ model, slot: 'canary' }, DURATION_BUCKETS) };
+      this.series.set(model, slots);
+    }
+    return slots;
   }
 
   /** Creates every series of a model at zero, so rates and ratios exist before the first request. */
@@ -100,10 +111,12 @@ export class ServingMetrics {
   }
 
   observeRequest(model: string, slot: SlotName, seconds: number, failed: boolean): void {
-    const series = this.series(model, slot);
-    series.requests.inc();
-    if (failed) series.errors.inc();
-    series.duration.observe(seconds);
+    const series = this.seriesOf(model)[slot];
+    // The counters take the counts at the next scrape (collect); their series are created when
+    // prom-client's inc would have created them, so the exposition keeps its order.
+    if (series.requests === 0) this.requests.inc(series.labels, 0);
+    if (failed && series.errors === 0) this.errors.inc(series.labels, 0);
+    this.duration.observeInto(series, seconds, failed);
   }
 
   observeForcedRequest(model: string, slot: SlotName, failed: boolean): void {

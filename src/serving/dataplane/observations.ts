@@ -84,13 +84,13 @@ export class ModelObservations {
     this.comparisons = new RingBuffer(capacity);
   }
 
-  recordForced(slot: SlotName, o: RequestObservation): void {
-    this.forcedRequests.push({ slot, t: o.t, latencyMs: o.latencyMs, error: o.error, version: o.version });
+  recordForced(slot: SlotName, t: number, latencyMs: number, error: boolean, version: string): void {
+    this.forcedRequests.push({ slot, t, latencyMs, error, version });
   }
 
-  /** Per request: one object of one shape, no spread. */
-  recordRequest(slot: SlotName, o: RequestObservation): void {
-    this.requests.push({ slot, t: o.t, latencyMs: o.latencyMs, error: o.error, version: o.version });
+  /** Per request: the fields apart, so the one object stored is the only one made (of one shape, no spread). */
+  recordRequest(slot: SlotName, t: number, latencyMs: number, error: boolean, version: string): void {
+    this.requests.push({ slot, t, latencyMs, error, version });
   }
 
   recordShadow(comparison: ShadowComparison): void {

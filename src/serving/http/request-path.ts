@@ -22,14 +22,22 @@ export function parseRequestPath(req: IncomingMessage): RequestPath {
     throw new InvalidRequestError(`the path ${JSON.stringify(path)} is not valid percent-encoding`);
   }
   if (segments.length && segments[segments.length - 1] === '') segments.pop();
-  let query: URLSearchParams | undefined;
-  return {
-    method: req.method ?? 'GET',
-    raw,
-    segments,
-    // Parsed on first use: inference requests never read it.
-    get query() {
-      return (query ??= new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)));
-    },
-  };
+  return new ParsedRequestPath(req.method ?? 'GET', raw, segments, q);
+}
+
+/** A class rather than an object literal with a getter: no closure and no new object shape per request. */
+class ParsedRequestPath implements RequestPath {
+  private parsedQuery: URLSearchParams | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly raw: string,
+    readonly segments: readonly string[],
+    private readonly queryAt: number,
+  ) {}
+
+  /** Parsed on first use: inference requests never read it. */
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.queryAt < 0 ? '' : this.raw.slice(this.queryAt + 1)));
+  }
 }

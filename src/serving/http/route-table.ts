@@ -32,6 +32,7 @@ export const route = (method: string, pattern: string, handler: RouteHandler): R
 /** A pattern split once: each segment a literal, or the name of a `{param}`. */
 type CompiledPattern = readonly { readonly literal?: string; readonly param?: string }[];
 const compiled = new Map<string, CompiledPattern>();
+const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 function compile(pattern: string): CompiledPattern {
   let parts = compiled.get(pattern);
@@ -47,10 +48,16 @@ function compile(pattern: string): CompiledPattern {
 }
 
 /** Placeholders match one decoded segment each; literals match exactly. */
-function matchPattern(pattern: string, segments: readonly string[]): Record<string, string> | undefined {
+function matchPattern(pattern: string, segments: readonly string[]): Readonly<Record<string, string>> | undefined {
   const parts = compile(pattern);
   if (parts.length !== segments.length) return undefined;
-  for (let i = 0; i < parts.length; i++) if (parts[i]!.literal !== undefined && parts[i]!.literal !== segments[i]) return undefined;
+  let hasParams = false;
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i]!.literal === undefined) hasParams = true;
+    else if (parts[i]!.literal !== segments[i]) return undefined;
+  }
+  // The patterns without placeholders (health, server metadata) share one frozen empty object.
+  if (!hasParams) return EMPTY_PARAMS;
   const params: Record<string, string> = {};
   for (let i = 0; i < parts.length; i++) if (parts[i]!.param !== undefined) params[parts[i]!.param!] = segments[i]!;
   return params;
@@ -60,7 +67,7 @@ function matchPattern(pattern: string, segments: readonly string[]): Record<stri
  * The route for a request: the first whose pattern and method match. A path some route knows
  * under other methods is a 405 naming them (its `allow` member); an unknown path is a 404.
  */
-export function findRoute(routes: readonly Route[], path: RequestPath): { route: Route; params: Record<string, string> } {
+export function findRoute(routes: readonly Route[], path: RequestPath): { route: Route; params: Readonly<Record<string, string>> } {
   const allowed: string[] = [];
   for (const candidate of routes) {
     const params = matchPattern(candidate.pattern, path.segments);

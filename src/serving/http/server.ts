@@ -12,14 +12,16 @@ export class HttpServer {
   private readonly server: Server;
   private running = 0;
   private idle: (() => void) | undefined;
+  /** Shared by every response ('close' is emitted once per response): no closure per request. */
+  private readonly responseClosed = () => {
+    this.running--;
+    if (this.running === 0) this.idle?.();
+  };
 
   constructor(handler: (req: IncomingMessage, res: ServerResponse) => void) {
     this.server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
       this.running++;
-      res.once('close', () => {
-        this.running--;
-        if (this.running === 0) this.idle?.();
-      });
+      res.on('close', this.responseClosed);
       handler(req, res);
     });
   }

@@ -58,34 +58,39 @@ export function parseOipRequest(body: Buffer, headerLength: string | string[] | 
   const binaryOutputs = optionalBoolean(parameters?.binary_data_output, 'parameters.binary_data_output') ?? false;
   if (!Array.isArray(doc.inputs) || doc.inputs.length === 0) throw new InvalidRequestError(`"inputs" must be a non-empty array of tensors, got ${describe(doc.inputs)}`);
 
+  // Plain loops, and each input's `where` written only for an error: this runs on every request.
   let offset = 0;
-  const seen = new Set<string>();
-  const inputs = doc.inputs.map((raw, i): OipInput => {
-    const where = `inputs[${i}]`;
-    if (!isRecord(raw)) throw new InvalidRequestError(`${where} must be an object { name, datatype, shape, data }, got ${describe(raw)}`);
-    if (typeof raw.name !== 'string' || raw.name === '') throw new InvalidRequestError(`${where}.name must be a non-empty string`);
-    if (seen.has(raw.name)) throw new InvalidRequestError(`${where}: input ${JSON.stringify(raw.name)} is given twice`);
-    seen.add(raw.name);
-    if (!isOipDatatype(raw.datatype)) throw new InvalidRequestError(`${where}.datatype ${describe(raw.datatype)} is not one of ${Object.keys(OIP_DATATYPES).join(', ')}`);
-    if (!Array.isArray(raw.shape)) throw new InvalidRequestError(`${where}.shape must be an array of sizes, got ${describe(raw.shape)}`);
-    raw.shape.forEach((d, j) => {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw new InvalidRequestError(`${where}.shape[${j}] must be a size ≥ 0, got ${describe(d)}`);
-    });
-    const shape = raw.shape as number[];
-    const size = optionalRecord(raw.parameters, `${where}.parameters`)?.binary_data_size;
+  const inputs: OipInput[] = [];
+  // A few inputs are compared by name; many (a hostile request) go through a set, never n².
+  const seen = doc.inputs.length > 8 ? new Set<string>() : undefined;
+  for (let i = 0; i < doc.inputs.length; i++) {
+    const raw: unknown = doc.inputs[i];
+    if (!isRecord(raw)) throw new InvalidRequestError(`${inputAt(i)} must be an object { name, datatype, shape, data }, got ${describe(raw)}`);
+    if (typeof raw.name !== 'string' || raw.name === '') throw new InvalidRequestError(`${inputAt(i)}.name must be a non-empty string`);
+    if (seen ? seen.has(raw.name) : givenBefore(inputs, raw.name)) throw new InvalidRequestError(`${inputAt(i)}: input ${JSON.stringify(raw.name)} is given twice`);
+    seen?.add(raw.name);
+    if (!isOipDatatype(raw.datatype)) throw new InvalidRequestError(`${inputAt(i)}.datatype ${describe(raw.datatype)} is not one of ${Object.keys(OIP_DATATYPES).join(', ')}`);
+    if (!Array.isArray(raw.shape)) throw new InvalidRequestError(`${inputAt(i)}.shape must be an array of sizes, got ${describe(raw.shape)}`);
+    const shape = raw.shape as unknown[];
+    for (let j = 0; j < shape.length; j++) {
+      const d = shape[j];
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw new InvalidRequestError(`${inputAt(i)}.shape[${j}] must be a size ≥ 0, got ${describe(d)}`);
+    }
+    const size = raw.parameters === undefined ? undefined : optionalRecord(raw.parameters, `${inputAt(i)}.parameters`)?.binary_data_size;
     if (size !== undefined) {
-      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new InvalidRequestError(`${where}.parameters.binary_data_size must be a byte count, got ${describe(size)}`);
-      if (raw.data !== undefined) throw new InvalidRequestError(`${where} has both "data" and parameters.binary_data_size`);
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new InvalidRequestError(`${inputAt(i)}.parameters.binary_data_size must be a byte count, got ${describe(size)}`);
+      if (raw.data !== undefined) throw new InvalidRequestError(`${inputAt(i)} has both "data" and parameters.binary_data_size`);
       if (offset + size > binary.length) {
-        throw new InvalidRequestError(`${where} takes ${size} bytes of binary data at offset ${offset}, but only ${binary.length - offset} follow`);
+        throw new InvalidRequestError(`${inputAt(i)} takes ${size} bytes of binary data at offset ${offset}, but only ${binary.length - offset} follow`);
       }
       const bytes = binary.subarray(offset, offset + size);
       offset += size;
-      return { name: raw.name, datatype: raw.datatype, shape, data: { binary: bytes } };
+      inputs.push({ name: raw.name, datatype: raw.datatype, shape: shape as number[], data: { binary: bytes } });
+      continue;
     }
-    if (!Array.isArray(raw.data)) throw new InvalidRequestError(`${where}.data must be an array of values (flat or nested), got ${describe(raw.data)}`);
-    return { name: raw.name, datatype: raw.datatype, shape, data: { json: flatten(raw.data) } };
-  });
+    if (!Array.isArray(raw.data)) throw new InvalidRequestError(`${inputAt(i)}.data must be an array of values (flat or nested), got ${describe(raw.data)}`);
+    inputs.push({ name: raw.name, datatype: raw.datatype, shape: shape as number[], data: { json: flatten(raw.data) } });
+  }
   if (offset !== binary.length) throw new InvalidRequestError(`${binary.length} bytes of binary data follow the header, but the inputs take ${offset}`);
 
   let outputs: OipRequestedOutput[] | undefined;
@@ -256,6 +261,13 @@ function tensorBytes(tensor: ort.Tensor): Buffer {
   const view = tensor.data as ArrayBufferView;
   if (tensor.type === 'bool' && !(view instanceof Uint8Array)) return Buffer.from(Array.from(view as unknown as ArrayLike<unknown>, (b) => (b ? 1 : 0)));
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+const inputAt = (i: number) => `inputs[${i}]`;
+
+function givenBefore(inputs: readonly OipInput[], name: string): boolean {
+  for (const earlier of inputs) if (earlier.name === name) return true;
+  return false;
 }
 
 /** Nested `data` flattened row-major (the count is checked against the shape later). */
