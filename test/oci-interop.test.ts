@@ -123,7 +123,7 @@ describe('interop with oras and tampering in the registry', { skip }, () => {
     await writeFile(blobData(onnx.digest), bytes);
     const r = await verifyCli(pushed.reference);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, new RegExp(`FAIL artifact +DigestMismatchError: .*blob interop/blob@${onnx.digest}: expected ${onnx.digest} \\(${onnx.size} bytes\\), got sha256:[0-9a-f]{64}`));
+    assert.match(r.stdout, new RegExp(`FAIL artifact +DigestMismatchError: .*blob interop/blob@${onnx.digest}: expected ${onnx.digest} \\(${onnx.size} bytes\\), got sha256:[0-9a-f]{64}`), `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
     assert.match(r.stderr, /verification FAILED: artifact/);
   });
 

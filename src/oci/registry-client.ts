@@ -159,12 +159,21 @@ export class RegistryClient {
     const target = new URL(url);
     const own = target.origin === new URL(this.baseUrl).origin;
     const mod = target.protocol === 'https:' ? https : http;
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const fail = (err: unknown) => reject(this.unreachable(err));
-      const req = mod.request(target, { method, headers, ...(own ? { agent: this.agent } : {}), ...(signal ? { signal } : {}) }, resolve);
-      req.on('error', fail);
-      if (body instanceof Readable) pipeline(body, req).catch(fail);
-      else req.end(body);
+    const once = (agent: http.Agent | false | undefined) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = mod.request(target, { method, headers, ...(agent !== undefined ? { agent } : {}), ...(signal ? { signal } : {}) }, resolve);
+        const fail = (err: unknown) => reject(Object.assign(this.unreachable(err), { staleConnection: req.reusedSocket && isStaleConnectionError(err) }));
+        req.on('error', fail);
+        if (body instanceof Readable) pipeline(body, req).catch(fail);
+        else req.end(body);
+      });
+    const agent = own ? this.agent : undefined;
+    // A kept-alive connection the registry closed while it sat idle fails the next request on
+    // it at once (ECONNRESET/EPIPE, before any response). A GET or HEAD is sent again once, on a
+    // connection of its own: it changes nothing on the registry.
+    return once(agent).catch((err: unknown) => {
+      if (!(err as { staleConnection?: boolean }).staleConnection || (method !== 'GET' && method !== 'HEAD')) throw err;
+      return once(false);
     });
   }
 
@@ -264,4 +273,10 @@ function toResponse(res: IncomingMessage, method: string, headers: Headers = hea
   if (bodyless) res.resume();
   const body = bodyless ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
   return new Response(body, { status, headers });
+}
+
+/** The errors a request on a kept-alive connection the server has already closed fails with. */
+function isStaleConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
