@@ -199,6 +199,9 @@ async function startRelease(client: Client, taskQueue: string, releaseId: string
   }
 }
 
+/** How long one poll waits for the release's status query before it describes the workflow again. */
+const QUERY_WAIT_MS = 2_000;
+
 /**
  * Prints each stage as it finishes (with progress of the hash and the canary in between), then
  * returns the result or throws the failure.
@@ -253,6 +256,10 @@ async function follow(handle: WorkflowHandle, view: ProgressView, codec: Payload
     show(status);
   };
   let hashed = false;
+  // The query needs a worker; a stopped or starved one leaves it unanswered until it times out.
+  // It is not awaited past QUERY_WAIT_MS, so the next polls still describe the workflow (the
+  // server alone) and show the hash's progress meanwhile; one query is in flight at a time.
+  let query: Promise<ReleaseStatus> | undefined;
   const poll = async () => {
     // Bytes hashed so far: the hash activity's heartbeat details, kept by the server. Asked
     // before the query, which needs the worker: a busy or stuck worker still shows progress.
@@ -263,7 +270,9 @@ async function follow(handle: WorkflowHandle, view: ProgressView, codec: Payload
       await decodeEncryptedPayloads(description.raw, codec).catch(() => undefined);
       view.hash(hashProgressOf(description));
     }
-    const status = await handle.query(releaseStatusQuery);
+    const inFlight = (query ??= handle.query(releaseStatusQuery).finally(() => (query = undefined)));
+    const status = await Promise.race([inFlight, sleep(QUERY_WAIT_MS, undefined, { ref: false })]);
+    if (status === undefined) return;
     hashed = status.stages.some((s) => s.name === 'hash' && (s.state.status === 'succeeded' || s.state.status === 'failed' || s.state.status === 'skipped'));
     update(status);
   };
