@@ -65,9 +65,10 @@ export type EngineWorkerReply =
   | { readonly ok: true; readonly outputs: Tensor[]; readonly memoryBytes: number; readonly timings: EngineTimings }
   | { readonly ok: false; readonly failure: EngineFailure };
 
-const PAGE = 65_536;
+/** A WebAssembly page. */
+export const WASM_PAGE_BYTES = 65_536;
 /** The loader's initial heap (256 pages); a smaller ceiling cannot even start. */
-export const ENGINE_MIN_MEMORY_BYTES = 256 * PAGE;
+export const ENGINE_MIN_MEMORY_BYTES = 256 * WASM_PAGE_BYTES;
 
 interface MemoryLike {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
@@ -93,7 +94,7 @@ function useHostMemory(memory: MemoryLike, recycled: boolean): () => MemoryLike 
   const HostMemory = function (descriptor: MemoryDescriptor): MemoryLike {
     if (!descriptor.shared) return new Original(descriptor);
     if (given !== undefined) throw new Error('the engine asked for a second linear memory');
-    if (descriptor.initial * PAGE > memory.buffer.byteLength) throw new Error(`the engine asked for ${descriptor.initial} pages initially, more than the host's memory holds`);
+    if (descriptor.initial * WASM_PAGE_BYTES > memory.buffer.byteLength) throw new Error(`the engine asked for ${descriptor.initial} pages initially, more than the host's memory holds`);
     given = memory;
     return memory;
   } as unknown as MemoryConstructor;
@@ -200,7 +201,7 @@ async function run(prepared: Prepared, request: EngineWorkerRequest): Promise<{ 
     const message = messageOf(err);
     const used = memoryBytes();
     const limit = prepared.limitBytes;
-    const headroom = Math.max(PAGE, Math.ceil(limit / 8));
+    const headroom = Math.max(WASM_PAGE_BYTES, Math.ceil(limit / 8));
     if (err instanceof PhaseError) return { reply: { ok: false, failure: { kind: 'engine', phase: err.phase, message } }, transfer: [] };
     if (used + headroom >= limit || MEMORY_MESSAGE.test(message)) {
       return { reply: { ok: false, failure: { kind: 'memory', message, usedBytes: used, limitBytes: limit } }, transfer: [] };

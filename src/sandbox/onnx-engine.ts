@@ -21,6 +21,7 @@ import {
   type EngineWorkerRequest,
   type EngineWorkerSetup,
   type WebAssemblyMemory,
+  WASM_PAGE_BYTES,
 } from './engine-worker.js';
 import { finishSandboxThread, nextMessage, startSandboxThread, type SandboxThread } from './sandbox-thread.js';
 import type { EngineModule } from './engine-module.js';
@@ -87,7 +88,6 @@ interface EngineThread {
 
 let spare: EngineThread | undefined;
 
-const PAGE = 65_536;
 /**
  * A call's linear memory is handed to the next instance with the same settings once the call's
  * thread has exited, and zeroed there before anything runs on it. A fresh memory costs a page
@@ -108,7 +108,7 @@ function takeMemory(key: string, memoryLimitBytes: number): { memory: WebAssembl
   const kept = recycled?.key === key ? recycled.memory : undefined;
   recycled = undefined;
   if (kept) return { memory: kept, recycledMemory: true };
-  const memory = new wasmApi.Memory({ initial: ENGINE_MIN_MEMORY_BYTES / PAGE, maximum: Math.floor(memoryLimitBytes / PAGE), shared: true });
+  const memory = new wasmApi.Memory({ initial: ENGINE_MIN_MEMORY_BYTES / WASM_PAGE_BYTES, maximum: Math.floor(memoryLimitBytes / WASM_PAGE_BYTES), shared: true });
   return { memory, recycledMemory: false };
 }
 

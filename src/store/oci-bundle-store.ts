@@ -280,10 +280,20 @@ export class OciBundleStore implements BundleStore {
       done += layer.size;
     };
     let next = 0;
+    // The first failure stops the taking of new layers, and is thrown only once every layer in
+    // flight has settled: a caller that then removes the folder must not race a write into it.
+    let failure: { readonly error: unknown } | undefined;
     const worker = async () => {
-      for (let i = next++; i < jobs.length; i = next++) await one(i);
+      for (let i = next++; i < jobs.length && !failure; i = next++) {
+        try {
+          await one(i);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, jobs.length) }, worker));
+    if (failure) throw failure.error;
     return { bytesFetched, bytesFromCache };
   }
 
