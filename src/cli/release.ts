@@ -286,6 +286,9 @@ async function follow(handle: WorkflowHandle, view: ProgressView, codec: Payload
       }
       await Promise.race([result.catch(() => undefined), sleep(500)]);
     }
+    // A query left in flight must settle before the caller closes the connection (its retries
+    // would otherwise start calls on a closed channel).
+    await query?.catch(() => undefined);
     try {
       update(await handle.query(releaseStatusQuery));
     } catch {
