@@ -1,7 +1,7 @@
 /**
  * OCI benchmark: pushing and pulling the same 1 GiB bundle (four 256 MiB weight files, the ONNX
  * model, model.yaml and the signature and attestations as referrers) to a real registry
- * (Debian's docker-registry 2.8.2 started by registry/start.sh) with `modelship push/pull`
+ * (distribution, as registry/install.sh pins it, started by registry/start.sh) with `modelship push/pull`
  * against `oras push/pull` v1.3.6. Each run pushes to a fresh repository (so nothing is skipped)
  * and pulls with a cold blob cache; a warm pull (second pull on this host) is measured too, and
  * every case's peak RSS. Every
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { formatByteRate, median, MiB } from './format.js';
 import { measureCommand, type Measured } from './measure.js';
+import { registryVersion } from '../test/helpers/registry.js';
 import { BenchFailure, type BenchContext, type BenchResult, type BenchRow, type Benchmark, type BenchOptions } from './types.js';
 
 const WEIGHT_FILES = 4;
@@ -100,7 +101,7 @@ async function folderBytes(dir: string): Promise<{ files: string[]; bytes: numbe
 export const ociBenchmark: Benchmark = {
   name: 'oci',
   plan: (options: BenchOptions) => [
-    `oci: push and pull of a 1 GiB bundle (${WEIGHT_FILES} x 256 MiB + ONNX) to docker-registry 2.8.2 on loopback, modelship vs oras v1.3.6`,
+    `oci: push and pull of a 1 GiB bundle (${WEIGHT_FILES} x 256 MiB + ONNX) to ${registryVersion()} on loopback, modelship vs oras v1.3.6`,
     ...(options.ociRssGiB !== undefined ? [`oci: peak RSS of push and cold pull of a ${options.ociRssGiB} GiB bundle (${options.ociRssGiB} x 1 GiB + ONNX), one run each, modelship vs oras v1.3.6`] : []),
   ],
   async run(ctx: BenchContext): Promise<BenchResult> {

@@ -1,7 +1,7 @@
 /**
  * Release-through-the-store benchmark: one release (export → hash → sign → attest → smoke, no
  * deployment) of the sample MLP with 1 GiB of side files, through the single-machine default
- * (an OCI layout folder) against a real registry (docker-registry 2.8.2 by registry/start.sh on
+ * (an OCI layout folder) against a real registry (distribution, as registry/install.sh pins it, by registry/start.sh on
  * loopback), with one in-process worker each on one dev server. Every release's root digest must
  * equal the coreutils recipe, or the bench fails.
  */
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { SAMPLE_MODEL } from '../test/helpers/fixtures.js';
 import { startReleaseEnv, type ReleaseEnv } from '../test/helpers/release-env.js';
 import { startDevServer } from '../test/helpers/dev-server.js';
-import { startRegistry } from '../test/helpers/registry.js';
+import { registryVersion, startRegistry } from '../test/helpers/registry.js';
 import { coreutilsRootDigest } from '../test/helpers/coreutils-digest.js';
 import { timestampMs } from '../src/report/release-report.js';
 import type { ReleaseResult } from '../src/release/types.js';
@@ -71,7 +71,7 @@ export const releaseStoreBenchmark: Benchmark = {
   name: 'release-store',
 
   plan(options: BenchOptions): string[] {
-    return [`release-store: one release of a 1 GiB model (${WEIGHT_FILES} x 256 MiB + the sample MLP) through an OCI layout folder vs a docker-registry 2.8.2 on loopback, ${options.runs} run(s) each`];
+    return [`release-store: one release of a 1 GiB model (${WEIGHT_FILES} x 256 MiB + the sample MLP) through an OCI layout folder vs ${registryVersion()} on loopback, ${options.runs} run(s) each`];
   },
 
   async run(ctx: BenchContext): Promise<BenchResult> {
@@ -101,7 +101,7 @@ export const releaseStoreBenchmark: Benchmark = {
         { bench: 'release-store', subject: 'release via OCI layout folder (default)', input, runs: ctx.options.runs, medianSeconds: folderSeconds, throughput: { perSecond: (WEIGHT_FILES * WEIGHT_BYTES) / folderSeconds, unit: 'bytes' }, ratio: '1.00x' },
         {
           bench: 'release-store',
-          subject: 'release via registry (docker-registry 2.8.2)',
+          subject: `release via registry (${registryVersion()})`,
           input,
           runs: ctx.options.runs,
           medianSeconds: registrySeconds,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Start a local OCI registry (Debian's docker-registry, distribution 2.8.2), detached, and wait
-# until it answers /v2/.
+# Start a local OCI registry (CNCF distribution v3.1.2, built by registry/install.sh), detached,
+# and wait until it answers /v2/.
 #
 #   registry/start.sh [--port P] [--ip IP] [--data-dir D] [--htpasswd FILE]
 #                     [--token-realm URL --token-service S --token-issuer I --token-cert PEM]
@@ -68,7 +68,7 @@ PIDFILE="$DATA_DIR/registry.pid"
 ADDRFILE="$DATA_DIR/registry.address"
 mkdir -p "$DATA_DIR/storage"
 
-BIN="$(bash "$ROOT/registry/install.sh")" || die "no docker-registry available (see above)"
+BIN="$(bash "$ROOT/registry/install.sh")" || die "no registry binary available (see above)"
 
 case "$IP" in *:*) ADDRESS="[$IP]:$PORT" ;; *) ADDRESS="$IP:$PORT" ;; esac
 connect="$ADDRESS"; [ "$IP" = "0.0.0.0" ] && connect="127.0.0.1:$PORT"
@@ -143,7 +143,10 @@ port_busy "$connect" && die "port $PORT on $IP is already in use (pick another w
 chmod 600 "$CONFIG"
 
 echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) start.sh: $BIN serve $CONFIG" >> "$LOG"
-pid="$(daemon_launch "$PIDFILE" "$LOG" "$BIN" serve "$CONFIG")" || fail "registry did not record its pid in $PIDFILE"
+# distribution v3 exports OpenTelemetry traces over OTLP by default, to localhost:4318: where
+# nothing listens it logs an error every 5 s, and where Jaeger does (the tracing tests) the
+# registry's spans would land among modelship's. Off unless the caller asks for an exporter.
+pid="$(OTEL_TRACES_EXPORTER="${MODELSHIP_REGISTRY_TRACES_EXPORTER:-none}" daemon_launch "$PIDFILE" "$LOG" "$BIN" serve "$CONFIG")" || fail "registry did not record its pid in $PIDFILE"
 echo "$connect" > "$ADDRFILE"
 
 if ! wait_ready "$pid" "$connect"; then

@@ -71,10 +71,10 @@ else
   step "note: the tracing test needs Go to build Jaeger (tools/jaeger); it skips without it"
 fi
 
-# The OCI registry (Debian's docker-registry, distribution 2.8.2, and htpasswd) and the oras CLI
-# (go install oras.land/oras v1.3.6 into .modelship/tools) for the registry and interop tests.
-if [ "$(id -u)" = 0 ] || command -v docker-registry >/dev/null; then bash registry/install.sh >/dev/null
-else step "note: the registry tests need Debian's docker-registry and apache2-utils (sudo apt-get install docker-registry apache2-utils); they skip without it"; fi
+# The OCI registry (distribution v3.1.2 by go install into .modelship/tools, and htpasswd from
+# Debian) and the oras CLI (oras.land/oras v1.3.6, likewise) for the registry and interop tests.
+if command -v go >/dev/null || command -v docker-registry >/dev/null; then bash registry/install.sh >/dev/null
+else step "note: the registry tests need Go to build distribution (registry/install.sh); they skip without it"; fi
 if command -v go >/dev/null; then bash registry/install-oras.sh >/dev/null
 else step "note: the oras interop tests and bench need Go to build oras; they skip without it"; fi
 

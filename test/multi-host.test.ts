@@ -1,7 +1,7 @@
 // Releases across hosts (issue 11): two worker "hosts" and one serving runtime, each process in
 // its own mount namespace with a private tmpfs at the same path (test/helpers/hosts.ts says how
 // isolation is guaranteed; the first test proves it), none able to read another's files. They
-// share only the network: Temporal, a real registry (docker-registry 2.8.2) and the serving API.
+// share only the network: Temporal, a real registry (distribution v3.1.2) and the serving API.
 //
 // Each host holds the release key encrypted under its own passphrase in its own key folder; the
 // release names the key by kid. The passphrase file is a FIFO fed by the test, so a stage that

@@ -1,4 +1,4 @@
-// The bundle store against a real registry (distribution 2.8.2, no referrers API): push, pull,
+// The bundle store against a real registry (distribution v3.1.2, which has no referrers API): push, pull,
 // verify, the sha256-<hex> referrers fallback, upload resume, basic auth, and the errors users meet.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,7 +83,7 @@ describe('bundle store on a real registry without auth', { skip }, () => {
     assert.match(pushed.reference, new RegExp(`^${registry.address}/models/sample-mlp:1\\.0\\.0@sha256:[0-9a-f]{64}$`));
     assert.deepEqual(Object.keys(pushed.parts).sort(), ['manifest', 'provenance', 'signature', 'smoke']);
 
-    // distribution 2.8 has no referrers API: 404 there, and the fallback index lists all four.
+    // distribution (2.8 and 3.1) has no referrers API: 404 there, and the fallback index lists all four.
     const hex = pushed.manifest.digest.slice(7);
     const api = await fetch(`http://${registry.address}/v2/models/sample-mlp/referrers/${pushed.manifest.digest}`);
     assert.equal(api.status, 404);

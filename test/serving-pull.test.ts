@@ -1,4 +1,4 @@
-// The serving runtime deploying by reference from a real registry (docker-registry 2.8.2): it
+// The serving runtime deploying by reference from a real registry (distribution v3.1.2): it
 // pulls into its own folder, verifies before loading, restores from its copy or the registry
 // after a restart, keeps serving while the registry is down, and refuses what was changed in it.
 import { after, before, describe, it } from 'node:test';

@@ -34,7 +34,7 @@ interface UploadState {
  * A registry repository as a Target (OCI distribution spec v1.1). Referrers come from
  * `GET /v2/<name>/referrers/<digest>` where the registry serves it, else from the fallback
  * tag `sha256-<hex>`, which pushing a referrer keeps up to date when the registry does not
- * answer the push with `OCI-Subject` (distribution 2.8 does not).
+ * answer the push with `OCI-Subject` (distribution 2.8 and 3.1 do not).
  */
 export class RemoteTarget implements Target {
   readonly name: string;
@@ -43,7 +43,7 @@ export class RemoteTarget implements Target {
   private readonly monolithicMax: number;
   private readonly chunkBytes: number;
   private readonly uploadStateDir: string | undefined;
-  /** Learned from the first referrers call: distribution 2.8 answers 404. */
+  /** Learned from the first referrers call: distribution (2.8, 3.1) answers 404. */
   private referrersApi: boolean | undefined;
   private readonly logger: Logger | undefined;
 

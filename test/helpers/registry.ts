@@ -1,5 +1,5 @@
-// A real registry (Debian's docker-registry, distribution 2.8.2) on a free port, started and
-// stopped by the project's own registry/start.sh and stop.sh, in a temporary data folder.
+// A real registry (CNCF distribution, the version registry/install.sh pins) on a free port,
+// started and stopped by the project's own registry/start.sh and stop.sh, in a temporary data folder.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -21,7 +21,15 @@ export const ORAS_BIN = join(PROJECT_ROOT, '.modelship', 'tools', 'oras');
 
 /** Why registry tests cannot run here, or undefined when they can (setup installs both). */
 export function registryUnavailable(): string | undefined {
-  return spawnSync('bash', [join(PROJECT_ROOT, 'registry', 'install.sh')], { encoding: 'utf8' }).status === 0 ? undefined : 'docker-registry is not installed (registry/install.sh)';
+  return spawnSync('bash', [join(PROJECT_ROOT, 'registry', 'install.sh')], { encoding: 'utf8' }).status === 0 ? undefined : 'no registry binary (registry/install.sh builds distribution with Go)';
+}
+
+/** What runs as the registry, e.g. "distribution v3.1.2", for bench tables. */
+export function registryVersion(): string {
+  const bin = execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'install.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const printed = execFileSync(bin, ['--version'], { encoding: 'utf8' });
+  const version = /\bv?(\d+\.\d+\.\d+)/.exec(printed)?.[1];
+  return version ? `distribution v${version}` : `distribution (${printed.trim()})`;
 }
 
 export function orasUnavailable(): string | undefined {
