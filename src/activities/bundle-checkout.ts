@@ -98,8 +98,8 @@ export async function attachFile(deps: ActivityDeps, bundle: StoredBundle, part:
 }
 
 /**
- * Puts the model files export just pushed into this host's blob cache (each checked against
- * its layer digest), so the stages that follow on this host fetch nothing from the store.
+ * Puts the model files export just pushed into this host's blob cache, so the stages that follow
+ * on this host fetch nothing from the store.
  */
 export async function seedBlobCache(store: WorkerBundleStore, bundle: StoredBundle, bundleDir: string, signal?: AbortSignal): Promise<void> {
   const cache = store.bundles.cache;
@@ -108,7 +108,9 @@ export async function seedBlobCache(store: WorkerBundleStore, bundle: StoredBund
   for (const layer of manifest.layers) {
     const filePath = layer.annotations?.[ANNOTATION_FILEPATH];
     if (!filePath || (await cache.has(layer))) continue;
-    // Hashed, then linked (not copied) into the cache: seeding reads the model once and writes nothing.
-    await cache.adopt(layer, join(bundlePaths(bundleDir).modelDir, filePath), `model/${filePath}`, signal);
+    // Linked (not copied) into the cache, and not hashed again: export hashed these very files
+    // for model.yaml, and the cache re-hashes every blob before it is used.
+    signal?.throwIfAborted();
+    await cache.adopt(layer, join(bundlePaths(bundleDir).modelDir, filePath), `model/${filePath}`);
   }
 }
