@@ -1,5 +1,5 @@
 /**
- * Bench runner: `npm run bench [-- --size-gib N --runs N --keep --releases N --oci-rss-gib N --only NAME]`.
+ * Bench runner: `npm run bench [-- --size-gib N --runs N --keep --releases N --oci-rss-gib N --only NAME[,NAME…]]`.
  *
  * Prints machine facts, then one table with a row per measured subject, then notes. To add a
  * benchmark (sandbox inference, serving, ...), write a module in bench/ exporting a Benchmark
@@ -34,10 +34,10 @@ const USAGE = `usage: npm run bench -- [options]
   --keep         keep generated inputs in .modelship/bench/ and reuse them next time
   --releases N   releases per case of the throughput bench (default 200, or MODELSHIP_BENCH_RELEASES)
   --oci-rss-gib N  oci bench: also peak RSS of push and pull of an N GiB bundle, one run (issue 21: 4)
-  --only NAME    run one benchmark (${BENCHMARKS.map((b) => b.name).join(', ')})
+  --only NAMES   run only these benchmarks, comma-separated, in the runner's order (${BENCHMARKS.map((b) => b.name).join(', ')})
   -h, --help     this text`;
 
-function parseOptions(argv: string[]): { options: BenchOptions; only?: string } {
+function parseOptions(argv: string[]): { options: BenchOptions; only?: ReadonlySet<string> } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -58,12 +58,12 @@ function parseOptions(argv: string[]): { options: BenchOptions; only?: string } 
   }
   const sizeGiB = positiveInt('--size-gib', values['size-gib']);
   const runs = positiveInt('--runs', values.runs);
-  if (values.only !== undefined && !BENCHMARKS.some((b) => b.name === values.only)) {
-    throw new UsageError(`--only ${values.only}: no such benchmark (have: ${BENCHMARKS.map((b) => b.name).join(', ')})`);
-  }
+  const only = values.only !== undefined ? new Set(values.only.split(',').map((name) => name.trim())) : undefined;
+  const unknown = [...(only ?? [])].filter((name) => !BENCHMARKS.some((b) => b.name === name));
+  if (unknown.length) throw new UsageError(`--only ${values.only}: no benchmark named ${unknown.join(', ')} (have: ${BENCHMARKS.map((b) => b.name).join(', ')})`);
   const releases = values.releases !== undefined ? positiveInt('--releases', values.releases) : undefined;
   const ociRssGiB = values['oci-rss-gib'] !== undefined ? positiveInt('--oci-rss-gib', values['oci-rss-gib']) : undefined;
-  return { options: { sizeGiB, runs, keep: values.keep, ...(releases !== undefined ? { releases } : {}), ...(ociRssGiB !== undefined ? { ociRssGiB } : {}) }, ...(values.only !== undefined ? { only: values.only } : {}) };
+  return { options: { sizeGiB, runs, keep: values.keep, ...(releases !== undefined ? { releases } : {}), ...(ociRssGiB !== undefined ? { ociRssGiB } : {}) }, ...(only !== undefined ? { only } : {}) };
 }
 
 class UsageError extends Error {}
@@ -142,7 +142,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const { options, only } = parsed;
-  const selected = BENCHMARKS.filter((b) => only === undefined || b.name === only);
+  const selected = BENCHMARKS.filter((b) => only === undefined || only.has(b.name));
   const workDir = join(DATA_DIR, 'bench');
   await mkdir(workDir, { recursive: true });
   const ctx: BenchContext = { options, workDir, progress: (m) => process.stderr.write(`  .. ${m}\n`) };

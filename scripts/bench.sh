@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench [-- --size-gib N --runs N --keep --oci-rss-gib N --only NAME]
+# npm run bench [-- --size-gib N --runs N --keep --oci-rss-gib N --only NAME[,NAME...]]
 # Builds dist/ when it is missing or older than the sources, then runs the bench runner.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
