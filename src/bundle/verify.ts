@@ -95,6 +95,15 @@ function asTrust(trust: TrustArgument): Trust {
   return trustKey(trust);
 }
 
+/**
+ * The kid a report names before anything is read: with keys, the first trusted one (with --key,
+ * the key); under a trust policy none, since the counted kids come from model.jws.
+ */
+export function trustedKid(trust: TrustArgument): string {
+  const resolved = asTrust(trust);
+  return resolved.kind === 'policy' ? '' : ([...resolved.keys.values()][0]?.kid ?? '');
+}
+
 /** The report of `openBundle`, for a caller that wants only the answer (the CLI's `verify`, the store). */
 export async function verifyBundle(bundleDir: string, trust: TrustArgument, options: VerifyBundleOptions = {}): Promise<VerificationReport> {
   return (await openBundle(bundleDir, trust, options)).report;

@@ -27,7 +27,7 @@ export async function verifyCommand(
     if (report.policy) {
       say(`verifying ${report.bundleDir} for model ${report.policy.modelName} under ${report.policy.rule ?? 'no rule'} (threshold ${report.policy.threshold}) at ${at.toISOString()}`);
       for (const s of report.policy.signatures) say(`  sig ${s.index} ${s.status.padEnd(19)} ${s.reason}`);
-    } else say(`verifying ${report.bundleDir} with kid ${report.kid}`);
+    } else say(`verifying ${report.bundleDir} ${report.kid ? `with kid ${report.kid}` : 'under the keyring and policy (no signature counted)'}`);
     for (const c of report.checks) say(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check.padEnd(12)} ${c.detail}`);
   }
   if (!report.ok) {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyBundle, type CheckName, type CheckResult, type TrustArgument, type VerificationReport, type VerifyBundleOptions } from '../bundle/verify.js';
+import { trustedKid, verifyBundle, type CheckName, type CheckResult, type TrustArgument, type VerificationReport, type VerifyBundleOptions } from '../bundle/verify.js';
 import { ModelshipError } from '../errors/index.js';
 import { BUNDLE_PARTS, BUNDLE_REFERRERS } from '../oci/media-types.js';
 import type { BundleStore, PullResult } from './bundle-store.js';
@@ -32,7 +32,7 @@ export async function verifyReference(store: BundleStore, reference: string, tru
       const notChecked = names.map(
         (check): CheckResult => ({ check, ok: false, detail: 'not checked: the artifact could not be read' }),
       );
-      return { reference, bundleDir: '', ok: false, kid: '', checks: [failed, ...notChecked] };
+      return { reference, bundleDir: '', ok: false, kid: trustedKid(trust), checks: [failed, ...notChecked] };
     }
     const missing = BUNDLE_PARTS.filter((p) => !pulled.parts[p] && !(p === 'smoke' && options.smokeAttestation === false));
     const artifact: CheckResult = {
