@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { chmod, copyFile, link, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { DigestMismatchError } from '../errors/index.js';
 import { dirname, join } from 'node:path';
 import { sha256File } from '../hashing/stream-hash.js';
-import { hexOf, type Descriptor } from '../oci/descriptor.js';
+import { digestOf, hexOf, type Descriptor } from '../oci/descriptor.js';
 import { DATA_DIR } from '../paths.js';
 
 /** How a cached blob became a bundle file: its own extents shared (reflink), the same inode (link), or a byte copy. */
@@ -50,7 +50,7 @@ export class BlobCache {
   async read(desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer | undefined> {
     if (!(await this.has(desc))) return undefined;
     const bytes = await readFile(this.pathOf(desc));
-    if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` === desc.digest && bytes.length === desc.size) return bytes;
+    if (digestOf(bytes) === desc.digest && bytes.length === desc.size) return bytes;
     await rm(this.pathOf(desc), { force: true });
     return undefined;
   }

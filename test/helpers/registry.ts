@@ -24,12 +24,15 @@ export function registryUnavailable(): string | undefined {
   return spawnSync('bash', [join(PROJECT_ROOT, 'registry', 'install.sh')], { encoding: 'utf8' }).status === 0 ? undefined : 'no registry binary (registry/install.sh builds distribution with Go)';
 }
 
-/** What runs as the registry, e.g. "distribution v3.1.2", for bench tables. */
+let version: string | undefined;
+
+/** What runs as the registry, e.g. "distribution v3.1.2", for bench tables (asked once per process). */
 export function registryVersion(): string {
+  if (version !== undefined) return version;
   const bin = execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'install.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   const printed = execFileSync(bin, ['--version'], { encoding: 'utf8' });
-  const version = /\bv?(\d+\.\d+\.\d+)/.exec(printed)?.[1];
-  return version ? `distribution v${version}` : `distribution (${printed.trim()})`;
+  const number = /\bv?(\d+\.\d+\.\d+)/.exec(printed)?.[1];
+  return (version = number ? `distribution v${number}` : `distribution (${printed.trim()})`);
 }
 
 export function orasUnavailable(): string | undefined {

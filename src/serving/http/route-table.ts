@@ -56,7 +56,7 @@ function matchPattern(pattern: string, segments: readonly string[]): Readonly<Re
     if (parts[i]!.literal === undefined) hasParams = true;
     else if (parts[i]!.literal !== segments[i]) return undefined;
   }
-  // No placeholders (health, server metadata): the shared frozen EMPTY_PARAMS, no object per request.
+  // A pattern without {param} segments (health, server metadata) shares EMPTY_PARAMS: no object per request.
   if (!hasParams) return EMPTY_PARAMS;
   const params: Record<string, string> = {};
   for (let i = 0; i < parts.length; i++) if (parts[i]!.param !== undefined) params[parts[i]!.param!] = segments[i]!;
