@@ -101,7 +101,7 @@ async function folderBytes(dir: string): Promise<{ files: string[]; bytes: numbe
 export const ociBenchmark: Benchmark = {
   name: 'oci',
   plan: (options: BenchOptions) => [
-    `oci: push and pull of a 1 GiB bundle (${WEIGHT_FILES} x 256 MiB + ONNX) to ${registryVersion()} on loopback, modelship vs oras v1.3.6`,
+    `oci: push and pull of a 1 GiB bundle (${WEIGHT_FILES} x 256 MiB + ONNX) to ${registryVersion()} on loopback, over HTTP and over HTTPS, modelship vs oras v1.3.6`,
     ...(options.ociRssGiB !== undefined ? [`oci: peak RSS of push and cold pull of a ${options.ociRssGiB} GiB bundle (${options.ociRssGiB} x 1 GiB + ONNX), one run each, modelship vs oras v1.3.6`] : []),
   ],
   async run(ctx: BenchContext): Promise<BenchResult> {
@@ -119,8 +119,8 @@ export const ociBenchmark: Benchmark = {
     execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'start.sh'), '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
     const registry = `127.0.0.1:${port}`;
     const env = (home: string) => ({ ...process.env, MODELSHIP_HOME: home, MODELSHIP_LOG_LEVEL: 'warn', DOCKER_CONFIG: scratch });
-    type Case = 'ourPush' | 'orasPush' | 'ourPull' | 'orasPull' | 'ourWarmPull' | 'ourDirectPull';
-    const times: Record<Case, number[]> = { ourPush: [], orasPush: [], ourPull: [], orasPull: [], ourWarmPull: [], ourDirectPull: [] };
+    type Case = 'ourPush' | 'orasPush' | 'ourPull' | 'orasPull' | 'ourWarmPull' | 'ourDirectPull' | 'ourTlsPush' | 'orasTlsPush' | 'ourTlsPull' | 'orasTlsPull';
+    const times: Record<Case, number[]> = { ourPush: [], orasPush: [], ourPull: [], orasPull: [], ourWarmPull: [], ourDirectPull: [], ourTlsPush: [], orasTlsPush: [], ourTlsPull: [], orasTlsPull: [] };
     // Peak RSS per case (max over runs): memory must stay bounded whatever the bundle's size.
     const rss: Partial<Record<Case, number>> = {};
     const record = (c: Case, m: { wallSeconds: number; maxRssBytes: number }) => {
@@ -169,6 +169,48 @@ export const ociBenchmark: Benchmark = {
         execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'stop.sh'), '--data-dir', dataDir], { stdio: 'ignore' });
         await rm(join(dataDir, 'storage'), { recursive: true, force: true });
         execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'start.sh'), '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+      }
+
+      // The same over HTTPS, as production registries speak: a second registry with a
+      // certificate from a CA made here, trusted by both clients through their CA-file options.
+      const { makeTestCa } = await import('../test/helpers/tls.js');
+      const ca = await makeTestCa(join(scratch, 'tls'));
+      const tlsDataDir = join(scratch, 'registry-tls');
+      const tlsPort = await freePort();
+      execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'start.sh'), '--port', String(tlsPort), '--data-dir', tlsDataDir, '--tls-cert', ca.certFile, '--tls-key', ca.keyFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const tlsEnv = (home: string) => ({ ...env(home), MODELSHIP_REGISTRY_CA_FILE: ca.caFile, MODELSHIP_REGISTRY_PLAIN_HTTP: '0' });
+      try {
+        for (let run = 0; run < ctx.options.runs; run++) {
+          const ours = `127.0.0.1:${tlsPort}/bench/ours-${run}:1.0.0`;
+          const theirs = `127.0.0.1:${tlsPort}/bench/oras-${run}:1.0.0`;
+          const home = join(scratch, `home-tls-${run}`);
+          await mkdir(home, { recursive: true });
+          const pushes = [
+            async () => record('ourTlsPush', await measureCommand(process.execPath, [CLI, 'push', bundle, ours], { env: tlsEnv(home) })),
+            async () =>
+              record('orasTlsPush', await measureCommand(ORAS, ['push', '--ca-file', ca.caFile, '--artifact-type', 'application/vnd.cncf.model.manifest.v1+json', theirs, ...files.map((f) => `${f}:application/vnd.cncf.model.weight.v1.raw`)], { cwd: modelDir, env: env(home) })),
+          ];
+          for (const push of run % 2 ? pushes.reverse() : pushes) {
+            settle();
+            await push();
+          }
+          const ourOut = join(scratch, `pull-tls-ours-${run}`);
+          const orasOut = join(scratch, `pull-tls-oras-${run}`);
+          const pulls = [
+            async () => record('ourTlsPull', await measureCommand(process.execPath, [CLI, 'pull', ours, ourOut], { env: tlsEnv(join(home, 'cold')) })),
+            async () => record('orasTlsPull', await measureCommand(ORAS, ['pull', '--ca-file', ca.caFile, theirs, '-o', orasOut], { env: env(home) })),
+          ];
+          for (const pull of run % 2 ? pulls.reverse() : pulls) {
+            settle();
+            await pull();
+          }
+          await sameFiles(modelDir, join(ourOut, 'model'), 'modelship pull over HTTPS');
+          await sameFiles(modelDir, orasOut, 'oras pull over HTTPS');
+          ctx.progress(`run ${run + 1} over HTTPS: pushes ${times.ourTlsPush.at(-1)!.toFixed(2)} s (ours), ${times.orasTlsPush.at(-1)!.toFixed(2)} s (oras); pulls ${times.ourTlsPull.at(-1)!.toFixed(2)} s (ours), ${times.orasTlsPull.at(-1)!.toFixed(2)} s (oras)`);
+          await Promise.all([ourOut, orasOut, home].map((d) => rm(d, { recursive: true, force: true })));
+        }
+      } finally {
+        execFileSync('bash', [join(PROJECT_ROOT, 'registry', 'stop.sh'), '--data-dir', tlsDataDir], { stdio: 'ignore' });
       }
 
       if (largeGiB !== undefined) {
@@ -227,6 +269,10 @@ export const ociBenchmark: Benchmark = {
       row('modelship pull, cold cache (ours)', times.ourPull, times.orasPull, rss.ourPull),
       row('modelship pull --no-cache (ours)', times.ourDirectPull, times.orasPull, rss.ourDirectPull),
       row('modelship pull, warm cache (ours)', times.ourWarmPull, times.orasPull, rss.ourWarmPull),
+      row('oras push over HTTPS (v1.3.6)', times.orasTlsPush, undefined, rss.orasTlsPush),
+      row('modelship push over HTTPS (ours)', times.ourTlsPush, times.orasTlsPush, rss.ourTlsPush),
+      row('oras pull over HTTPS (v1.3.6)', times.orasTlsPull, undefined, rss.orasTlsPull),
+      row('modelship pull over HTTPS, cold cache (ours)', times.ourTlsPull, times.orasTlsPull, rss.ourTlsPull),
     ];
     if (large) {
       const { bytes: lb, rss: m } = large;
@@ -253,6 +299,7 @@ export const ociBenchmark: Benchmark = {
       notes: [
         `push: ours ${formatByteRate(bytes / median(times.ourPush))} vs oras ${formatByteRate(bytes / median(times.orasPush))}; ours also pushes model.yaml, model.jws and two DSSE referrers and updates the sha256-<hex> fallback index, and hashes while it uploads (oras reads every file twice: digest, then upload)`,
         `pull: ours verifies every digest while streaming into the blob cache, then links each bundle file to its cache file (a reflink where the file system has them, else a hard link to the read-only cache file), so a cold pull writes each byte once, like oras and --no-cache; a warm pull fetches no blob but re-hashes every cached blob before linking it (a corrupted one is fetched again)`,
+        'over plain HTTP oras uploads each file with sendfile(2) (strace: ~1400 sendfile calls per GiB), so the kernel moves its bytes from the page cache to the socket; Node has no sendfile for sockets, so ours reads each chunk into memory and writes it; over HTTPS, as production registries speak, both must read and encrypt every byte in their own process',
         'both run as child processes on loopback; wall time from spawn to exit; `sync` (untimed) before each case; the registry is restarted with empty storage between runs; registry storage, cache and outputs share one disk',
         ...(large ? [`${largeGiB} GiB rows: one run each, for peak RSS (issue 21: <= 150 MiB for push and pull, reported, never asserted); wall times are one sample on a shared machine`] : []),
       ],

@@ -4,13 +4,16 @@
 #
 #   registry/start.sh [--port P] [--ip IP] [--data-dir D] [--htpasswd FILE]
 #                     [--token-realm URL --token-service S --token-issuer I --token-cert PEM]
+#                     [--tls-cert PEM --tls-key PEM]
 #
 # Files in the data dir D (default .modelship/registry): config.yml (generated on every start),
 # storage/ (the blobs and manifests, kept across restarts), registry.log, registry.pid and
 # registry.address (host:port of the running registry, for a repeated start or a test helper).
 # With --htpasswd, clients need basic-auth credentials from that file (bcrypt entries, made
 # with `htpasswd -Bbn user password`). With --token-*, clients need a bearer token from the
-# token server at URL (Docker token auth: JWTs signed by the key of the certificate PEM). Idempotent: a healthy registry already running for D
+# token server at URL (Docker token auth: JWTs signed by the key of the certificate PEM). With
+# --tls-cert/--tls-key, the registry speaks HTTPS only, with that certificate (clients trust its
+# CA with MODELSHIP_REGISTRY_CA_FILE, or `oras --ca-file`). Idempotent: a healthy registry already running for D
 # is reported and left alone.
 set -euo pipefail
 
@@ -21,10 +24,11 @@ IP="127.0.0.1"
 DATA_DIR="${MODELSHIP_REGISTRY_DATA_DIR:-$ROOT/.modelship/registry}"
 HTPASSWD=""
 TOKEN_REALM="" TOKEN_SERVICE="" TOKEN_ISSUER="" TOKEN_CERT=""
+TLS_CERT="" TLS_KEY=""
 READY_TIMEOUT=30
 
 die() { echo "start.sh: $*" >&2; exit 1; }
-usage() { echo "usage: $0 [--port P] [--ip IP] [--data-dir D] [--htpasswd FILE] [--token-realm URL --token-service S --token-issuer I --token-cert PEM]" >&2; exit 2; }
+usage() { echo "usage: $0 [--port P] [--ip IP] [--data-dir D] [--htpasswd FILE] [--token-realm URL --token-service S --token-issuer I --token-cert PEM] [--tls-cert PEM --tls-key PEM]" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,6 +44,8 @@ while [ $# -gt 0 ]; do
     --token-service) [ $# -ge 2 ] || usage; TOKEN_SERVICE="$2"; shift 2 ;;
     --token-issuer) [ $# -ge 2 ] || usage; TOKEN_ISSUER="$2"; shift 2 ;;
     --token-cert) [ $# -ge 2 ] || usage; TOKEN_CERT="$2"; shift 2 ;;
+    --tls-cert) [ $# -ge 2 ] || usage; TLS_CERT="$2"; shift 2 ;;
+    --tls-key) [ $# -ge 2 ] || usage; TLS_KEY="$2"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "start.sh: unknown argument: $1" >&2; usage ;;
   esac
@@ -60,6 +66,14 @@ if [ -n "$TOKEN_REALM$TOKEN_SERVICE$TOKEN_ISSUER$TOKEN_CERT" ]; then
   TOKEN_CERT="$(cd "$(dirname "$TOKEN_CERT")" && pwd -P)/$(basename "$TOKEN_CERT")"
 fi
 
+if [ -n "$TLS_CERT$TLS_KEY" ]; then
+  [ -n "$TLS_CERT" ] && [ -n "$TLS_KEY" ] || die "TLS needs both --tls-cert and --tls-key"
+  for f in "$TLS_CERT" "$TLS_KEY"; do [ -f "$f" ] || die "TLS file $f does not exist"; done
+  TLS_CERT="$(cd "$(dirname "$TLS_CERT")" && pwd -P)/$(basename "$TLS_CERT")"
+  TLS_KEY="$(cd "$(dirname "$TLS_KEY")" && pwd -P)/$(basename "$TLS_KEY")"
+fi
+SCHEME=http; [ -n "$TLS_CERT" ] && SCHEME=https
+
 mkdir -p "$DATA_DIR"
 DATA_DIR="$(cd "$DATA_DIR" && pwd -P)"
 CONFIG="$DATA_DIR/config.yml"
@@ -76,7 +90,8 @@ connect="$ADDRESS"; [ "$IP" = "0.0.0.0" ] && connect="127.0.0.1:$PORT"
 # Ready means /v2/ answers: 200 without auth, 401 with it.
 ready() { # ready HOST:PORT
   local code
-  code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$1/v2/" 2>/dev/null || true)"
+  # -k: this checks that the registry answers, not who signed its certificate (clients do that).
+  code="$(curl -s -k -o /dev/null -m 2 -w '%{http_code}' "$SCHEME://$1/v2/" 2>/dev/null || true)"
   [ "$code" = 200 ] || [ "$code" = 401 ]
 }
 
@@ -125,6 +140,11 @@ port_busy "$connect" && die "port $PORT on $IP is already in use (pick another w
   echo "  secret: $(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
   echo "  headers:"
   echo "    X-Content-Type-Options: [nosniff]"
+  if [ -n "$TLS_CERT" ]; then
+    echo "  tls:"
+    echo "    certificate: $TLS_CERT"
+    echo "    key: $TLS_KEY"
+  fi
   if [ -n "$HTPASSWD" ]; then
     echo "auth:"
     echo "  htpasswd:"
@@ -155,4 +175,4 @@ if ! wait_ready "$pid" "$connect"; then
   fail "registry exited during startup"
 fi
 auth="no auth"; [ -n "$HTPASSWD" ] && auth="basic auth from $HTPASSWD"; [ -n "$TOKEN_REALM" ] && auth="bearer tokens from $TOKEN_REALM"
-echo "registry ready at $connect ($auth, data $DATA_DIR)"
+echo "registry ready at $connect ($SCHEME, $auth, data $DATA_DIR)"

@@ -39,7 +39,7 @@ const TYPES_BEFORE: Record<string, string> = {
   ManifestError: 'ManifestError', ExternalDataRefusedError: 'ExternalDataRefused', ReferenceError: 'ReferenceError',
   RegistryAuthError: 'RegistryAuthError', DigestMismatchError: 'DigestMismatchError', NotAModelError: 'NotAModelError',
   ArtifactNotFoundError: 'ArtifactNotFoundError', RegistryProtocolError: 'RegistryProtocolError',
-  RegistryUnavailableError: 'RegistryUnavailableError', TransientIoError: 'TransientIoError',
+  RegistryUnavailableError: 'RegistryUnavailableError', RegistryTlsError: 'RegistryTlsError', TransientIoError: 'TransientIoError',
   CodecConfigError: 'CodecConfigError', CodecKeyUnknownError: 'CodecKeyUnknownError', CodecDecryptError: 'CodecDecryptError',
   CodecKeysMissingError: 'CodecKeysMissingError',
   SandboxTimeoutError: 'SandboxTimeout', SandboxMemoryError: 'SandboxMemoryLimit', SandboxForbiddenImportError: 'SandboxForbiddenImport',

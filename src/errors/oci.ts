@@ -31,3 +31,10 @@ export class RegistryUnavailableError extends ModelshipError {
   static override readonly code = 'RegistryUnavailableError';
   static override readonly retryable = true;
 }
+/**
+ * TLS with the registry cannot work as configured: its certificate is not trusted (a private CA
+ * not given), not valid for its name, or one side speaks plain HTTP. Retrying cannot help.
+ */
+export class RegistryTlsError extends BadInputError {
+  static override readonly code = 'RegistryTlsError';
+}

@@ -10,6 +10,7 @@ import {
   errorMessage,
 } from '../errors/index.js';
 import { credentialsFor, type Credentials } from './credentials.js';
+import { CA_FILE_ENV, isPlainHttpToTlsPort, plainHttpToTlsPortError, tlsFailure, trustedCas } from './registry-tls.js';
 
 export interface RegistryClientOptions {
   /** `host[:port]` as in a reference. */
@@ -18,6 +19,8 @@ export interface RegistryClientOptions {
   readonly plainHttp?: boolean;
   /** Default: from the environment or a Docker config.json (see credentials.ts); null for none. */
   readonly credentials?: Credentials | null;
+  /** PEM file of CA certificates trusted besides the system's (over https). Default: MODELSHIP_REGISTRY_CA_FILE. */
+  readonly caFile?: string;
 }
 
 export interface RegistryRequest {
@@ -85,13 +88,16 @@ export class RegistryClient {
    * before it, the next blob): no handshake per request. Enough sockets for the parallel layers.
    */
   private readonly agent: http.Agent;
+  /** CAs trusted over https when a CA file is configured (the system's plus the file's). */
+  private readonly ca: string[] | undefined;
 
   constructor(options: RegistryClientOptions) {
     this.registry = options.registry;
     const plain = options.plainHttp ?? (process.env.MODELSHIP_REGISTRY_PLAIN_HTTP !== undefined ? process.env.MODELSHIP_REGISTRY_PLAIN_HTTP === '1' : isLoopback(options.registry));
     this.baseUrl = `${plain ? 'http' : 'https'}://${options.registry}`;
+    this.ca = plain ? undefined : trustedCas(options.caFile ?? process.env[CA_FILE_ENV]);
     const agentOptions = { keepAlive: true, maxSockets: 16, maxFreeSockets: 8, scheduling: 'lifo' as const };
-    this.agent = plain ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
+    this.agent = plain ? new http.Agent(agentOptions) : new https.Agent({ ...agentOptions, ...(this.ca ? { ca: this.ca } : {}) });
     this.credentials = options.credentials === null ? undefined : (options.credentials ?? credentialsFor(options.registry));
   }
 
@@ -161,7 +167,7 @@ export class RegistryClient {
     const mod = target.protocol === 'https:' ? https : http;
     const once = (agent: http.Agent | false | undefined) =>
       new Promise<IncomingMessage>((resolve, reject) => {
-        const req = mod.request(target, { method, headers, ...(agent !== undefined ? { agent } : {}), ...(signal ? { signal } : {}) }, resolve);
+        const req = mod.request(target, { method, headers, ...(agent !== undefined ? { agent } : {}), ...(signal ? { signal } : {}), ...(this.ca && mod === https ? { ca: this.ca } : {}) }, resolve);
         const fail = (err: unknown) => reject(Object.assign(this.unreachable(err), { staleConnection: req.reusedSocket && isStaleConnectionError(err) }));
         req.on('error', fail);
         if (body instanceof Readable) pipeline(body, req).catch(fail);
@@ -177,9 +183,14 @@ export class RegistryClient {
     });
   }
 
-  /** A network failure as the retryable error naming the registry (a cancel stays an AbortError). */
+  /**
+   * A network failure as the retryable error naming the registry (a cancel stays an AbortError);
+   * a TLS failure (untrusted certificate, plain HTTP on the port) as the non-retryable one saying what to set.
+   */
   unreachable(err: unknown): Error {
     if ((err as Error).name === 'AbortError' || err instanceof RegistryUnavailableError) return err as Error;
+    const tls = tlsFailure(err, this.registry);
+    if (tls) return tls;
     const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
     const code = e.code ?? e.cause?.code ?? e.cause?.message ?? errorMessage(err);
     return new RegistryUnavailableError(`registry ${this.registry} is unreachable (${code})`, { cause: err });
@@ -224,8 +235,18 @@ export class RegistryClient {
       }
       if ((status >= 200 && status < 300) || req.accept?.includes(status)) return { status, headers: headersOf(res), body: res };
       const body = req.method === 'HEAD' ? '' : await readText(res).catch(() => '');
+      if (status === 400 && url.startsWith('http:') && (await this.isTlsPort(body, req.signal))) throw plainHttpToTlsPortError(this.registry);
       throw this.statusError(status, body, `${req.method} ${new URL(url).pathname}`);
     }
+  }
+
+  /** Whether a 400 to plain HTTP is a TLS port's answer; a HEAD's carries no body, so /v2/ is asked. */
+  private async isTlsPort(body: string, signal?: AbortSignal): Promise<boolean> {
+    if (isPlainHttpToTlsPort(400, body)) return true;
+    if (body) return false;
+    const probe = await this.send(`${this.baseUrl}/v2/`, 'GET', {}, undefined, signal).catch(() => undefined);
+    if (!probe) return false;
+    return isPlainHttpToTlsPort(probe.statusCode ?? 0, await readText(probe).catch(() => ''));
   }
 
   private adopt(challenge: Challenge, req: RegistryRequest): void {

@@ -10,6 +10,8 @@ import type { Target } from './target.js';
 export interface OpenTargetOptions {
   readonly plainHttp?: boolean;
   readonly credentials?: Credentials | null;
+  /** PEM file of CAs trusted for the registry besides the system's (default: MODELSHIP_REGISTRY_CA_FILE). */
+  readonly caFile?: string;
   readonly logger?: Logger;
   readonly chunkBytes?: number;
 }
@@ -23,6 +25,7 @@ export function openTarget(location: StoreLocation, options: OpenTargetOptions =
     uploadStateDir: join(process.env.MODELSHIP_HOME ?? DATA_DIR, 'uploads'),
     ...(options.plainHttp !== undefined ? { plainHttp: options.plainHttp } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+    ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
   });

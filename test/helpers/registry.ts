@@ -39,7 +39,9 @@ export function orasUnavailable(): string | undefined {
   return existsSync(ORAS_BIN) ? undefined : `oras is not built (${ORAS_BIN}; registry/install-oras.sh)`;
 }
 
-export async function startRegistry(options: { users?: Record<string, string>; token?: { realm: string; service: string; issuer: string; certFile: string } } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  options: { users?: Record<string, string>; token?: { realm: string; service: string; issuer: string; certFile: string }; tls?: { certFile: string; keyFile: string } } = {},
+): Promise<TestRegistry> {
   const dataDir = await mkdtemp(join(tmpdir(), 'modelship-registry-'));
   const [port] = await freePorts(1);
   const args = [join(PROJECT_ROOT, 'registry', 'start.sh'), '--port', String(port), '--data-dir', join(dataDir, 'r')];
@@ -50,6 +52,7 @@ export async function startRegistry(options: { users?: Record<string, string>; t
     args.push('--htpasswd', file);
   }
   if (options.token) args.push('--token-realm', options.token.realm, '--token-service', options.token.service, '--token-issuer', options.token.issuer, '--token-cert', options.token.certFile);
+  if (options.tls) args.push('--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile);
   execFileSync('bash', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   let stopped = false;
   return {
