@@ -38,11 +38,62 @@ export interface RegistryRequest {
   readonly signal?: AbortSignal;
 }
 
+/** Response headers, read as a web Headers object reads them (the only part of Headers callers use). */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 /** A response whose body is the socket's own Node stream: blobs are read from it without web-stream copies. */
 export interface StreamResponse {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: ResponseHeaders;
   readonly body: IncomingMessage;
+}
+
+/**
+ * The part of a web Response the callers use, over a node:http answer. Not a real Response:
+ * constructing one loads undici into the process, ~30 ms of CPU on every `modelship pull`/`push`.
+ * Like a Response over Readable.toWeb, the body is read from the start (the socket goes back to
+ * the agent even when no one reads it) and cancel() drops a body still arriving.
+ */
+export class RegistryResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: ResponseHeaders;
+  /** null for a bodyless answer (HEAD, 204, 304), as Response.body. */
+  readonly body: { cancel(): Promise<void> } | null;
+  private readonly bytes: Promise<Buffer>;
+
+  constructor(res: IncomingMessage, method: string) {
+    this.status = res.statusCode ?? 0;
+    this.ok = this.status >= 200 && this.status < 300;
+    this.headers = { get: (name) => header(res, name.toLowerCase()) };
+    const bodyless = method === 'HEAD' || this.status === 204 || this.status === 304;
+    if (bodyless) res.resume();
+    this.bytes = bodyless ? Promise.resolve(Buffer.alloc(0)) : readBytes(res);
+    this.bytes.catch(() => {}); // a failure is the reader's, if any, as with a Response's body
+    this.body = bodyless
+      ? null
+      : {
+          cancel: async () => {
+            if (!res.readableEnded) res.destroy();
+          },
+        };
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = await this.bytes;
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  }
+
+  /** UTF-8 without a leading BOM, as Response.text(). */
+  async text(): Promise<string> {
+    return (await this.bytes).toString('utf8').replace(/^\uFEFF/, '');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -127,7 +178,7 @@ export class RegistryClient {
     url.searchParams.set('scope', scope);
     const headers: Record<string, string> = {};
     if (this.credentials) headers.authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
-    const res = toResponse(await this.send(url.toString(), 'GET', headers, undefined, signal), 'GET');
+    const res = new RegistryResponse(await this.send(url.toString(), 'GET', headers, undefined, signal), 'GET');
     if (res.status === 401 || res.status === 403) throw this.authError(res.status);
     if (!res.ok) throw this.statusError(res.status, await res.text().catch(() => ''), `token from ${url.origin}${url.pathname}`);
     const body = (await res.json()) as { token?: string; access_token?: string };
@@ -197,9 +248,9 @@ export class RegistryClient {
   }
 
   /** One request, answering an auth challenge once. Returns the response for 2xx and `accept`ed statuses. */
-  async request(req: RegistryRequest): Promise<Response> {
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
     const res = await this.exchange(req);
-    return toResponse(res.body, req.method, res.headers);
+    return new RegistryResponse(res.body, req.method);
   }
 
   /** Like request, with the body as the socket's Node stream: for blobs, read at the link's speed. */
@@ -233,7 +284,7 @@ export class RegistryClient {
         url = new URL(location, url).toString();
         continue;
       }
-      if ((status >= 200 && status < 300) || req.accept?.includes(status)) return { status, headers: headersOf(res), body: res };
+      if ((status >= 200 && status < 300) || req.accept?.includes(status)) return { status, headers: { get: (name) => header(res, name.toLowerCase()) }, body: res };
       const body = req.method === 'HEAD' ? '' : await readText(res).catch(() => '');
       if (status === 400 && url.startsWith('http:') && (await this.isTlsPort(body, req.signal))) throw plainHttpToTlsPortError(this.registry);
       throw this.statusError(status, body, `${req.method} ${new URL(url).pathname}`);
@@ -275,25 +326,14 @@ function header(res: IncomingMessage, name: string): string | null {
   return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
 }
 
-function headersOf(res: IncomingMessage): Headers {
-  const h = new Headers();
-  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) for (const one of Array.isArray(v) ? v : [v]) h.append(k, one);
-  return h;
+async function readBytes(res: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of res) parts.push(c as Buffer);
+  return Buffer.concat(parts);
 }
 
 async function readText(res: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const c of res) parts.push(c as Buffer);
-  return Buffer.concat(parts).toString('utf8');
-}
-
-/** A web Response over a node:http answer, for the callers that read manifests and small bodies. */
-function toResponse(res: IncomingMessage, method: string, headers: Headers = headersOf(res)): Response {
-  const status = res.statusCode ?? 0;
-  const bodyless = method === 'HEAD' || status === 204 || status === 304;
-  if (bodyless) res.resume();
-  const body = bodyless ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
-  return new Response(body, { status, headers });
+  return (await readBytes(res)).toString('utf8');
 }
 
 /** The errors a request on a kept-alive connection the server has already closed fails with. */

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BundleConflictError, NotAModelError, ReferenceError } from '../errors/index.js';
 import { bundlePaths, BUNDLE_MANIFEST, BUNDLE_PROVENANCE, BUNDLE_SIGNATURE, BUNDLE_SMOKE } from '../bundle/layout.js';
-import { parseManifest as parseModelYaml, type Manifest } from '../bundle/manifest.js';
+import type { Manifest } from '../bundle/manifest.js';
 import { canonicalPathProblem } from '../hashing/root-digest.js';
 import { checkBytes, describeBytes, isDigest, plainDescriptor, type Descriptor } from '../oci/descriptor.js';
 import { checkIsModel, manifestDescriptor, parseManifest, type ImageManifest } from '../oci/manifest.js';
@@ -73,6 +73,8 @@ export class OciBundleStore implements BundleStore {
     const target = this.target(ref);
     const paths = bundlePaths(bundleDir);
     const manifestBytes = await readFile(paths.manifest);
+    // Loaded here, not at start: the yaml parser costs ~40 ms of start-up a pull never uses.
+    const { parseManifest: parseModelYaml } = await import('../bundle/manifest.js');
     const manifest = parseModelYaml(manifestBytes.toString('utf8'));
 
     const layers = await this.pushModelFiles(target, paths.modelDir, manifest, options);

@@ -7,7 +7,7 @@ import { ArtifactNotFoundError, DigestMismatchError, RegistryProtocolError, Regi
 import { checkBytes, isDigest, parseDigest, plainDescriptor, type Descriptor, type Digest } from '../oci/descriptor.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
 import { fallbackTag, parseIndex, referrersIndex, subjectOf } from '../oci/manifest.js';
-import { RegistryClient, type RegistryClientOptions } from '../oci/registry-client.js';
+import { RegistryClient, type RegistryClientOptions, type RegistryResponse } from '../oci/registry-client.js';
 import type { Logger } from '../logger.js';
 import type { Content, Target, TransferOptions } from './target.js';
 import { writeVerified } from './verified-write.js';
@@ -227,7 +227,7 @@ export class RemoteTarget implements Target {
     return this.location(res);
   }
 
-  private location(res: Response): string {
+  private location(res: RegistryResponse): string {
     const loc = res.headers.get('location');
     if (!loc) throw new RegistryProtocolError(`registry ${this.client.registry} started an upload without a Location`);
     return new URL(loc, this.client.baseUrl).toString();
