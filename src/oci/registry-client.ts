@@ -1,5 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { SecureContext } from 'node:tls';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -10,7 +11,7 @@ import {
   errorMessage,
 } from '../errors/index.js';
 import { credentialsFor, type Credentials } from './credentials.js';
-import { CA_FILE_ENV, isPlainHttpToTlsPort, plainHttpToTlsPortError, tlsFailure, trustedCas } from './registry-tls.js';
+import { CA_FILE_ENV, isPlainHttpToTlsPort, plainHttpToTlsPortError, registryTlsContext, tlsFailure } from './registry-tls.js';
 
 export interface RegistryClientOptions {
   /** `host[:port]` as in a reference. */
@@ -139,16 +140,17 @@ export class RegistryClient {
    * before it, the next blob): no handshake per request. Enough sockets for the parallel layers.
    */
   private readonly agent: http.Agent;
-  /** CAs trusted over https when a CA file is configured (the system's plus the file's). */
-  private readonly ca: string[] | undefined;
+  /** Over https with a CA file: the context trusting the system's CAs and the file's. */
+  private readonly tls: { readonly secureContext: SecureContext } | undefined;
 
   constructor(options: RegistryClientOptions) {
     this.registry = options.registry;
     const plain = options.plainHttp ?? (process.env.MODELSHIP_REGISTRY_PLAIN_HTTP !== undefined ? process.env.MODELSHIP_REGISTRY_PLAIN_HTTP === '1' : isLoopback(options.registry));
     this.baseUrl = `${plain ? 'http' : 'https'}://${options.registry}`;
-    this.ca = plain ? undefined : trustedCas(options.caFile ?? process.env[CA_FILE_ENV]);
+    const secureContext = plain ? undefined : registryTlsContext(options.caFile ?? process.env[CA_FILE_ENV]);
+    this.tls = secureContext ? { secureContext } : undefined;
     const agentOptions = { keepAlive: true, maxSockets: 16, maxFreeSockets: 8, scheduling: 'lifo' as const };
-    this.agent = plain ? new http.Agent(agentOptions) : new https.Agent({ ...agentOptions, ...(this.ca ? { ca: this.ca } : {}) });
+    this.agent = plain ? new http.Agent(agentOptions) : new https.Agent({ ...agentOptions, ...this.tls });
     this.credentials = options.credentials === null ? undefined : (options.credentials ?? credentialsFor(options.registry));
   }
 
@@ -218,7 +220,7 @@ export class RegistryClient {
     const mod = target.protocol === 'https:' ? https : http;
     const once = (agent: http.Agent | false | undefined) =>
       new Promise<IncomingMessage>((resolve, reject) => {
-        const req = mod.request(target, { method, headers, ...(agent !== undefined ? { agent } : {}), ...(signal ? { signal } : {}), ...(this.ca && mod === https ? { ca: this.ca } : {}) }, resolve);
+        const req = mod.request(target, { method, headers, ...(agent !== undefined ? { agent } : {}), ...(signal ? { signal } : {}), ...(mod === https ? this.tls : {}) }, resolve);
         const fail = (err: unknown) => reject(Object.assign(this.unreachable(err), { staleConnection: req.reusedSocket && isStaleConnectionError(err) }));
         req.on('error', fail);
         if (body instanceof Readable) pipeline(body, req).catch(fail);
