@@ -55,7 +55,7 @@ export interface StreamResponse {
  * The part of a web Response the callers use, over a node:http answer. Not a real Response:
  * constructing one loads undici into the process, ~30 ms of CPU on every `modelship pull`/`push`.
  * Like a Response over Readable.toWeb, the body is read from the start (the socket goes back to
- * the agent even when no one reads it) and cancel() drops a body still arriving.
+ * the agent even when no one reads it); cancel() cuts off only a large body still arriving.
  */
 export class RegistryResponse {
   readonly status: number;
