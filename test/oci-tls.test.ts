@@ -124,6 +124,18 @@ describe('a registry over HTTPS with a private CA', { skip }, () => {
     assert.match(tlsToPlain.message, new RegExp(`registry ${plainRegistry.address} does not answer TLS .*--plain-http`));
   });
 
+  it('a trusted certificate for another name is refused as such', async () => {
+    const elsewhere = await makeTestCa(await temp.make(), 'a CA for another host', 'DNS:registry.example');
+    const misnamed = await startRegistry({ tls: { certFile: elsewhere.certFile, keyFile: elsewhere.keyFile } });
+    try {
+      const err = await (await storeWith({ caFile: elsewhere.caFile })).pullBundle(`${misnamed.address}/tls/x:1.0.0`, await temp.make()).catch((e: unknown) => e);
+      assert.ok(err instanceof RegistryTlsError, String(err));
+      assert.match(err.message, new RegExp(`registry ${misnamed.address} presented a TLS certificate for another name \\(ERR_TLS_CERT_ALTNAME_INVALID`));
+    } finally {
+      await misnamed.stop();
+    }
+  });
+
   it('a CA file that is missing or holds no certificate is refused naming the file; a stopped registry stays retryable', async () => {
     const missing = join(await temp.make(), 'absent.pem');
     const notPem = join(await temp.make(), 'not-a-cert.pem');
