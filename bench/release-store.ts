@@ -60,8 +60,9 @@ async function stageBreakdown(handle: Awaited<ReturnType<ReleaseEnv['start']>>):
 
 async function timeRelease(env: ReleaseEnv, model: string, expectedRoot: string, stages: string[]): Promise<number> {
   // Each release writes over a GiB (the export's copy, the store): written back (untimed) before
-  // the next starts, so no release pays for the previous one's dirty pages. Without it export
-  // through the folder slowed run after run (1.9, 3.9, 4.8 s) and the pairs spread 1.34-1.96x.
+  // the next starts, so no release pays for the previous one's dirty pages (as in the oci bench).
+  // Export through the folder still slows run after run (2.0, 3.0, 5.2 s with it; 1.9, 3.9, 4.8 s
+  // without): the files each release leaves behind weigh too, so compare each pair, not runs.
   execFileSync('sync');
   const started = performance.now();
   const handle = await env.start(env.request({ name: 'bench-store', source: { kind: 'onnx', path: model }, canary: false }));
