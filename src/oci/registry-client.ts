@@ -68,7 +68,7 @@ export class RegistryResponse {
   constructor(res: IncomingMessage, method: string) {
     this.status = res.statusCode ?? 0;
     this.ok = this.status >= 200 && this.status < 300;
-    this.headers = { get: (name) => header(res, name.toLowerCase()) };
+    this.headers = responseHeaders(res);
     const bodyless = method === 'HEAD' || this.status === 204 || this.status === 304;
     if (bodyless) res.resume();
     this.bytes = bodyless ? Promise.resolve(Buffer.alloc(0)) : readBytes(res);
@@ -291,7 +291,7 @@ export class RegistryClient {
         url = new URL(location, url).toString();
         continue;
       }
-      if ((status >= 200 && status < 300) || req.accept?.includes(status)) return { status, headers: { get: (name) => header(res, name.toLowerCase()) }, body: res };
+      if ((status >= 200 && status < 300) || req.accept?.includes(status)) return { status, headers: responseHeaders(res), body: res };
       const body = req.method === 'HEAD' ? '' : await readText(res).catch(() => '');
       if (status === 400 && url.startsWith('http:') && (await this.isTlsPort(body, req.signal))) throw plainHttpToTlsPortError(this.registry);
       throw this.statusError(status, body, `${req.method} ${new URL(url).pathname}`);
@@ -326,6 +326,11 @@ export class RegistryClient {
       this.adopt(challenge, req);
     }
   }
+}
+
+/** A node:http answer's headers read as web Headers are (case-insensitive `get`). */
+function responseHeaders(res: IncomingMessage): ResponseHeaders {
+  return { get: (name) => header(res, name.toLowerCase()) };
 }
 
 function header(res: IncomingMessage, name: string): string | null {
